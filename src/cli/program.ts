@@ -1,0 +1,109 @@
+import { Command, CommanderError, Option } from "commander";
+import { SYNC_ENV } from "../config/env.js";
+import { errorMessage } from "../errors.js";
+import { failedCommand, retryCommand } from "./commands/items.js";
+import { runCommand } from "./commands/run.js";
+import { searchCommand } from "./commands/search.js";
+import { statusCommand } from "./commands/status.js";
+import { EXIT, exitCodeForError } from "./exit-codes.js";
+
+const HELP_FOOTER = `
+Configuration:
+  syncwarden.yaml in the working directory, or -c FILE, or $SYNCWARDEN_CONFIG.
+  State (ledger and document store) lives in .syncwarden/ beside the config file,
+  unless state_dir or $SYNCWARDEN_STATE_DIR says otherwise.
+
+Environment:
+${Object.entries(SYNC_ENV)
+  .map(([name, { key }]) => `  ${name.padEnd(30)} overrides sync.${key}`)
+  .join("\n")}
+  SYNCWARDEN_CONFIG              the configuration file
+  SYNCWARDEN_STATE_DIR           the state folder
+
+Exit codes:
+  0 completed   1 internal error   2 usage   3 partial (items failed or dead)
+  75 locked     78 configuration error     130 interrupted
+`;
+
+type Action = (...args: never[]) => Promise<number>;
+
+/** Runs a command action and turns its outcome (or error) into process.exitCode. */
+function act<A extends Action>(fn: A): (...args: Parameters<A>) => Promise<void> {
+  return async (...args) => {
+    try {
+      process.exitCode = await fn(...args);
+    } catch (e) {
+      process.stderr.write(`syncwarden: ${errorMessage(e)}\n`);
+      process.exitCode = exitCodeForError(e);
+    }
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command()
+    .name("syncwarden")
+    .description("Resumable, resilient sync of slow, flaky sources into local stores.")
+    .version("0.1.0")
+    .option("-c, --config <file>", "configuration file (default: ./syncwarden.yaml)")
+    .showHelpAfterError()
+    .addHelpText("after", HELP_FOOTER)
+    .exitOverride();
+
+  program
+    .command("run")
+    .description("sync jobs (all of them, or those named): plan, record, process, move checkpoints")
+    .argument("[jobs...]", "jobs to run, in order")
+    .option("--force", "ignore fingerprints and reprocess every item")
+    .addOption(new Option("--phase <name>", "run only this phase (repeatable)").argParser((v: string, prev: string[] = []) => [...prev, v]))
+    .option("--incremental-only", "run only phases marked incremental")
+    .option("--json", "print the SyncResult as JSON on stdout")
+    .option("-v, --verbose", "report every failed attempt, not only dead items")
+    .action(act((jobs: string[], _o: unknown, cmd: Command) => runCommand(jobs, cmd.optsWithGlobals())));
+
+  program
+    .command("status")
+    .description("checkpoints, item counts, documents, last run and last success per job and phase")
+    .argument("[job]")
+    .option("--json", "print as JSON on stdout")
+    .action(act((job: string | undefined, _o: unknown, cmd: Command) => statusCommand(job, cmd.optsWithGlobals())));
+
+  program
+    .command("failed")
+    .description("list failed and dead items with their error class and message")
+    .argument("[job]")
+    .option("--json", "print as JSON on stdout")
+    .action(act((job: string | undefined, _o: unknown, cmd: Command) => failedCommand(job, cmd.optsWithGlobals())));
+
+  program
+    .command("retry")
+    .description("requeue failed items (with --dead, dead ones too) for the next run")
+    .argument("[job]")
+    .option("--dead", "also requeue dead items, with a fresh attempt budget")
+    .option("--json", "print the count as JSON on stdout")
+    .action(act((job: string | undefined, _o: unknown, cmd: Command) => retryCommand(job, cmd.optsWithGlobals())));
+
+  program
+    .command("search")
+    .description("full-text search (bm25) over the documents of sqlite-docs sinks")
+    .argument("<query...>")
+    .option("--job <job>", "only this job's documents")
+    .option("--limit <n>", "at most n results", "10")
+    .option("--json", "print hits as JSON on stdout")
+    .action(act((words: string[], _o: unknown, cmd: Command) => searchCommand(words, cmd.optsWithGlobals())));
+
+  return program;
+}
+
+/** Parses argv and runs; commander's own usage errors exit 2, help and version 0. */
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv as string[]);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode === 0 ? 0 : EXIT.usage;
+      return;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,81 @@
+import type { Progress } from "../engine/events.js";
+import type { ServiceEvent } from "../service/sync-service.js";
+
+function eta(s: number | null): string {
+  if (s === null) return "?";
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+}
+
+export function progressLine(p: Progress): string {
+  return (
+    `${p.job}/${p.phase}: ${p.completed + p.skipped + p.dead}/${p.total} (${p.percent.toFixed(1)}%) ` +
+    `completed=${p.completed} skipped=${p.skipped} failed=${p.failed} dead=${p.dead} pending=${p.pending + p.processing} ` +
+    `· ${p.itemsPerSecond} items/s · ETA ${eta(p.etaSeconds)}`
+  );
+}
+
+/** Renders service events on stderr: a redrawn bar on a TTY, plain lines otherwise. Never touches stdout. */
+export function createRenderer(stream: NodeJS.WriteStream, verbose: boolean): (e: ServiceEvent) => void {
+  const tty = stream.isTTY;
+  let barShown = false;
+  const clearBar = (): void => {
+    if (barShown) stream.write("\r\x1b[2K");
+    barShown = false;
+  };
+  const line = (text: string): void => {
+    clearBar();
+    stream.write(text + "\n");
+  };
+  return (e) => {
+    switch (e.type) {
+      case "progress": {
+        if (e.total === 0) return;
+        if (tty) {
+          const width = 24;
+          const filled = Math.round((e.percent / 100) * width);
+          const bar = "█".repeat(filled) + "░".repeat(width - filled);
+          stream.write(`\r\x1b[2K${bar} ${progressLine(e)}`.slice(0, (stream.columns || 120) + 8));
+          barShown = true;
+        } else line(progressLine(e));
+        return;
+      }
+      case "plan:recorded":
+        line(
+          e.resumed
+            ? `${e.job}/${e.phase}: resuming ${e.total} recorded items → ${e.target ?? "(no target)"}`
+            : `${e.job}/${e.phase}: planned ${e.total} items (${e.mode}) ${e.from ?? "(start)"} → ${e.target ?? "(no target)"}`,
+        );
+        return;
+      case "leases:requeued":
+        line(`${e.job}/${e.phase}: ${e.count} items left by a stopped run are pending again`);
+        return;
+      case "item:failed":
+        if (verbose || e.dead) line(`${e.job}/${e.phase}: ${e.key}: ${e.dead ? "DEAD" : "failed"} (${e.errorClass}): ${e.message}`);
+        return;
+      case "retry:wait":
+        line(`${e.job}/${e.phase}: waiting ${e.seconds}s before retrying failed items`);
+        return;
+      case "checkpoint:moved":
+        line(`${e.job}/${e.phase}: checkpoint → ${e.to ?? "(none)"}`);
+        return;
+      case "phase:end":
+        clearBar();
+        return;
+      case "run:end": {
+        const r = e.result;
+        const n = (k: "completed" | "skipped" | "failed" | "dead" | "pending"): number => r.phases.reduce((a, p) => a + p[k], 0);
+        line(
+          `${r.job}: ${r.status} in ${r.durationSeconds}s: ${n("completed")} completed, ${n("skipped")} skipped, ` +
+            `${n("failed")} failed, ${n("dead")} dead, ${n("pending")} pending (degradation: ${r.degradation})` +
+            (r.error ? `\n${r.job}: error (${r.error.errorClass}): ${r.error.message}` : ""),
+        );
+        for (const w of r.warnings) line(`warning: ${w}`);
+        return;
+      }
+      default:
+        return;
+    }
+  };
+}

@@ -1,0 +1,97 @@
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import type { z } from "zod";
+import { ConfigError } from "../errors.js";
+import { syncOverrides } from "./env.js";
+import { configSchema, type ConfigFile } from "./schema.js";
+
+export const DEFAULT_CONFIG_FILE = "syncwarden.yaml";
+
+/** A validated configuration and where it came from. */
+export interface LoadedConfig {
+  file: string;
+  /** The folder of the config file: relative paths resolve against it. */
+  baseDir: string;
+  /** Absolute path of the state folder. */
+  stateDir: string;
+  config: ConfigFile;
+}
+
+function formatPath(p: readonly PropertyKey[]): string {
+  return p.reduce<string>((acc, k) => (typeof k === "number" ? `${acc}[${k}]` : acc === "" ? String(k) : `${acc}.${String(k)}`), "");
+}
+
+/** The closest YAML node to a key path: the node itself, else its nearest existing parent. */
+function locate(doc: Document, keyPath: readonly PropertyKey[], lines: LineCounter, unknownKey?: string): string {
+  for (let n = keyPath.length; n >= 0; n--) {
+    const node = doc.getIn(keyPath.slice(0, n), true) as Node | undefined;
+    if (!node?.range) continue;
+    let offset = node.range[0];
+    if (unknownKey !== undefined && n === keyPath.length && isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && p.key.value === unknownKey);
+      if (pair && isScalar(pair.key) && pair.key.range) offset = pair.key.range[0];
+    }
+    const { line, col } = lines.linePos(offset);
+    return `${line}:${col}`;
+  }
+  return "1:1";
+}
+
+function describe(issue: z.core.$ZodIssue): { path: PropertyKey[]; message: string; unknownKey?: string } {
+  if (issue.code === "unrecognized_keys") {
+    const key = issue.keys[0]!;
+    return { path: issue.path, unknownKey: key, message: `unknown key "${key}"` };
+  }
+  return { path: issue.path, message: issue.message };
+}
+
+/** Reads, interpolates env overrides into, and validates a config file; every error names file:line and key path. */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const abs = path.resolve(file);
+  if (!existsSync(abs)) throw new ConfigError(`configuration file not found: ${abs}`);
+  const text = readFileSync(abs, "utf8");
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const syntax = doc.errors[0];
+  if (syntax) {
+    const { line, col } = lines.linePos(syntax.pos[0]);
+    throw new ConfigError(`${abs}:${line}:${col}: invalid YAML: ${syntax.message.split("\n")[0] ?? ""}`);
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(`${abs}:1:1: the configuration must be a mapping with a "jobs:" key`);
+  }
+  const overrides = syncOverrides(env);
+  const input = raw as Record<string, unknown>;
+  if (overrides.size > 0) {
+    const sync = typeof input.sync === "object" && input.sync !== null ? { ...(input.sync as object) } : {};
+    for (const [key, { value }] of overrides) (sync as Record<string, unknown>)[key] = value;
+    input.sync = sync;
+  }
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const d = describe(issue);
+      const where = formatPath(d.path);
+      const envName = d.path[0] === "sync" ? overrides.get(d.path[1] as never)?.from : undefined;
+      if (envName !== undefined) return `environment variable ${envName} (${where}): ${d.message}`;
+      return `${abs}:${locate(doc, d.path, lines, d.unknownKey)}: ${where === "" ? "(top level)" : where}: ${d.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
+  }
+  const baseDir = path.dirname(abs);
+  const stateDir = path.resolve(baseDir, env.SYNCWARDEN_STATE_DIR ?? parsed.data.state_dir ?? ".syncwarden");
+  return { file: abs, baseDir, stateDir, config: parsed.data };
+}
+
+/** `-c FILE`, else $SYNCWARDEN_CONFIG, else ./syncwarden.yaml. */
+export function resolveConfigFile(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+  const chosen = flag ?? env.SYNCWARDEN_CONFIG;
+  if (chosen !== undefined) return path.resolve(cwd, chosen);
+  const here = path.join(cwd, DEFAULT_CONFIG_FILE);
+  if (!existsSync(here)) {
+    throw new ConfigError(`no ${DEFAULT_CONFIG_FILE} in ${cwd}; create one (see examples/) or pass -c FILE`);
+  }
+  return here;
+}

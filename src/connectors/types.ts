@@ -1,0 +1,60 @@
+import type { ClaimedItem, DocumentWrite, PlanMode, PlannedItem } from "../ledger/types.js";
+
+/** What every connector is given: where it runs and how to stop. */
+export interface ConnectorContext {
+  job: string;
+  phase: string;
+  /** The folder of the configuration file; relative paths in options resolve against it. */
+  baseDir: string;
+  signal: AbortSignal;
+}
+
+/** A source's listing: every item at the target (snapshot) or only the changes since the checkpoint (delta). */
+export interface SourceListing {
+  mode: PlanMode;
+  items: AsyncIterable<PlannedItem>;
+}
+
+/** An item's content, or the reason it is skipped (binary, oversized, ...). */
+export type Fetched = { content: string; metadata?: Record<string, unknown> } | { skip: string };
+
+/** Lists the items between a checkpoint and a target and fetches each one's content. */
+export interface Source {
+  readonly type: string;
+  /** Where the next plan moves the checkpoint (a commit, a cursor); null when the source has none. */
+  target(ctx: ConnectorContext): Promise<string | null>;
+  /** Items from `from` (null: from scratch) to `target`. */
+  list(from: string | null, target: string | null, ctx: ConnectorContext): Promise<SourceListing>;
+  fetch(item: ClaimedItem, ctx: ConnectorContext): Promise<Fetched>;
+  close?(): Promise<void>;
+}
+
+/** One document as it flows from source through enrich steps to a sink. */
+export interface Doc {
+  key: string;
+  version: string;
+  content: string;
+  metadata: Record<string, unknown>;
+}
+
+export type SinkChange = ({ kind: "upsert" } & Doc) | { kind: "delete"; key: string };
+
+/**
+ * Stores documents. Idempotent by (key, version). A sink may return document writes, which the
+ * ledger commits in the same transaction as the item's completion (the embedded sqlite-docs sink does).
+ */
+export interface Sink {
+  readonly type: string;
+  apply(change: SinkChange, ctx: ConnectorContext): Promise<DocumentWrite[] | undefined>;
+  close?(): Promise<void>;
+}
+
+/** Adds derived data to a document (embeddings, a summary). */
+export interface Enricher {
+  readonly type: string;
+  enrich(doc: Doc, ctx: ConnectorContext): Promise<Doc>;
+  close?(): Promise<void>;
+}
+
+/** What a custom connector module's default export is: a factory given its options from the config. */
+export type ConnectorFactory<T> = (options: Record<string, unknown>, ctx: Omit<ConnectorContext, "signal">) => T | Promise<T>;

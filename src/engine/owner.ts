@@ -1,0 +1,26 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+
+/** A lease owner id: host, pid and a nonce, so a dead holder on this host is recognised at once. */
+export function newOwnerId(): string {
+  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** True when the owner is a process of this host that no longer exists. Other hosts wait for lease expiry. */
+export function isOwnerGone(owner: string): boolean {
+  const parts = owner.split(":");
+  if (parts.length < 3) return false;
+  const pid = Number(parts[parts.length - 2]);
+  const host = parts.slice(0, -2).join(":");
+  if (host !== hostname() || !Number.isInteger(pid)) return false;
+  return pid !== process.pid && !pidAlive(pid);
+}

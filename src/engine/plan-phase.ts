@@ -1,0 +1,66 @@
+import type { Ledger } from "../ledger/ledger.js";
+import type { PhaseRef, PlannedItem, PlanRecord } from "../ledger/types.js";
+import type { ConnectorContext, Source } from "../connectors/types.js";
+import type { EngineListener } from "./events.js";
+
+const RECORD_BATCH = 2000;
+
+export interface PlanOutcome {
+  plan: PlanRecord | undefined;
+  resumed: boolean;
+}
+
+/**
+ * Finds the plan to work on: an open plan left by an earlier run, or a new one recorded in full
+ * (every item written to the ledger) before any item is processed. None when the source is at the checkpoint.
+ */
+export async function planPhase(
+  ledger: Ledger,
+  ref: PhaseRef,
+  source: Source,
+  ctx: ConnectorContext,
+  force: boolean,
+  emit: EngineListener,
+): Promise<PlanOutcome> {
+  // a plan whose recording was interrupted is incomplete: throw it away and list again
+  const half = await ledger.findPlan(ref, "planning");
+  if (half) await ledger.discardPlan(half.id);
+
+  const open = await ledger.findPlan(ref, "open");
+  if (open && !force) {
+    const counts = await ledger.countItems(open.id);
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    emit({ type: "plan:recorded", ...ref, planId: open.id, mode: open.mode, from: open.fromCheckpoint, target: open.target, total, resumed: true });
+    return { plan: open, resumed: true };
+  }
+  if (open) await ledger.discardPlan(open.id); // --force replaces it with a full listing
+
+  const checkpoint = (await ledger.getCheckpoint(ref))?.value ?? null;
+  const target = await source.target(ctx);
+  if (!force && checkpoint !== null && target === checkpoint) return { plan: undefined, resumed: false };
+
+  const from = force ? null : checkpoint;
+  const listing = await source.list(from, target, ctx);
+  const plan = await ledger.createPlan(ref, from, target, listing.mode);
+  let batch: PlannedItem[] = [];
+  let total = 0;
+  for await (const item of listing.items) {
+    batch.push(item);
+    if (batch.length >= RECORD_BATCH) {
+      await ledger.recordItems(plan.id, batch);
+      total += batch.length;
+      batch = [];
+    }
+    if (ctx.signal.aborted) break;
+  }
+  if (ctx.signal.aborted) {
+    await ledger.discardPlan(plan.id);
+    return { plan: undefined, resumed: false };
+  }
+  await ledger.recordItems(plan.id, batch);
+  await ledger.sealPlan(plan);
+  const counts = await ledger.countItems(plan.id);
+  total = Object.values(counts).reduce((a, b) => a + b, 0);
+  emit({ type: "plan:recorded", ...ref, planId: plan.id, mode: plan.mode, from, target, total, resumed: false });
+  return { plan: { ...plan, state: "open" }, resumed: false };
+}

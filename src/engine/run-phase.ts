@@ -1,0 +1,69 @@
+import type { PhaseConnectors } from "../connectors/build-connectors.js";
+import type { Ledger } from "../ledger/ledger.js";
+import type { PhaseRef, PlanRecord } from "../ledger/types.js";
+import type { EngineListener, PhaseResult } from "./events.js";
+import { planPhase } from "./plan-phase.js";
+import { processPlan } from "./process-plan.js";
+
+export interface RunPhaseOptions {
+  ledger: Ledger;
+  ref: PhaseRef;
+  connectors: PhaseConnectors;
+  baseDir: string;
+  owner: string;
+  signal: AbortSignal;
+  emit: EngineListener;
+  force: boolean;
+  workers: number;
+  maxRetries: number;
+  retryWaitMs: number;
+  leaseMs: number;
+  progressIntervalMs: number;
+}
+
+/**
+ * Plan → record → process → move the checkpoint only when every item is COMPLETED or SKIPPED.
+ * A resumed plan that closes is followed by a fresh plan to the source's current target.
+ */
+export async function runPhase(o: RunPhaseOptions): Promise<PhaseResult> {
+  const { ledger, ref, emit } = o;
+  const ctx = { job: ref.job, phase: ref.phase, baseDir: o.baseDir, signal: o.signal };
+  const start = (await ledger.getCheckpoint(ref))?.value ?? null;
+  emit({ type: "phase:start", job: ref.job, phase: ref.phase, checkpoint: start });
+
+  let last: PlanRecord | undefined;
+  for (let round = 0; round < 2 && !o.signal.aborted; round++) {
+    const { plan, resumed } = await planPhase(ledger, ref, o.connectors.source, ctx, o.force && round === 0, emit);
+    if (!plan) break;
+    last = plan;
+    await processPlan(plan, { ...o, ctx, force: o.force });
+    if (o.signal.aborted) break;
+    const before = (await ledger.getCheckpoint(ref))?.value ?? null;
+    if (!(await ledger.closePlan(plan, Date.now()))) break;
+    if (plan.target !== before) emit({ type: "checkpoint:moved", job: ref.job, phase: ref.phase, from: before, to: plan.target });
+    if (!resumed) break;
+  }
+
+  const result = await summarize(ledger, ref, last);
+  emit({ type: "phase:end", job: ref.job, phase: ref.phase, result });
+  return result;
+}
+
+async function summarize(ledger: Ledger, ref: PhaseRef, plan: PlanRecord | undefined): Promise<PhaseResult> {
+  const checkpoint = (await ledger.getCheckpoint(ref))?.value ?? null;
+  if (!plan) {
+    return { name: ref.phase, total: 0, completed: 0, skipped: 0, failed: 0, dead: 0, pending: 0, checkpoint, skippedReasons: {} };
+  }
+  const c = await ledger.countItems(plan.id);
+  return {
+    name: ref.phase,
+    total: c.PENDING + c.PROCESSING + c.COMPLETED + c.SKIPPED + c.FAILED + c.DEAD,
+    completed: c.COMPLETED,
+    skipped: c.SKIPPED,
+    failed: c.FAILED,
+    dead: c.DEAD,
+    pending: c.PENDING + c.PROCESSING,
+    checkpoint,
+    skippedReasons: await ledger.countReasons(plan.id, "SKIPPED"),
+  };
+}

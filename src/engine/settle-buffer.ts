@@ -1,0 +1,42 @@
+import type { Ledger } from "../ledger/ledger.js";
+import type { Settlement } from "../ledger/types.js";
+
+/** Group commit: settlements are written in one transaction per batch, or after a short delay. */
+export class SettleBuffer {
+  private pending: Settlement[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private failure: unknown;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly maxBatch: number,
+    private readonly maxDelayMs: number,
+  ) {}
+
+  async add(s: Settlement): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    this.pending.push(s);
+    if (this.pending.length >= this.maxBatch) await this.flush();
+    else this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), this.maxDelayMs);
+  }
+
+  /** Writes everything buffered; rethrows a write failure so the phase stops rather than losing track. */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending;
+    this.pending = [];
+    this.flushing = this.flushing.then(async () => {
+      if (batch.length === 0 || this.failure !== undefined) return;
+      try {
+        await this.ledger.settleItems(batch, Date.now());
+      } catch (e) {
+        this.failure = e;
+      }
+    });
+    return this.flushing.then(() => {
+      if (this.failure !== undefined) throw this.failure;
+    });
+  }
+}

@@ -1,0 +1,68 @@
+/** Why an item or an operation failed; decides whether it is retried (DESIGN.md, guarantee 5). */
+export type ErrorClass = "transient" | "rate_limited" | "unavailable" | "permanent" | "config";
+
+const BRAND = Symbol.for("syncwarden.SyncError");
+
+export interface SyncErrorOptions {
+  code: string;
+  errorClass: ErrorClass;
+  cause?: unknown;
+}
+
+/** Base of every error syncwarden raises; branded so it survives two copies of the package. */
+export class SyncError extends Error {
+  readonly [BRAND] = true;
+  readonly code: string;
+  readonly errorClass: ErrorClass;
+
+  constructor(message: string, options: SyncErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "SyncError";
+    this.code = options.code;
+    this.errorClass = options.errorClass;
+  }
+
+  get retryable(): boolean {
+    return this.errorClass === "transient" || this.errorClass === "rate_limited" || this.errorClass === "unavailable";
+  }
+}
+
+/** Thrown by a user's connector when retrying cannot help (the item goes DEAD at once). */
+export class PermanentError extends SyncError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { code: "PERMANENT", errorClass: "permanent", cause });
+    this.name = "PermanentError";
+  }
+}
+
+/** An invalid configuration file, environment variable or connector option (exit 78). */
+export class ConfigError extends SyncError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { code: "CONFIG", errorClass: "config", cause });
+    this.name = "ConfigError";
+  }
+}
+
+/** A command line that cannot be carried out as written (exit 2). */
+export class UsageError extends SyncError {
+  constructor(message: string) {
+    super(message, { code: "USAGE", errorClass: "config" });
+    this.name = "UsageError";
+  }
+}
+
+export function isSyncError(e: unknown): e is SyncError {
+  return typeof e === "object" && e !== null && (e as Record<symbol, unknown>)[BRAND] === true;
+}
+
+export function isConfigError(e: unknown): e is ConfigError {
+  return isSyncError(e) && e.code === "CONFIG";
+}
+
+export function isUsageError(e: unknown): e is UsageError {
+  return isSyncError(e) && e.code === "USAGE";
+}
+
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,67 @@
+import type {
+  Checkpoint,
+  ClaimedItem,
+  EventRecord,
+  ItemRow,
+  ItemStatus,
+  PhaseRef,
+  PlanMode,
+  PlanRecord,
+  PlannedItem,
+  RunRecord,
+  SearchHit,
+  Settlement,
+  StatusCounts,
+} from "./types.js";
+
+/**
+ * The durable store behind every guarantee. Async so that a networked implementation (PostgreSQL)
+ * fits without changes above it; the SQLite implementation answers from one local file.
+ */
+export interface Ledger {
+  /** Where this ledger keeps its data, for messages. */
+  readonly location: string;
+  close(): Promise<void>;
+
+  /** Runs: one execution of a job. */
+  startRun(run: Omit<RunRecord, "finishedAt" | "status" | "result">): Promise<void>;
+  finishRun(id: string, status: string, result: unknown, finishedAt: number): Promise<void>;
+  listRuns(job: string | undefined, limit: number): Promise<RunRecord[]>;
+
+  /** Plans: the recorded set of items between a checkpoint and a target. */
+  findPlan(ref: PhaseRef, state: "planning" | "open"): Promise<PlanRecord | undefined>;
+  latestPlan(ref: PhaseRef): Promise<PlanRecord | undefined>;
+  createPlan(ref: PhaseRef, from: string | null, target: string | null, mode: PlanMode): Promise<PlanRecord>;
+  recordItems(planId: number, items: readonly PlannedItem[]): Promise<void>;
+  /** Ends recording: a snapshot plan also gets a deletion for every fingerprinted key it did not list. */
+  sealPlan(plan: PlanRecord): Promise<void>;
+  discardPlan(planId: number): Promise<void>;
+  /** Moves the checkpoint to the plan's target iff every item is COMPLETED or SKIPPED; true when it did. */
+  closePlan(plan: PlanRecord, now: number): Promise<boolean>;
+
+  /** Items: claim with a lease and a fencing token, settle in batches. */
+  requeueAbandoned(planId: number, now: number, isOwnerGone: (owner: string) => boolean): Promise<number>;
+  claimItems(planId: number, owner: string, leaseUntil: number, limit: number, now: number): Promise<ClaimedItem[]>;
+  settleItems(settlements: readonly Settlement[], now: number): Promise<void>;
+  renewLeases(owner: string, leaseUntil: number): Promise<void>;
+  releaseLeases(owner: string): Promise<number>;
+  countItems(planId: number): Promise<StatusCounts>;
+  nextAttemptAt(planId: number): Promise<number | undefined>;
+  /** Streams item rows of the latest plans of a job (or all jobs) in the given states. */
+  listItems(filter: { job?: string; statuses: readonly ItemStatus[] }): AsyncIterable<ItemRow>;
+  requeueItems(filter: { job?: string; statuses: readonly ItemStatus[] }, now: number): Promise<number>;
+  countReasons(planId: number, status: ItemStatus): Promise<Record<string, number>>;
+
+  getCheckpoint(ref: PhaseRef): Promise<Checkpoint | undefined>;
+
+  appendEvents(events: readonly EventRecord[]): Promise<void>;
+  listEvents(filter: { job?: string; since?: number; limit: number }): Promise<EventRecord[]>;
+
+  getMeta(key: string): Promise<string | undefined>;
+  setMeta(key: string, value: string): Promise<void>;
+
+  /** The embedded document store (sqlite-docs sink). */
+  countDocuments(filter: { job?: string; collection?: string }): Promise<number>;
+  searchDocuments(query: string, filter: { job?: string; limit: number }): Promise<SearchHit[]>;
+  getDocument(job: string, collection: string, key: string): Promise<{ version: string; content: string } | undefined>;
+}

@@ -1,0 +1,112 @@
+import type Database from "better-sqlite3";
+import type { DocumentWrite, SearchHit } from "../types.js";
+
+const CHUNK_CHARS = 4000;
+
+/** Splits text into chunks of about CHUNK_CHARS, cutting at a line break where one is near. */
+export function chunkText(text: string): string[] {
+  if (text.length <= CHUNK_CHARS) return [text];
+  const chunks: string[] = [];
+  let start = 0;
+  while (start < text.length) {
+    let end = Math.min(text.length, start + CHUNK_CHARS);
+    if (end < text.length) {
+      const nl = text.lastIndexOf("\n", end);
+      if (nl > start + CHUNK_CHARS / 2) end = nl + 1;
+    }
+    chunks.push(text.slice(start, end));
+    start = end;
+  }
+  return chunks;
+}
+
+/** Turns a person's words into an FTS5 query: every word must match, no operator syntax errors. */
+export function toFtsQuery(query: string): string {
+  const words = query.match(/[\p{L}\p{N}_]+/gu) ?? [];
+  return words.map((w) => `"${w}"`).join(" ");
+}
+
+/** Documents (upsert by key, idempotent by version) in chunks with an FTS5 index, inside the ledger's file. */
+export class DocumentStore {
+  private readonly findVersion;
+  private readonly upsertDoc;
+  private readonly deleteChunks;
+  private readonly insertChunk;
+  private readonly deleteDoc;
+
+  constructor(private readonly db: Database.Database) {
+    this.findVersion = db.prepare<[string, string, string], { version: string }>(
+      "SELECT version FROM documents WHERE job = ? AND collection = ? AND key = ?",
+    );
+    this.upsertDoc = db.prepare<[string, string, string, string, string | null, number], { id: number }>(
+      `INSERT INTO documents (job, collection, key, version, metadata, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (job, collection, key) DO UPDATE SET version = excluded.version, metadata = excluded.metadata,
+         updated_at = excluded.updated_at
+       RETURNING id`,
+    );
+    this.deleteChunks = db.prepare<[number]>("DELETE FROM chunks WHERE document_id = ?");
+    this.insertChunk = db.prepare<[number, number, string]>(
+      "INSERT INTO chunks (document_id, ord, content) VALUES (?, ?, ?)",
+    );
+    this.deleteDoc = db.prepare<[string, string, string], { id: number }>(
+      "DELETE FROM documents WHERE job = ? AND collection = ? AND key = ? RETURNING id",
+    );
+  }
+
+  /** Applies one write; call inside the settling transaction. */
+  apply(w: DocumentWrite, now: number): void {
+    if (w.kind === "delete") {
+      const gone = this.deleteDoc.get(w.job, w.collection, w.key);
+      if (gone) this.deleteChunks.run(gone.id);
+      return;
+    }
+    if (this.findVersion.get(w.job, w.collection, w.key)?.version === w.version) return;
+    const meta = w.metadata === undefined ? null : JSON.stringify(w.metadata);
+    const { id } = this.upsertDoc.get(w.job, w.collection, w.key, w.version, meta, now)!;
+    this.deleteChunks.run(id);
+    chunkText(w.content).forEach((chunk, ord) => this.insertChunk.run(id, ord, chunk));
+  }
+
+  count(filter: { job?: string; collection?: string }): number {
+    const row = this.db
+      .prepare<[{ job: string | null; collection: string | null }], { n: number }>(
+        `SELECT COUNT(*) AS n FROM documents WHERE (@job IS NULL OR job = @job) AND (@collection IS NULL OR collection = @collection)`,
+      )
+      .get({ job: filter.job ?? null, collection: filter.collection ?? null })!;
+    return row.n;
+  }
+
+  get(job: string, collection: string, key: string): { version: string; content: string } | undefined {
+    const doc = this.db
+      .prepare<[string, string, string], { id: number; version: string }>(
+        "SELECT id, version FROM documents WHERE job = ? AND collection = ? AND key = ?",
+      )
+      .get(job, collection, key);
+    if (!doc) return undefined;
+    const parts = this.db
+      .prepare<[number], { content: string }>("SELECT content FROM chunks WHERE document_id = ? ORDER BY ord")
+      .all(doc.id);
+    return { version: doc.version, content: parts.map((p) => p.content).join("") };
+  }
+
+  /** bm25-ranked documents (best chunk per document) with a snippet around the match. */
+  search(query: string, filter: { job?: string; limit: number }): SearchHit[] {
+    const fts = toFtsQuery(query);
+    if (fts === "") return [];
+    return this.db
+      .prepare<[{ fts: string; job: string | null; limit: number }], SearchHit>(
+        `WITH m AS MATERIALIZED (
+           SELECT rowid AS id, bm25(chunks_fts) AS score, snippet(chunks_fts, 0, '[', ']', ' … ', 16) AS snippet
+           FROM chunks_fts WHERE chunks_fts MATCH @fts)
+         SELECT d.job, d.collection, d.key, d.version, MIN(m.score) AS score, m.snippet
+         FROM m
+         JOIN chunks c ON c.id = m.id
+         JOIN documents d ON d.id = c.document_id
+         WHERE (@job IS NULL OR d.job = @job)
+         GROUP BY d.id
+         ORDER BY score
+         LIMIT @limit`,
+      )
+      .all({ fts, job: filter.job ?? null, limit: filter.limit });
+  }
+}

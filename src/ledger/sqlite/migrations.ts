@@ -1,0 +1,84 @@
+import type Database from "better-sqlite3";
+
+/** Forward-only schema versions; a version, once released, is never edited. */
+const MIGRATIONS: readonly string[] = [
+  /* 1: the core ledger and the embedded document store */ `
+  CREATE TABLE runs (
+    id TEXT PRIMARY KEY, job TEXT NOT NULL, trigger TEXT NOT NULL, owner TEXT NOT NULL,
+    started_at INTEGER NOT NULL, finished_at INTEGER, status TEXT, result TEXT
+  );
+  CREATE INDEX runs_job ON runs (job, started_at);
+
+  CREATE TABLE plans (
+    id INTEGER PRIMARY KEY, job TEXT NOT NULL, phase TEXT NOT NULL, scope TEXT NOT NULL,
+    from_checkpoint TEXT, target TEXT, mode TEXT NOT NULL, state TEXT NOT NULL,
+    created_at INTEGER NOT NULL, closed_at INTEGER
+  );
+  CREATE INDEX plans_ref ON plans (job, phase, scope, state);
+
+  CREATE TABLE items (
+    id INTEGER PRIMARY KEY, plan_id INTEGER NOT NULL, job TEXT NOT NULL, phase TEXT NOT NULL,
+    key TEXT NOT NULL, version TEXT, op TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'PENDING',
+    attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER,
+    lease_owner TEXT, lease_expires_at INTEGER, fence INTEGER NOT NULL DEFAULT 0,
+    reason TEXT, error_class TEXT, error_message TEXT, meta TEXT, updated_at INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (plan_id, key, op)
+  );
+  CREATE INDEX items_claim ON items (plan_id, status, id);
+  CREATE INDEX items_lease ON items (lease_owner) WHERE lease_owner IS NOT NULL;
+
+  CREATE TABLE fingerprints (
+    job TEXT NOT NULL, phase TEXT NOT NULL, key TEXT NOT NULL, version TEXT NOT NULL, updated_at INTEGER NOT NULL,
+    PRIMARY KEY (job, phase, key)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE checkpoints (
+    job TEXT NOT NULL, phase TEXT NOT NULL, scope TEXT NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL,
+    PRIMARY KEY (job, phase, scope)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, run_id TEXT, job TEXT, level TEXT NOT NULL,
+    type TEXT NOT NULL, message TEXT NOT NULL, data TEXT
+  );
+  CREATE INDEX events_job_ts ON events (job, ts);
+
+  CREATE TABLE metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+  CREATE TABLE documents (
+    id INTEGER PRIMARY KEY, job TEXT NOT NULL, collection TEXT NOT NULL, key TEXT NOT NULL,
+    version TEXT NOT NULL, metadata TEXT, updated_at INTEGER NOT NULL,
+    UNIQUE (job, collection, key)
+  );
+  CREATE TABLE chunks (
+    id INTEGER PRIMARY KEY, document_id INTEGER NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+    ord INTEGER NOT NULL, content TEXT NOT NULL
+  );
+  CREATE INDEX chunks_document ON chunks (document_id);
+  CREATE VIRTUAL TABLE chunks_fts USING fts5 (content, content='chunks', content_rowid='id');
+  CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts (rowid, content) VALUES (new.id, new.content);
+  END;
+  CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts (chunks_fts, rowid, content) VALUES ('delete', old.id, old.content);
+  END;
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Applies every migration past the database's `user_version`, each in its own transaction. */
+export function migrate(db: Database.Database): void {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(
+      `the state database is at schema version ${current}, newer than this syncwarden (${MIGRATIONS.length}); upgrade syncwarden`,
+    );
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+}

@@ -1,0 +1,147 @@
+import type Database from "better-sqlite3";
+import type { Ledger } from "../ledger.js";
+import type {
+  Checkpoint,
+  ClaimedItem,
+  EventRecord,
+  ItemRow,
+  ItemStatus,
+  PhaseRef,
+  PlanMode,
+  PlanRecord,
+  PlannedItem,
+  RunRecord,
+  SearchHit,
+  Settlement,
+  StatusCounts,
+} from "../types.js";
+import { DocumentStore } from "./document-store.js";
+import { ItemStore } from "./item-store.js";
+import { openDatabase } from "./open-database.js";
+import { PlanStore } from "./plan-store.js";
+import { RunStore } from "./run-store.js";
+
+/** The default ledger: one SQLite file (WAL) holding the ledger and the embedded document store. */
+export class SqliteLedger implements Ledger {
+  readonly db: Database.Database;
+  private readonly docs: DocumentStore;
+  private readonly items: ItemStore;
+  private readonly plans: PlanStore;
+  private readonly runs: RunStore;
+
+  constructor(readonly location: string) {
+    this.db = openDatabase(location);
+    this.docs = new DocumentStore(this.db);
+    this.items = new ItemStore(this.db, this.docs);
+    this.plans = new PlanStore(this.db);
+    this.runs = new RunStore(this.db);
+  }
+
+  close(): Promise<void> {
+    if (this.db.open) this.db.close();
+    return Promise.resolve();
+  }
+
+  startRun(run: Omit<RunRecord, "finishedAt" | "status" | "result">): Promise<void> {
+    return Promise.resolve(this.runs.start(run));
+  }
+  finishRun(id: string, status: string, result: unknown, finishedAt: number): Promise<void> {
+    return Promise.resolve(this.runs.finish(id, status, result, finishedAt));
+  }
+  listRuns(job: string | undefined, limit: number): Promise<RunRecord[]> {
+    return Promise.resolve(this.runs.list(job, limit));
+  }
+
+  findPlan(ref: PhaseRef, state: "planning" | "open"): Promise<PlanRecord | undefined> {
+    return Promise.resolve(this.plans.find(ref, state));
+  }
+  latestPlan(ref: PhaseRef): Promise<PlanRecord | undefined> {
+    return Promise.resolve(this.plans.latest(ref));
+  }
+  createPlan(ref: PhaseRef, from: string | null, target: string | null, mode: PlanMode): Promise<PlanRecord> {
+    return Promise.resolve(this.plans.create(ref, from, target, mode, Date.now()));
+  }
+  recordItems(planId: number, items: readonly PlannedItem[]): Promise<void> {
+    const plan = this.db
+      .prepare<[number], { job: string; phase: string }>("SELECT job, phase FROM plans WHERE id = ?")
+      .get(planId);
+    if (!plan) return Promise.reject(new Error(`plan ${planId} does not exist`));
+    return Promise.resolve(this.items.record(planId, plan.job, plan.phase, items, Date.now()));
+  }
+  sealPlan(plan: PlanRecord): Promise<void> {
+    return Promise.resolve(this.plans.seal(plan, Date.now()));
+  }
+  discardPlan(planId: number): Promise<void> {
+    return Promise.resolve(this.plans.discard(planId));
+  }
+  closePlan(plan: PlanRecord, now: number): Promise<boolean> {
+    return Promise.resolve(this.plans.close(plan, now));
+  }
+
+  requeueAbandoned(planId: number, now: number, isOwnerGone: (owner: string) => boolean): Promise<number> {
+    return Promise.resolve(this.items.requeueAbandoned(planId, now, isOwnerGone));
+  }
+  claimItems(planId: number, owner: string, leaseUntil: number, limit: number, now: number): Promise<ClaimedItem[]> {
+    return Promise.resolve(this.items.claim(planId, owner, leaseUntil, limit, now));
+  }
+  settleItems(settlements: readonly Settlement[], now: number): Promise<void> {
+    return Promise.resolve(this.items.settle(settlements, now));
+  }
+  renewLeases(owner: string, leaseUntil: number): Promise<void> {
+    return Promise.resolve(this.items.renew(owner, leaseUntil));
+  }
+  releaseLeases(owner: string): Promise<number> {
+    return Promise.resolve(this.items.release(owner, Date.now()));
+  }
+  countItems(planId: number): Promise<StatusCounts> {
+    return Promise.resolve(this.items.count(planId));
+  }
+  nextAttemptAt(planId: number): Promise<number | undefined> {
+    return Promise.resolve(this.items.nextAttemptAt(planId));
+  }
+  async *listItems(filter: { job?: string; statuses: readonly ItemStatus[] }): AsyncIterable<ItemRow> {
+    // pages by id, so that no SQLite cursor stays open across an await and memory stays flat
+    const page = 500;
+    let afterId = 0;
+    for (;;) {
+      const rows = this.items.list(filter, afterId, page);
+      yield* rows;
+      if (rows.length < page) return;
+      afterId = rows[rows.length - 1]!.id;
+    }
+  }
+  requeueItems(filter: { job?: string; statuses: readonly ItemStatus[] }, now: number): Promise<number> {
+    return Promise.resolve(this.items.requeue(filter, now));
+  }
+  countReasons(planId: number, status: ItemStatus): Promise<Record<string, number>> {
+    return Promise.resolve(this.items.countReasons(planId, status));
+  }
+
+  getCheckpoint(ref: PhaseRef): Promise<Checkpoint | undefined> {
+    return Promise.resolve(this.plans.checkpoint(ref));
+  }
+
+  appendEvents(events: readonly EventRecord[]): Promise<void> {
+    return Promise.resolve(this.runs.appendEvents(events));
+  }
+  listEvents(filter: { job?: string; since?: number; limit: number }): Promise<EventRecord[]> {
+    return Promise.resolve(this.runs.listEvents(filter));
+  }
+
+  getMeta(key: string): Promise<string | undefined> {
+    return Promise.resolve(this.runs.getMeta(key));
+  }
+  setMeta(key: string, value: string): Promise<void> {
+    return Promise.resolve(this.runs.setMeta(key, value));
+  }
+
+  countDocuments(filter: { job?: string; collection?: string }): Promise<number> {
+    return Promise.resolve(this.docs.count(filter));
+  }
+  searchDocuments(query: string, filter: { job?: string; limit: number }): Promise<SearchHit[]> {
+    return Promise.resolve(this.docs.search(query, filter));
+  }
+  getDocument(job: string, collection: string, key: string): Promise<{ version: string; content: string } | undefined> {
+    return Promise.resolve(this.docs.get(job, collection, key));
+  }
+}

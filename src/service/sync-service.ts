@@ -1,0 +1,153 @@
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import type { LoadedConfig } from "../config/load-config.js";
+import { buildConnectors, closeConnectors } from "../connectors/build-connectors.js";
+import type { EngineEvent, PhaseResult } from "../engine/events.js";
+import { newOwnerId } from "../engine/owner.js";
+import { runPhase } from "../engine/run-phase.js";
+import { errorMessage, UsageError } from "../errors.js";
+import type { Ledger } from "../ledger/ledger.js";
+import { SqliteLedger } from "../ledger/sqlite/sqlite-ledger.js";
+import type { EventRecord } from "../ledger/types.js";
+import { classifyError } from "../resilience/classify.js";
+import { describeEvent } from "./event-log.js";
+import type { SyncRequest, SyncResult, SyncStatus } from "./types.js";
+
+export type ServiceEvent =
+  | EngineEvent
+  | { type: "run:start"; runId: string; job: string; trigger: string }
+  | { type: "run:end"; result: SyncResult };
+export type ServiceListener = (e: ServiceEvent) => void;
+
+export const LAST_SUCCESS_KEY = (job: string): string => `last_success:${job}`;
+
+/** The one orchestration behind the CLI, the daemon, the MCP server and the library API. */
+export class SyncService {
+  private readonly listeners = new Set<ServiceListener>();
+
+  constructor(
+    readonly loaded: LoadedConfig,
+    readonly ledger: Ledger,
+    private readonly progressIntervalMs = 2000,
+  ) {}
+
+  /** Opens the configuration's ledger (state_dir/state.db). */
+  static open(loaded: LoadedConfig, options: { progressIntervalMs?: number } = {}): SyncService {
+    const ledger = new SqliteLedger(path.join(loaded.stateDir, "state.db"));
+    return new SyncService(loaded, ledger, options.progressIntervalMs);
+  }
+
+  /** Subscribes to every engine and run event; returns the unsubscribe function. */
+  on(listener: ServiceListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  close(): Promise<void> {
+    return this.ledger.close();
+  }
+
+  jobNames(): string[] {
+    return Object.keys(this.loaded.config.jobs);
+  }
+
+  async execute(req: SyncRequest): Promise<SyncResult> {
+    const started = Date.now();
+    const job = this.loaded.config.jobs[req.job];
+    if (!job) throw new UsageError(`unknown job "${req.job}"; ${this.loaded.file} defines: ${this.jobNames().join(", ")}`);
+    if (req.scope && Object.values(req.scope).some((v) => v !== undefined)) {
+      throw new UsageError("scoped runs (ids, since, entities) are not supported by this version yet");
+    }
+    if (req.options?.nuke) throw new UsageError("--nuke is not supported by this version yet");
+    const unknown = (req.phases ?? []).filter((p) => !job.phases.some((ph) => ph.name === p));
+    if (unknown.length > 0) {
+      throw new UsageError(`job "${req.job}" has no phase ${unknown.join(", ")}; its phases: ${job.phases.map((p) => p.name).join(", ")}`);
+    }
+    const phases = job.phases.filter(
+      (p) => (req.phases === undefined || req.phases.includes(p.name)) && (!req.options?.incrementalOnly || p.incremental),
+    );
+
+    const runId = randomUUID();
+    const owner = newOwnerId();
+    const signal = req.signal ?? new AbortController().signal;
+    const settings = this.loaded.config.sync;
+    const log: EventRecord[] = [];
+    const emit = (e: ServiceEvent): void => {
+      if (e.type !== "run:start" && e.type !== "run:end") {
+        const d = describeEvent(e);
+        if (d) log.push({ ts: Date.now(), runId, job: req.job, level: d.level, type: e.type, message: d.message, data: e });
+      }
+      for (const l of this.listeners) l(e);
+    };
+    const note = (level: EventRecord["level"], type: string, message: string): void => {
+      log.push({ ts: Date.now(), runId, job: req.job, level, type, message });
+    };
+    const flushLog = async (): Promise<void> => {
+      const batch = log.splice(0);
+      if (batch.length > 0) await this.ledger.appendEvents(batch);
+    };
+
+    await this.ledger.startRun({ id: runId, job: req.job, trigger: req.trigger, owner, startedAt: started });
+    emit({ type: "run:start", runId, job: req.job, trigger: req.trigger });
+    note("info", "run:start", `Sync of ${req.job} started (${req.trigger}${req.options?.force ? ", forced" : ""})`);
+
+    const results: PhaseResult[] = [];
+    let status: SyncStatus;
+    let error: SyncResult["error"];
+    try {
+      for (const phase of phases) {
+        if (signal.aborted) break;
+        const ctx = { job: req.job, phase: phase.name, baseDir: this.loaded.baseDir };
+        const connectors = await buildConnectors(phase, ctx);
+        try {
+          results.push(
+            await runPhase({
+              ledger: this.ledger,
+              ref: { job: req.job, phase: phase.name, scope: "" },
+              connectors,
+              baseDir: this.loaded.baseDir,
+              owner,
+              signal,
+              emit,
+              force: req.options?.force ?? false,
+              workers: settings.max_workers,
+              maxRetries: settings.max_retries,
+              retryWaitMs: settings.retry_wait_seconds * 1000,
+              leaseMs: settings.lease_seconds * 1000,
+              progressIntervalMs: this.progressIntervalMs,
+            }),
+          );
+        } finally {
+          await closeConnectors(connectors);
+          await flushLog();
+        }
+      }
+      const unfinished = results.some((r) => r.pending + r.failed + r.dead > 0);
+      status = signal.aborted ? "cancelled" : unfinished ? "partial" : "completed";
+    } catch (e) {
+      status = signal.aborted ? "cancelled" : "failed";
+      error = { errorClass: classifyError(e), message: errorMessage(e) };
+    }
+
+    const durationSeconds = Math.round((Date.now() - started) / 100) / 10;
+    const troubled = results.some((r) => r.failed + r.dead > 0);
+    const result: SyncResult = {
+      runId,
+      job: req.job,
+      status,
+      degradation: troubled ? "partial" : "full",
+      durationSeconds,
+      phasesCompleted: results.filter((r) => r.pending + r.failed + r.dead === 0).length,
+      phases: results,
+      warnings: results.filter((r) => r.dead > 0).map((r) => `${req.job}/${r.name}: ${r.dead} dead items hold the checkpoint; see \`syncwarden failed\``),
+      ...(error ? { error } : {}),
+    };
+    await this.ledger.finishRun(runId, status, result, Date.now());
+    if (status === "completed") await this.ledger.setMeta(LAST_SUCCESS_KEY(req.job), new Date().toISOString());
+    const verb = { completed: "completed in", partial: "partial after", failed: "failed after", cancelled: "cancelled after", skipped: "skipped after" }[status];
+    note(status === "failed" ? "error" : status === "completed" ? "info" : "warn", "run:end", `Sync ${verb} ${durationSeconds}s${error ? `: ${error.message}` : ""}`);
+    await flushLog();
+    emit({ type: "run:end", result });
+    return result;
+  }
+}
