@@ -1,0 +1,143 @@
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const CLI = path.join(ROOT, "dist/cli/main.js");
+
+const GIT_ENV = {
+  GIT_AUTHOR_NAME: "test",
+  GIT_AUTHOR_EMAIL: "test@example.invalid",
+  GIT_COMMITTER_NAME: "test",
+  GIT_COMMITTER_EMAIL: "test@example.invalid",
+  GIT_CONFIG_NOSYSTEM: "1",
+};
+
+/** A temp folder per test with a git repository in `repo/` and the config beside it. */
+export class Workspace {
+  readonly dir: string;
+  readonly repo: string;
+
+  constructor() {
+    this.dir = mkdtempSync(path.join(tmpdir(), "syncwarden-test-"));
+    this.repo = path.join(this.dir, "repo");
+    mkdirSync(this.repo);
+    this.git("init", "-q", "-b", "main");
+  }
+
+  get configFile(): string {
+    return path.join(this.dir, "syncwarden.yaml");
+  }
+
+  get dbFile(): string {
+    return path.join(this.dir, ".syncwarden", "state.db");
+  }
+
+  git(...args: string[]): string {
+    return execFileSync("git", ["-C", this.repo, ...args], { env: { ...process.env, ...GIT_ENV }, encoding: "utf8" }).trim();
+  }
+
+  /** Writes (or with null, deletes) files in the repo and commits them; returns the new HEAD. */
+  commit(files: Record<string, string | Buffer | null>, message = "change"): string {
+    for (const [name, content] of Object.entries(files)) {
+      const file = path.join(this.repo, name);
+      if (content === null) rmSync(file);
+      else {
+        mkdirSync(path.dirname(file), { recursive: true });
+        writeFileSync(file, content);
+      }
+    }
+    this.git("add", "-A");
+    this.git("commit", "-q", "--allow-empty", "-m", message);
+    return this.head();
+  }
+
+  head(): string {
+    return this.git("rev-parse", "HEAD");
+  }
+
+  write(name: string, content: string): string {
+    const file = path.join(this.dir, name);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, content);
+    return file;
+  }
+
+  /** Opens the state database read-only (the CLI writes it; tests only look). */
+  db(): Database.Database {
+    return new Database(this.dbFile, { readonly: true, fileMustExist: true });
+  }
+
+  checkpoint(job: string, phase: string): string | null {
+    const db = this.db();
+    try {
+      const row = db
+        .prepare<[string, string], { value: string }>("SELECT value FROM checkpoints WHERE job = ? AND phase = ? AND scope = ''")
+        .get(job, phase);
+      return row?.value ?? null;
+    } finally {
+      db.close();
+    }
+  }
+
+  /** key → content of every document of a job, read straight from the store. */
+  documents(job: string): Map<string, string> {
+    const db = this.db();
+    try {
+      const rows = db
+        .prepare<[string], { key: string; content: string }>(
+          `SELECT d.key, group_concat(c.content, '') AS content
+           FROM documents d JOIN (SELECT * FROM chunks ORDER BY document_id, ord) c ON c.document_id = d.id
+           WHERE d.job = ? GROUP BY d.id`,
+        )
+        .all(job);
+      return new Map(rows.map((r) => [r.key, r.content]));
+    } finally {
+      db.close();
+    }
+  }
+
+  cleanup(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI as a real child process in the workspace. */
+export function runCli(args: readonly string[], opts: { cwd: string; env?: Record<string, string> }): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** A git-indexing config: one job `code` with one phase `files` into sqlite-docs, extra YAML appended to the phase. */
+export function gitConfig(opts: { sync?: Record<string, unknown>; sourceExtra?: string; sink?: string } = {}): string {
+  const sync = { max_retries: 2, retry_wait_seconds: 0, max_workers: 4, ...opts.sync };
+  return `sync: ${JSON.stringify(sync)}
+jobs:
+  code:
+    phases:
+      - name: files
+        source: { type: git, repo: ./repo${opts.sourceExtra ? `, ${opts.sourceExtra}` : ""} }
+        sink: ${opts.sink ?? "{ type: sqlite-docs, table: code }"}
+`;
+}
