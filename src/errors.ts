@@ -23,7 +23,11 @@ export class SyncError extends Error {
   }
 
   get retryable(): boolean {
-    return this.errorClass === "transient" || this.errorClass === "rate_limited" || this.errorClass === "unavailable";
+    return (
+      this.errorClass === "transient" ||
+      this.errorClass === "rate_limited" ||
+      this.errorClass === "unavailable"
+    );
   }
 }
 

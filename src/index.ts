@@ -1,7 +1,17 @@
 // The public library API: explicit named exports only.
-export { SyncService, LAST_SUCCESS_KEY, type ServiceEvent, type ServiceListener } from "./service/sync-service.js";
+export {
+  SyncService,
+  LAST_SUCCESS_KEY,
+  type ServiceEvent,
+  type ServiceListener,
+} from "./service/sync-service.js";
 export type { SyncRequest, SyncResult, SyncStatus, Degradation, Trigger } from "./service/types.js";
-export { loadConfig, resolveConfigFile, DEFAULT_CONFIG_FILE, type LoadedConfig } from "./config/load-config.js";
+export {
+  loadConfig,
+  resolveConfigFile,
+  DEFAULT_CONFIG_FILE,
+  type LoadedConfig,
+} from "./config/load-config.js";
 export type { ConfigFile, JobConfig, PhaseConfig, SyncSettings } from "./config/schema.js";
 export type { Ledger } from "./ledger/ledger.js";
 export { SqliteLedger } from "./ledger/sqlite/sqlite-ledger.js";
@@ -16,7 +26,17 @@ export type {
   EventRecord,
   RunRecord,
 } from "./ledger/types.js";
-export type { Source, Sink, Enricher, Doc, SinkChange, Fetched, SourceListing, ConnectorContext, ConnectorFactory } from "./connectors/types.js";
+export type {
+  Source,
+  Sink,
+  Enricher,
+  Doc,
+  SinkChange,
+  Fetched,
+  SourceListing,
+  ConnectorContext,
+  ConnectorFactory,
+} from "./connectors/types.js";
 export type { EngineEvent, EngineEventMap, Progress, PhaseResult } from "./engine/events.js";
 export {
   SyncError,

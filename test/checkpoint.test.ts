@@ -7,7 +7,15 @@ const SINK = path.resolve(import.meta.dirname, "fixtures/slow-sink.mjs");
 
 interface Result {
   status: string;
-  phases: { total: number; completed: number; skipped: number; failed: number; dead: number; pending: number; checkpoint: string | null }[];
+  phases: {
+    total: number;
+    completed: number;
+    skipped: number;
+    failed: number;
+    dead: number;
+    pending: number;
+    checkpoint: string | null;
+  }[];
 }
 
 describe("checkpoint rule", () => {
@@ -17,7 +25,12 @@ describe("checkpoint rule", () => {
   it("holds the checkpoint while items are dead, and moves it once they are redriven and complete", async () => {
     ws = new Workspace();
     const first = ws.commit({ "a.md": "alpha", "b.md": "beta" });
-    ws.write("syncwarden.yaml", gitConfig({ sink: `{ type: module, module: ${JSON.stringify(SINK)}, poison: poison.txt, log: calls.log }` }));
+    ws.write(
+      "syncwarden.yaml",
+      gitConfig({
+        sink: `{ type: module, module: ${JSON.stringify(SINK)}, poison: poison.txt, log: calls.log }`,
+      }),
+    );
     expect((await runCli(["run"], { cwd: ws.dir })).code).toBe(0);
     expect(ws.checkpoint("code", "files")).toBe(first);
 
@@ -31,7 +44,12 @@ describe("checkpoint rule", () => {
     expect(ws.checkpoint("code", "files")).toBe(first);
 
     const failed = await runCli(["failed", "--json"], { cwd: ws.dir });
-    const dead = JSON.parse(failed.stdout) as { key: string; status: string; errorClass: string; error: string }[];
+    const dead = JSON.parse(failed.stdout) as {
+      key: string;
+      status: string;
+      errorClass: string;
+      error: string;
+    }[];
     expect(dead.map((d) => d.key).sort()).toEqual(["c.md", "d.md"]);
     for (const d of dead) {
       expect(d).toMatchObject({ status: "DEAD", errorClass: "permanent" });
@@ -60,14 +78,32 @@ describe("checkpoint rule", () => {
     ws.write("broken.txt", "broken.md\n");
     ws.write(
       "syncwarden.yaml",
-      gitConfig({ sink: `{ type: module, module: ${JSON.stringify(SINK)}, flaky: flaky.txt, always_fail: broken.txt, log: calls.log }` }),
+      gitConfig({
+        sink: `{ type: module, module: ${JSON.stringify(SINK)}, flaky: flaky.txt, always_fail: broken.txt, log: calls.log }`,
+      }),
     );
     const run = await runCli(["run", "--json"], { cwd: ws.dir });
     expect(run.code).toBe(3);
-    expect((JSON.parse(run.stdout) as Result).phases[0]).toMatchObject({ total: 3, completed: 2, dead: 1, failed: 0 });
-    const dead = JSON.parse((await runCli(["failed", "--json"], { cwd: ws.dir })).stdout) as Record<string, unknown>[];
+    expect((JSON.parse(run.stdout) as Result).phases[0]).toMatchObject({
+      total: 3,
+      completed: 2,
+      dead: 1,
+      failed: 0,
+    });
+    const dead = JSON.parse((await runCli(["failed", "--json"], { cwd: ws.dir })).stdout) as Record<
+      string,
+      unknown
+    >[];
     // max_retries: 2 → one attempt and two retries, then dead with its class and reason
-    expect(dead).toEqual([expect.objectContaining({ key: "broken.md", status: "DEAD", errorClass: "transient", attempts: 3, reason: "retries exhausted" })]);
+    expect(dead).toEqual([
+      expect.objectContaining({
+        key: "broken.md",
+        status: "DEAD",
+        errorClass: "transient",
+        attempts: 3,
+        reason: "retries exhausted",
+      }),
+    ]);
     expect(ws.checkpoint("code", "files")).toBeNull();
 
     rmSync(path.join(ws.dir, "broken.txt"));

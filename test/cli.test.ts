@@ -36,13 +36,24 @@ describe("cli", () => {
       "big.txt": "x".repeat(5000),
       "notes.txt": "excluded by the include glob",
     });
-    ws.write("syncwarden.yaml", gitConfig({ sourceExtra: 'include: ["**/*.md", "**/*.ts", "**/*.png", "big.txt"], max_file_bytes: 4096' }));
+    ws.write(
+      "syncwarden.yaml",
+      gitConfig({
+        sourceExtra: 'include: ["**/*.md", "**/*.ts", "**/*.png", "big.txt"], max_file_bytes: 4096',
+      }),
+    );
     const run = await runCli(["run", "--json"], { cwd: ws.dir });
     expect(run.code, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout) as ResultJson;
     expect(result.status).toBe("completed");
     expect(result.durationSeconds).toBeGreaterThanOrEqual(0);
-    expect(result.phases[0]).toMatchObject({ total: 4, completed: 2, skipped: 2, checkpoint: head, skippedReasons: { binary: 1, oversized: 1 } });
+    expect(result.phases[0]).toMatchObject({
+      total: 4,
+      completed: 2,
+      skipped: 2,
+      checkpoint: head,
+      skippedReasons: { binary: 1, oversized: 1 },
+    });
     expect([...ws.documents("code").keys()].sort()).toEqual(["README.md", "src/main.ts"]);
     expect(run.stderr).toContain("completed");
 
@@ -57,10 +68,22 @@ describe("cli", () => {
 
     const status = await runCli(["status", "--json"], { cwd: ws.dir });
     expect(status.code).toBe(0);
-    const s = JSON.parse(status.stdout) as { jobs: { job: string; lastSuccess: string | null; documents: number; lastRun: { status: string }; phases: { checkpoint: string; items: Record<string, number>; documents: number }[] }[] };
+    const s = JSON.parse(status.stdout) as {
+      jobs: {
+        job: string;
+        lastSuccess: string | null;
+        documents: number;
+        lastRun: { status: string };
+        phases: { checkpoint: string; items: Record<string, number>; documents: number }[];
+      }[];
+    };
     expect(s.jobs[0]).toMatchObject({ job: "code", documents: 2, lastRun: { status: "completed" } });
     expect(s.jobs[0]!.lastSuccess).not.toBeNull();
-    expect(s.jobs[0]!.phases[0]).toMatchObject({ checkpoint: head, documents: 2, items: { COMPLETED: 2, SKIPPED: 2, FAILED: 0, DEAD: 0, PENDING: 0 } });
+    expect(s.jobs[0]!.phases[0]).toMatchObject({
+      checkpoint: head,
+      documents: 2,
+      items: { COMPLETED: 2, SKIPPED: 2, FAILED: 0, DEAD: 0, PENDING: 0 },
+    });
   });
 
   it("--force reprocesses every item; unchanged items are skipped otherwise", async () => {
@@ -81,10 +104,17 @@ describe("cli", () => {
     items[1] = { key: "p2", version: "v2", content: "second product, revised" };
     ws.write("items.json", JSON.stringify(items));
     const second = JSON.parse((await runCli(["run", "--json"], { cwd: ws.dir })).stdout) as ResultJson;
-    expect(second.phases[0]).toMatchObject({ total: 3, completed: 1, skipped: 2, skippedReasons: { unchanged: 2 } });
+    expect(second.phases[0]).toMatchObject({
+      total: 3,
+      completed: 1,
+      skipped: 2,
+      skippedReasons: { unchanged: 2 },
+    });
     expect(ws.documents("catalog").get("p2")).toBe("second product, revised");
 
-    const forced = JSON.parse((await runCli(["run", "--force", "--json"], { cwd: ws.dir })).stdout) as ResultJson;
+    const forced = JSON.parse(
+      (await runCli(["run", "--force", "--json"], { cwd: ws.dir })).stdout,
+    ) as ResultJson;
     expect(forced.phases[0]).toMatchObject({ total: 3, completed: 3, skipped: 0 });
 
     // an item gone from a full listing leaves the store
@@ -98,9 +128,18 @@ describe("cli", () => {
     ws = new Workspace();
     ws.commit({ "a.md": "a" });
     const cases: [string, RegExp][] = [
-      ["jobs:\n  code:\n    phases:\n      - name: files\n        source: { type: git, repo: ./repo }\n        sink: { type: sqlite-docs }\nsync:\n  max_workers: four\n", /syncwarden\.yaml:8:\d+: sync\.max_workers: .*number/],
-      ["jobs:\n  code:\n    phases:\n      - name: files\n        source: { type: git, repo: ./repo, inclde: [\"*.md\"] }\n", /syncwarden\.yaml:5:\d+: jobs\.code\.phases\[0\]\.source: unknown key "inclde"/],
-      ["jobs:\n  code:\n    phases:\n      - name: files\n        source: { type: svn }\n", /syncwarden\.yaml:5:\d+: jobs\.code\.phases\[0\]\.source\.type/],
+      [
+        "jobs:\n  code:\n    phases:\n      - name: files\n        source: { type: git, repo: ./repo }\n        sink: { type: sqlite-docs }\nsync:\n  max_workers: four\n",
+        /syncwarden\.yaml:8:\d+: sync\.max_workers: .*number/,
+      ],
+      [
+        'jobs:\n  code:\n    phases:\n      - name: files\n        source: { type: git, repo: ./repo, inclde: ["*.md"] }\n',
+        /syncwarden\.yaml:5:\d+: jobs\.code\.phases\[0\]\.source: unknown key "inclde"/,
+      ],
+      [
+        "jobs:\n  code:\n    phases:\n      - name: files\n        source: { type: svn }\n",
+        /syncwarden\.yaml:5:\d+: jobs\.code\.phases\[0\]\.source\.type/,
+      ],
       ["jobs:\n  code:\n    phases: [\n", /syncwarden\.yaml:\d+:\d+: invalid YAML/],
       ["jobs: {}\n", /syncwarden\.yaml:1:\d+: jobs: define at least one job/],
     ];
@@ -142,7 +181,16 @@ describe("cli", () => {
     expect((await runCli(["search", "x", "--limit", "zero"], { cwd: ws.dir })).code).toBe(2);
     const help = await runCli(["--help"], { cwd: ws.dir });
     expect(help.code).toBe(0);
-    for (const word of ["run", "status", "failed", "retry", "search", "SYNC_MAX_WORKERS", "syncwarden.yaml", "78"]) {
+    for (const word of [
+      "run",
+      "status",
+      "failed",
+      "retry",
+      "search",
+      "SYNC_MAX_WORKERS",
+      "syncwarden.yaml",
+      "78",
+    ]) {
       expect(help.stdout).toContain(word);
     }
   });
@@ -152,8 +200,14 @@ describe("cli", () => {
     const files: Record<string, string> = {};
     for (let i = 0; i < 300; i++) files[`f${i}.md`] = `content ${i}`;
     const head = ws.commit(files);
-    ws.write("syncwarden.yaml", gitConfig({ sink: `{ type: module, module: ${JSON.stringify(SINK)}, delay_ms: 20, log: calls.log }` }));
-    const child = spawn(process.execPath, [CLI, "run", "--json"], { cwd: ws.dir, stdio: ["ignore", "pipe", "pipe"] });
+    ws.write(
+      "syncwarden.yaml",
+      gitConfig({ sink: `{ type: module, module: ${JSON.stringify(SINK)}, delay_ms: 20, log: calls.log }` }),
+    );
+    const child = spawn(process.execPath, [CLI, "run", "--json"], {
+      cwd: ws.dir,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stderr = "";
     let stdout = "";
     child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
@@ -173,7 +227,9 @@ describe("cli", () => {
     const partial = JSON.parse(stdout) as ResultJson;
     expect(partial.status).toBe("cancelled");
     const db = ws.db();
-    const rows = db.prepare<[], { status: string; n: number }>("SELECT status, COUNT(*) AS n FROM items GROUP BY status").all();
+    const rows = db
+      .prepare<[], { status: string; n: number }>("SELECT status, COUNT(*) AS n FROM items GROUP BY status")
+      .all();
     db.close();
     const counts = Object.fromEntries(rows.map((r) => [r.status, r.n]));
     // nothing is left leased: in-flight items settled, claimed-but-unstarted ones are pending again

@@ -12,14 +12,20 @@ describe("incremental runs", () => {
   it("process exactly the added, modified, deleted and renamed files", async () => {
     ws = new Workspace();
     const files: Record<string, string> = {};
-    for (let i = 0; i < 50; i++) files[`docs/page-${i}.md`] = `page ${i}\n${"unchanging line\n".repeat(i % 5)}`;
+    for (let i = 0; i < 50; i++)
+      files[`docs/page-${i}.md`] = `page ${i}\n${"unchanging line\n".repeat(i % 5)}`;
     files["keep/modify.md"] = "old words";
     files["keep/delete.md"] = "soon gone zebra";
     files["keep/rename-me.md"] = "a file about giraffes that moves";
     ws.commit(files);
-    ws.write("syncwarden.yaml", gitConfig({ sink: `{ type: module, module: ${JSON.stringify(SINK)}, log: calls.log }` }));
+    ws.write(
+      "syncwarden.yaml",
+      gitConfig({ sink: `{ type: module, module: ${JSON.stringify(SINK)}, log: calls.log }` }),
+    );
     expect((await runCli(["run"], { cwd: ws.dir })).code).toBe(0);
-    const callsBefore = readFileSync(path.join(ws.dir, "calls.log"), "utf8").split("\n").filter(Boolean).length;
+    const callsBefore = readFileSync(path.join(ws.dir, "calls.log"), "utf8")
+      .split("\n")
+      .filter(Boolean).length;
     expect(callsBefore).toBe(53);
 
     const head = ws.commit({
@@ -31,10 +37,15 @@ describe("incremental runs", () => {
     });
     const run = await runCli(["run", "--json"], { cwd: ws.dir });
     expect(run.code, run.stderr).toBe(0);
-    const result = JSON.parse(run.stdout) as { phases: { total: number; completed: number; skipped: number }[] };
+    const result = JSON.parse(run.stdout) as {
+      phases: { total: number; completed: number; skipped: number }[];
+    };
     // added + modified + deleted + rename (delete old, add new) = 5 items, nothing else
     expect(result.phases[0]).toMatchObject({ total: 5, completed: 5, skipped: 0 });
-    const calls = readFileSync(path.join(ws.dir, "calls.log"), "utf8").split("\n").filter(Boolean).slice(callsBefore);
+    const calls = readFileSync(path.join(ws.dir, "calls.log"), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .slice(callsBefore);
     expect(calls.map((l) => l.split("\t").slice(1).join(" ")).sort()).toEqual([
       "delete keep/delete.md",
       "delete keep/rename-me.md",
@@ -51,15 +62,21 @@ describe("incremental runs", () => {
     expect(docs.get("keep/modify.md")).toBe("new words about otters");
     expect(ws.checkpoint("code", "files")).toBe(head);
 
-    const giraffes = JSON.parse((await runCli(["search", "giraffes", "--json"], { cwd: ws.dir })).stdout) as { key: string }[];
+    const giraffes = JSON.parse((await runCli(["search", "giraffes", "--json"], { cwd: ws.dir })).stdout) as {
+      key: string;
+    }[];
     expect(giraffes.map((h) => h.key)).toEqual(["moved/renamed.md"]);
-    const zebra = JSON.parse((await runCli(["search", "zebra", "--json"], { cwd: ws.dir })).stdout) as unknown[];
+    const zebra = JSON.parse(
+      (await runCli(["search", "zebra", "--json"], { cwd: ws.dir })).stdout,
+    ) as unknown[];
     expect(zebra).toEqual([]);
 
     // nothing changed: nothing planned, nothing called
     const again = await runCli(["run", "--json"], { cwd: ws.dir });
     expect((JSON.parse(again.stdout) as { phases: { total: number }[] }).phases[0]!.total).toBe(0);
-    expect(readFileSync(path.join(ws.dir, "calls.log"), "utf8").split("\n").filter(Boolean).length).toBe(callsBefore + 5);
+    expect(readFileSync(path.join(ws.dir, "calls.log"), "utf8").split("\n").filter(Boolean).length).toBe(
+      callsBefore + 5,
+    );
   });
 
   it("plans to the head seen at plan time; a commit made during the run waits for the next run", async () => {
@@ -89,7 +106,10 @@ export default (options, ctx) => ({
 });
 `,
     );
-    ws.write("syncwarden.yaml", gitConfig({ sync: { max_workers: 1 }, sink: "{ type: module, module: ./commit-during-run.mjs }" }));
+    ws.write(
+      "syncwarden.yaml",
+      gitConfig({ sync: { max_workers: 1 }, sink: "{ type: module, module: ./commit-during-run.mjs }" }),
+    );
     expect((await runCli(["run"], { cwd: ws.dir })).code).toBe(0);
     expect(ws.checkpoint("code", "files")).toBe(planned);
     expect(ws.documents("code").has("late.md")).toBe(false);

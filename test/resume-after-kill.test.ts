@@ -11,7 +11,12 @@ const SINK = path.resolve(import.meta.dirname, "fixtures/slow-sink.mjs");
 function completedKeys(ws: Workspace): Set<string> {
   const db = ws.db();
   try {
-    return new Set(db.prepare<[], { key: string }>("SELECT key FROM items WHERE status = 'COMPLETED'").all().map((r) => r.key));
+    return new Set(
+      db
+        .prepare<[], { key: string }>("SELECT key FROM items WHERE status = 'COMPLETED'")
+        .all()
+        .map((r) => r.key),
+    );
   } finally {
     db.close();
   }
@@ -35,11 +40,14 @@ describe("resume after kill -9", () => {
   it("indexes every file exactly once, never redoes completed work, and moves the checkpoint only at the end", async () => {
     ws = new Workspace();
     const files: Record<string, string> = {};
-    for (let i = 0; i < FILES; i++) files[`src/dir${i % 37}/file-${i}.txt`] = `file number ${i}\nword${i} shared text\n`;
+    for (let i = 0; i < FILES; i++)
+      files[`src/dir${i % 37}/file-${i}.txt`] = `file number ${i}\nword${i} shared text\n`;
     const head = ws.commit(files, "two thousand files");
     ws.write(
       "syncwarden.yaml",
-      gitConfig({ sink: `{ type: module, module: ${JSON.stringify(SINK)}, delay_ms: 10, log: calls.log, table: code }` }),
+      gitConfig({
+        sink: `{ type: module, module: ${JSON.stringify(SINK)}, delay_ms: 10, log: calls.log, table: code }`,
+      }),
     );
 
     const snapshots: Set<string>[] = [];
@@ -47,7 +55,9 @@ describe("resume after kill -9", () => {
     for (let k = 0; k < KILLS; k++) {
       const child = spawn(process.execPath, [CLI, "run"], { cwd: ws.dir, stdio: "ignore" });
       pids.push(child.pid!);
-      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
+      const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+        child.on("exit", (_code, signal) => resolve(signal)),
+      );
       await new Promise((r) => setTimeout(r, 500 + Math.random() * 700));
       child.kill("SIGKILL");
       expect(await exited).toBe("SIGKILL");
@@ -60,9 +70,18 @@ describe("resume after kill -9", () => {
 
     const final = await runCli(["run", "--json"], { cwd: ws.dir });
     expect(final.code, final.stderr).toBe(0);
-    const result = JSON.parse(final.stdout) as { status: string; phases: { total: number; completed: number; dead: number; pending: number; failed: number }[] };
+    const result = JSON.parse(final.stdout) as {
+      status: string;
+      phases: { total: number; completed: number; dead: number; pending: number; failed: number }[];
+    };
     expect(result.status).toBe("completed");
-    expect(result.phases[0]).toMatchObject({ total: FILES, completed: FILES, dead: 0, pending: 0, failed: 0 });
+    expect(result.phases[0]).toMatchObject({
+      total: FILES,
+      completed: FILES,
+      dead: 0,
+      pending: 0,
+      failed: 0,
+    });
     expect(ws.checkpoint("code", "files")).toBe(head);
 
     // every file is in the index exactly once, with its content

@@ -54,7 +54,11 @@ export function buildProgram(): Command {
     .description("sync jobs (all of them, or those named): plan, record, process, move checkpoints")
     .argument("[jobs...]", "jobs to run, in order")
     .option("--force", "ignore fingerprints and reprocess every item")
-    .addOption(new Option("--phase <name>", "run only this phase (repeatable)").argParser((v: string, prev: string[] = []) => [...prev, v]))
+    .addOption(
+      new Option("--phase <name>", "run only this phase (repeatable)").argParser(
+        (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+      ),
+    )
     .option("--incremental-only", "run only phases marked incremental")
     .option("--json", "print the SyncResult as JSON on stdout")
     .option("-v, --verbose", "report every failed attempt, not only dead items")
@@ -65,14 +69,18 @@ export function buildProgram(): Command {
     .description("checkpoints, item counts, documents, last run and last success per job and phase")
     .argument("[job]")
     .option("--json", "print as JSON on stdout")
-    .action(act((job: string | undefined, _o: unknown, cmd: Command) => statusCommand(job, cmd.optsWithGlobals())));
+    .action(
+      act((job: string | undefined, _o: unknown, cmd: Command) => statusCommand(job, cmd.optsWithGlobals())),
+    );
 
   program
     .command("failed")
     .description("list failed and dead items with their error class and message")
     .argument("[job]")
     .option("--json", "print as JSON on stdout")
-    .action(act((job: string | undefined, _o: unknown, cmd: Command) => failedCommand(job, cmd.optsWithGlobals())));
+    .action(
+      act((job: string | undefined, _o: unknown, cmd: Command) => failedCommand(job, cmd.optsWithGlobals())),
+    );
 
   program
     .command("retry")
@@ -80,7 +88,9 @@ export function buildProgram(): Command {
     .argument("[job]")
     .option("--dead", "also requeue dead items, with a fresh attempt budget")
     .option("--json", "print the count as JSON on stdout")
-    .action(act((job: string | undefined, _o: unknown, cmd: Command) => retryCommand(job, cmd.optsWithGlobals())));
+    .action(
+      act((job: string | undefined, _o: unknown, cmd: Command) => retryCommand(job, cmd.optsWithGlobals())),
+    );
 
   program
     .command("search")
@@ -98,7 +108,7 @@ export function buildProgram(): Command {
 export async function main(argv: readonly string[]): Promise<void> {
   const program = buildProgram();
   try {
-    await program.parseAsync(argv as string[]);
+    await program.parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) {
       process.exitCode = e.exitCode === 0 ? 0 : EXIT.usage;

@@ -52,7 +52,10 @@ export function createRenderer(stream: NodeJS.WriteStream, verbose: boolean): (e
         line(`${e.job}/${e.phase}: ${e.count} items left by a stopped run are pending again`);
         return;
       case "item:failed":
-        if (verbose || e.dead) line(`${e.job}/${e.phase}: ${e.key}: ${e.dead ? "DEAD" : "failed"} (${e.errorClass}): ${e.message}`);
+        if (verbose || e.dead)
+          line(
+            `${e.job}/${e.phase}: ${e.key}: ${e.dead ? "DEAD" : "failed"} (${e.errorClass}): ${e.message}`,
+          );
         return;
       case "retry:wait":
         line(`${e.job}/${e.phase}: waiting ${e.seconds}s before retrying failed items`);
@@ -65,7 +68,8 @@ export function createRenderer(stream: NodeJS.WriteStream, verbose: boolean): (e
         return;
       case "run:end": {
         const r = e.result;
-        const n = (k: "completed" | "skipped" | "failed" | "dead" | "pending"): number => r.phases.reduce((a, p) => a + p[k], 0);
+        const n = (k: "completed" | "skipped" | "failed" | "dead" | "pending"): number =>
+          r.phases.reduce((a, p) => a + p[k], 0);
         line(
           `${r.job}: ${r.status} in ${r.durationSeconds}s: ${n("completed")} completed, ${n("skipped")} skipped, ` +
             `${n("failed")} failed, ${n("dead")} dead, ${n("pending")} pending (degradation: ${r.degradation})` +

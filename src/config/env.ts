@@ -21,13 +21,17 @@ function parse(name: string, raw: string, kind: Kind): number | boolean {
   }
   const n = Number(raw);
   if (raw.trim() === "" || !Number.isFinite(n) || (kind === "int" && !Number.isInteger(n))) {
-    throw new ConfigError(`environment variable ${name}=${JSON.stringify(raw)}: expected ${kind === "int" ? "an integer" : "a number"}`);
+    throw new ConfigError(
+      `environment variable ${name}=${JSON.stringify(raw)}: expected ${kind === "int" ? "an integer" : "a number"}`,
+    );
   }
   return n;
 }
 
 /** The overrides present in `env`, keyed by `sync:` key, with the variable each came from. */
-export function syncOverrides(env: NodeJS.ProcessEnv): Map<keyof SyncSettings, { value: number | boolean; from: string }> {
+export function syncOverrides(
+  env: NodeJS.ProcessEnv,
+): Map<keyof SyncSettings, { value: number | boolean; from: string }> {
   const out = new Map<keyof SyncSettings, { value: number | boolean; from: string }>();
   for (const [envName, { key, kind }] of Object.entries(SYNC_ENV)) {
     const raw = env[envName];

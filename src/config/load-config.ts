@@ -19,11 +19,19 @@ export interface LoadedConfig {
 }
 
 function formatPath(p: readonly PropertyKey[]): string {
-  return p.reduce<string>((acc, k) => (typeof k === "number" ? `${acc}[${k}]` : acc === "" ? String(k) : `${acc}.${String(k)}`), "");
+  return p.reduce<string>(
+    (acc, k) => (typeof k === "number" ? `${acc}[${k}]` : acc === "" ? String(k) : `${acc}.${String(k)}`),
+    "",
+  );
 }
 
 /** The closest YAML node to a key path: the node itself, else its nearest existing parent. */
-function locate(doc: Document, keyPath: readonly PropertyKey[], lines: LineCounter, unknownKey?: string): string {
+function locate(
+  doc: Document,
+  keyPath: readonly PropertyKey[],
+  lines: LineCounter,
+  unknownKey?: string,
+): string {
   for (let n = keyPath.length; n >= 0; n--) {
     const node = doc.getIn(keyPath.slice(0, n), true) as Node | undefined;
     if (!node?.range) continue;
@@ -65,8 +73,9 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   const overrides = syncOverrides(env);
   const input = raw as Record<string, unknown>;
   if (overrides.size > 0) {
-    const sync = typeof input.sync === "object" && input.sync !== null ? { ...(input.sync as object) } : {};
-    for (const [key, { value }] of overrides) (sync as Record<string, unknown>)[key] = value;
+    const sync: Record<string, unknown> =
+      typeof input.sync === "object" && input.sync !== null ? { ...input.sync } : {};
+    for (const [key, { value }] of overrides) sync[key] = value;
     input.sync = sync;
   }
   const parsed = configSchema.safeParse(input);
@@ -86,7 +95,11 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
 }
 
 /** `-c FILE`, else $SYNCWARDEN_CONFIG, else ./syncwarden.yaml. */
-export function resolveConfigFile(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+export function resolveConfigFile(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): string {
   const chosen = flag ?? env.SYNCWARDEN_CONFIG;
   if (chosen !== undefined) return path.resolve(cwd, chosen);
   const here = path.join(cwd, DEFAULT_CONFIG_FILE);

@@ -40,7 +40,9 @@ export const phaseSchema = z.strictObject({
   name: name("phase name"),
   source: z.discriminatedUnion("type", [gitSourceSchema, moduleConnectorSchema]),
   enrich: z.array(moduleConnectorSchema).default([]),
-  sink: z.discriminatedUnion("type", [sqliteDocsSinkSchema, moduleConnectorSchema]).prefault({ type: "sqlite-docs" }),
+  sink: z
+    .discriminatedUnion("type", [sqliteDocsSinkSchema, moduleConnectorSchema])
+    .prefault({ type: "sqlite-docs" }),
   /** Whether `--incremental-only` runs this phase. */
   incremental: z.boolean().default(true),
 });
@@ -54,7 +56,12 @@ export const jobSchema = z
   .superRefine((job, ctx) => {
     const seen = new Set<string>();
     job.phases.forEach((p, i) => {
-      if (seen.has(p.name)) ctx.addIssue({ code: "custom", message: `duplicate phase name "${p.name}"`, path: ["phases", i, "name"] });
+      if (seen.has(p.name))
+        ctx.addIssue({
+          code: "custom",
+          message: `duplicate phase name "${p.name}"`,
+          path: ["phases", i, "name"],
+        });
       seen.add(p.name);
     });
   });
@@ -63,7 +70,9 @@ export const configSchema = z.strictObject({
   version: z.literal(1).optional(),
   state_dir: z.string().min(1).optional(),
   sync: syncSchema.prefault({}),
-  jobs: z.record(name("job name"), jobSchema).refine((jobs) => Object.keys(jobs).length > 0, "define at least one job"),
+  jobs: z
+    .record(name("job name"), jobSchema)
+    .refine((jobs) => Object.keys(jobs).length > 0, "define at least one job"),
 });
 
 export type SyncSettings = z.infer<typeof syncSchema>;

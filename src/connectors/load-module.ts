@@ -23,7 +23,10 @@ export async function loadModuleConnector<T>(
     throw new ConfigError(`${where}.module: ${file} must export a factory function as its default export`);
   }
   const { type: _type, module: _module, ...rest } = options;
-  const made = (await (mod.default as ConnectorFactory<unknown>)(rest, ctx)) as Record<string, unknown> | null;
+  const made = (await (mod.default as ConnectorFactory<unknown>)(rest, ctx)) as Record<
+    string,
+    unknown
+  > | null;
   const missing = required.filter((m) => typeof made?.[m] !== "function");
   if (made === null || missing.length > 0) {
     throw new ConfigError(`${where}.module: the object made by ${file} lacks ${missing.join(", ")}()`);

@@ -57,4 +57,7 @@ export interface Enricher {
 }
 
 /** What a custom connector module's default export is: a factory given its options from the config. */
-export type ConnectorFactory<T> = (options: Record<string, unknown>, ctx: Omit<ConnectorContext, "signal">) => T | Promise<T>;
+export type ConnectorFactory<T> = (
+  options: Record<string, unknown>,
+  ctx: Omit<ConnectorContext, "signal">,
+) => T | Promise<T>;

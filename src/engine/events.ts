@@ -35,10 +35,27 @@ export interface PhaseResult {
 /** Every event the engine emits, one typed map (namespaced like graphile-worker's). */
 export interface EngineEventMap {
   "phase:start": { job: string; phase: string; checkpoint: string | null };
-  "plan:recorded": { job: string; phase: string; planId: number; mode: PlanMode; from: string | null; target: string | null; total: number; resumed: boolean };
+  "plan:recorded": {
+    job: string;
+    phase: string;
+    planId: number;
+    mode: PlanMode;
+    from: string | null;
+    target: string | null;
+    total: number;
+    resumed: boolean;
+  };
   "leases:requeued": { job: string; phase: string; count: number };
   progress: Progress;
-  "item:failed": { job: string; phase: string; key: string; errorClass: ErrorClass; message: string; attempts: number; dead: boolean };
+  "item:failed": {
+    job: string;
+    phase: string;
+    key: string;
+    errorClass: ErrorClass;
+    message: string;
+    attempts: number;
+    dead: boolean;
+  };
   "retry:wait": { job: string; phase: string; seconds: number };
   "checkpoint:moved": { job: string; phase: string; from: string | null; to: string | null };
   "phase:end": { job: string; phase: string; result: PhaseResult };

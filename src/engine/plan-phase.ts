@@ -30,7 +30,16 @@ export async function planPhase(
   if (open && !force) {
     const counts = await ledger.countItems(open.id);
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    emit({ type: "plan:recorded", ...ref, planId: open.id, mode: open.mode, from: open.fromCheckpoint, target: open.target, total, resumed: true });
+    emit({
+      type: "plan:recorded",
+      ...ref,
+      planId: open.id,
+      mode: open.mode,
+      from: open.fromCheckpoint,
+      target: open.target,
+      total,
+      resumed: true,
+    });
     return { plan: open, resumed: true };
   }
   if (open) await ledger.discardPlan(open.id); // --force replaces it with a full listing
@@ -61,6 +70,15 @@ export async function planPhase(
   await ledger.sealPlan(plan);
   const counts = await ledger.countItems(plan.id);
   total = Object.values(counts).reduce((a, b) => a + b, 0);
-  emit({ type: "plan:recorded", ...ref, planId: plan.id, mode: plan.mode, from, target, total, resumed: false });
+  emit({
+    type: "plan:recorded",
+    ...ref,
+    planId: plan.id,
+    mode: plan.mode,
+    from,
+    target,
+    total,
+    resumed: false,
+  });
   return { plan: { ...plan, state: "open" }, resumed: false };
 }

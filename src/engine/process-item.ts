@@ -41,13 +41,30 @@ export async function processItem(
     const fingerprint = item.version ?? undefined;
     if ("skip" in fetched) {
       // a file that became binary or too big must not leave its old text behind
-      const writes = item.prevVersion !== null ? await c.sink.apply({ kind: "delete", key: item.key }, ctx) : undefined;
-      return { ...base, status: "SKIPPED", reason: fetched.skip, ...(fingerprint ? { fingerprint } : {}), ...(writes ? { writes } : {}) };
+      const writes =
+        item.prevVersion !== null ? await c.sink.apply({ kind: "delete", key: item.key }, ctx) : undefined;
+      return {
+        ...base,
+        status: "SKIPPED",
+        reason: fetched.skip,
+        ...(fingerprint ? { fingerprint } : {}),
+        ...(writes ? { writes } : {}),
+      };
     }
-    let doc: Doc = { key: item.key, version: item.version ?? "", content: fetched.content, metadata: fetched.metadata ?? {} };
+    let doc: Doc = {
+      key: item.key,
+      version: item.version ?? "",
+      content: fetched.content,
+      metadata: fetched.metadata ?? {},
+    };
     for (const step of c.enrich) doc = await step.enrich(doc, ctx);
     const writes = await c.sink.apply({ kind: "upsert", ...doc }, ctx);
-    return { ...base, status: "COMPLETED", ...(fingerprint ? { fingerprint } : {}), ...(writes ? { writes } : {}) };
+    return {
+      ...base,
+      status: "COMPLETED",
+      ...(fingerprint ? { fingerprint } : {}),
+      ...(writes ? { writes } : {}),
+    };
   } catch (e) {
     if (ctx.signal.aborted && isAbort(e)) return undefined;
     const errorClass = classifyError(e);
@@ -58,6 +75,13 @@ export async function processItem(
       return { ...base, status: "DEAD", reason, errorClass, errorMessage: message, attempts };
     }
     const delay = backoffDelay(attempts, policy.retryWaitMs, Math.max(policy.retryWaitMs, MAX_BACKOFF_MS));
-    return { ...base, status: "FAILED", errorClass, errorMessage: message, attempts, nextAttemptAt: Date.now() + delay };
+    return {
+      ...base,
+      status: "FAILED",
+      errorClass,
+      errorMessage: message,
+      attempts,
+      nextAttemptAt: Date.now() + delay,
+    };
   }
 }

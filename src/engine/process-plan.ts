@@ -26,11 +26,20 @@ export async function processPlan(plan: PlanRecord, o: ProcessOptions): Promise<
   const requeued = await ledger.requeueAbandoned(plan.id, Date.now(), isOwnerGone);
   if (requeued > 0) emit({ type: "leases:requeued", job: plan.job, phase: plan.phase, count: requeued });
 
-  const tracker = new ProgressTracker(plan.job, plan.phase, await ledger.countItems(plan.id), emit, o.progressIntervalMs);
+  const tracker = new ProgressTracker(
+    plan.job,
+    plan.phase,
+    await ledger.countItems(plan.id),
+    emit,
+    o.progressIntervalMs,
+  );
   const buffer = new SettleBuffer(ledger, 256, 100);
-  const heartbeat = setInterval(() => {
-    ledger.renewLeases(owner, Date.now() + o.leaseMs).catch(() => undefined);
-  }, Math.max(1000, o.leaseMs / 3));
+  const heartbeat = setInterval(
+    () => {
+      ledger.renewLeases(owner, Date.now() + o.leaseMs).catch(() => undefined);
+    },
+    Math.max(1000, o.leaseMs / 3),
+  );
   heartbeat.unref();
   const claimBatch = Math.max(32, o.workers * 4);
 

@@ -31,16 +31,25 @@ export async function runPhase(o: RunPhaseOptions): Promise<PhaseResult> {
   const start = (await ledger.getCheckpoint(ref))?.value ?? null;
   emit({ type: "phase:start", job: ref.job, phase: ref.phase, checkpoint: start });
 
+  const aborted = (): boolean => o.signal.aborted;
   let last: PlanRecord | undefined;
-  for (let round = 0; round < 2 && !o.signal.aborted; round++) {
-    const { plan, resumed } = await planPhase(ledger, ref, o.connectors.source, ctx, o.force && round === 0, emit);
+  for (let round = 0; round < 2 && !aborted(); round++) {
+    const { plan, resumed } = await planPhase(
+      ledger,
+      ref,
+      o.connectors.source,
+      ctx,
+      o.force && round === 0,
+      emit,
+    );
     if (!plan) break;
     last = plan;
     await processPlan(plan, { ...o, ctx, force: o.force });
-    if (o.signal.aborted) break;
+    if (aborted()) break;
     const before = (await ledger.getCheckpoint(ref))?.value ?? null;
     if (!(await ledger.closePlan(plan, Date.now()))) break;
-    if (plan.target !== before) emit({ type: "checkpoint:moved", job: ref.job, phase: ref.phase, from: before, to: plan.target });
+    if (plan.target !== before)
+      emit({ type: "checkpoint:moved", job: ref.job, phase: ref.phase, from: before, to: plan.target });
     if (!resumed) break;
   }
 
@@ -52,7 +61,17 @@ export async function runPhase(o: RunPhaseOptions): Promise<PhaseResult> {
 async function summarize(ledger: Ledger, ref: PhaseRef, plan: PlanRecord | undefined): Promise<PhaseResult> {
   const checkpoint = (await ledger.getCheckpoint(ref))?.value ?? null;
   if (!plan) {
-    return { name: ref.phase, total: 0, completed: 0, skipped: 0, failed: 0, dead: 0, pending: 0, checkpoint, skippedReasons: {} };
+    return {
+      name: ref.phase,
+      total: 0,
+      completed: 0,
+      skipped: 0,
+      failed: 0,
+      dead: 0,
+      pending: 0,
+      checkpoint,
+      skippedReasons: {},
+    };
   }
   const c = await ledger.countItems(plan.id);
   return {

@@ -5,7 +5,7 @@ import type { Settlement } from "../ledger/types.js";
 export class SettleBuffer {
   private pending: Settlement[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private failure: unknown;
+  private failure: Error | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -32,7 +32,7 @@ export class SettleBuffer {
       try {
         await this.ledger.settleItems(batch, Date.now());
       } catch (e) {
-        this.failure = e;
+        this.failure = e instanceof Error ? e : new Error(String(e));
       }
     });
     return this.flushing.then(() => {

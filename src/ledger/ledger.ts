@@ -41,7 +41,13 @@ export interface Ledger {
 
   /** Items: claim with a lease and a fencing token, settle in batches. */
   requeueAbandoned(planId: number, now: number, isOwnerGone: (owner: string) => boolean): Promise<number>;
-  claimItems(planId: number, owner: string, leaseUntil: number, limit: number, now: number): Promise<ClaimedItem[]>;
+  claimItems(
+    planId: number,
+    owner: string,
+    leaseUntil: number,
+    limit: number,
+    now: number,
+  ): Promise<ClaimedItem[]>;
   settleItems(settlements: readonly Settlement[], now: number): Promise<void>;
   renewLeases(owner: string, leaseUntil: number): Promise<void>;
   releaseLeases(owner: string): Promise<number>;
@@ -63,5 +69,9 @@ export interface Ledger {
   /** The embedded document store (sqlite-docs sink). */
   countDocuments(filter: { job?: string; collection?: string }): Promise<number>;
   searchDocuments(query: string, filter: { job?: string; limit: number }): Promise<SearchHit[]>;
-  getDocument(job: string, collection: string, key: string): Promise<{ version: string; content: string } | undefined>;
+  getDocument(
+    job: string,
+    collection: string,
+    key: string,
+  ): Promise<{ version: string; content: string } | undefined>;
 }

@@ -1,7 +1,14 @@
 import type { ErrorClass } from "../errors.js";
 
 export type ItemStatus = "PENDING" | "PROCESSING" | "COMPLETED" | "SKIPPED" | "FAILED" | "DEAD";
-export const ITEM_STATUSES: readonly ItemStatus[] = ["PENDING", "PROCESSING", "COMPLETED", "SKIPPED", "FAILED", "DEAD"];
+export const ITEM_STATUSES: readonly ItemStatus[] = [
+  "PENDING",
+  "PROCESSING",
+  "COMPLETED",
+  "SKIPPED",
+  "FAILED",
+  "DEAD",
+];
 export type StatusCounts = Record<ItemStatus, number>;
 
 /** Where a checkpoint lives: a job's phase, within a scope ("" is the job's main scope). */

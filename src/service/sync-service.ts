@@ -54,17 +54,24 @@ export class SyncService {
   async execute(req: SyncRequest): Promise<SyncResult> {
     const started = Date.now();
     const job = this.loaded.config.jobs[req.job];
-    if (!job) throw new UsageError(`unknown job "${req.job}"; ${this.loaded.file} defines: ${this.jobNames().join(", ")}`);
-    if (req.scope && Object.values(req.scope).some((v) => v !== undefined)) {
+    if (!job)
+      throw new UsageError(
+        `unknown job "${req.job}"; ${this.loaded.file} defines: ${this.jobNames().join(", ")}`,
+      );
+    if (req.scope && Object.keys(req.scope).length > 0) {
       throw new UsageError("scoped runs (ids, since, entities) are not supported by this version yet");
     }
     if (req.options?.nuke) throw new UsageError("--nuke is not supported by this version yet");
     const unknown = (req.phases ?? []).filter((p) => !job.phases.some((ph) => ph.name === p));
     if (unknown.length > 0) {
-      throw new UsageError(`job "${req.job}" has no phase ${unknown.join(", ")}; its phases: ${job.phases.map((p) => p.name).join(", ")}`);
+      throw new UsageError(
+        `job "${req.job}" has no phase ${unknown.join(", ")}; its phases: ${job.phases.map((p) => p.name).join(", ")}`,
+      );
     }
     const phases = job.phases.filter(
-      (p) => (req.phases === undefined || req.phases.includes(p.name)) && (!req.options?.incrementalOnly || p.incremental),
+      (p) =>
+        (req.phases === undefined || req.phases.includes(p.name)) &&
+        (!req.options?.incrementalOnly || p.incremental),
     );
 
     const runId = randomUUID();
@@ -75,7 +82,16 @@ export class SyncService {
     const emit = (e: ServiceEvent): void => {
       if (e.type !== "run:start" && e.type !== "run:end") {
         const d = describeEvent(e);
-        if (d) log.push({ ts: Date.now(), runId, job: req.job, level: d.level, type: e.type, message: d.message, data: e });
+        if (d)
+          log.push({
+            ts: Date.now(),
+            runId,
+            job: req.job,
+            level: d.level,
+            type: e.type,
+            message: d.message,
+            data: e,
+          });
       }
       for (const l of this.listeners) l(e);
     };
@@ -89,7 +105,11 @@ export class SyncService {
 
     await this.ledger.startRun({ id: runId, job: req.job, trigger: req.trigger, owner, startedAt: started });
     emit({ type: "run:start", runId, job: req.job, trigger: req.trigger });
-    note("info", "run:start", `Sync of ${req.job} started (${req.trigger}${req.options?.force ? ", forced" : ""})`);
+    note(
+      "info",
+      "run:start",
+      `Sync of ${req.job} started (${req.trigger}${req.options?.force ? ", forced" : ""})`,
+    );
 
     const results: PhaseResult[] = [];
     let status: SyncStatus;
@@ -139,13 +159,28 @@ export class SyncService {
       durationSeconds,
       phasesCompleted: results.filter((r) => r.pending + r.failed + r.dead === 0).length,
       phases: results,
-      warnings: results.filter((r) => r.dead > 0).map((r) => `${req.job}/${r.name}: ${r.dead} dead items hold the checkpoint; see \`syncwarden failed\``),
+      warnings: results
+        .filter((r) => r.dead > 0)
+        .map(
+          (r) => `${req.job}/${r.name}: ${r.dead} dead items hold the checkpoint; see \`syncwarden failed\``,
+        ),
       ...(error ? { error } : {}),
     };
     await this.ledger.finishRun(runId, status, result, Date.now());
-    if (status === "completed") await this.ledger.setMeta(LAST_SUCCESS_KEY(req.job), new Date().toISOString());
-    const verb = { completed: "completed in", partial: "partial after", failed: "failed after", cancelled: "cancelled after", skipped: "skipped after" }[status];
-    note(status === "failed" ? "error" : status === "completed" ? "info" : "warn", "run:end", `Sync ${verb} ${durationSeconds}s${error ? `: ${error.message}` : ""}`);
+    if (status === "completed")
+      await this.ledger.setMeta(LAST_SUCCESS_KEY(req.job), new Date().toISOString());
+    const verb = {
+      completed: "completed in",
+      partial: "partial after",
+      failed: "failed after",
+      cancelled: "cancelled after",
+      skipped: "skipped after",
+    }[status];
+    note(
+      status === "failed" ? "error" : status === "completed" ? "info" : "warn",
+      "run:end",
+      `Sync ${verb} ${durationSeconds}s${error ? `: ${error.message}` : ""}`,
+    );
     await flushLog();
     emit({ type: "run:end", result });
     return result;

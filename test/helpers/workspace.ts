@@ -37,7 +37,10 @@ export class Workspace {
   }
 
   git(...args: string[]): string {
-    return execFileSync("git", ["-C", this.repo, ...args], { env: { ...process.env, ...GIT_ENV }, encoding: "utf8" }).trim();
+    return execFileSync("git", ["-C", this.repo, ...args], {
+      env: { ...process.env, ...GIT_ENV },
+      encoding: "utf8",
+    }).trim();
   }
 
   /** Writes (or with null, deletes) files in the repo and commits them; returns the new HEAD. */
@@ -75,7 +78,9 @@ export class Workspace {
     const db = this.db();
     try {
       const row = db
-        .prepare<[string, string], { value: string }>("SELECT value FROM checkpoints WHERE job = ? AND phase = ? AND scope = ''")
+        .prepare<[string, string], { value: string }>(
+          "SELECT value FROM checkpoints WHERE job = ? AND phase = ? AND scope = ''",
+        )
         .get(job, phase);
       return row?.value ?? null;
     } finally {
@@ -113,7 +118,10 @@ export interface CliResult {
 }
 
 /** Runs the built CLI as a real child process in the workspace. */
-export function runCli(args: readonly string[], opts: { cwd: string; env?: Record<string, string> }): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  opts: { cwd: string; env?: Record<string, string> },
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: opts.cwd,
@@ -130,7 +138,9 @@ export function runCli(args: readonly string[], opts: { cwd: string; env?: Recor
 }
 
 /** A git-indexing config: one job `code` with one phase `files` into sqlite-docs, extra YAML appended to the phase. */
-export function gitConfig(opts: { sync?: Record<string, unknown>; sourceExtra?: string; sink?: string } = {}): string {
+export function gitConfig(
+  opts: { sync?: Record<string, unknown>; sourceExtra?: string; sink?: string } = {},
+): string {
   const sync = { max_retries: 2, retry_wait_seconds: 0, max_workers: 4, ...opts.sync };
   return `sync: ${JSON.stringify(sync)}
 jobs:

@@ -5,16 +5,22 @@ import { printJson, withService, type GlobalOptions } from "../context.js";
 
 function checkJob(service: SyncService, job: string | undefined): void {
   if (job !== undefined && !service.jobNames().includes(job)) {
-    throw new UsageError(`unknown job "${job}"; ${service.loaded.file} defines: ${service.jobNames().join(", ")}`);
+    throw new UsageError(
+      `unknown job "${job}"; ${service.loaded.file} defines: ${service.jobNames().join(", ")}`,
+    );
   }
 }
 
 /** `syncwarden failed [JOB]`: FAILED and DEAD items with their error class and message. */
-export async function failedCommand(job: string | undefined, opts: GlobalOptions & { json?: boolean }): Promise<number> {
+export async function failedCommand(
+  job: string | undefined,
+  opts: GlobalOptions & { json?: boolean },
+): Promise<number> {
   return withService(opts, async (service) => {
     checkJob(service, job);
     const rows: ItemRow[] = [];
-    for await (const r of service.ledger.listItems({ ...(job ? { job } : {}), statuses: ["FAILED", "DEAD"] })) rows.push(r);
+    for await (const r of service.ledger.listItems({ ...(job ? { job } : {}), statuses: ["FAILED", "DEAD"] }))
+      rows.push(r);
     if (opts.json) {
       printJson(
         rows.map((r) => ({
@@ -33,7 +39,9 @@ export async function failedCommand(job: string | undefined, opts: GlobalOptions
       process.stdout.write("no failed or dead items\n");
     } else {
       for (const r of rows) {
-        process.stdout.write(`${r.status}\t${r.job}/${r.phase}\t${r.key}\t${r.errorClass ?? "-"}\tattempts=${r.attempts}\t${r.errorMessage ?? ""}\n`);
+        process.stdout.write(
+          `${r.status}\t${r.job}/${r.phase}\t${r.key}\t${r.errorClass ?? "-"}\tattempts=${r.attempts}\t${r.errorMessage ?? ""}\n`,
+        );
       }
     }
     return 0;
@@ -41,13 +49,19 @@ export async function failedCommand(job: string | undefined, opts: GlobalOptions
 }
 
 /** `syncwarden retry [JOB] [--dead]`: FAILED (and with --dead, DEAD) items back to PENDING for the next run. */
-export async function retryCommand(job: string | undefined, opts: GlobalOptions & { dead?: boolean; json?: boolean }): Promise<number> {
+export async function retryCommand(
+  job: string | undefined,
+  opts: GlobalOptions & { dead?: boolean; json?: boolean },
+): Promise<number> {
   return withService(opts, async (service) => {
     checkJob(service, job);
     const statuses: ItemStatus[] = opts.dead ? ["FAILED", "DEAD"] : ["FAILED"];
     const n = await service.ledger.requeueItems({ ...(job ? { job } : {}), statuses }, Date.now());
     if (opts.json) printJson({ requeued: n, statuses });
-    else process.stderr.write(`requeued ${n} item${n === 1 ? "" : "s"} (${statuses.join(", ")}); \`syncwarden run${job ? ` ${job}` : ""}\` processes them\n`);
+    else
+      process.stderr.write(
+        `requeued ${n} item${n === 1 ? "" : "s"} (${statuses.join(", ")}); \`syncwarden run${job ? ` ${job}` : ""}\` processes them\n`,
+      );
     return 0;
   });
 }

@@ -18,13 +18,17 @@ export async function runCommand(jobs: string[], opts: RunOptions): Promise<numb
     const names = jobs.length > 0 ? jobs : service.jobNames();
     for (const name of names) {
       if (!service.jobNames().includes(name)) {
-        throw new UsageError(`unknown job "${name}"; ${service.loaded.file} defines: ${service.jobNames().join(", ")}`);
+        throw new UsageError(
+          `unknown job "${name}"; ${service.loaded.file} defines: ${service.jobNames().join(", ")}`,
+        );
       }
     }
     const controller = new AbortController();
     const stop = (sig: NodeJS.Signals): void => {
       if (controller.signal.aborted) process.exit(EXIT.interrupted);
-      process.stderr.write(`\n${sig}: stopping: in-flight items finish, the rest stay pending (again to quit now)\n`);
+      process.stderr.write(
+        `\n${sig}: stopping: in-flight items finish, the rest stay pending (again to quit now)\n`,
+      );
       controller.abort();
     };
     process.on("SIGINT", stop);

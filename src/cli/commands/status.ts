@@ -15,7 +15,14 @@ export interface PhaseStatus {
 export interface JobStatus {
   job: string;
   lastSuccess: string | null;
-  lastRun: { id: string; trigger: string; status: string | null; startedAt: string; finishedAt: string | null; durationSeconds: number | null } | null;
+  lastRun: {
+    id: string;
+    trigger: string;
+    status: string | null;
+    startedAt: string;
+    finishedAt: string | null;
+    durationSeconds: number | null;
+  } | null;
   documents: number;
   phases: PhaseStatus[];
 }
@@ -36,7 +43,8 @@ export async function jobStatus(service: SyncService, job: string): Promise<JobS
       checkpointUpdatedAt: iso(cp?.updatedAt),
       plan: plan ? { id: plan.id, state: plan.state, target: plan.target } : null,
       items: plan ? await ledger.countItems(plan.id) : null,
-      documents: p.sink.type === "sqlite-docs" ? await ledger.countDocuments({ job, collection: p.sink.table }) : null,
+      documents:
+        p.sink.type === "sqlite-docs" ? await ledger.countDocuments({ job, collection: p.sink.table }) : null,
     });
   }
   const [run] = await ledger.listRuns(job, 1);
@@ -50,7 +58,8 @@ export async function jobStatus(service: SyncService, job: string): Promise<JobS
           status: run.status,
           startedAt: iso(run.startedAt)!,
           finishedAt: iso(run.finishedAt),
-          durationSeconds: run.finishedAt === null ? null : Math.round((run.finishedAt - run.startedAt) / 100) / 10,
+          durationSeconds:
+            run.finishedAt === null ? null : Math.round((run.finishedAt - run.startedAt) / 100) / 10,
         }
       : null,
     documents: await ledger.countDocuments({ job }),
@@ -67,18 +76,26 @@ function render(s: JobStatus): string {
     const counts = c
       ? `${c.COMPLETED} completed, ${c.SKIPPED} skipped, ${c.FAILED} failed, ${c.DEAD} dead, ${c.PENDING + c.PROCESSING} pending`
       : "no plan yet";
-    lines.push(`  ${p.name}: checkpoint ${p.checkpoint ?? "(none)"}; ${p.plan?.state === "open" ? "open plan: " : "last plan: "}${counts}`);
+    lines.push(
+      `  ${p.name}: checkpoint ${p.checkpoint ?? "(none)"}; ${p.plan?.state === "open" ? "open plan: " : "last plan: "}${counts}`,
+    );
   }
   return lines.join("\n");
 }
 
-export async function statusCommand(job: string | undefined, opts: GlobalOptions & { json?: boolean }): Promise<number> {
+export async function statusCommand(
+  job: string | undefined,
+  opts: GlobalOptions & { json?: boolean },
+): Promise<number> {
   return withService(opts, async (service) => {
     if (job !== undefined && !service.jobNames().includes(job)) {
-      throw new UsageError(`unknown job "${job}"; ${service.loaded.file} defines: ${service.jobNames().join(", ")}`);
+      throw new UsageError(
+        `unknown job "${job}"; ${service.loaded.file} defines: ${service.jobNames().join(", ")}`,
+      );
     }
     const jobs = [];
-    for (const name of job === undefined ? service.jobNames() : [job]) jobs.push(await jobStatus(service, name));
+    for (const name of job === undefined ? service.jobNames() : [job])
+      jobs.push(await jobStatus(service, name));
     if (opts.json) printJson({ config: service.loaded.file, stateDir: service.loaded.stateDir, jobs });
     else process.stdout.write(jobs.map(render).join("\n") + "\n");
     return 0;

@@ -77,7 +77,8 @@ export class CatFile {
     };
     child.on("error", fail);
     child.on("close", (code) => {
-      if (this.queue.length > 0) fail(new Error(`git cat-file exited (${code ?? "signal"}) with requests pending`));
+      if (this.queue.length > 0)
+        fail(new Error(`git cat-file exited (${code ?? "signal"}) with requests pending`));
     });
     this.child = child;
     return child;

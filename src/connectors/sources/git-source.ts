@@ -36,7 +36,11 @@ export class GitSource implements Source {
 
   async target(ctx: ConnectorContext): Promise<string> {
     try {
-      const out = await git(this.repo, ["rev-parse", "--verify", "--end-of-options", `${this.options.branch}^{commit}`], ctx.signal);
+      const out = await git(
+        this.repo,
+        ["rev-parse", "--verify", "--end-of-options", `${this.options.branch}^{commit}`],
+        ctx.signal,
+      );
       return out.toString().trim();
     } catch (e) {
       throw new ConfigError(
@@ -63,7 +67,10 @@ export class GitSource implements Source {
     if (blob.content.length > this.options.max_file_bytes) return { skip: "oversized" };
     const head = blob.content.subarray(0, 8000);
     if (head.includes(0)) return { skip: "binary" };
-    return { content: blob.content.toString("utf8"), metadata: { path: item.key, bytes: blob.content.length } };
+    return {
+      content: blob.content.toString("utf8"),
+      metadata: { path: item.key, bytes: blob.content.length },
+    };
   }
 
   close(): Promise<void> {
@@ -93,14 +100,19 @@ export class GitSource implements Source {
   private async *diff(from: string, to: string, signal: AbortSignal): AsyncIterable<PlannedItem> {
     const out = await git(this.repo, ["diff-tree", "-r", "-z", "-M", "--no-abbrev", from, to], signal);
     const fields = splitNul(out);
-    for (let i = 0; i < fields.length; ) {
+    for (let i = 0; i < fields.length;) {
       const [, newMode, , newSha, status] = fields[i++]!.slice(1).split(" ");
       const kind = status?.[0];
       const first = fields[i++]!;
       const second = kind === "R" || kind === "C" ? fields[i++]! : undefined;
       const upsert = (file: string): PlannedItem | undefined =>
         this.matches(file) && newMode !== undefined && (BLOB_MODES.has(newMode) || newMode === SYMLINK_MODE)
-          ? { key: file, version: newSha!, op: "upsert", ...(newMode === SYMLINK_MODE ? { meta: { mode: newMode } } : {}) }
+          ? {
+              key: file,
+              version: newSha!,
+              op: "upsert",
+              ...(newMode === SYMLINK_MODE ? { meta: { mode: newMode } } : {}),
+            }
           : undefined;
       const remove = (file: string): PlannedItem | undefined =>
         this.matches(file) ? { key: file, version: null, op: "delete" } : undefined;

@@ -53,7 +53,9 @@ export class ItemStore {
     private readonly db: Database.Database,
     private readonly docs: DocumentStore,
   ) {
-    this.insertItem = db.prepare<[number, string, string, string, string | null, string, string | null, number]>(
+    this.insertItem = db.prepare<
+      [number, string, string, string, string | null, string, string | null, number]
+    >(
       `INSERT OR IGNORE INTO items (plan_id, job, phase, key, version, op, meta, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
@@ -106,38 +108,44 @@ export class ItemStore {
   }
 
   claim(planId: number, owner: string, leaseUntil: number, limit: number, now: number): ClaimedItem[] {
-    return this.db.transaction(() => {
-      const due = this.claimDue.all(owner, leaseUntil, now, planId, now, limit);
-      const rest = due.length < limit ? this.claimPending.all(owner, leaseUntil, now, planId, limit - due.length) : [];
-      return [...due, ...rest].map(toClaimed).sort((a, b) => a.id - b.id);
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const due = this.claimDue.all(owner, leaseUntil, now, planId, now, limit);
+        const rest =
+          due.length < limit ? this.claimPending.all(owner, leaseUntil, now, planId, limit - due.length) : [];
+        return [...due, ...rest].map(toClaimed).sort((a, b) => a.id - b.id);
+      })
+      .immediate();
   }
 
   /** One transaction for the batch: status, fingerprint and document writes commit together. */
   settle(settlements: readonly Settlement[], now: number): void {
-    this.db.transaction(() => {
-      for (const s of settlements) {
-        if (s.status === "COMPLETED" || s.status === "SKIPPED") {
-          const row = this.settleDone.get(s.status, s.reason ?? null, now, s.id, s.fence);
-          if (!row) continue; // fenced out: another runner owns this item now
-          if (typeof s.fingerprint === "string") this.setFingerprint.run(row.job, row.phase, row.key, s.fingerprint, now);
-          else if (s.fingerprint === null) this.deleteFingerprint.run(row.job, row.phase, row.key);
-          for (const w of s.writes ?? []) this.docs.apply(w, now);
-        } else {
-          this.settleFailed.run(
-            s.status,
-            s.reason ?? null,
-            s.errorClass ?? null,
-            s.errorMessage ?? null,
-            s.attempts ?? 0,
-            s.nextAttemptAt ?? null,
-            now,
-            s.id,
-            s.fence,
-          );
+    this.db
+      .transaction(() => {
+        for (const s of settlements) {
+          if (s.status === "COMPLETED" || s.status === "SKIPPED") {
+            const row = this.settleDone.get(s.status, s.reason ?? null, now, s.id, s.fence);
+            if (!row) continue; // fenced out: another runner owns this item now
+            if (typeof s.fingerprint === "string")
+              this.setFingerprint.run(row.job, row.phase, row.key, s.fingerprint, now);
+            else if (s.fingerprint === null) this.deleteFingerprint.run(row.job, row.phase, row.key);
+            for (const w of s.writes ?? []) this.docs.apply(w, now);
+          } else {
+            this.settleFailed.run(
+              s.status,
+              s.reason ?? null,
+              s.errorClass ?? null,
+              s.errorMessage ?? null,
+              s.attempts ?? 0,
+              s.nextAttemptAt ?? null,
+              now,
+              s.id,
+              s.fence,
+            );
+          }
         }
-      }
-    }).immediate();
+      })
+      .immediate();
   }
 
   requeueAbandoned(planId: number, now: number, isOwnerGone: (owner: string) => boolean): number {
@@ -208,20 +216,20 @@ export class ItemStore {
        FROM items WHERE status IN (${marks}) AND (? IS NULL OR job = ?) AND id > ? ORDER BY id LIMIT ?`,
     );
     return stmt.all(...filter.statuses, filter.job ?? null, filter.job ?? null, afterId, limit).map((r) => ({
-        id: r.id as number,
-        planId: r.plan_id as number,
-        job: r.job as string,
-        phase: r.phase as string,
-        key: r.key as string,
-        version: r.version as string | null,
-        op: r.op as string,
-        status: r.status as ItemStatus,
-        attempts: r.attempts as number,
-        reason: r.reason as string | null,
-        errorClass: r.error_class as ErrorClass | null,
-        errorMessage: r.error_message as string | null,
-        nextAttemptAt: r.next_attempt_at as number | null,
-        updatedAt: r.updated_at as number,
+      id: r.id as number,
+      planId: r.plan_id as number,
+      job: r.job as string,
+      phase: r.phase as string,
+      key: r.key as string,
+      version: r.version as string | null,
+      op: r.op as string,
+      status: r.status as ItemStatus,
+      attempts: r.attempts as number,
+      reason: r.reason as string | null,
+      errorClass: r.error_class as ErrorClass | null,
+      errorMessage: r.error_message as string | null,
+      nextAttemptAt: r.next_attempt_at as number | null,
+      updatedAt: r.updated_at as number,
     }));
   }
 

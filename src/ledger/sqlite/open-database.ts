@@ -4,7 +4,17 @@ import Database from "better-sqlite3";
 import { ConfigError } from "../../errors.js";
 import { migrate } from "./migrations.js";
 
-const NETWORK_FILESYSTEMS = new Set(["nfs", "nfs4", "cifs", "smb3", "smbfs", "sshfs", "fuse.sshfs", "9p", "afs"]);
+const NETWORK_FILESYSTEMS = new Set([
+  "nfs",
+  "nfs4",
+  "cifs",
+  "smb3",
+  "smbfs",
+  "sshfs",
+  "fuse.sshfs",
+  "9p",
+  "afs",
+]);
 
 /** The file system type of the mount holding `dir`, read from /proc/mounts where there is one. */
 function filesystemOf(dir: string): string | undefined {

@@ -62,58 +62,64 @@ export class PlanStore {
   }
 
   seal(plan: PlanRecord, now: number): void {
-    this.db.transaction(() => {
-      if (plan.mode === "snapshot" && plan.scope === "") {
-        this.db
-          .prepare(
-            `INSERT OR IGNORE INTO items (plan_id, job, phase, key, version, op, updated_at)
+    this.db
+      .transaction(() => {
+        if (plan.mode === "snapshot" && plan.scope === "") {
+          this.db
+            .prepare(
+              `INSERT OR IGNORE INTO items (plan_id, job, phase, key, version, op, updated_at)
              SELECT @plan, f.job, f.phase, f.key, NULL, 'delete', @now FROM fingerprints f
              WHERE f.job = @job AND f.phase = @phase
                AND NOT EXISTS (SELECT 1 FROM items i WHERE i.plan_id = @plan AND i.key = f.key AND i.op = 'upsert')`,
-          )
-          .run({ plan: plan.id, job: plan.job, phase: plan.phase, now });
-      }
-      this.db.prepare("UPDATE plans SET state = 'open' WHERE id = ?").run(plan.id);
-    }).immediate();
+            )
+            .run({ plan: plan.id, job: plan.job, phase: plan.phase, now });
+        }
+        this.db.prepare("UPDATE plans SET state = 'open' WHERE id = ?").run(plan.id);
+      })
+      .immediate();
   }
 
   discard(planId: number): void {
-    this.db.transaction(() => {
-      this.db.prepare("DELETE FROM items WHERE plan_id = ?").run(planId);
-      this.db.prepare("DELETE FROM plans WHERE id = ?").run(planId);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        this.db.prepare("DELETE FROM items WHERE plan_id = ?").run(planId);
+        this.db.prepare("DELETE FROM plans WHERE id = ?").run(planId);
+      })
+      .immediate();
   }
 
   /** The checkpoint rule, in one transaction: move only when nothing of the plan is unfinished. */
   close(plan: PlanRecord, now: number): boolean {
-    return this.db.transaction(() => {
-      const open = this.db
-        .prepare<[number], { n: number }>(
-          "SELECT COUNT(*) AS n FROM items WHERE plan_id = ? AND status NOT IN ('COMPLETED', 'SKIPPED')",
-        )
-        .get(plan.id)!.n;
-      if (open > 0) return false;
-      if (plan.target !== null) {
-        this.db
-          .prepare(
-            `INSERT INTO checkpoints (job, phase, scope, value, updated_at) VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (job, phase, scope) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+    return this.db
+      .transaction(() => {
+        const open = this.db
+          .prepare<[number], { n: number }>(
+            "SELECT COUNT(*) AS n FROM items WHERE plan_id = ? AND status NOT IN ('COMPLETED', 'SKIPPED')",
           )
-          .run(plan.job, plan.phase, plan.scope, plan.target, now);
-      }
-      this.db.prepare("UPDATE plans SET state = 'closed', closed_at = ? WHERE id = ?").run(now, plan.id);
-      // keep the newest closed plan's items for `status`; older closed plans have nothing left to tell
-      const older = this.db
-        .prepare<[string, string, string, number], { id: number }>(
-          "SELECT id FROM plans WHERE job = ? AND phase = ? AND scope = ? AND state = 'closed' AND id < ?",
-        )
-        .all(plan.job, plan.phase, plan.scope, plan.id);
-      for (const { id } of older) {
-        this.db.prepare("DELETE FROM items WHERE plan_id = ?").run(id);
-        this.db.prepare("DELETE FROM plans WHERE id = ?").run(id);
-      }
-      return true;
-    }).immediate();
+          .get(plan.id)!.n;
+        if (open > 0) return false;
+        if (plan.target !== null) {
+          this.db
+            .prepare(
+              `INSERT INTO checkpoints (job, phase, scope, value, updated_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (job, phase, scope) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+            )
+            .run(plan.job, plan.phase, plan.scope, plan.target, now);
+        }
+        this.db.prepare("UPDATE plans SET state = 'closed', closed_at = ? WHERE id = ?").run(now, plan.id);
+        // keep the newest closed plan's items for `status`; older closed plans have nothing left to tell
+        const older = this.db
+          .prepare<[string, string, string, number], { id: number }>(
+            "SELECT id FROM plans WHERE job = ? AND phase = ? AND scope = ? AND state = 'closed' AND id < ?",
+          )
+          .all(plan.job, plan.phase, plan.scope, plan.id);
+        for (const { id } of older) {
+          this.db.prepare("DELETE FROM items WHERE plan_id = ?").run(id);
+          this.db.prepare("DELETE FROM plans WHERE id = ?").run(id);
+        }
+        return true;
+      })
+      .immediate();
   }
 
   checkpoint(ref: PhaseRef): Checkpoint | undefined {

@@ -6,9 +6,9 @@ export class RunStore {
   private readonly insertEvent;
 
   constructor(private readonly db: Database.Database) {
-    this.insertEvent = db.prepare<[number, string | null, string | null, string, string, string, string | null]>(
-      "INSERT INTO events (ts, run_id, job, level, type, message, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    );
+    this.insertEvent = db.prepare<
+      [number, string | null, string | null, string, string, string, string | null]
+    >("INSERT INTO events (ts, run_id, job, level, type, message, data) VALUES (?, ?, ?, ?, ?, ?, ?)");
   }
 
   start(run: Omit<RunRecord, "finishedAt" | "status" | "result">): void {
@@ -70,12 +70,15 @@ export class RunStore {
   }
 
   getMeta(key: string): string | undefined {
-    return this.db.prepare<[string], { value: string }>("SELECT value FROM metadata WHERE key = ?").get(key)?.value;
+    return this.db.prepare<[string], { value: string }>("SELECT value FROM metadata WHERE key = ?").get(key)
+      ?.value;
   }
 
   setMeta(key: string, value: string): void {
     this.db
-      .prepare("INSERT INTO metadata (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+      .prepare(
+        "INSERT INTO metadata (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      )
       .run(key, value);
   }
 }

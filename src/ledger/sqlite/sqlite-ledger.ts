@@ -81,7 +81,13 @@ export class SqliteLedger implements Ledger {
   requeueAbandoned(planId: number, now: number, isOwnerGone: (owner: string) => boolean): Promise<number> {
     return Promise.resolve(this.items.requeueAbandoned(planId, now, isOwnerGone));
   }
-  claimItems(planId: number, owner: string, leaseUntil: number, limit: number, now: number): Promise<ClaimedItem[]> {
+  claimItems(
+    planId: number,
+    owner: string,
+    leaseUntil: number,
+    limit: number,
+    now: number,
+  ): Promise<ClaimedItem[]> {
     return Promise.resolve(this.items.claim(planId, owner, leaseUntil, limit, now));
   }
   settleItems(settlements: readonly Settlement[], now: number): Promise<void> {
@@ -99,6 +105,7 @@ export class SqliteLedger implements Ledger {
   nextAttemptAt(planId: number): Promise<number | undefined> {
     return Promise.resolve(this.items.nextAttemptAt(planId));
   }
+  // eslint-disable-next-line @typescript-eslint/require-await -- async by contract, for networked ledgers
   async *listItems(filter: { job?: string; statuses: readonly ItemStatus[] }): AsyncIterable<ItemRow> {
     // pages by id, so that no SQLite cursor stays open across an await and memory stays flat
     const page = 500;
@@ -141,7 +148,11 @@ export class SqliteLedger implements Ledger {
   searchDocuments(query: string, filter: { job?: string; limit: number }): Promise<SearchHit[]> {
     return Promise.resolve(this.docs.search(query, filter));
   }
-  getDocument(job: string, collection: string, key: string): Promise<{ version: string; content: string } | undefined> {
+  getDocument(
+    job: string,
+    collection: string,
+    key: string,
+  ): Promise<{ version: string; content: string } | undefined> {
     return Promise.resolve(this.docs.get(job, collection, key));
   }
 }
