@@ -70,3 +70,41 @@ export function isUsageError(e: unknown): e is UsageError {
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
+
+/** An HTTP response that was not a success; `url` is already redacted. */
+export class HttpError extends SyncError {
+  constructor(
+    message: string,
+    readonly status: number,
+    errorClass: ErrorClass,
+    readonly url: string,
+    /** A provider's hint (Retry-After, X-RateLimit-Reset) in ms from when the response arrived. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message, { code: `HTTP_${status}`, errorClass });
+    this.name = "HttpError";
+  }
+}
+
+/** A call refused because the provider's circuit breaker is open (or isolated). */
+export class BrokenCircuitError extends SyncError {
+  constructor(
+    readonly provider: string,
+    /** When the breaker may let a probe through; undefined when isolated by hand. */
+    readonly retryAt: number | undefined,
+  ) {
+    super(
+      `${provider}: circuit open${retryAt === undefined ? " (isolated)" : ` until ${new Date(retryAt).toISOString()}`}`,
+      { code: "CIRCUIT_OPEN", errorClass: "unavailable" },
+    );
+    this.name = "BrokenCircuitError";
+  }
+}
+
+export function isBrokenCircuitError(e: unknown): e is BrokenCircuitError {
+  return isSyncError(e) && e.code === "CIRCUIT_OPEN";
+}
+
+export function isHttpError(e: unknown): e is HttpError {
+  return isSyncError(e) && e.code.startsWith("HTTP_");
+}

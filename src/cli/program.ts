@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from "commander";
-import { SYNC_ENV } from "../config/env.js";
+import { PROVIDER_ENV, SYNC_ENV } from "../config/env.js";
 import { errorMessage } from "../errors.js";
+import { breakerActionCommand, breakersCommand } from "./commands/breakers.js";
 import { failedCommand, retryCommand } from "./commands/items.js";
 import { runCommand } from "./commands/run.js";
 import { searchCommand } from "./commands/search.js";
@@ -17,6 +18,11 @@ Environment:
 ${Object.entries(SYNC_ENV)
   .map(([name, { key }]) => `  ${name.padEnd(30)} overrides sync.${key}`)
   .join("\n")}
+${Object.entries(PROVIDER_ENV)
+  .map(([name, { path }]) => `  ${name.padEnd(36)} overrides providers.*.${path.join(".")}`)
+  .join("\n")}
+  RETRY_JITTER                         full | decorrelated | none (true = full, false = none)
+  RESILIENCE_ENABLED                   false: one attempt, no breaker, no rate gate
   SYNCWARDEN_CONFIG              the configuration file
   SYNCWARDEN_STATE_DIR           the state folder
 
@@ -87,6 +93,7 @@ export function buildProgram(): Command {
     .description("requeue failed items (with --dead, dead ones too) for the next run")
     .argument("[job]")
     .option("--dead", "also requeue dead items, with a fresh attempt budget")
+    .option("--debts", "pay enrichment debts now (items stored raw while a provider was down)")
     .option("--json", "print the count as JSON on stdout")
     .action(
       act((job: string | undefined, _o: unknown, cmd: Command) => retryCommand(job, cmd.optsWithGlobals())),
@@ -97,9 +104,34 @@ export function buildProgram(): Command {
     .description("full-text search (bm25) over the documents of sqlite-docs sinks")
     .argument("<query...>")
     .option("--job <job>", "only this job's documents")
+    .option("--semantic", "rank by cosine similarity of embeddings (needs an openai-embeddings enrich step)")
     .option("--limit <n>", "at most n results", "10")
     .option("--json", "print hits as JSON on stdout")
     .action(act((words: string[], _o: unknown, cmd: Command) => searchCommand(words, cmd.optsWithGlobals())));
+
+  const breakers = program
+    .command("breakers")
+    .description("circuit breakers and rate gates of every provider (shared by all processes on this state)")
+    .option("--json", "print as JSON on stdout")
+    .action(act((_o: unknown, cmd: Command) => breakersCommand(cmd.optsWithGlobals())));
+  breakers
+    .command("reset")
+    .description("close a provider's breaker now")
+    .argument("<name>")
+    .action(
+      act((name: string, _o: unknown, cmd: Command) =>
+        breakerActionCommand("reset", name, cmd.optsWithGlobals()),
+      ),
+    );
+  breakers
+    .command("isolate")
+    .description("open a provider's breaker until it is reset by hand")
+    .argument("<name>")
+    .action(
+      act((name: string, _o: unknown, cmd: Command) =>
+        breakerActionCommand("isolate", name, cmd.optsWithGlobals()),
+      ),
+    );
 
   return program;
 }

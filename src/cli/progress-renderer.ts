@@ -63,6 +63,9 @@ export function createRenderer(stream: NodeJS.WriteStream, verbose: boolean): (e
       case "checkpoint:moved":
         line(`${e.job}/${e.phase}: checkpoint → ${e.to ?? "(none)"}`);
         return;
+      case "resilience":
+        if (verbose || e.kind !== "RETRY") line(`[${e.kind}] ${e.provider}: ${e.message}`);
+        return;
       case "phase:end":
         clearBar();
         return;

@@ -39,3 +39,46 @@ export function syncOverrides(
   }
   return out;
 }
+
+/** Environment variables that override every provider's policy (names our users already use). */
+export const PROVIDER_ENV: Readonly<Record<string, { path: [string, string]; kind: Kind; min: number }>> = {
+  RETRY_MAX_ATTEMPTS: { path: ["retry", "max_attempts"], kind: "int", min: 1 },
+  RETRY_BASE_DELAY: { path: ["retry", "base_delay"], kind: "number", min: 0 },
+  RETRY_MAX_DELAY: { path: ["retry", "max_delay"], kind: "number", min: 0 },
+  RETRY_EXPONENTIAL_BASE: { path: ["retry", "exponential_base"], kind: "number", min: 1 },
+  CIRCUIT_BREAKER_FAILURE_THRESHOLD: { path: ["breaker", "failure_threshold"], kind: "int", min: 1 },
+  CIRCUIT_BREAKER_SUCCESS_THRESHOLD: { path: ["breaker", "success_threshold"], kind: "int", min: 1 },
+  CIRCUIT_BREAKER_TIMEOUT: { path: ["breaker", "timeout"], kind: "number", min: 0.001 },
+  CIRCUIT_BREAKER_HALF_OPEN_MAX_CALLS: { path: ["breaker", "half_open_max_calls"], kind: "int", min: 1 },
+};
+
+export interface ProviderOverrides {
+  values: { path: [string, string]; value: number }[];
+  /** RETRY_JITTER: true/false, or full/decorrelated/none. */
+  jitter?: "full" | "decorrelated" | "none";
+  /** RESILIENCE_ENABLED=false turns retries, breakers and gates off (timeouts stay). */
+  enabled: boolean;
+}
+
+export function providerOverrides(env: NodeJS.ProcessEnv): ProviderOverrides {
+  const values: ProviderOverrides["values"] = [];
+  for (const [envName, { path, kind, min }] of Object.entries(PROVIDER_ENV)) {
+    const raw = env[envName];
+    if (raw === undefined) continue;
+    const value = parse(envName, raw, kind) as number;
+    if (value < min)
+      throw new ConfigError(
+        `environment variable ${envName}=${JSON.stringify(raw)}: must be at least ${min}`,
+      );
+    values.push({ path, value });
+  }
+  const out: ProviderOverrides = { values, enabled: true };
+  const jitter = env.RETRY_JITTER;
+  if (jitter !== undefined) {
+    if (/^(full|decorrelated|none)$/.test(jitter)) out.jitter = jitter as "full" | "decorrelated" | "none";
+    else out.jitter = parse("RETRY_JITTER", jitter, "boolean") ? "full" : "none";
+  }
+  if (env.RESILIENCE_ENABLED !== undefined)
+    out.enabled = parse("RESILIENCE_ENABLED", env.RESILIENCE_ENABLED, "boolean") as boolean;
+  return out;
+}

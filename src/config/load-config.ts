@@ -3,7 +3,7 @@ import path from "node:path";
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "../errors.js";
-import { syncOverrides } from "./env.js";
+import { providerOverrides, syncOverrides } from "./env.js";
 import { configSchema, type ConfigFile } from "./schema.js";
 
 export const DEFAULT_CONFIG_FILE = "syncwarden.yaml";
@@ -16,6 +16,8 @@ export interface LoadedConfig {
   /** Absolute path of the state folder. */
   stateDir: string;
   config: ConfigFile;
+  /** false when RESILIENCE_ENABLED=false. */
+  resilienceEnabled: boolean;
 }
 
 function formatPath(p: readonly PropertyKey[]): string {
@@ -71,6 +73,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     throw new ConfigError(`${abs}:1:1: the configuration must be a mapping with a "jobs:" key`);
   }
   const overrides = syncOverrides(env);
+  const forProviders = providerOverrides(env);
   const input = raw as Record<string, unknown>;
   if (overrides.size > 0) {
     const sync: Record<string, unknown> =
@@ -89,9 +92,18 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     });
     throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
   }
+  for (const provider of Object.values(parsed.data.providers)) {
+    for (const {
+      path: [group, key],
+      value,
+    } of forProviders.values) {
+      (provider[group as "retry"] as unknown as Record<string, number>)[key] = value;
+    }
+    if (forProviders.jitter) provider.retry.jitter = forProviders.jitter;
+  }
   const baseDir = path.dirname(abs);
   const stateDir = path.resolve(baseDir, env.SYNCWARDEN_STATE_DIR ?? parsed.data.state_dir ?? ".syncwarden");
-  return { file: abs, baseDir, stateDir, config: parsed.data };
+  return { file: abs, baseDir, stateDir, config: parsed.data, resilienceEnabled: forProviders.enabled };
 }
 
 /** `-c FILE`, else $SYNCWARDEN_CONFIG, else ./syncwarden.yaml. */

@@ -36,10 +36,57 @@ export const sqliteDocsSinkSchema = z.strictObject({
   table: name("table").default("documents"),
 });
 
+/** Items from a JSON API, page by page, through a provider's resilient client. */
+export const httpJsonSourceSchema = z.strictObject({
+  type: z.literal("http-json"),
+  provider: name("provider"),
+  /** Relative to the provider's base_url, or absolute; with for_each, {id} is replaced by each parent key. */
+  url: z.string().min(1),
+  for_each: name("phase").optional(),
+  /** Dot path to the array of items in the body; "" for a body that is the array. */
+  items_path: z.string().default("items"),
+  key: z.string().min(1).default("id"),
+  /** Field holding the item's version; without it, a hash of the item's JSON. */
+  version: z.string().min(1).optional(),
+  pagination: z
+    .strictObject({
+      style: z.enum(["page", "offset", "cursor", "link", "none"]).default("page"),
+      size: z.number().int().min(1).default(50),
+      page_param: z.string().default("page"),
+      size_param: z.string().default("per_page"),
+      offset_param: z.string().default("offset"),
+      cursor_param: z.string().default("cursor"),
+      cursor_path: z.string().default("next_cursor"),
+      max_pages: z.number().int().min(1).default(10_000),
+    })
+    .prefault({}),
+  /** Incremental: `param` gets the checkpoint; the checkpoint moves to the newest `field` seen. */
+  since: z
+    .strictObject({ param: z.string().default("since"), field: z.string().default("updated_at") })
+    .optional(),
+  query: z.record(z.string(), z.string()).default({}),
+});
+
+/** Embeddings from an OpenAI-compatible /v1/embeddings endpoint (OpenAI, Ollama, vLLM). */
+export const embeddingsEnrichSchema = z.strictObject({
+  type: z.literal("openai-embeddings"),
+  provider: name("provider"),
+  model: z.string().min(1).default("text-embedding-3-small"),
+  /** When the provider is unavailable: complete the item raw and record a debt instead of failing it. */
+  degradable: z.boolean().default(false),
+  batch_size: z.number().int().min(1).max(2048).default(32),
+  max_input_chars: z.number().int().min(1).default(8000),
+});
+
+const moduleEnrichSchema = moduleConnectorSchema.extend({
+  degradable: z.boolean().default(false),
+  provider: name("provider").optional(),
+});
+
 export const phaseSchema = z.strictObject({
   name: name("phase name"),
-  source: z.discriminatedUnion("type", [gitSourceSchema, moduleConnectorSchema]),
-  enrich: z.array(moduleConnectorSchema).default([]),
+  source: z.discriminatedUnion("type", [gitSourceSchema, httpJsonSourceSchema, moduleConnectorSchema]),
+  enrich: z.array(z.discriminatedUnion("type", [embeddingsEnrichSchema, moduleEnrichSchema])).default([]),
   sink: z
     .discriminatedUnion("type", [sqliteDocsSinkSchema, moduleConnectorSchema])
     .prefault({ type: "sqlite-docs" }),
@@ -66,17 +113,72 @@ export const jobSchema = z
     });
   });
 
+const seconds = z.number().min(0);
+
+/** One remote's resilience policy, shared by every call to it and by every process. */
+export const providerSchema = z.strictObject({
+  base_url: z.url().optional(),
+  /** Sent with every request; values may use ${ENV_VAR}. Never logged. */
+  headers: z.record(z.string(), z.string()).default({}),
+  retry: z
+    .strictObject({
+      max_attempts: z.number().int().min(1).default(3),
+      base_delay: seconds.default(1),
+      max_delay: seconds.default(60),
+      exponential_base: z.number().min(1).default(2),
+      jitter: z.union([z.enum(["full", "decorrelated", "none"]), z.boolean()]).default("full"),
+      budget: z.number().positive().default(300),
+    })
+    .prefault({}),
+  breaker: z
+    .strictObject({
+      failure_threshold: z.number().int().min(1).default(5),
+      success_threshold: z.number().int().min(1).default(2),
+      timeout: z.number().positive().default(60),
+      max_timeout: z.number().positive().default(600),
+      half_open_max_calls: z.number().int().min(1).default(1),
+      failure_rate: z
+        .strictObject({
+          threshold: z.number().gt(0).max(1),
+          window: z.number().positive(),
+          min_calls: z.number().int().min(1).default(10),
+        })
+        .optional(),
+    })
+    .prefault({}),
+  rate: z
+    .strictObject({
+      requests: z.number().positive(),
+      per_seconds: z.number().positive(),
+      burst: z.number().min(1).default(1),
+    })
+    .optional(),
+  timeout: z.number().positive().default(30),
+  concurrency: z.number().int().min(1).max(1024).default(8),
+  /** HTTP status → error class overrides, e.g. { "404": transient }. */
+  classify: z
+    .record(
+      z.string().regex(/^\d{3}$/, "a 3-digit HTTP status"),
+      z.enum(["transient", "rate_limited", "unavailable", "permanent", "config"]),
+    )
+    .default({}),
+});
+
 export const configSchema = z.strictObject({
   version: z.literal(1).optional(),
   state_dir: z.string().min(1).optional(),
   sync: syncSchema.prefault({}),
+  providers: z.record(name("provider name"), providerSchema).default({}),
   jobs: z
     .record(name("job name"), jobSchema)
     .refine((jobs) => Object.keys(jobs).length > 0, "define at least one job"),
 });
 
 export type SyncSettings = z.infer<typeof syncSchema>;
+export type ProviderConfig = z.infer<typeof providerSchema>;
 export type GitSourceConfig = z.infer<typeof gitSourceSchema>;
+export type HttpJsonSourceConfig = z.infer<typeof httpJsonSourceSchema>;
+export type EmbeddingsEnrichConfig = z.infer<typeof embeddingsEnrichSchema>;
 export type ModuleConnectorConfig = z.infer<typeof moduleConnectorSchema>;
 export type PhaseConfig = z.infer<typeof phaseSchema>;
 export type JobConfig = z.infer<typeof jobSchema>;

@@ -1,12 +1,22 @@
 import type { PhaseConfig } from "../config/schema.js";
+import { OpenAiEmbeddings } from "./enrichers/openai-embeddings.js";
 import { loadModuleConnector } from "./load-module.js";
 import { SqliteDocsSink } from "./sinks/sqlite-docs-sink.js";
 import { GitSource } from "./sources/git-source.js";
+import { HttpJsonSource } from "./sources/http-json-source.js";
 import type { ConnectorContext, Enricher, Sink, Source } from "./types.js";
+
+/** An enrich step with what the engine needs to know about it. */
+export interface EnrichStep {
+  step: Enricher;
+  /** Complete the item raw (and owe the step) when the provider is unavailable. */
+  degradable: boolean;
+  provider: string | null;
+}
 
 export interface PhaseConnectors {
   source: Source;
-  enrich: Enricher[];
+  enrich: EnrichStep[];
   sink: Sink;
 }
 
@@ -16,13 +26,20 @@ export async function buildConnectors(
   ctx: Omit<ConnectorContext, "signal">,
 ): Promise<PhaseConnectors> {
   const at = `jobs.${ctx.job}.phases.${phase.name}`;
+  const s = phase.source;
   const source =
-    phase.source.type === "git"
-      ? new GitSource(phase.source, ctx.baseDir)
-      : await loadModuleConnector<Source>(`${at}.source`, phase.source, ["target", "list", "fetch"], ctx);
-  const enrich: Enricher[] = [];
+    s.type === "git"
+      ? new GitSource(s, ctx.baseDir)
+      : s.type === "http-json"
+        ? new HttpJsonSource(s)
+        : await loadModuleConnector<Source>(`${at}.source`, s, ["target", "list", "fetch"], ctx);
+  const enrich: EnrichStep[] = [];
   for (const [i, e] of phase.enrich.entries()) {
-    enrich.push(await loadModuleConnector<Enricher>(`${at}.enrich[${i}]`, e, ["enrich"], ctx));
+    const step =
+      e.type === "openai-embeddings"
+        ? new OpenAiEmbeddings(e)
+        : await loadModuleConnector<Enricher>(`${at}.enrich[${i}]`, e, ["enrich"], ctx);
+    enrich.push({ step, degradable: e.degradable, provider: e.provider ?? null });
   }
   const sink =
     phase.sink.type === "sqlite-docs"
@@ -32,5 +49,5 @@ export async function buildConnectors(
 }
 
 export async function closeConnectors(c: PhaseConnectors): Promise<void> {
-  await Promise.allSettled([c.source.close?.(), c.sink.close?.(), ...c.enrich.map((e) => e.close?.())]);
+  await Promise.allSettled([c.source.close?.(), c.sink.close?.(), ...c.enrich.map((e) => e.step.close?.())]);
 }

@@ -1,4 +1,5 @@
 import type { ClaimedItem, DocumentWrite, PlanMode, PlannedItem } from "../ledger/types.js";
+import type { HttpClient } from "../resilience/http-client.js";
 
 /** What every connector is given: where it runs and how to stop. */
 export interface ConnectorContext {
@@ -7,12 +8,18 @@ export interface ConnectorContext {
   /** The folder of the configuration file; relative paths in options resolve against it. */
   baseDir: string;
   signal: AbortSignal;
+  /** The resilient HTTP client of a configured provider (throws a ConfigError for an unknown name). */
+  http(provider: string): HttpClient;
+  /** Keys completed so far by an earlier phase of the same job (for fan-out, `for_each`), streamed. */
+  parentKeys(phase: string): AsyncIterable<string>;
 }
 
 /** A source's listing: every item at the target (snapshot) or only the changes since the checkpoint (delta). */
 export interface SourceListing {
   mode: PlanMode;
   items: AsyncIterable<PlannedItem>;
+  /** Where the checkpoint moves, when it is only known once every item was listed (e.g. the newest updated_at). */
+  finalTarget?: () => string | null;
 }
 
 /** An item's content, or the reason it is skipped (binary, oversized, ...). */
@@ -35,6 +42,8 @@ export interface Doc {
   version: string;
   content: string;
   metadata: Record<string, unknown>;
+  /** An embedding added by an enrich step; the sqlite-docs sink stores it beside the document. */
+  vector?: { model: string; values: readonly number[] };
 }
 
 export type SinkChange = ({ kind: "upsert" } & Doc) | { kind: "delete"; key: string };

@@ -30,6 +30,8 @@ export interface PhaseResult {
   checkpoint: string | null;
   /** Why items were skipped (unchanged, binary, oversized, ...). */
   skippedReasons: Record<string, number>;
+  /** Items completed raw because a degradable enrich step's provider was unavailable (debts owed). */
+  degraded: number;
 }
 
 /** Every event the engine emits, one typed map (namespaced like graphile-worker's). */

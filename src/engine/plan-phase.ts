@@ -67,7 +67,13 @@ export async function planPhase(
     return { plan: undefined, resumed: false };
   }
   await ledger.recordItems(plan.id, batch);
-  await ledger.sealPlan(plan);
+  // some sources know the target only once everything is listed (the newest updated_at seen)
+  const sealed: PlanRecord = {
+    ...plan,
+    target: listing.finalTarget ? listing.finalTarget() : target,
+    state: "open",
+  };
+  await ledger.sealPlan(sealed);
   const counts = await ledger.countItems(plan.id);
   total = Object.values(counts).reduce((a, b) => a + b, 0);
   emit({
@@ -76,9 +82,9 @@ export async function planPhase(
     planId: plan.id,
     mode: plan.mode,
     from,
-    target,
+    target: sealed.target,
     total,
     resumed: false,
   });
-  return { plan: { ...plan, state: "open" }, resumed: false };
+  return { plan: sealed, resumed: false };
 }

@@ -1,26 +1,37 @@
-import type { ConnectorContext, Doc } from "../connectors/types.js";
 import type { PhaseConnectors } from "../connectors/build-connectors.js";
-import { errorMessage } from "../errors.js";
-import type { ClaimedItem, Settlement } from "../ledger/types.js";
+import type { ConnectorContext, Doc } from "../connectors/types.js";
+import { errorMessage, isBrokenCircuitError, isHttpError, type ErrorClass } from "../errors.js";
+import type { ClaimedItem, NewDebt, Settlement } from "../ledger/types.js";
 import { backoffDelay } from "../resilience/backoff.js";
 import { classifyError } from "../resilience/classify.js";
+import { redact } from "../resilience/redact.js";
 
 export interface ItemPolicy {
   force: boolean;
   maxRetries: number;
   retryWaitMs: number;
+  /** Pause for a rate limit that came without a hint. */
+  rateLimitWaitMs: number;
 }
 
 const MAX_BACKOFF_MS = 15 * 60_000;
+/** Deferrals (open breaker, rate limit) do not consume attempts; this many in a row park the item as dead anyway. */
+const MAX_DEFERRALS = 1000;
 
 function isAbort(e: unknown): boolean {
   return e instanceof Error && (e.name === "AbortError" || e.name === "TimeoutError");
 }
 
+/** The provider is unavailable for now: the item waits (degradable steps are skipped instead). */
+function isOutage(cls: ErrorClass): boolean {
+  return cls === "unavailable" || cls === "rate_limited" || cls === "transient";
+}
+
 /**
- * One item: unchanged → SKIPPED; else fetch, enrich, sink → COMPLETED; an error → FAILED (retry
- * after a backoff) or DEAD (permanent, or out of attempts). Undefined when aborted mid-item: the
- * item's lease is released and it stays pending.
+ * One item: unchanged → SKIPPED; else fetch, enrich, sink → COMPLETED (raw, with debts, when a
+ * degradable step's provider is down); an error → FAILED (retry after a backoff), PENDING (deferred
+ * while a breaker is open or a rate limit lasts, no attempt consumed) or DEAD (permanent, or out
+ * of attempts). Undefined when aborted mid-item: the lease is released and the item stays pending.
  */
 export async function processItem(
   item: ClaimedItem,
@@ -57,24 +68,52 @@ export async function processItem(
       content: fetched.content,
       metadata: fetched.metadata ?? {},
     };
-    for (const step of c.enrich) doc = await step.enrich(doc, ctx);
+    const debts: NewDebt[] = [];
+    for (const [i, e] of c.enrich.entries()) {
+      try {
+        doc = await e.step.enrich(doc, ctx);
+      } catch (err) {
+        if (!e.degradable || ctx.signal.aborted || !isOutage(classifyError(err))) throw err;
+        debts.push({ step: i, provider: e.provider, reason: redact(errorMessage(err)).slice(0, 500) });
+      }
+    }
     const writes = await c.sink.apply({ kind: "upsert", ...doc }, ctx);
     return {
       ...base,
       status: "COMPLETED",
+      ...(debts.length > 0 ? { debts, reason: "raw" } : {}),
       ...(fingerprint ? { fingerprint } : {}),
       ...(writes ? { writes } : {}),
     };
   } catch (e) {
     if (ctx.signal.aborted && isAbort(e)) return undefined;
     const errorClass = classifyError(e);
+    const message = redact(errorMessage(e)).slice(0, 2000);
+    const deferredUntil = isBrokenCircuitError(e)
+      ? (e.retryAt ?? Date.now() + 60_000)
+      : errorClass === "rate_limited"
+        ? Date.now() + ((isHttpError(e) ? e.retryAfterMs : undefined) ?? policy.rateLimitWaitMs)
+        : undefined;
+    if (deferredUntil !== undefined && item.attempts < MAX_DEFERRALS) {
+      return {
+        ...base,
+        status: "PENDING",
+        reason: "deferred",
+        errorClass,
+        errorMessage: message,
+        attempts: item.attempts,
+        nextAttemptAt: deferredUntil,
+      };
+    }
     const attempts = item.attempts + 1;
-    const message = errorMessage(e).slice(0, 2000);
     if (errorClass === "permanent" || errorClass === "config" || attempts > policy.maxRetries) {
       const reason = errorClass === "permanent" || errorClass === "config" ? errorClass : "retries exhausted";
       return { ...base, status: "DEAD", reason, errorClass, errorMessage: message, attempts };
     }
-    const delay = backoffDelay(attempts, policy.retryWaitMs, Math.max(policy.retryWaitMs, MAX_BACKOFF_MS));
+    const delay = backoffDelay(attempts, {
+      baseMs: policy.retryWaitMs,
+      maxMs: Math.max(policy.retryWaitMs, MAX_BACKOFF_MS),
+    });
     return {
       ...base,
       status: "FAILED",

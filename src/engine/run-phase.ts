@@ -1,4 +1,5 @@
 import type { PhaseConnectors } from "../connectors/build-connectors.js";
+import type { ConnectorContext } from "../connectors/types.js";
 import type { Ledger } from "../ledger/ledger.js";
 import type { PhaseRef, PlanRecord } from "../ledger/types.js";
 import type { EngineListener, PhaseResult } from "./events.js";
@@ -9,7 +10,7 @@ export interface RunPhaseOptions {
   ledger: Ledger;
   ref: PhaseRef;
   connectors: PhaseConnectors;
-  baseDir: string;
+  context: Omit<ConnectorContext, "signal">;
   owner: string;
   signal: AbortSignal;
   emit: EngineListener;
@@ -17,6 +18,7 @@ export interface RunPhaseOptions {
   workers: number;
   maxRetries: number;
   retryWaitMs: number;
+  rateLimitWaitMs: number;
   leaseMs: number;
   progressIntervalMs: number;
 }
@@ -27,7 +29,7 @@ export interface RunPhaseOptions {
  */
 export async function runPhase(o: RunPhaseOptions): Promise<PhaseResult> {
   const { ledger, ref, emit } = o;
-  const ctx = { job: ref.job, phase: ref.phase, baseDir: o.baseDir, signal: o.signal };
+  const ctx: ConnectorContext = { ...o.context, signal: o.signal };
   const start = (await ledger.getCheckpoint(ref))?.value ?? null;
   emit({ type: "phase:start", job: ref.job, phase: ref.phase, checkpoint: start });
 
@@ -71,6 +73,7 @@ async function summarize(ledger: Ledger, ref: PhaseRef, plan: PlanRecord | undef
       pending: 0,
       checkpoint,
       skippedReasons: {},
+      degraded: 0,
     };
   }
   const c = await ledger.countItems(plan.id);
@@ -84,5 +87,6 @@ async function summarize(ledger: Ledger, ref: PhaseRef, plan: PlanRecord | undef
     pending: c.PENDING + c.PROCESSING,
     checkpoint,
     skippedReasons: await ledger.countReasons(plan.id, "SKIPPED"),
+    degraded: (await ledger.countReasons(plan.id, "COMPLETED")).raw ?? 0,
   };
 }

@@ -1,5 +1,9 @@
 import type {
+  BreakerRecord,
   Checkpoint,
+  DebtRecord,
+  DocumentWrite,
+  GateRecord,
   ClaimedItem,
   EventRecord,
   ItemRow,
@@ -59,6 +63,8 @@ export interface Ledger {
   countReasons(planId: number, status: ItemStatus): Promise<Record<string, number>>;
 
   getCheckpoint(ref: PhaseRef): Promise<Checkpoint | undefined>;
+  /** Keys with a completed version in a job's phase, streamed (fan-out over a parent phase). */
+  fingerprintKeys(job: string, phase: string): AsyncIterable<string>;
 
   appendEvents(events: readonly EventRecord[]): Promise<void>;
   listEvents(filter: { job?: string; since?: number; limit: number }): Promise<EventRecord[]>;
@@ -74,4 +80,35 @@ export interface Ledger {
     collection: string,
     key: string,
   ): Promise<{ version: string; content: string } | undefined>;
+  countVectors(job: string | undefined): Promise<number>;
+  semanticSearch(vector: readonly number[], filter: { job?: string; limit: number }): Promise<SearchHit[]>;
+  /** Applies document writes outside an item settlement (paying debts). */
+  writeDocuments(writes: readonly DocumentWrite[]): Promise<void>;
+
+  /** Resilience state shared by every process on this ledger. */
+  readBreaker(provider: string): Promise<BreakerRecord | undefined>;
+  listBreakers(): Promise<BreakerRecord[]>;
+  /** Read-modify-write of one breaker in a single transaction; returns the record as it now stands. */
+  updateBreaker(
+    provider: string,
+    change: (current: BreakerRecord | undefined) => BreakerRecord | undefined,
+  ): Promise<BreakerRecord | undefined>;
+  acquireProbe(
+    provider: string,
+    owner: string,
+    max: number,
+    expiresAt: number,
+    now: number,
+  ): Promise<boolean>;
+  releaseProbe(provider: string, owner: string): Promise<void>;
+  clearProbes(provider: string): Promise<void>;
+  readGate(provider: string): Promise<GateRecord | undefined>;
+  listGates(): Promise<GateRecord[]>;
+  pauseGate(provider: string, until: number, reason: string, now: number): Promise<GateRecord>;
+  takeToken(provider: string, capacity: number, perMs: number, now: number): Promise<number>;
+
+  /** Debts: enrich steps owed for items stored raw. */
+  listDebts(filter: { job?: string; limit: number; afterId?: number }): Promise<DebtRecord[]>;
+  countDebts(job: string | undefined): Promise<number>;
+  settleDebt(id: number, paid: boolean, reason: string | null, now: number): Promise<void>;
 }

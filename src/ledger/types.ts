@@ -60,6 +60,8 @@ export interface DocumentUpsert {
   version: string;
   content: string;
   metadata?: Record<string, unknown>;
+  /** An embedding stored beside the document. */
+  vector?: { model: string; values: readonly number[] };
 }
 export interface DocumentDelete {
   kind: "delete";
@@ -68,13 +70,24 @@ export interface DocumentDelete {
   key: string;
 }
 /** A write to the embedded document store, committed in the same transaction as the item's settlement. */
-export type DocumentWrite = DocumentUpsert | DocumentDelete;
+export type DocumentWrite = DocumentUpsert | DocumentDelete | VectorWrite;
+
+/** Only the embedding of a stored document (paying a debt). */
+export interface VectorWrite {
+  kind: "vector";
+  job: string;
+  collection: string;
+  key: string;
+  version: string;
+  vector: { model: string; values: readonly number[] };
+}
 
 /** The outcome of one claimed item, applied in a batch (group commit). */
 export interface Settlement {
   id: number;
   fence: number;
-  status: "COMPLETED" | "SKIPPED" | "FAILED" | "DEAD";
+  /** PENDING with nextAttemptAt: deferred (breaker open, rate limit) without consuming an attempt. */
+  status: "COMPLETED" | "SKIPPED" | "FAILED" | "DEAD" | "PENDING";
   reason?: string;
   errorClass?: ErrorClass;
   errorMessage?: string;
@@ -84,6 +97,8 @@ export interface Settlement {
   /** Set the key's fingerprint to this version, or delete it (null). */
   fingerprint?: string | null;
   writes?: DocumentWrite[];
+  /** Enrich steps owed (the item was stored raw); a COMPLETED item without debts clears old ones. */
+  debts?: NewDebt[];
 }
 
 export interface ItemRow {
@@ -137,4 +152,52 @@ export interface SearchHit {
 export interface Checkpoint {
   value: string;
   updatedAt: number;
+}
+
+export type BreakerState = "closed" | "open" | "half_open";
+
+/** A provider's circuit breaker, shared by every process on the same ledger. */
+export interface BreakerRecord {
+  provider: string;
+  state: BreakerState;
+  /** Consecutive failures while closed; successful probes while half-open. */
+  failures: number;
+  successes: number;
+  openedAt: number | null;
+  openUntil: number | null;
+  /** How many times it re-opened from half-open since it was last closed (the open period doubles each time). */
+  reopenCount: number;
+  isolated: boolean;
+  reason: string | null;
+  updatedAt: number;
+}
+
+/** A provider's rate gate: a shared pause and an optional shared token bucket. */
+export interface GateRecord {
+  provider: string;
+  pausedUntil: number;
+  reason: string | null;
+  tokens: number | null;
+  refilledAt: number | null;
+  updatedAt: number;
+}
+
+/** An enrich step owed for an item stored raw. */
+export interface DebtRecord {
+  id: number;
+  job: string;
+  phase: string;
+  key: string;
+  version: string;
+  step: number;
+  provider: string | null;
+  reason: string | null;
+  attempts: number;
+  createdAt: number;
+}
+
+export interface NewDebt {
+  step: number;
+  provider: string | null;
+  reason: string;
 }

@@ -10,13 +10,18 @@ import type { Ledger } from "../ledger/ledger.js";
 import { SqliteLedger } from "../ledger/sqlite/sqlite-ledger.js";
 import type { EventRecord } from "../ledger/types.js";
 import { classifyError } from "../resilience/classify.js";
+import type { PolicyEvent } from "../resilience/policy.js";
+import { Providers } from "../resilience/providers.js";
+import type { ConnectorContext } from "../connectors/types.js";
+import { payDebts } from "./pay-debts.js";
 import { describeEvent } from "./event-log.js";
 import type { SyncRequest, SyncResult, SyncStatus } from "./types.js";
 
 export type ServiceEvent =
   | EngineEvent
   | { type: "run:start"; runId: string; job: string; trigger: string }
-  | { type: "run:end"; result: SyncResult };
+  | { type: "run:end"; result: SyncResult }
+  | ({ type: "resilience" } & PolicyEvent);
 export type ServiceListener = (e: ServiceEvent) => void;
 
 export const LAST_SUCCESS_KEY = (job: string): string => `last_success:${job}`;
@@ -24,12 +29,64 @@ export const LAST_SUCCESS_KEY = (job: string): string => `last_success:${job}`;
 /** The one orchestration behind the CLI, the daemon, the MCP server and the library API. */
 export class SyncService {
   private readonly listeners = new Set<ServiceListener>();
+  /** Owns this process's probe leases and item leases outside runs. */
+  readonly owner = newOwnerId();
+  readonly providers: Providers;
+  /** Where resilience events of the run in progress are logged. */
+  private activeLog: ((e: EventRecord) => void) | undefined;
 
   constructor(
     readonly loaded: LoadedConfig,
     readonly ledger: Ledger,
     private readonly progressIntervalMs = 2000,
-  ) {}
+  ) {
+    this.providers = new Providers(
+      loaded.config.providers,
+      loaded.config.sync,
+      loaded.resilienceEnabled,
+      ledger,
+      this.owner,
+      (e) => {
+        const message = `[${e.kind}] ${e.provider}: ${e.message}`;
+        const record: EventRecord = {
+          ts: Date.now(),
+          runId: null,
+          job: null,
+          level: e.level,
+          type: `resilience:${e.kind.toLowerCase()}`,
+          message,
+          data: e,
+        };
+        if (this.activeLog) this.activeLog(record);
+        else void this.ledger.appendEvents([record]).catch(() => undefined);
+        for (const l of this.listeners) l({ type: "resilience", ...e });
+      },
+    );
+  }
+
+  /** What connectors of a job's phase are given (without the signal). */
+  connectorContext(job: string, phase: string): Omit<ConnectorContext, "signal"> {
+    return {
+      job,
+      phase,
+      baseDir: this.loaded.baseDir,
+      http: (provider) => this.providers.http(provider),
+      parentKeys: (parent) => this.ledger.fingerprintKeys(job, parent),
+    };
+  }
+
+  /** Runs owed enrich steps (`retry --debts`); providers still down keep their debts. */
+  async payDebts(
+    job: string,
+    signal: AbortSignal = new AbortController().signal,
+  ): Promise<{ paid: number; remaining: number; stillDown: string[] }> {
+    const config = this.loaded.config.jobs[job];
+    if (!config)
+      throw new UsageError(
+        `unknown job "${job}"; ${this.loaded.file} defines: ${this.jobNames().join(", ")}`,
+      );
+    return payDebts(this.ledger, job, config, (phase) => this.connectorContext(job, phase), signal);
+  }
 
   /** Opens the configuration's ledger (state_dir/state.db). */
   static open(loaded: LoadedConfig, options: { progressIntervalMs?: number } = {}): SyncService {
@@ -76,11 +133,13 @@ export class SyncService {
 
     const runId = randomUUID();
     const owner = newOwnerId();
+    this.activeLog = (e) => log.push({ ...e, runId, job: req.job });
     const signal = req.signal ?? new AbortController().signal;
     const settings = this.loaded.config.sync;
     const log: EventRecord[] = [];
+
     const emit = (e: ServiceEvent): void => {
-      if (e.type !== "run:start" && e.type !== "run:end") {
+      if (e.type !== "run:start" && e.type !== "run:end" && e.type !== "resilience") {
         const d = describeEvent(e);
         if (d)
           log.push({
@@ -114,18 +173,19 @@ export class SyncService {
     const results: PhaseResult[] = [];
     let status: SyncStatus;
     let error: SyncResult["error"];
+    let debtsLeft = 0;
     try {
       for (const phase of phases) {
         if (signal.aborted) break;
-        const ctx = { job: req.job, phase: phase.name, baseDir: this.loaded.baseDir };
-        const connectors = await buildConnectors(phase, ctx);
+        const context = this.connectorContext(req.job, phase.name);
+        const connectors = await buildConnectors(phase, context);
         try {
           results.push(
             await runPhase({
               ledger: this.ledger,
               ref: { job: req.job, phase: phase.name, scope: "" },
               connectors,
-              baseDir: this.loaded.baseDir,
+              context,
               owner,
               signal,
               emit,
@@ -133,6 +193,7 @@ export class SyncService {
               workers: settings.max_workers,
               maxRetries: settings.max_retries,
               retryWaitMs: settings.retry_wait_seconds * 1000,
+              rateLimitWaitMs: settings.rate_limit_wait_seconds * 1000,
               leaseMs: settings.lease_seconds * 1000,
               progressIntervalMs: this.progressIntervalMs,
             }),
@@ -141,6 +202,17 @@ export class SyncService {
           await closeConnectors(connectors);
           await flushLog();
         }
+      }
+      // debts of earlier runs are paid once their providers answer again
+      if (!signal.aborted && (await this.ledger.countDebts(req.job)) > 0) {
+        const paid = await this.payDebts(req.job, signal);
+        debtsLeft = paid.remaining;
+        if (paid.paid > 0)
+          note(
+            "info",
+            "debts:paid",
+            `${req.job}: paid ${paid.paid} enrichment debts; ${paid.remaining} remain`,
+          );
       }
       const unfinished = results.some((r) => r.pending + r.failed + r.dead > 0);
       status = signal.aborted ? "cancelled" : unfinished ? "partial" : "completed";
@@ -151,11 +223,19 @@ export class SyncService {
 
     const durationSeconds = Math.round((Date.now() - started) / 100) / 10;
     const troubled = results.some((r) => r.failed + r.dead > 0);
+    const withEnrich = results.filter((r) => phases.find((p) => p.name === r.name)?.enrich.length);
+    const degraded = withEnrich.reduce((a, r) => a + r.degraded, 0);
+    const enrichable = withEnrich.reduce((a, r) => a + r.completed, 0);
     const result: SyncResult = {
       runId,
       job: req.job,
       status,
-      degradation: troubled ? "partial" : "full",
+      degradation:
+        degraded > 0 && degraded >= enrichable
+          ? "raw_only"
+          : troubled || degraded > 0 || debtsLeft > 0
+            ? "partial"
+            : "full",
       durationSeconds,
       phasesCompleted: results.filter((r) => r.pending + r.failed + r.dead === 0).length,
       phases: results,
@@ -182,6 +262,7 @@ export class SyncService {
       `Sync ${verb} ${durationSeconds}s${error ? `: ${error.message}` : ""}`,
     );
     await flushLog();
+    this.activeLog = undefined;
     emit({ type: "run:end", result });
     return result;
   }

@@ -51,10 +51,23 @@ export async function failedCommand(
 /** `syncwarden retry [JOB] [--dead]`: FAILED (and with --dead, DEAD) items back to PENDING for the next run. */
 export async function retryCommand(
   job: string | undefined,
-  opts: GlobalOptions & { dead?: boolean; json?: boolean },
+  opts: GlobalOptions & { dead?: boolean; debts?: boolean; json?: boolean },
 ): Promise<number> {
   return withService(opts, async (service) => {
     checkJob(service, job);
+    if (opts.debts) {
+      const outcomes = [];
+      for (const name of job === undefined ? service.jobNames() : [job])
+        outcomes.push({ job: name, ...(await service.payDebts(name)) });
+      if (opts.json) printJson(outcomes);
+      else
+        for (const o of outcomes) {
+          process.stderr.write(
+            `${o.job}: paid ${o.paid} debts; ${o.remaining} remain${o.stillDown.length > 0 ? ` (still down: ${o.stillDown.join(", ")})` : ""}\n`,
+          );
+        }
+      return outcomes.some((o) => o.remaining > 0) ? 3 : 0;
+    }
     const statuses: ItemStatus[] = opts.dead ? ["FAILED", "DEAD"] : ["FAILED"];
     const n = await service.ledger.requeueItems({ ...(job ? { job } : {}), statuses }, Date.now());
     if (opts.json) printJson({ requeued: n, statuses });

@@ -2,6 +2,7 @@ import { LAST_SUCCESS_KEY, type SyncService } from "../../service/sync-service.j
 import { UsageError } from "../../errors.js";
 import type { StatusCounts } from "../../ledger/types.js";
 import { printJson, withService, type GlobalOptions } from "../context.js";
+import { providerHealth, renderHealth } from "./breakers.js";
 
 export interface PhaseStatus {
   name: string;
@@ -24,6 +25,8 @@ export interface JobStatus {
     durationSeconds: number | null;
   } | null;
   documents: number;
+  /** Enrich steps owed for items stored raw. */
+  debts: number;
   phases: PhaseStatus[];
 }
 
@@ -63,13 +66,14 @@ export async function jobStatus(service: SyncService, job: string): Promise<JobS
         }
       : null,
     documents: await ledger.countDocuments({ job }),
+    debts: await ledger.countDebts(job),
     phases,
   };
 }
 
 function render(s: JobStatus): string {
   const lines = [
-    `${s.job}: last run ${s.lastRun ? `${s.lastRun.status ?? "running"} at ${s.lastRun.startedAt}` : "never"}; last success ${s.lastSuccess ?? "never"}; ${s.documents} documents`,
+    `${s.job}: last run ${s.lastRun ? `${s.lastRun.status ?? "running"} at ${s.lastRun.startedAt}` : "never"}; last success ${s.lastSuccess ?? "never"}; ${s.documents} documents${s.debts > 0 ? `; ${s.debts} enrichment debts` : ""}`,
   ];
   for (const p of s.phases) {
     const c = p.items;
@@ -96,8 +100,10 @@ export async function statusCommand(
     const jobs = [];
     for (const name of job === undefined ? service.jobNames() : [job])
       jobs.push(await jobStatus(service, name));
-    if (opts.json) printJson({ config: service.loaded.file, stateDir: service.loaded.stateDir, jobs });
-    else process.stdout.write(jobs.map(render).join("\n") + "\n");
+    const providers = await providerHealth(service);
+    if (opts.json)
+      printJson({ config: service.loaded.file, stateDir: service.loaded.stateDir, jobs, providers });
+    else process.stdout.write([...jobs.map(render), ...providers.map(renderHealth)].join("\n") + "\n");
     return 0;
   });
 }

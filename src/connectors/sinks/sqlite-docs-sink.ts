@@ -20,6 +20,7 @@ export class SqliteDocsSink implements Sink {
             version: change.version,
             content: change.content,
             metadata: change.metadata,
+            ...(change.vector ? { vector: change.vector } : {}),
           };
     return Promise.resolve([write]);
   }

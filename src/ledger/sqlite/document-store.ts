@@ -1,6 +1,8 @@
 import type Database from "better-sqlite3";
 import type { DocumentWrite, SearchHit } from "../types.js";
 
+export type SemanticHit = SearchHit;
+
 const CHUNK_CHARS = 4000;
 
 /** Splits text into chunks of about CHUNK_CHARS, cutting at a line break where one is near. */
@@ -33,10 +35,17 @@ export class DocumentStore {
   private readonly deleteChunks;
   private readonly insertChunk;
   private readonly deleteDoc;
+  private readonly deleteVector;
+  private readonly upsertVector;
 
   constructor(private readonly db: Database.Database) {
-    this.findVersion = db.prepare<[string, string, string], { version: string }>(
-      "SELECT version FROM documents WHERE job = ? AND collection = ? AND key = ?",
+    this.findVersion = db.prepare<[string, string, string], { id: number; version: string }>(
+      "SELECT id, version FROM documents WHERE job = ? AND collection = ? AND key = ?",
+    );
+    this.deleteVector = db.prepare<[number]>("DELETE FROM vectors WHERE document_id = ?");
+    this.upsertVector = db.prepare<[number, string, number, Buffer]>(
+      `INSERT INTO vectors (document_id, model, dim, vector) VALUES (?, ?, ?, ?)
+       ON CONFLICT (document_id) DO UPDATE SET model = excluded.model, dim = excluded.dim, vector = excluded.vector`,
     );
     this.upsertDoc = db.prepare<[string, string, string, string, string | null, number], { id: number }>(
       `INSERT INTO documents (job, collection, key, version, metadata, updated_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -57,14 +66,76 @@ export class DocumentStore {
   apply(w: DocumentWrite, now: number): void {
     if (w.kind === "delete") {
       const gone = this.deleteDoc.get(w.job, w.collection, w.key);
-      if (gone) this.deleteChunks.run(gone.id);
+      if (gone) {
+        this.deleteChunks.run(gone.id);
+        this.deleteVector.run(gone.id);
+      }
       return;
     }
-    if (this.findVersion.get(w.job, w.collection, w.key)?.version === w.version) return;
-    const meta = w.metadata === undefined ? null : JSON.stringify(w.metadata);
-    const { id } = this.upsertDoc.get(w.job, w.collection, w.key, w.version, meta, now)!;
-    this.deleteChunks.run(id);
-    chunkText(w.content).forEach((chunk, ord) => this.insertChunk.run(id, ord, chunk));
+    const existing = this.findVersion.get(w.job, w.collection, w.key);
+    if (w.kind === "vector") {
+      // a debt paid late must not attach an old version's vector to newer content
+      if (existing?.version === w.version) this.putVector(existing.id, w.vector);
+      return;
+    }
+    let id = existing?.id;
+    if (existing?.version !== w.version) {
+      const meta = w.metadata === undefined ? null : JSON.stringify(w.metadata);
+      id = this.upsertDoc.get(w.job, w.collection, w.key, w.version, meta, now)!.id;
+      this.deleteChunks.run(id);
+      this.deleteVector.run(id);
+      chunkText(w.content).forEach((chunk, ord) => this.insertChunk.run(id!, ord, chunk));
+    }
+    if (w.vector && id !== undefined) this.putVector(id, w.vector);
+  }
+
+  private putVector(documentId: number, v: { model: string; values: readonly number[] }): void {
+    const blob = Buffer.from(new Float32Array(v.values).buffer);
+    this.upsertVector.run(documentId, v.model, v.values.length, blob);
+  }
+
+  countVectors(job: string | undefined): number {
+    return this.db
+      .prepare<[{ job: string | null }], { n: number }>(
+        "SELECT COUNT(*) AS n FROM vectors v JOIN documents d ON d.id = v.document_id WHERE @job IS NULL OR d.job = @job",
+      )
+      .get({ job: job ?? null })!.n;
+  }
+
+  /** Documents with vectors, ranked by cosine similarity to `query` (a linear scan). */
+  semanticSearch(query: readonly number[], filter: { job?: string; limit: number }): SemanticHit[] {
+    const q = new Float32Array(query);
+    const qn = Math.hypot(...q) || 1;
+    const hits: SemanticHit[] = [];
+    const rows = this.db
+      .prepare<
+        [{ job: string | null }],
+        { id: number; job: string; collection: string; key: string; version: string; vector: Buffer }
+      >(
+        `SELECT d.id, d.job, d.collection, d.key, d.version, v.vector FROM vectors v JOIN documents d ON d.id = v.document_id
+         WHERE @job IS NULL OR d.job = @job`,
+      )
+      .iterate({ job: filter.job ?? null });
+    for (const r of rows) {
+      const v = new Float32Array(r.vector.buffer, r.vector.byteOffset, r.vector.byteLength / 4);
+      if (v.length !== q.length) continue;
+      let dot = 0;
+      let vn = 0;
+      for (let i = 0; i < v.length; i++) {
+        dot += v[i]! * q[i]!;
+        vn += v[i]! * v[i]!;
+      }
+      hits.push({
+        job: r.job,
+        collection: r.collection,
+        key: r.key,
+        version: r.version,
+        score: dot / (qn * (Math.sqrt(vn) || 1)),
+        snippet: "",
+      });
+    }
+    hits.sort((a, b) => b.score - a.score);
+    return hits.slice(0, filter.limit);
   }
 
   count(filter: { job?: string; collection?: string }): number {

@@ -48,6 +48,8 @@ export class ItemStore {
   private readonly setFingerprint;
   private readonly deleteFingerprint;
   private readonly countByStatus;
+  private readonly clearDebts;
+  private readonly insertDebt;
 
   constructor(
     private readonly db: Database.Database,
@@ -59,9 +61,10 @@ export class ItemStore {
       `INSERT OR IGNORE INTO items (plan_id, job, phase, key, version, op, meta, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.claimPending = db.prepare<[string, number, number, number, number], ClaimRow>(
+    this.claimPending = db.prepare<[string, number, number, number, number, number], ClaimRow>(
       `UPDATE items SET status = 'PROCESSING', lease_owner = ?, lease_expires_at = ?, fence = fence + 1, updated_at = ?
-       WHERE id IN (SELECT id FROM items WHERE plan_id = ? AND status = 'PENDING' ORDER BY id LIMIT ?)
+       WHERE id IN (SELECT id FROM items WHERE plan_id = ? AND status = 'PENDING'
+                      AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?)
        ${CLAIM_RETURNING}`,
     );
     this.claimDue = db.prepare<[string, number, number, number, number, number], ClaimRow>(
@@ -93,6 +96,15 @@ export class ItemStore {
     this.deleteFingerprint = db.prepare<[string, string, string]>(
       "DELETE FROM fingerprints WHERE job = ? AND phase = ? AND key = ?",
     );
+    this.clearDebts = db.prepare<[string, string, string]>(
+      "DELETE FROM debts WHERE job = ? AND phase = ? AND key = ?",
+    );
+    this.insertDebt = db.prepare<
+      [string, string, string, string, number, string | null, string, number, number]
+    >(
+      `INSERT INTO debts (job, phase, key, version, step, provider, reason, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
     this.countByStatus = db.prepare<[number], { status: ItemStatus; n: number }>(
       "SELECT status, COUNT(*) AS n FROM items WHERE plan_id = ? GROUP BY status",
     );
@@ -112,7 +124,9 @@ export class ItemStore {
       .transaction(() => {
         const due = this.claimDue.all(owner, leaseUntil, now, planId, now, limit);
         const rest =
-          due.length < limit ? this.claimPending.all(owner, leaseUntil, now, planId, limit - due.length) : [];
+          due.length < limit
+            ? this.claimPending.all(owner, leaseUntil, now, planId, now, limit - due.length)
+            : [];
         return [...due, ...rest].map(toClaimed).sort((a, b) => a.id - b.id);
       })
       .immediate();
@@ -130,6 +144,23 @@ export class ItemStore {
               this.setFingerprint.run(row.job, row.phase, row.key, s.fingerprint, now);
             else if (s.fingerprint === null) this.deleteFingerprint.run(row.job, row.phase, row.key);
             for (const w of s.writes ?? []) this.docs.apply(w, now);
+            if (s.status === "COMPLETED") {
+              // a fully enriched completion pays every old debt of the key; a raw one records what is owed
+              this.clearDebts.run(row.job, row.phase, row.key);
+              for (const d of s.debts ?? []) {
+                this.insertDebt.run(
+                  row.job,
+                  row.phase,
+                  row.key,
+                  s.fingerprint ?? "",
+                  d.step,
+                  d.provider,
+                  d.reason,
+                  now,
+                  now,
+                );
+              }
+            }
           } else {
             this.settleFailed.run(
               s.status,
@@ -201,7 +232,7 @@ export class ItemStore {
   nextAttemptAt(planId: number): number | undefined {
     const row = this.db
       .prepare<[number], { t: number | null }>(
-        "SELECT MIN(next_attempt_at) AS t FROM items WHERE plan_id = ? AND status = 'FAILED'",
+        "SELECT MIN(next_attempt_at) AS t FROM items WHERE plan_id = ? AND status IN ('FAILED', 'PENDING')",
       )
       .get(planId);
     return row?.t ?? undefined;

@@ -63,6 +63,31 @@ const MIGRATIONS: readonly string[] = [
     INSERT INTO chunks_fts (chunks_fts, rowid, content) VALUES ('delete', old.id, old.content);
   END;
   `,
+  /* 2: resilience state shared by every process (breakers, probe leases, rate gates), debts, vectors */ `
+  CREATE TABLE breakers (
+    provider TEXT PRIMARY KEY, state TEXT NOT NULL, failures INTEGER NOT NULL DEFAULT 0,
+    successes INTEGER NOT NULL DEFAULT 0, opened_at INTEGER, open_until INTEGER,
+    reopen_count INTEGER NOT NULL DEFAULT 0, isolated INTEGER NOT NULL DEFAULT 0, reason TEXT,
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE breaker_probes (
+    provider TEXT NOT NULL, owner TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (provider, owner)
+  ) WITHOUT ROWID;
+  CREATE TABLE rate_gates (
+    provider TEXT PRIMARY KEY, paused_until INTEGER NOT NULL DEFAULT 0, reason TEXT,
+    tokens REAL, refilled_at INTEGER, updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE debts (
+    id INTEGER PRIMARY KEY, job TEXT NOT NULL, phase TEXT NOT NULL, key TEXT NOT NULL, version TEXT NOT NULL,
+    step INTEGER NOT NULL, provider TEXT, reason TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+    UNIQUE (job, phase, key, step)
+  );
+  CREATE TABLE vectors (
+    document_id INTEGER PRIMARY KEY REFERENCES documents (id) ON DELETE CASCADE,
+    model TEXT NOT NULL, dim INTEGER NOT NULL, vector BLOB NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -74,7 +74,7 @@ export class PlanStore {
             )
             .run({ plan: plan.id, job: plan.job, phase: plan.phase, now });
         }
-        this.db.prepare("UPDATE plans SET state = 'open' WHERE id = ?").run(plan.id);
+        this.db.prepare("UPDATE plans SET state = 'open', target = ? WHERE id = ?").run(plan.target, plan.id);
       })
       .immediate();
   }

@@ -1,7 +1,11 @@
 import type Database from "better-sqlite3";
 import type { Ledger } from "../ledger.js";
 import type {
+  BreakerRecord,
   Checkpoint,
+  DebtRecord,
+  DocumentWrite,
+  GateRecord,
   ClaimedItem,
   EventRecord,
   ItemRow,
@@ -19,6 +23,7 @@ import { DocumentStore } from "./document-store.js";
 import { ItemStore } from "./item-store.js";
 import { openDatabase } from "./open-database.js";
 import { PlanStore } from "./plan-store.js";
+import { ResilienceStore } from "./resilience-store.js";
 import { RunStore } from "./run-store.js";
 
 /** The default ledger: one SQLite file (WAL) holding the ledger and the embedded document store. */
@@ -28,6 +33,7 @@ export class SqliteLedger implements Ledger {
   private readonly items: ItemStore;
   private readonly plans: PlanStore;
   private readonly runs: RunStore;
+  private readonly resilience: ResilienceStore;
 
   constructor(readonly location: string) {
     this.db = openDatabase(location);
@@ -35,6 +41,7 @@ export class SqliteLedger implements Ledger {
     this.items = new ItemStore(this.db, this.docs);
     this.plans = new PlanStore(this.db);
     this.runs = new RunStore(this.db);
+    this.resilience = new ResilienceStore(this.db);
   }
 
   close(): Promise<void> {
@@ -124,6 +131,19 @@ export class SqliteLedger implements Ledger {
     return Promise.resolve(this.items.countReasons(planId, status));
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- async by contract, for networked ledgers
+  async *fingerprintKeys(job: string, phase: string): AsyncIterable<string> {
+    const page = this.db.prepare<[string, string, string], { key: string }>(
+      "SELECT key FROM fingerprints WHERE job = ? AND phase = ? AND key > ? ORDER BY key LIMIT 500",
+    );
+    for (let after = ""; ;) {
+      const rows = page.all(job, phase, after);
+      for (const r of rows) yield r.key;
+      if (rows.length < 500) return;
+      after = rows[rows.length - 1]!.key;
+    }
+  }
+
   getCheckpoint(ref: PhaseRef): Promise<Checkpoint | undefined> {
     return Promise.resolve(this.plans.checkpoint(ref));
   }
@@ -154,5 +174,73 @@ export class SqliteLedger implements Ledger {
     key: string,
   ): Promise<{ version: string; content: string } | undefined> {
     return Promise.resolve(this.docs.get(job, collection, key));
+  }
+  countVectors(job: string | undefined): Promise<number> {
+    return Promise.resolve(this.docs.countVectors(job));
+  }
+  semanticSearch(vector: readonly number[], filter: { job?: string; limit: number }): Promise<SearchHit[]> {
+    return Promise.resolve(this.docs.semanticSearch(vector, filter));
+  }
+  writeDocuments(writes: readonly DocumentWrite[]): Promise<void> {
+    const now = Date.now();
+    this.db
+      .transaction(() => {
+        for (const w of writes) this.docs.apply(w, now);
+      })
+      .immediate();
+    return Promise.resolve();
+  }
+
+  readBreaker(provider: string): Promise<BreakerRecord | undefined> {
+    return Promise.resolve(this.resilience.readBreaker(provider));
+  }
+  listBreakers(): Promise<BreakerRecord[]> {
+    return Promise.resolve(this.resilience.listBreakers());
+  }
+  updateBreaker(
+    provider: string,
+    change: (current: BreakerRecord | undefined) => BreakerRecord | undefined,
+  ): Promise<BreakerRecord | undefined> {
+    return Promise.resolve(this.resilience.updateBreaker(provider, change));
+  }
+  acquireProbe(
+    provider: string,
+    owner: string,
+    max: number,
+    expiresAt: number,
+    now: number,
+  ): Promise<boolean> {
+    return Promise.resolve(this.resilience.acquireProbe(provider, owner, max, expiresAt, now));
+  }
+  releaseProbe(provider: string, owner: string): Promise<void> {
+    this.resilience.releaseProbe(provider, owner);
+    return Promise.resolve();
+  }
+  clearProbes(provider: string): Promise<void> {
+    this.resilience.clearProbes(provider);
+    return Promise.resolve();
+  }
+  readGate(provider: string): Promise<GateRecord | undefined> {
+    return Promise.resolve(this.resilience.readGate(provider));
+  }
+  listGates(): Promise<GateRecord[]> {
+    return Promise.resolve(this.resilience.listGates());
+  }
+  pauseGate(provider: string, until: number, reason: string, now: number): Promise<GateRecord> {
+    return Promise.resolve(this.resilience.pauseGate(provider, until, reason, now));
+  }
+  takeToken(provider: string, capacity: number, perMs: number, now: number): Promise<number> {
+    return Promise.resolve(this.resilience.takeToken(provider, capacity, perMs, now));
+  }
+
+  listDebts(filter: { job?: string; limit: number; afterId?: number }): Promise<DebtRecord[]> {
+    return Promise.resolve(this.resilience.listDebts(filter));
+  }
+  countDebts(job: string | undefined): Promise<number> {
+    return Promise.resolve(this.resilience.countDebts(job));
+  }
+  settleDebt(id: number, paid: boolean, reason: string | null, now: number): Promise<void> {
+    this.resilience.settleDebt(id, paid, reason, now);
+    return Promise.resolve();
   }
 }

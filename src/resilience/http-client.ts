@@ -1,0 +1,83 @@
+import { HttpError } from "../errors.js";
+import { classifyStatus } from "./classify.js";
+import type { ProviderPolicy } from "./policy.js";
+import { redact } from "./redact.js";
+import { header, parseRateLimit, parseRetryAfter } from "./retry-after.js";
+
+export interface HttpResponse {
+  status: number;
+  headers: Headers;
+  body: unknown;
+  url: string;
+}
+
+export interface HttpClientOptions {
+  baseUrl?: string;
+  headers?: Readonly<Record<string, string>>;
+}
+
+/** JSON over Node's fetch, every call through the provider's policy; errors and messages never carry secrets. */
+export class HttpClient {
+  constructor(
+    readonly policy: ProviderPolicy,
+    private readonly o: HttpClientOptions = {},
+  ) {}
+
+  resolve(url: string): string {
+    return this.o.baseUrl === undefined
+      ? url
+      : new URL(url, this.o.baseUrl.endsWith("/") ? this.o.baseUrl : this.o.baseUrl + "/").href;
+  }
+
+  getJson(url: string, signal?: AbortSignal): Promise<HttpResponse> {
+    return this.request("GET", url, undefined, signal);
+  }
+
+  postJson(url: string, body: unknown, signal?: AbortSignal): Promise<HttpResponse> {
+    return this.request("POST", url, body, signal);
+  }
+
+  async request(method: string, url: string, body: unknown, signal?: AbortSignal): Promise<HttpResponse> {
+    const target = this.resolve(url);
+    const shown = redact(target);
+    return this.policy.execute(async (sig) => {
+      const res = await fetch(target, {
+        method,
+        signal: sig,
+        headers: {
+          accept: "application/json",
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...this.o.headers,
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      const now = Date.now();
+      if (!res.ok) {
+        const limit = parseRateLimit(res.headers, now);
+        const cls = classifyStatus(res.status, limit?.remaining === 0, this.policy.options.classify);
+        const hint =
+          parseRetryAfter(header(res.headers, "retry-after"), now) ??
+          (limit?.remaining === 0 && limit.resetAt !== undefined && limit.resetAt > now
+            ? limit.resetAt - now
+            : undefined);
+        const detail = redact(text.slice(0, 200).replace(/\s+/g, " ").trim());
+        throw new HttpError(
+          `${method} ${shown} → ${res.status}${detail ? `: ${detail}` : ""}`,
+          res.status,
+          cls,
+          shown,
+          hint,
+        );
+      }
+      await this.policy.gate.observe(res.headers);
+      let parsed: unknown;
+      try {
+        parsed = text === "" ? null : JSON.parse(text);
+      } catch {
+        throw new SyntaxError(`${method} ${shown}: malformed JSON in the response (${text.length} bytes)`);
+      }
+      return { status: res.status, headers: res.headers, body: parsed, url: target };
+    }, signal);
+  }
+}

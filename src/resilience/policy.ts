@@ -1,0 +1,163 @@
+import { errorMessage, isBrokenCircuitError, isHttpError, type ErrorClass } from "../errors.js";
+import type { Ledger } from "../ledger/ledger.js";
+import { backoffDelay, type Jitter } from "./backoff.js";
+import { Bulkhead } from "./bulkhead.js";
+import { CircuitBreaker, type BreakerOptions, type Permit } from "./circuit-breaker.js";
+import { classifyError } from "./classify.js";
+import { RateGate } from "./rate-gate.js";
+import { redact } from "./redact.js";
+import { sleep } from "./sleep.js";
+import { withTimeout } from "./timeout.js";
+
+export interface RetryOptions {
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  exponentialBase: number;
+  jitter: Jitter;
+  /** The whole call, waits included, gives up after this long. */
+  budgetMs: number;
+}
+
+export interface PolicyOptions {
+  retry: RetryOptions;
+  breaker: BreakerOptions;
+  rate?: { requests: number; perSeconds: number; burst: number };
+  timeoutMs: number;
+  concurrency: number;
+  pauseOnRateLimit: boolean;
+  /** How long to pause on a rate limit that came without a hint. */
+  rateLimitWaitMs: number;
+  /** RESILIENCE_ENABLED=false: one attempt, no breaker, no gate (timeout still applies). */
+  enabled: boolean;
+  classify: Readonly<Record<number, ErrorClass>>;
+}
+
+/** One line for the event log: `[RETRY] openai: …`, `[CIRCUIT] …`, `[RATE] …`. */
+export interface PolicyEvent {
+  kind: "RETRY" | "CIRCUIT" | "RATE";
+  provider: string;
+  level: "info" | "warn";
+  message: string;
+}
+
+/** Rate-limit waits are bounded by the budget, not by attempts; this caps the loop regardless. */
+const MAX_RATE_LIMIT_WAITS = 10_000;
+
+/**
+ * A provider's resilience policy: rate gate → bulkhead → circuit breaker → timeout → call, with
+ * retries. State (breaker, gate, bucket) is in the ledger, shared by every process.
+ */
+export class ProviderPolicy {
+  readonly breaker: CircuitBreaker;
+  readonly gate: RateGate;
+  private readonly bulkhead: Bulkhead;
+
+  constructor(
+    readonly name: string,
+    ledger: Ledger,
+    readonly options: PolicyOptions,
+    owner: string,
+    private readonly onEvent: (e: PolicyEvent) => void = () => undefined,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.breaker = new CircuitBreaker(
+      name,
+      ledger,
+      options.breaker,
+      owner,
+      (t) =>
+        onEvent({
+          kind: "CIRCUIT",
+          provider: name,
+          level: t.to === "closed" ? "info" : "warn",
+          message: `${t.from} → ${t.to} (${t.reason})`,
+        }),
+      now,
+    );
+    this.gate = new RateGate(
+      name,
+      ledger,
+      { ...(options.rate ? { rate: options.rate } : {}), inFlight: options.concurrency },
+      (e) => onEvent({ kind: "RATE", provider: name, level: "warn", message: e.message }),
+      now,
+    );
+    this.bulkhead = new Bulkhead(options.concurrency);
+  }
+
+  async execute<T>(fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const o = this.options;
+    if (!o.enabled) return withTimeout(fn, o.timeoutMs, signal);
+    const started = this.now();
+    let attempt = 0;
+    let previousDelay = o.retry.baseDelayMs;
+    for (let waits = 0; ; waits++) {
+      await this.gate.wait(signal);
+      signal?.throwIfAborted();
+      await this.bulkhead.acquire(signal);
+      let permit: Permit | undefined;
+      let failure: unknown;
+      try {
+        permit = await this.breaker.acquire();
+        const result = await withTimeout(fn, o.timeoutMs, signal);
+        await this.breaker.success(permit);
+        return result;
+      } catch (e) {
+        failure = e;
+      } finally {
+        this.bulkhead.release();
+      }
+      if (signal?.aborted) {
+        await this.breaker.release(permit);
+        throw failure;
+      }
+      if (permit === undefined && isBrokenCircuitError(failure)) throw failure;
+      const cls = classifyError(failure);
+      const hint = isHttpError(failure) ? failure.retryAfterMs : undefined;
+      const message = redact(errorMessage(failure));
+      if (cls === "rate_limited") {
+        // not the provider's fault: the breaker does not count it, and no attempt is consumed
+        await this.breaker.release(permit);
+        const wait = hint ?? o.rateLimitWaitMs;
+        await this.gate.pause(this.now() + wait, message);
+        if (
+          !o.pauseOnRateLimit ||
+          this.now() - started + wait > o.retry.budgetMs ||
+          waits >= MAX_RATE_LIMIT_WAITS
+        )
+          throw failure;
+        continue;
+      }
+      if (cls !== "transient") {
+        await this.breaker.release(permit);
+        throw failure;
+      }
+      await this.breaker.failure(permit!, message);
+      attempt++;
+      if (attempt >= o.retry.maxAttempts) throw failure;
+      const delay = Math.max(
+        backoffDelay(
+          attempt,
+          {
+            baseMs: o.retry.baseDelayMs,
+            maxMs: o.retry.maxDelayMs,
+            exponentialBase: o.retry.exponentialBase,
+            jitter: o.retry.jitter,
+          },
+          previousDelay,
+        ),
+        hint ?? 0,
+      );
+      previousDelay = delay;
+      if (this.now() - started + delay > o.retry.budgetMs) throw failure;
+      this.onEvent({
+        kind: "RETRY",
+        provider: this.name,
+        level: "info",
+        message: `attempt ${attempt}/${o.retry.maxAttempts} failed, retrying in ${(delay / 1000).toFixed(2)}s: ${message}`,
+      });
+      await sleep(delay, signal);
+      signal?.throwIfAborted();
+    }
+  }
+}

@@ -1,0 +1,103 @@
+import type { ProviderConfig, SyncSettings } from "../config/schema.js";
+import { ConfigError } from "../errors.js";
+import type { Ledger } from "../ledger/ledger.js";
+import { HttpClient } from "./http-client.js";
+import { ProviderPolicy, type PolicyEvent, type PolicyOptions } from "./policy.js";
+
+/** `${NAME}` in a header value, from the environment; a missing variable is a configuration error. */
+function interpolate(provider: string, header: string, value: string, env: NodeJS.ProcessEnv): string {
+  return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+    const v = env[name];
+    if (v === undefined)
+      throw new ConfigError(
+        `providers.${provider}.headers.${header}: environment variable ${name} is not set`,
+      );
+    return v;
+  });
+}
+
+export function policyOptions(p: ProviderConfig, sync: SyncSettings, enabled: boolean): PolicyOptions {
+  const jitter = p.retry.jitter === true ? "full" : p.retry.jitter === false ? "none" : p.retry.jitter;
+  return {
+    retry: {
+      maxAttempts: p.retry.max_attempts,
+      baseDelayMs: p.retry.base_delay * 1000,
+      maxDelayMs: p.retry.max_delay * 1000,
+      exponentialBase: p.retry.exponential_base,
+      jitter,
+      budgetMs: p.retry.budget * 1000,
+    },
+    breaker: {
+      failureThreshold: p.breaker.failure_threshold,
+      successThreshold: p.breaker.success_threshold,
+      timeoutMs: p.breaker.timeout * 1000,
+      maxTimeoutMs: Math.max(p.breaker.timeout, p.breaker.max_timeout) * 1000,
+      halfOpenMaxCalls: p.breaker.half_open_max_calls,
+      ...(p.breaker.failure_rate
+        ? {
+            failureRate: {
+              threshold: p.breaker.failure_rate.threshold,
+              windowMs: p.breaker.failure_rate.window * 1000,
+              minCalls: p.breaker.failure_rate.min_calls,
+            },
+          }
+        : {}),
+      probeLeaseMs: (p.timeout + 5) * 1000,
+    },
+    ...(p.rate
+      ? { rate: { requests: p.rate.requests, perSeconds: p.rate.per_seconds, burst: p.rate.burst } }
+      : {}),
+    timeoutMs: p.timeout * 1000,
+    concurrency: p.concurrency,
+    pauseOnRateLimit: sync.pause_on_rate_limit,
+    rateLimitWaitMs: sync.rate_limit_wait_seconds * 1000,
+    enabled,
+    classify: Object.fromEntries(Object.entries(p.classify).map(([k, v]) => [Number(k), v])),
+  };
+}
+
+/** One policy and one HTTP client per configured provider, built on first use. */
+export class Providers {
+  private readonly built = new Map<string, HttpClient>();
+
+  constructor(
+    private readonly config: Readonly<Record<string, ProviderConfig>>,
+    private readonly sync: SyncSettings,
+    private readonly enabled: boolean,
+    private readonly ledger: Ledger,
+    private readonly owner: string,
+    private readonly onEvent: (e: PolicyEvent) => void,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
+
+  names(): string[] {
+    return Object.keys(this.config);
+  }
+
+  http(name: string): HttpClient {
+    const existing = this.built.get(name);
+    if (existing) return existing;
+    const p = this.config[name];
+    if (!p)
+      throw new ConfigError(
+        `unknown provider "${name}"; providers: ${this.names().join(", ") || "(none configured)"}`,
+      );
+    const headers = Object.fromEntries(
+      Object.entries(p.headers).map(([h, v]) => [h, interpolate(name, h, v, this.env)]),
+    );
+    const policy = new ProviderPolicy(
+      name,
+      this.ledger,
+      policyOptions(p, this.sync, this.enabled),
+      this.owner,
+      this.onEvent,
+    );
+    const client = new HttpClient(policy, { ...(p.base_url ? { baseUrl: p.base_url } : {}), headers });
+    this.built.set(name, client);
+    return client;
+  }
+
+  policy(name: string): ProviderPolicy {
+    return this.http(name).policy;
+  }
+}

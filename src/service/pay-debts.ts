@@ -1,0 +1,84 @@
+import { buildConnectors, closeConnectors, type PhaseConnectors } from "../connectors/build-connectors.js";
+import type { ConnectorContext, Doc } from "../connectors/types.js";
+import type { JobConfig } from "../config/schema.js";
+import { errorMessage } from "../errors.js";
+import type { Ledger } from "../ledger/ledger.js";
+import type { DocumentWrite } from "../ledger/types.js";
+import { redact } from "../resilience/redact.js";
+
+export interface DebtOutcome {
+  paid: number;
+  remaining: number;
+  /** Providers whose debts could not be paid this time (still down). */
+  stillDown: string[];
+}
+
+/**
+ * Runs owed enrich steps on documents stored raw, a page at a time. A provider that fails stops
+ * being asked this round; its debts stay for the next run or `retry --debts`.
+ */
+export async function payDebts(
+  ledger: Ledger,
+  jobName: string,
+  job: JobConfig,
+  context: (phase: string) => Omit<ConnectorContext, "signal">,
+  signal: AbortSignal,
+): Promise<DebtOutcome> {
+  const down = new Set<string>();
+  const connectors = new Map<string, PhaseConnectors>();
+  let paid = 0;
+  try {
+    for (let after = 0; !signal.aborted;) {
+      const page = await ledger.listDebts({ job: jobName, limit: 64, afterId: after });
+      if (page.length === 0) break;
+      after = page[page.length - 1]!.id;
+      await Promise.all(
+        page.map(async (debt) => {
+          const phase = job.phases.find((p) => p.name === debt.phase);
+          const sinkTable = phase?.sink.type === "sqlite-docs" ? phase.sink.table : undefined;
+          if (!phase || sinkTable === undefined || debt.provider === null || down.has(debt.provider)) {
+            if (!phase) await ledger.settleDebt(debt.id, true, null, Date.now()); // the phase is gone: nothing is owed
+            return;
+          }
+          let c = connectors.get(phase.name);
+          if (!c) {
+            c = await buildConnectors(phase, context(phase.name));
+            connectors.set(phase.name, c);
+          }
+          const step = c.enrich[debt.step];
+          const stored = await ledger.getDocument(jobName, sinkTable, debt.key);
+          if (!step || stored?.version !== debt.version) {
+            // a newer version was (or will be) processed in full: this debt is void
+            await ledger.settleDebt(debt.id, true, null, Date.now());
+            return;
+          }
+          try {
+            const doc: Doc = { key: debt.key, version: debt.version, content: stored.content, metadata: {} };
+            const enriched = await step.step.enrich(doc, { ...context(phase.name), signal });
+            const writes: DocumentWrite[] = enriched.vector
+              ? [
+                  {
+                    kind: "vector",
+                    job: jobName,
+                    collection: sinkTable,
+                    key: debt.key,
+                    version: debt.version,
+                    vector: enriched.vector,
+                  },
+                ]
+              : [];
+            await ledger.writeDocuments(writes);
+            await ledger.settleDebt(debt.id, true, null, Date.now());
+            paid++;
+          } catch (e) {
+            down.add(debt.provider);
+            await ledger.settleDebt(debt.id, false, redact(errorMessage(e)).slice(0, 500), Date.now());
+          }
+        }),
+      );
+    }
+  } finally {
+    await Promise.all([...connectors.values()].map(closeConnectors));
+  }
+  return { paid, remaining: await ledger.countDebts(jobName), stillDown: [...down] };
+}
