@@ -15,7 +15,7 @@ describe("retry, Retry-After and rate limits", () => {
 
   async function setup(script: Parameters<FaultServer["setScript"]>[0], over = {}) {
     const t = tempLedger();
-    const server = await startFaultServer({ script });
+    const server = await startFaultServer(script ? { script } : {});
     cleanups.push(t.cleanup, () => server.close());
     const events: PolicyEvent[] = [];
     const policy = new ProviderPolicy("api", t.ledger, fastPolicy(over), "host:1:t", (e) => events.push(e));

@@ -23,6 +23,8 @@ export function exitCodeForResults(results: readonly SyncResult[]): number {
   const codes = results.map((r) => {
     switch (r.status) {
       case "completed":
+        // every item is done, but some were stored without their enrichment (debts owed)
+        return r.degradation === "full" ? EXIT.ok : EXIT.partial;
       case "skipped":
         return EXIT.ok;
       case "partial":

@@ -3,7 +3,9 @@ import type { ConnectorContext, Doc } from "../connectors/types.js";
 import type { JobConfig } from "../config/schema.js";
 import { errorMessage } from "../errors.js";
 import type { Ledger } from "../ledger/ledger.js";
-import type { DocumentWrite } from "../ledger/types.js";
+import type { DebtRecord, DocumentWrite } from "../ledger/types.js";
+
+const SERIAL_FIRST = 8;
 import { redact } from "../resilience/redact.js";
 
 export interface DebtOutcome {
@@ -27,58 +29,65 @@ export async function payDebts(
   const down = new Set<string>();
   const connectors = new Map<string, PhaseConnectors>();
   let paid = 0;
+  let attempts = 0;
   try {
     for (let after = 0; !signal.aborted;) {
       const page = await ledger.listDebts({ job: jobName, limit: 64, afterId: after });
       if (page.length === 0) break;
       after = page[page.length - 1]!.id;
-      await Promise.all(
-        page.map(async (debt) => {
-          const phase = job.phases.find((p) => p.name === debt.phase);
-          const sinkTable = phase?.sink.type === "sqlite-docs" ? phase.sink.table : undefined;
-          if (!phase || sinkTable === undefined || debt.provider === null || down.has(debt.provider)) {
-            if (!phase) await ledger.settleDebt(debt.id, true, null, Date.now()); // the phase is gone: nothing is owed
-            return;
-          }
-          let c = connectors.get(phase.name);
-          if (!c) {
-            c = await buildConnectors(phase, context(phase.name));
-            connectors.set(phase.name, c);
-          }
-          const step = c.enrich[debt.step];
-          const stored = await ledger.getDocument(jobName, sinkTable, debt.key);
-          if (!step || stored?.version !== debt.version) {
-            // a newer version was (or will be) processed in full: this debt is void
-            await ledger.settleDebt(debt.id, true, null, Date.now());
-            return;
-          }
-          try {
-            const doc: Doc = { key: debt.key, version: debt.version, content: stored.content, metadata: {} };
-            const enriched = await step.step.enrich(doc, { ...context(phase.name), signal });
-            const writes: DocumentWrite[] = enriched.vector
-              ? [
-                  {
-                    kind: "vector",
-                    job: jobName,
-                    collection: sinkTable,
-                    key: debt.key,
-                    version: debt.version,
-                    vector: enriched.vector,
-                  },
-                ]
-              : [];
-            await ledger.writeDocuments(writes);
-            await ledger.settleDebt(debt.id, true, null, Date.now());
-            paid++;
-          } catch (e) {
-            down.add(debt.provider);
-            await ledger.settleDebt(debt.id, false, redact(errorMessage(e)).slice(0, 500), Date.now());
-          }
-        }),
-      );
+      // the first few go one at a time: a half-open breaker admits one probe, and must close before a crowd arrives
+      const serial = page.splice(0, Math.max(0, SERIAL_FIRST - attempts));
+      for (const debt of serial) {
+        attempts++;
+        await pay(debt);
+      }
+      await Promise.all(page.map(pay));
     }
   } finally {
     await Promise.all([...connectors.values()].map(closeConnectors));
   }
   return { paid, remaining: await ledger.countDebts(jobName), stillDown: [...down] };
+
+  async function pay(debt: DebtRecord): Promise<void> {
+    const phase = job.phases.find((p) => p.name === debt.phase);
+    const sinkTable = phase?.sink.type === "sqlite-docs" ? phase.sink.table : undefined;
+    if (!phase || sinkTable === undefined || debt.provider === null || down.has(debt.provider)) {
+      if (!phase) await ledger.settleDebt(debt.id, true, null, Date.now()); // the phase is gone: nothing is owed
+      return;
+    }
+    let c = connectors.get(phase.name);
+    if (!c) {
+      c = await buildConnectors(phase, context(phase.name));
+      connectors.set(phase.name, c);
+    }
+    const step = c.enrich[debt.step];
+    const stored = await ledger.getDocument(jobName, sinkTable, debt.key);
+    if (!step || stored?.version !== debt.version) {
+      // a newer version was (or will be) processed in full: this debt is void
+      await ledger.settleDebt(debt.id, true, null, Date.now());
+      return;
+    }
+    try {
+      const doc: Doc = { key: debt.key, version: debt.version, content: stored.content, metadata: {} };
+      const enriched = await step.step.enrich(doc, { ...context(phase.name), signal });
+      const writes: DocumentWrite[] = enriched.vector
+        ? [
+            {
+              kind: "vector",
+              job: jobName,
+              collection: sinkTable,
+              key: debt.key,
+              version: debt.version,
+              vector: enriched.vector,
+            },
+          ]
+        : [];
+      await ledger.writeDocuments(writes);
+      await ledger.settleDebt(debt.id, true, null, Date.now());
+      paid++;
+    } catch (e) {
+      down.add(debt.provider);
+      await ledger.settleDebt(debt.id, false, redact(errorMessage(e)).slice(0, 500), Date.now());
+    }
+  }
 }
