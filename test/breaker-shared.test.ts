@@ -4,12 +4,23 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { isBrokenCircuitError } from "../src/errors.js";
 import { SqliteLedger } from "../src/ledger/sqlite/sqlite-ledger.js";
-import { CircuitBreaker, type BreakerOptions, type BreakerTransition } from "../src/resilience/circuit-breaker.js";
+import {
+  CircuitBreaker,
+  type BreakerOptions,
+  type BreakerTransition,
+} from "../src/resilience/circuit-breaker.js";
 import { startFaultServer, type FaultServer } from "../src/testing/fault-server.js";
 import { tempLedger } from "./helpers/resilience.js";
 import { ROOT } from "./helpers/workspace.js";
 
-const OPTS: BreakerOptions = { failureThreshold: 3, successThreshold: 2, timeoutMs: 1000, maxTimeoutMs: 3000, halfOpenMaxCalls: 1, probeLeaseMs: 10_000 };
+const OPTS: BreakerOptions = {
+  failureThreshold: 3,
+  successThreshold: 2,
+  timeoutMs: 1000,
+  maxTimeoutMs: 3000,
+  halfOpenMaxCalls: 1,
+  probeLeaseMs: 10_000,
+};
 
 describe("circuit breaker shared through the ledger", () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -22,7 +33,14 @@ describe("circuit breaker shared through the ledger", () => {
     cleanups.push(t.cleanup);
     let now = 1_000_000;
     const transitions: BreakerTransition[] = [];
-    const b = new CircuitBreaker("openai", t.ledger, OPTS, "host:1:a", (x) => transitions.push(x), () => now);
+    const b = new CircuitBreaker(
+      "openai",
+      t.ledger,
+      OPTS,
+      "host:1:a",
+      (x) => transitions.push(x),
+      () => now,
+    );
 
     for (let i = 0; i < 2; i++) await b.failure(await b.acquire(), "503");
     expect((await b.state()).state).toBe("closed");
@@ -73,9 +91,11 @@ describe("circuit breaker shared through the ledger", () => {
     await expect(again.acquire()).rejects.toSatisfy(isBrokenCircuitError);
 
     await again.reset();
-    const before = reopened.db.prepare<[], { changes: number }>("SELECT total_changes() AS changes").get()!.changes;
+    const before = reopened.db.prepare<[], { changes: number }>("SELECT total_changes() AS changes").get()!
+      .changes;
     for (let i = 0; i < 50; i++) await again.success(await again.acquire());
-    const after = reopened.db.prepare<[], { changes: number }>("SELECT total_changes() AS changes").get()!.changes;
+    const after = reopened.db.prepare<[], { changes: number }>("SELECT total_changes() AS changes").get()!
+      .changes;
     expect(after - before).toBe(0);
   });
 
@@ -94,9 +114,8 @@ describe("circuit breaker shared through the ledger", () => {
   it("two real processes share one breaker: while open neither calls, in half-open exactly one probes", async () => {
     const t = tempLedger();
     cleanups.push(t.cleanup);
-    let server: FaultServer | undefined;
-    server = await startFaultServer({ script: () => ({ kind: "status", status: 503 }) });
-    cleanups.push(() => server!.close());
+    const server: FaultServer = await startFaultServer({ script: () => ({ kind: "status", status: 503 }) });
+    cleanups.push(() => server.close());
     const script = path.join(t.dir, "worker.mjs");
     writeFileSync(
       script,
@@ -123,7 +142,9 @@ await ledger.close();
     );
     const run = (calls: number, gap: number): Promise<string[]> =>
       new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [script, t.file, server!.url, String(calls), String(gap)], { stdio: ["ignore", "pipe", "inherit"] });
+        const child = spawn(process.execPath, [script, t.file, server.url, String(calls), String(gap)], {
+          stdio: ["ignore", "pipe", "inherit"],
+        });
         let out = "";
         child.stdout.on("data", (b: Buffer) => (out += b.toString()));
         child.on("error", reject);

@@ -8,7 +8,13 @@ interface Result {
   phases: { total: number; completed: number; degraded: number; dead: number }[];
 }
 
-const TOPICS = ["otters swimming in kelp", "volcano lava eruption", "violin concerto orchestra", "glacier ice melting", "desert cactus bloom"];
+const TOPICS = [
+  "otters swimming in kelp",
+  "volcano lava eruption",
+  "violin concerto orchestra",
+  "glacier ice melting",
+  "desert cactus bloom",
+];
 
 function config(url: string): string {
   return `sync: { max_retries: 1, retry_wait_seconds: 0, max_workers: 4 }
@@ -68,7 +74,9 @@ describe("LLM outage: store raw, enrich later", () => {
     await new Promise((r) => setTimeout(r, 350));
     const stillDown = await cli("retry", "--debts", "--json");
     expect(stillDown.code).toBe(3);
-    expect(JSON.parse(stillDown.stdout)).toEqual([{ job: "notes", paid: 0, remaining: 30, stillDown: ["embeddings"] }]);
+    expect(JSON.parse(stillDown.stdout)).toEqual([
+      { job: "notes", paid: 0, remaining: 30, stillDown: ["embeddings"] },
+    ]);
 
     // back up: the next run (nothing new to sync) pays every debt
     server.embeddingsDown = false;
@@ -76,7 +84,9 @@ describe("LLM outage: store raw, enrich later", () => {
     const back = await cli("run", "--json");
     expect(back.code, back.stderr).toBe(0);
     expect(JSON.parse(back.stdout)).toMatchObject({ status: "completed", degradation: "full" });
-    expect(JSON.parse((await cli("status", "--json")).stdout).jobs[0].debts).toBe(0);
+    expect(
+      (JSON.parse((await cli("status", "--json")).stdout) as { jobs: { debts: number }[] }).jobs[0]!.debts,
+    ).toBe(0);
     expect(ws.documents("notes").size).toBe(30);
     const db = ws.db();
     const vectors = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM vectors").get()!.n;
@@ -84,7 +94,9 @@ describe("LLM outage: store raw, enrich later", () => {
     db.close();
     expect(vectors).toBe(30);
     expect(docs).toBe(30);
-    const semantic = JSON.parse((await cli("search", "--semantic", "otters", "swimming", "kelp", "--json")).stdout) as { key: string }[];
+    const semantic = JSON.parse(
+      (await cli("search", "--semantic", "otters", "swimming", "kelp", "--json")).stdout,
+    ) as { key: string }[];
     expect(semantic.length).toBeGreaterThan(0);
     expect(Number(semantic[0]!.key.match(/\d+/)![0]) % TOPICS.length).toBe(0);
 

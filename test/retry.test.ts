@@ -42,7 +42,12 @@ describe("retry, Retry-After and rate limits", () => {
       }
       const samples = Array.from({ length: 200 }, () => backoffDelay(attempt, { baseMs: 100, maxMs: 5000 }));
       expect(Math.max(...samples)).toBeLessThanOrEqual(ceiling);
-      const dec = backoffDelay(attempt, { baseMs: 100, maxMs: 5000, jitter: "decorrelated" }, 400, () => 0.999);
+      const dec = backoffDelay(
+        attempt,
+        { baseMs: 100, maxMs: 5000, jitter: "decorrelated" },
+        400,
+        () => 0.999,
+      );
       expect(dec).toBeGreaterThanOrEqual(100);
       expect(dec).toBeLessThanOrEqual(1200);
     }
@@ -64,9 +69,19 @@ describe("retry, Retry-After and rate limits", () => {
 
   it("rate-limit waits do not consume attempts", async () => {
     // five rate limits in a row, then success, with only 2 attempts allowed
-    const { server, http, events } = await setup((r) => (r.n <= 5 ? { kind: "429", retryAfter: "0.05" } : undefined), {
-      retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 50, exponentialBase: 2, jitter: "full", budgetMs: 20_000 },
-    });
+    const { server, http, events } = await setup(
+      (r) => (r.n <= 5 ? { kind: "429", retryAfter: "0.05" } : undefined),
+      {
+        retry: {
+          maxAttempts: 2,
+          baseDelayMs: 10,
+          maxDelayMs: 50,
+          exponentialBase: 2,
+          jitter: "full",
+          budgetMs: 20_000,
+        },
+      },
+    );
     const res = await http.getJson("/products");
     expect(res.status).toBe(200);
     expect(server.stats.requests).toBe(6);
@@ -75,7 +90,9 @@ describe("retry, Retry-After and rate limits", () => {
   });
 
   it("403 with X-RateLimit-Remaining: 0 pauses the shared gate until the reset", async () => {
-    const { server, http, t } = await setup((r) => (r.n === 1 ? { kind: "403-ratelimit", resetInSeconds: 1 } : undefined));
+    const { server, http, t } = await setup((r) =>
+      r.n === 1 ? { kind: "403-ratelimit", resetInSeconds: 1 } : undefined,
+    );
     const res = await http.getJson("/products");
     expect(res.status).toBe(200);
     expect(server.stats.requests).toBe(2);
@@ -85,25 +102,34 @@ describe("retry, Retry-After and rate limits", () => {
 
   it("transient failures are retried up to max attempts, then surface with their class", async () => {
     const { server, http, events } = await setup(() => ({ kind: "status", status: 502 }));
-    await expect(http.getJson("/products?key=supersecret")).rejects.toMatchObject({ errorClass: "transient", status: 502 });
+    await expect(http.getJson("/products?key=supersecret")).rejects.toMatchObject({
+      errorClass: "transient",
+      status: 502,
+    });
     expect(server.stats.requests).toBe(3);
     expect(events.filter((e) => e.kind === "RETRY")).toHaveLength(2);
     // secrets in URLs never reach messages or events
     expect(JSON.stringify(events)).not.toContain("supersecret");
-    await expect(http.getJson("/products?key=supersecret")).rejects.toSatisfy((e: Error) => !e.message.includes("supersecret"));
+    await expect(http.getJson("/products?key=supersecret")).rejects.toSatisfy(
+      (e: Error) => !e.message.includes("supersecret"),
+    );
   });
 
   it("a 404 is permanent: no retry; malformed JSON and resets are retried", async () => {
     const a = await setup(undefined);
     await expect(a.http.getJson("/nope")).rejects.toMatchObject({ errorClass: "permanent", status: 404 });
     expect(a.server.stats.requests).toBe(1);
-    const b = await setup((r) => (r.n === 1 ? { kind: "malformed" } : r.n === 2 ? { kind: "reset" } : undefined));
+    const b = await setup((r) =>
+      r.n === 1 ? { kind: "malformed" } : r.n === 2 ? { kind: "reset" } : undefined,
+    );
     expect((await b.http.getJson("/products")).status).toBe(200);
     expect(b.server.stats.requests).toBe(3);
   });
 
   it("a call stalled past its timeout is abandoned and retried", async () => {
-    const { server, http } = await setup((r) => (r.n === 1 ? { kind: "stall", ms: 5000 } : undefined), { timeoutMs: 200 });
+    const { server, http } = await setup((r) => (r.n === 1 ? { kind: "stall", ms: 5000 } : undefined), {
+      timeoutMs: 200,
+    });
     expect((await http.getJson("/products")).status).toBe(200);
     expect(server.stats.requests).toBe(2);
   });
@@ -111,7 +137,14 @@ describe("retry, Retry-After and rate limits", () => {
   it("an abort during a long backoff returns within 50 ms", async () => {
     const controller = new AbortController();
     const { http } = await setup(() => ({ kind: "status", status: 503 }), {
-      retry: { maxAttempts: 5, baseDelayMs: 30_000, maxDelayMs: 60_000, exponentialBase: 2, jitter: "none", budgetMs: 600_000 },
+      retry: {
+        maxAttempts: 5,
+        baseDelayMs: 30_000,
+        maxDelayMs: 60_000,
+        exponentialBase: 2,
+        jitter: "none",
+        budgetMs: 600_000,
+      },
     });
     const call = http.getJson("/products", controller.signal).catch((e: unknown) => e);
     await sleep(300); // the first attempt failed; the policy now sleeps 30 s

@@ -33,7 +33,8 @@ export const moduleConnectorSchema = z.looseObject({
 
 export const sqliteDocsSinkSchema = z.strictObject({
   type: z.literal("sqlite-docs"),
-  table: name("table").default("documents"),
+  /** The collection documents go to; default: the phase's name (so phases never overwrite each other's keys). */
+  table: name("table").optional(),
 });
 
 /** Items from a JSON API, page by page, through a provider's resilient client. */
@@ -83,16 +84,24 @@ const moduleEnrichSchema = moduleConnectorSchema.extend({
   provider: name("provider").optional(),
 });
 
-export const phaseSchema = z.strictObject({
-  name: name("phase name"),
-  source: z.discriminatedUnion("type", [gitSourceSchema, httpJsonSourceSchema, moduleConnectorSchema]),
-  enrich: z.array(z.discriminatedUnion("type", [embeddingsEnrichSchema, moduleEnrichSchema])).default([]),
-  sink: z
-    .discriminatedUnion("type", [sqliteDocsSinkSchema, moduleConnectorSchema])
-    .prefault({ type: "sqlite-docs" }),
-  /** Whether `--incremental-only` runs this phase. */
-  incremental: z.boolean().default(true),
-});
+export const phaseSchema = z
+  .strictObject({
+    name: name("phase name"),
+    source: z.discriminatedUnion("type", [gitSourceSchema, httpJsonSourceSchema, moduleConnectorSchema]),
+    enrich: z.array(z.discriminatedUnion("type", [embeddingsEnrichSchema, moduleEnrichSchema])).default([]),
+    sink: z
+      .discriminatedUnion("type", [sqliteDocsSinkSchema, moduleConnectorSchema])
+      .prefault({ type: "sqlite-docs" }),
+    /** Whether `--incremental-only` runs this phase. */
+    incremental: z.boolean().default(true),
+  })
+  .transform((p) => {
+    const sink =
+      p.sink.type === "sqlite-docs"
+        ? { type: "sqlite-docs" as const, table: p.sink.table ?? p.name }
+        : p.sink;
+    return { ...p, sink };
+  });
 
 export const jobSchema = z
   .strictObject({

@@ -1,8 +1,12 @@
 import { createHash } from "node:crypto";
 import type { HttpJsonSourceConfig } from "../../config/schema.js";
-import { PermanentError } from "../../errors.js";
+import { isBrokenCircuitError, PermanentError } from "../../errors.js";
+import type { HttpClient, HttpResponse } from "../../resilience/http-client.js";
+import { sleep } from "../../resilience/sleep.js";
 import type { ClaimedItem, PlannedItem } from "../../ledger/types.js";
 import type { ConnectorContext, Fetched, Source, SourceListing } from "../types.js";
+
+const MAX_BREAKER_WAITS = 100;
 
 /** A value at a dot path ("data.items", "" for the value itself). */
 export function at(value: unknown, dotPath: string): unknown {
@@ -82,6 +86,23 @@ export class HttpJsonSource implements Source {
     }
   }
 
+  /** A listing is not an item that can be deferred: while the provider's breaker is open, wait for its probe. */
+  private async getWaitingOutOpenBreaker(
+    http: HttpClient,
+    url: string,
+    signal: AbortSignal,
+  ): Promise<HttpResponse> {
+    for (let waits = 0; ; waits++) {
+      try {
+        return await http.getJson(url, signal);
+      } catch (e) {
+        if (!isBrokenCircuitError(e) || e.retryAt === undefined || waits >= MAX_BREAKER_WAITS) throw e;
+        await sleep(Math.max(50, e.retryAt - Date.now()), signal);
+        signal.throwIfAborted();
+      }
+    }
+  }
+
   /** The record was captured when the plan was listed; it is the item's content. */
   fetch(item: ClaimedItem): Promise<Fetched> {
     const meta = item.meta ?? {};
@@ -114,7 +135,7 @@ export class HttpJsonSource implements Source {
             ? query({ [p.size_param]: size })
             : query({});
     for (let page = 1, offset = 0; next !== undefined && page <= p.max_pages; page++) {
-      const res = await http.getJson(next, ctx.signal);
+      const res = await this.getWaitingOutOpenBreaker(http, next, ctx.signal);
       const list = at(res.body, this.o.items_path);
       if (!Array.isArray(list))
         throw new PermanentError(`${res.url}: no array at "${this.o.items_path}" in the response`);
