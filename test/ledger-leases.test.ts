@@ -40,12 +40,22 @@ describe("ledger leases and fencing", () => {
 
     // the old holder wakes up and settles with its stale fence: nothing changes
     await ledger.settleItems(
-      [{ id: a!.id, fence: a!.fence, status: "COMPLETED", fingerprint: "1" }],
+      [{ id: a!.id, fence: a!.fence, job: "j", phase: "p", key: "a", status: "COMPLETED", fingerprint: "1" }],
       t0 + 2500,
     );
     expect((await ledger.countItems(plan.id)).PROCESSING).toBe(1);
     await ledger.settleItems(
-      [{ id: again!.id, fence: again!.fence, status: "COMPLETED", fingerprint: "1" }],
+      [
+        {
+          id: again!.id,
+          fence: again!.fence,
+          job: "j",
+          phase: "p",
+          key: "a",
+          status: "COMPLETED",
+          fingerprint: "1",
+        },
+      ],
       t0 + 2600,
     );
     const counts = await ledger.countItems(plan.id);
@@ -61,7 +71,15 @@ describe("ledger leases and fencing", () => {
     const items = await ledger.claimItems(plan.id, "host:1:live", now + 60_000, 10, now);
     expect(items.map((i) => i.key)).toEqual(["a", "b"]);
     await ledger.settleItems(
-      items.map((i) => ({ id: i.id, fence: i.fence, status: "COMPLETED" as const, fingerprint: "1" })),
+      items.map((i) => ({
+        id: i.id,
+        fence: i.fence,
+        job: "j",
+        phase: "p",
+        key: i.key,
+        status: "COMPLETED" as const,
+        fingerprint: "1",
+      })),
       now,
     );
     expect(await ledger.closePlan(plan, now)).toBe(true);
@@ -72,7 +90,15 @@ describe("ledger leases and fencing", () => {
     const now = Date.now();
     const items = await ledger.claimItems(plan.id, "o:1:x", now + 60_000, 10, now);
     await ledger.settleItems(
-      items.map((i) => ({ id: i.id, fence: i.fence, status: "COMPLETED" as const, fingerprint: "1" })),
+      items.map((i) => ({
+        id: i.id,
+        fence: i.fence,
+        job: "j",
+        phase: "p",
+        key: i.key,
+        status: "COMPLETED" as const,
+        fingerprint: "1",
+      })),
       now,
     );
     await ledger.closePlan(plan, now);

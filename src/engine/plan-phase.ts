@@ -59,6 +59,7 @@ export async function planPhase(
       await ledger.recordItems(plan.id, batch);
       total += batch.length;
       batch = [];
+      await new Promise((r) => setImmediate(r)); // keep signals and timers responsive during long listings
     }
     if (ctx.signal.aborted) break;
   }

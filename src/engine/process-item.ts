@@ -39,7 +39,14 @@ export async function processItem(
   ctx: ConnectorContext,
   policy: ItemPolicy,
 ): Promise<Settlement | undefined> {
-  const base = { id: item.id, fence: item.fence };
+  const base = {
+    id: item.id,
+    fence: item.fence,
+    job: ctx.job,
+    phase: ctx.phase,
+    key: item.key,
+    enriched: c.enrich.length > 0,
+  };
   try {
     if (item.op === "delete") {
       const writes = await c.sink.apply({ kind: "delete", key: item.key }, ctx);

@@ -41,13 +41,16 @@ export async function processPlan(plan: PlanRecord, o: ProcessOptions): Promise<
     Math.max(1000, o.leaseMs / 3),
   );
   heartbeat.unref();
-  const claimBatch = Math.max(32, o.workers * 4);
+  // large claims keep claim transactions rare; the heartbeat renews every lease held
+  const claimBatch = Math.max(256, o.workers * 4);
 
   const runWorkers = async (): Promise<void> => {
     const queue: ClaimedItem[] = [];
     let exhausted = false;
     let claiming: Promise<void> | undefined;
     const claim = async (): Promise<void> => {
+      // let timers (progress, heartbeat) and signal handlers run even when connectors never do real I/O
+      await new Promise((r) => setImmediate(r));
       const got = await ledger.claimItems(plan.id, owner, Date.now() + o.leaseMs, claimBatch, Date.now());
       if (got.length === 0) exhausted = true;
       tracker.claimed(got);

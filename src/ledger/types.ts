@@ -86,6 +86,12 @@ export interface VectorWrite {
 export interface Settlement {
   id: number;
   fence: number;
+  /** The item's identity, so the fingerprint is written without reading the row back. */
+  job: string;
+  phase: string;
+  key: string;
+  /** The phase has enrich steps: a full completion clears the key's old debts. */
+  enriched?: boolean;
   /** PENDING with nextAttemptAt: deferred (breaker open, rate limit) without consuming an attempt. */
   status: "COMPLETED" | "SKIPPED" | "FAILED" | "DEAD" | "PENDING";
   reason?: string;

@@ -73,14 +73,10 @@ export class ItemStore {
                     ORDER BY id LIMIT ?)
        ${CLAIM_RETURNING}`,
     );
-    this.settleDone = db.prepare<
-      [string, string | null, number, number, number],
-      { job: string; phase: string; key: string }
-    >(
+    this.settleDone = db.prepare<[string, string | null, number, number, number]>(
       `UPDATE items SET status = ?, reason = ?, lease_owner = NULL, lease_expires_at = NULL,
          error_class = NULL, error_message = NULL, next_attempt_at = NULL, updated_at = ?
-       WHERE id = ? AND fence = ? AND status = 'PROCESSING'
-       RETURNING job, phase, key`,
+       WHERE id = ? AND fence = ? AND status = 'PROCESSING'`,
     );
     this.settleFailed = db.prepare<
       [string, string | null, string | null, string | null, number, number | null, number, number, number]
@@ -138,13 +134,14 @@ export class ItemStore {
       .transaction(() => {
         for (const s of settlements) {
           if (s.status === "COMPLETED" || s.status === "SKIPPED") {
-            const row = this.settleDone.get(s.status, s.reason ?? null, now, s.id, s.fence);
-            if (!row) continue; // fenced out: another runner owns this item now
+            // fenced out: another runner owns this item now
+            if (this.settleDone.run(s.status, s.reason ?? null, now, s.id, s.fence).changes === 0) continue;
+            const row = s;
             if (typeof s.fingerprint === "string")
               this.setFingerprint.run(row.job, row.phase, row.key, s.fingerprint, now);
             else if (s.fingerprint === null) this.deleteFingerprint.run(row.job, row.phase, row.key);
             for (const w of s.writes ?? []) this.docs.apply(w, now);
-            if (s.status === "COMPLETED") {
+            if (s.status === "COMPLETED" && (s.enriched || s.fingerprint === null)) {
               // a fully enriched completion pays every old debt of the key; a raw one records what is owed
               this.clearDebts.run(row.job, row.phase, row.key);
               for (const d of s.debts ?? []) {
