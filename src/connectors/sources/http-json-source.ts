@@ -86,17 +86,24 @@ export class HttpJsonSource implements Source {
     }
   }
 
-  /** A listing is not an item that can be deferred: while the provider's breaker is open, wait for its probe. */
+  /** A listing is not an item that can be deferred: while the provider's breaker is open, wait for its probe (within the retry budget). */
   private async getWaitingOutOpenBreaker(
     http: HttpClient,
     url: string,
     signal: AbortSignal,
   ): Promise<HttpResponse> {
+    const giveUpAt = Date.now() + http.policy.options.retry.budgetMs;
     for (let waits = 0; ; waits++) {
       try {
         return await http.getJson(url, signal);
       } catch (e) {
-        if (!isBrokenCircuitError(e) || e.retryAt === undefined || waits >= MAX_BREAKER_WAITS) throw e;
+        if (
+          !isBrokenCircuitError(e) ||
+          e.retryAt === undefined ||
+          waits >= MAX_BREAKER_WAITS ||
+          e.retryAt > giveUpAt
+        )
+          throw e;
         await sleep(Math.max(50, e.retryAt - Date.now()), signal);
         signal.throwIfAborted();
       }
