@@ -38,9 +38,23 @@ export type {
   ConnectorFactory,
 } from "./connectors/types.js";
 export type { EngineEvent, EngineEventMap, Progress, PhaseResult } from "./engine/events.js";
+export { ProviderPolicy, type PolicyOptions, type PolicyEvent, type RetryOptions } from "./resilience/policy.js";
+export { CircuitBreaker, type BreakerOptions, type BreakerTransition } from "./resilience/circuit-breaker.js";
+export { RateGate } from "./resilience/rate-gate.js";
+export { HttpClient, type HttpResponse } from "./resilience/http-client.js";
+export { Providers } from "./resilience/providers.js";
+export { classifyError, classifyStatus, HTTP_STATUS_CLASSES } from "./resilience/classify.js";
+export { backoffDelay, type Jitter } from "./resilience/backoff.js";
+export { parseRetryAfter, parseRateLimit } from "./resilience/retry-after.js";
+export { redact } from "./resilience/redact.js";
+export type { BreakerRecord, GateRecord, DebtRecord } from "./ledger/types.js";
 export {
   SyncError,
   PermanentError,
+  HttpError,
+  BrokenCircuitError,
+  isHttpError,
+  isBrokenCircuitError,
   ConfigError,
   UsageError,
   isSyncError,
