@@ -89,16 +89,16 @@ export class Workspace {
   }
 
   /** key → content of every document of a job, read straight from the store. */
-  documents(job: string): Map<string, string> {
+  documents(job: string, collection?: string): Map<string, string> {
     const db = this.db();
     try {
       const rows = db
-        .prepare<[string], { key: string; content: string }>(
+        .prepare<[string, string | null, string | null], { key: string; content: string }>(
           `SELECT d.key, group_concat(c.content, '') AS content
            FROM documents d JOIN (SELECT * FROM chunks ORDER BY document_id, ord) c ON c.document_id = d.id
-           WHERE d.job = ? GROUP BY d.id`,
+           WHERE d.job = ? AND (? IS NULL OR d.collection = ?) GROUP BY d.id`,
         )
-        .all(job);
+        .all(job, collection ?? null, collection ?? null);
       return new Map(rows.map((r) => [r.key, r.content]));
     } finally {
       db.close();
