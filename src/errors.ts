@@ -108,3 +108,18 @@ export function isBrokenCircuitError(e: unknown): e is BrokenCircuitError {
 export function isHttpError(e: unknown): e is HttpError {
   return isSyncError(e) && e.code.startsWith("HTTP_");
 }
+
+/** Another runner holds the job (exit 75); `holder` says who, since when. */
+export class LockedError extends SyncError {
+  constructor(
+    message: string,
+    readonly holder: { pid: number; host: string; startedAt: number; expiresAt: number },
+  ) {
+    super(message, { code: "LOCKED", errorClass: "unavailable" });
+    this.name = "LockedError";
+  }
+}
+
+export function isLockedError(e: unknown): e is LockedError {
+  return isSyncError(e) && e.code === "LOCKED";
+}

@@ -38,7 +38,12 @@ export type {
   ConnectorFactory,
 } from "./connectors/types.js";
 export type { EngineEvent, EngineEventMap, Progress, PhaseResult } from "./engine/events.js";
-export { ProviderPolicy, type PolicyOptions, type PolicyEvent, type RetryOptions } from "./resilience/policy.js";
+export {
+  ProviderPolicy,
+  type PolicyOptions,
+  type PolicyEvent,
+  type RetryOptions,
+} from "./resilience/policy.js";
 export { CircuitBreaker, type BreakerOptions, type BreakerTransition } from "./resilience/circuit-breaker.js";
 export { RateGate } from "./resilience/rate-gate.js";
 export { HttpClient, type HttpResponse } from "./resilience/http-client.js";

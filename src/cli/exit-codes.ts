@@ -1,4 +1,4 @@
-import { isConfigError, isUsageError } from "../errors.js";
+import { isConfigError, isLockedError, isUsageError } from "../errors.js";
 import type { SyncResult } from "../service/types.js";
 
 /** CLI exit codes (DESIGN.md). */
@@ -14,6 +14,7 @@ export const EXIT = {
 
 export function exitCodeForError(e: unknown): number {
   if (isConfigError(e)) return EXIT.config;
+  if (isLockedError(e)) return EXIT.locked;
   if (isUsageError(e)) return EXIT.usage;
   return EXIT.internal;
 }

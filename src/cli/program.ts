@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from "commander";
 import { PROVIDER_ENV, SYNC_ENV } from "../config/env.js";
 import { errorMessage } from "../errors.js";
 import { breakerActionCommand, breakersCommand } from "./commands/breakers.js";
+import { eventsCommand, historyCommand } from "./commands/history.js";
 import { failedCommand, retryCommand } from "./commands/items.js";
 import { runCommand } from "./commands/run.js";
 import { searchCommand } from "./commands/search.js";
@@ -66,6 +67,15 @@ export function buildProgram(): Command {
       ),
     )
     .option("--incremental-only", "run only phases marked incremental")
+    .option("--ids <a,b>", "only these item keys (a scoped run: the job's main checkpoint does not move)")
+    .option(
+      "--since <value>",
+      "only what changed since this value (e.g. a date for http-json since:); scoped",
+    )
+    .option("--nuke", "delete the job's ledger state and documents, then sync from scratch (asks, or --yes)")
+    .option("--yes", "confirm --nuke without asking")
+    .option("--wait <seconds>", "wait this long for another runner of the job (default 30), then exit 75")
+    .option("--no-wait", "fail at once (exit 75) when another runner holds the job")
     .option("--json", "print the SyncResult as JSON on stdout")
     .option("-v, --verbose", "report every failed attempt, not only dead items")
     .action(act((jobs: string[], _o: unknown, cmd: Command) => runCommand(jobs, cmd.optsWithGlobals())));
@@ -108,6 +118,27 @@ export function buildProgram(): Command {
     .option("--limit <n>", "at most n results", "10")
     .option("--json", "print hits as JSON on stdout")
     .action(act((words: string[], _o: unknown, cmd: Command) => searchCommand(words, cmd.optsWithGlobals())));
+
+  program
+    .command("events")
+    .description("the event log: runs, phases, progress, locks, breakers and rate gates, errors")
+    .argument("[job]")
+    .option("--since <time>", "from this time: an ISO date or a duration back (15m, 2h, 7d)")
+    .option("--limit <n>", "at most n events (the newest)", "200")
+    .option("--json", "print as JSON on stdout")
+    .action(
+      act((job: string | undefined, _o: unknown, cmd: Command) => eventsCommand(job, cmd.optsWithGlobals())),
+    );
+
+  program
+    .command("history")
+    .description("past runs with their results, newest first")
+    .argument("[job]")
+    .option("--limit <n>", "at most n runs", "20")
+    .option("--json", "print as JSON on stdout")
+    .action(
+      act((job: string | undefined, _o: unknown, cmd: Command) => historyCommand(job, cmd.optsWithGlobals())),
+    );
 
   const breakers = program
     .command("breakers")

@@ -5,6 +5,12 @@ import type { EngineListener } from "./events.js";
 
 const RECORD_BATCH = 2000;
 
+/** A scoped run: only these keys, and/or only what changed since this value (the source's own cursor). */
+export interface Scope {
+  ids?: readonly string[];
+  since?: string;
+}
+
 export interface PlanOutcome {
   plan: PlanRecord | undefined;
   resumed: boolean;
@@ -21,6 +27,7 @@ export async function planPhase(
   ctx: ConnectorContext,
   force: boolean,
   emit: EngineListener,
+  scope?: Scope,
 ): Promise<PlanOutcome> {
   // a plan whose recording was interrupted is incomplete: throw it away and list again
   const half = await ledger.findPlan(ref, "planning");
@@ -46,14 +53,18 @@ export async function planPhase(
 
   const checkpoint = (await ledger.getCheckpoint(ref))?.value ?? null;
   const target = await source.target(ctx);
-  if (!force && checkpoint !== null && target === checkpoint) return { plan: undefined, resumed: false };
+  if (!scope && !force && checkpoint !== null && target === checkpoint)
+    return { plan: undefined, resumed: false };
 
-  const from = force ? null : checkpoint;
+  const from = scope ? (scope.since ?? null) : force ? null : checkpoint;
   const listing = await source.list(from, target, ctx);
-  const plan = await ledger.createPlan(ref, from, target, listing.mode);
+  // a scoped listing is never a snapshot: it must not delete what it does not list
+  const plan = await ledger.createPlan(ref, from, target, scope ? "delta" : listing.mode);
+  const wanted = scope?.ids ? new Set(scope.ids) : undefined;
   let batch: PlannedItem[] = [];
   let total = 0;
   for await (const item of listing.items) {
+    if (wanted && !wanted.has(item.key)) continue;
     batch.push(item);
     if (batch.length >= RECORD_BATCH) {
       await ledger.recordItems(plan.id, batch);

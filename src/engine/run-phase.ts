@@ -3,7 +3,7 @@ import type { ConnectorContext } from "../connectors/types.js";
 import type { Ledger } from "../ledger/ledger.js";
 import type { PhaseRef, PlanRecord } from "../ledger/types.js";
 import type { EngineListener, PhaseResult } from "./events.js";
-import { planPhase } from "./plan-phase.js";
+import { planPhase, type Scope } from "./plan-phase.js";
 import { processPlan } from "./process-plan.js";
 
 export interface RunPhaseOptions {
@@ -21,6 +21,10 @@ export interface RunPhaseOptions {
   rateLimitWaitMs: number;
   leaseMs: number;
   progressIntervalMs: number;
+  /** Scoped runs list only these ids / only since this cursor, under their own checkpoint (ref.scope). */
+  scope?: Scope;
+  /** The job lock's fencing token: the checkpoint moves only while it is still the newest. */
+  fence?: number;
 }
 
 /**
@@ -43,16 +47,17 @@ export async function runPhase(o: RunPhaseOptions): Promise<PhaseResult> {
       ctx,
       o.force && round === 0,
       emit,
+      o.scope,
     );
     if (!plan) break;
     last = plan;
     await processPlan(plan, { ...o, ctx, force: o.force });
     if (aborted()) break;
     const before = (await ledger.getCheckpoint(ref))?.value ?? null;
-    if (!(await ledger.closePlan(plan, Date.now()))) break;
+    if (!(await ledger.closePlan(plan, Date.now(), o.fence))) break;
     if (plan.target !== before)
       emit({ type: "checkpoint:moved", job: ref.job, phase: ref.phase, from: before, to: plan.target });
-    if (!resumed) break;
+    if (!resumed || o.scope) break;
   }
 
   const result = await summarize(ledger, ref, last);

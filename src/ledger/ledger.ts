@@ -4,6 +4,8 @@ import type {
   DebtRecord,
   DocumentWrite,
   GateRecord,
+  JobLock,
+  LockAttempt,
   ClaimedItem,
   EventRecord,
   ItemRow,
@@ -41,7 +43,22 @@ export interface Ledger {
   sealPlan(plan: PlanRecord): Promise<void>;
   discardPlan(planId: number): Promise<void>;
   /** Moves the checkpoint to the plan's target iff every item is COMPLETED or SKIPPED; true when it did. */
-  closePlan(plan: PlanRecord, now: number): Promise<boolean>;
+  /** With a fence, refuses (throws LOCK_LOST) unless it is still the job lock's newest token. */
+  closePlan(plan: PlanRecord, now: number, fence?: number): Promise<boolean>;
+
+  /** Job run leases (one runner per job across processes). */
+  acquireJobLock(
+    job: string,
+    holder: { owner: string; pid: number; host: string },
+    ttlMs: number,
+    now: number,
+    isGone: (lock: JobLock) => boolean,
+  ): Promise<LockAttempt>;
+  renewJobLock(job: string, owner: string, fence: number, ttlMs: number, now: number): Promise<boolean>;
+  releaseJobLock(job: string, owner: string): Promise<void>;
+  readJobLock(job: string): Promise<JobLock | undefined>;
+  /** Deletes a job's plans, items, fingerprints, checkpoints, debts and documents (--nuke). */
+  nukeJob(job: string): Promise<void>;
 
   /** Items: claim with a lease and a fencing token, settle in batches. */
   requeueAbandoned(planId: number, now: number, isOwnerGone: (owner: string) => boolean): Promise<number>;

@@ -207,3 +207,19 @@ export interface NewDebt {
   provider: string | null;
   reason: string;
 }
+
+/** Who holds a job's run lease. */
+export interface JobLock {
+  job: string;
+  owner: string;
+  pid: number;
+  host: string;
+  startedAt: number;
+  heartbeatAt: number;
+  expiresAt: number;
+  /** Grows with every acquisition; checkpoint writes carry it and are refused once it is stale. */
+  fence: number;
+}
+
+export type LockAttempt =
+  { acquired: true; lock: JobLock; reclaimed?: JobLock } | { acquired: false; holder: JobLock };

@@ -5,7 +5,7 @@ import { buildConnectors, closeConnectors } from "../connectors/build-connectors
 import type { EngineEvent, PhaseResult } from "../engine/events.js";
 import { newOwnerId } from "../engine/owner.js";
 import { runPhase } from "../engine/run-phase.js";
-import { errorMessage, UsageError } from "../errors.js";
+import { errorMessage, LockedError, UsageError } from "../errors.js";
 import type { Ledger } from "../ledger/ledger.js";
 import { SqliteLedger } from "../ledger/sqlite/sqlite-ledger.js";
 import type { EventRecord } from "../ledger/types.js";
@@ -14,6 +14,10 @@ import type { PolicyEvent } from "../resilience/policy.js";
 import { Providers } from "../resilience/providers.js";
 import type { ConnectorContext } from "../connectors/types.js";
 import { payDebts } from "./pay-debts.js";
+import { normaliseScope, type NormalScope } from "./scope.js";
+import { acquireJobLock, describeHolder, JobMutex, type HeldLock } from "./job-lock.js";
+import type { PhaseConfig } from "../config/schema.js";
+import { hostname } from "node:os";
 import { describeEvent } from "./event-log.js";
 import type { SyncRequest, SyncResult, SyncStatus } from "./types.js";
 
@@ -21,7 +25,8 @@ export type ServiceEvent =
   | EngineEvent
   | { type: "run:start"; runId: string; job: string; trigger: string }
   | { type: "run:end"; result: SyncResult }
-  | ({ type: "resilience" } & PolicyEvent);
+  | ({ type: "resilience" } & PolicyEvent)
+  | { type: "lock:wait"; job: string; message: string };
 export type ServiceListener = (e: ServiceEvent) => void;
 
 export const LAST_SUCCESS_KEY = (job: string): string => `last_success:${job}`;
@@ -29,6 +34,7 @@ export const LAST_SUCCESS_KEY = (job: string): string => `last_success:${job}`;
 /** The one orchestration behind the CLI, the daemon, the MCP server and the library API. */
 export class SyncService {
   private readonly listeners = new Set<ServiceListener>();
+  private readonly mutex = new JobMutex();
   /** Owns this process's probe leases and item leases outside runs. */
   readonly owner = newOwnerId();
   readonly providers: Providers;
@@ -109,16 +115,12 @@ export class SyncService {
   }
 
   async execute(req: SyncRequest): Promise<SyncResult> {
-    const started = Date.now();
     const job = this.loaded.config.jobs[req.job];
     if (!job)
       throw new UsageError(
         `unknown job "${req.job}"; ${this.loaded.file} defines: ${this.jobNames().join(", ")}`,
       );
-    if (req.scope && Object.keys(req.scope).length > 0) {
-      throw new UsageError("scoped runs (ids, since, entities) are not supported by this version yet");
-    }
-    if (req.options?.nuke) throw new UsageError("--nuke is not supported by this version yet");
+    const scope = normaliseScope(req.scope);
     const unknown = (req.phases ?? []).filter((p) => !job.phases.some((ph) => ph.name === p));
     if (unknown.length > 0) {
       throw new UsageError(
@@ -128,18 +130,67 @@ export class SyncService {
     const phases = job.phases.filter(
       (p) =>
         (req.phases === undefined || req.phases.includes(p.name)) &&
-        (!req.options?.incrementalOnly || p.incremental),
+        (!req.options?.incrementalOnly || p.incremental) &&
+        (scope?.entities === undefined || scope.entities.includes(p.name)),
     );
+    const wait = req.options?.wait ?? 30;
+    if (wait === false && this.mutex.busy(req.job)) {
+      throw new LockedError(
+        `${req.job} is being synced by this process (pid ${process.pid}); retry when it finishes`,
+        {
+          pid: process.pid,
+          host: hostname(),
+          startedAt: Date.now(),
+          expiresAt: Date.now(),
+        },
+      );
+    }
+    return this.mutex.run(req.job, async () => {
+      const owner = newOwnerId();
+      const lock = await acquireJobLock(
+        this.ledger,
+        req.job,
+        owner,
+        wait,
+        (holder) => {
+          const message = `${describeHolder(req.job, holder)}; waiting up to ${wait === false ? 0 : wait}s`;
+          void this.ledger.appendEvents([
+            { ts: Date.now(), runId: null, job: req.job, level: "warn", type: "lock:wait", message },
+          ]);
+          for (const l of this.listeners) l({ type: "lock:wait", job: req.job, message });
+        },
+        req.signal,
+      );
+      try {
+        return await this.run(req, phases, scope, owner, lock);
+      } finally {
+        await lock.release();
+      }
+    });
+  }
+
+  private async run(
+    req: SyncRequest,
+    phases: PhaseConfig[],
+    scope: NormalScope | undefined,
+    owner: string,
+    lock: HeldLock,
+  ): Promise<SyncResult> {
+    const started = Date.now();
 
     const runId = randomUUID();
-    const owner = newOwnerId();
     this.activeLog = (e) => log.push({ ...e, runId, job: req.job });
     const signal = req.signal ?? new AbortController().signal;
     const settings = this.loaded.config.sync;
     const log: EventRecord[] = [];
 
     const emit = (e: ServiceEvent): void => {
-      if (e.type !== "run:start" && e.type !== "run:end" && e.type !== "resilience") {
+      if (
+        e.type !== "run:start" &&
+        e.type !== "run:end" &&
+        e.type !== "resilience" &&
+        e.type !== "lock:wait"
+      ) {
         const d = describeEvent(e);
         if (d)
           log.push({
@@ -170,11 +221,26 @@ export class SyncService {
       `Sync of ${req.job} started (${req.trigger}${req.options?.force ? ", forced" : ""})`,
     );
 
+    if (lock.reclaimed) {
+      note(
+        "warn",
+        "lock:reclaimed",
+        `reclaimed the lock of a stopped run: ${describeHolder(req.job, lock.reclaimed)}`,
+      );
+    }
     const results: PhaseResult[] = [];
     let status: SyncStatus;
     let error: SyncResult["error"];
     let debtsLeft = 0;
     try {
+      if (req.options?.nuke) {
+        await this.ledger.nukeJob(req.job);
+        note(
+          "warn",
+          "nuke",
+          `${req.job}: deleted its ledger state and documents before syncing from scratch`,
+        );
+      }
       for (const phase of phases) {
         if (signal.aborted) break;
         const context = this.connectorContext(req.job, phase.name);
@@ -183,7 +249,9 @@ export class SyncService {
           results.push(
             await runPhase({
               ledger: this.ledger,
-              ref: { job: req.job, phase: phase.name, scope: "" },
+              ref: { job: req.job, phase: phase.name, scope: scope?.key ?? "" },
+              ...(scope ? { scope } : {}),
+              fence: lock.fence,
               connectors,
               context,
               owner,
@@ -247,7 +315,8 @@ export class SyncService {
       ...(error ? { error } : {}),
     };
     await this.ledger.finishRun(runId, status, result, Date.now());
-    if (status === "completed")
+    // a scoped run syncs only part of the job: it neither moves the main checkpoint nor resets the schedule
+    if (status === "completed" && !scope)
       await this.ledger.setMeta(LAST_SUCCESS_KEY(req.job), new Date().toISOString());
     const verb = {
       completed: "completed in",

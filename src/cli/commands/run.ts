@@ -1,4 +1,6 @@
+import { createInterface } from "node:readline/promises";
 import { UsageError } from "../../errors.js";
+import type { SyncService } from "../../service/sync-service.js";
 import type { SyncResult } from "../../service/types.js";
 import { printJson, withService, type GlobalOptions } from "../context.js";
 import { exitCodeForResults, EXIT } from "../exit-codes.js";
@@ -10,10 +12,68 @@ export interface RunOptions extends GlobalOptions {
   verbose?: boolean;
   phase?: string[];
   incrementalOnly?: boolean;
+  ids?: string;
+  since?: string;
+  nuke?: boolean;
+  yes?: boolean;
+  /** Seconds to wait for another runner; false with --no-wait. */
+  wait?: string | boolean;
+}
+
+function parseWait(w: string | boolean | undefined): number | false {
+  if (w === false) return false;
+  if (w === undefined || w === true) return 30;
+  const n = Number(w);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--wait must be a number of seconds, got "${w}"`);
+  return n;
+}
+
+/** "Current data: 6 products, 724 tests": what --nuke would delete, per phase. */
+async function currentData(service: SyncService, job: string): Promise<string> {
+  const parts: string[] = [];
+  for (const p of service.loaded.config.jobs[job]!.phases) {
+    const n =
+      p.sink.type === "sqlite-docs"
+        ? await service.ledger.countDocuments({ job, collection: p.sink.table })
+        : 0;
+    parts.push(`${n.toLocaleString("en-US")} ${p.name}`);
+  }
+  return `Current data: ${parts.join(", ")}`;
+}
+
+async function confirmNuke(service: SyncService, jobs: string[], yes: boolean): Promise<void> {
+  for (const job of jobs)
+    process.stderr.write(
+      `${job}: --nuke deletes its ledger state and documents. ${await currentData(service, job)}\n`,
+    );
+  if (yes) return;
+  if (!process.stdin.isTTY || !process.stderr.isTTY) {
+    throw new UsageError("--nuke needs --yes when there is no terminal to confirm on");
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(
+      `Type the job name${jobs.length > 1 ? "s" : ""} (${jobs.join(" ")}) to confirm: `,
+    );
+    if (answer.trim() !== jobs.join(" ")) throw new UsageError("not confirmed; nothing was deleted");
+  } finally {
+    rl.close();
+  }
 }
 
 /** `syncwarden run [JOB...]`: every job (or those named) in order; SIGINT/SIGTERM stop cleanly with 130. */
 export async function runCommand(jobs: string[], opts: RunOptions): Promise<number> {
+  const wait = parseWait(opts.wait);
+  const ids = opts.ids
+    ?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (opts.ids !== undefined && !ids?.length)
+    throw new UsageError("--ids needs at least one id, e.g. --ids 12,15");
+  if (opts.since !== undefined && opts.since.trim() === "")
+    throw new UsageError("--since needs a value, e.g. --since 2026-11-01");
+  if (opts.nuke && (ids || opts.since))
+    throw new UsageError("--nuke cannot be combined with --ids or --since");
   return withService(opts, async (service) => {
     const names = jobs.length > 0 ? jobs : service.jobNames();
     for (const name of names) {
@@ -23,6 +83,7 @@ export async function runCommand(jobs: string[], opts: RunOptions): Promise<numb
         );
       }
     }
+    if (opts.nuke) await confirmNuke(service, names, opts.yes ?? false);
     const controller = new AbortController();
     const stop = (sig: NodeJS.Signals): void => {
       if (controller.signal.aborted) process.exit(EXIT.interrupted);
@@ -44,7 +105,15 @@ export async function runCommand(jobs: string[], opts: RunOptions): Promise<numb
             trigger: "cli",
             signal: controller.signal,
             ...(opts.phase && opts.phase.length > 0 ? { phases: opts.phase } : {}),
-            options: { force: opts.force ?? false, incrementalOnly: opts.incrementalOnly ?? false },
+            ...(ids || opts.since
+              ? { scope: { ...(ids ? { ids } : {}), ...(opts.since ? { since: opts.since } : {}) } }
+              : {}),
+            options: {
+              force: opts.force ?? false,
+              incrementalOnly: opts.incrementalOnly ?? false,
+              nuke: opts.nuke ?? false,
+              wait,
+            },
           }),
         );
       }

@@ -88,6 +88,14 @@ const MIGRATIONS: readonly string[] = [
     model TEXT NOT NULL, dim INTEGER NOT NULL, vector BLOB NOT NULL
   );
   `,
+  /* 3: one runner per job across processes: a lease with a fencing token */ `
+  CREATE TABLE job_locks (
+    job TEXT PRIMARY KEY, owner TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL,
+    started_at INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+    fence INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE lock_fences (job TEXT PRIMARY KEY, fence INTEGER NOT NULL) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,4 +1,5 @@
 import type Database from "better-sqlite3";
+import { SyncError } from "../../errors.js";
 import type { Checkpoint, PhaseRef, PlanMode, PlanRecord } from "../types.js";
 
 interface PlanRow {
@@ -89,7 +90,7 @@ export class PlanStore {
   }
 
   /** The checkpoint rule, in one transaction: move only when nothing of the plan is unfinished. */
-  close(plan: PlanRecord, now: number): boolean {
+  close(plan: PlanRecord, now: number, fenceValid?: () => boolean): boolean {
     return this.db
       .transaction(() => {
         const open = this.db
@@ -98,6 +99,15 @@ export class PlanStore {
           )
           .get(plan.id)!.n;
         if (open > 0) return false;
+        if (fenceValid && !fenceValid()) {
+          throw new SyncError(
+            `${plan.job}: the run lost its lock to another runner; the checkpoint was not moved`,
+            {
+              code: "LOCK_LOST",
+              errorClass: "transient",
+            },
+          );
+        }
         if (plan.target !== null) {
           this.db
             .prepare(

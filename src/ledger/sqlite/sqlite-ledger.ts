@@ -6,6 +6,8 @@ import type {
   DebtRecord,
   DocumentWrite,
   GateRecord,
+  JobLock,
+  LockAttempt,
   ClaimedItem,
   EventRecord,
   ItemRow,
@@ -23,6 +25,7 @@ import { DocumentStore } from "./document-store.js";
 import { ItemStore } from "./item-store.js";
 import { openDatabase } from "./open-database.js";
 import { PlanStore } from "./plan-store.js";
+import { LockStore } from "./lock-store.js";
 import { ResilienceStore } from "./resilience-store.js";
 import { RunStore } from "./run-store.js";
 
@@ -34,6 +37,7 @@ export class SqliteLedger implements Ledger {
   private readonly plans: PlanStore;
   private readonly runs: RunStore;
   private readonly resilience: ResilienceStore;
+  private readonly locks: LockStore;
 
   constructor(readonly location: string) {
     this.db = openDatabase(location);
@@ -42,6 +46,7 @@ export class SqliteLedger implements Ledger {
     this.plans = new PlanStore(this.db);
     this.runs = new RunStore(this.db);
     this.resilience = new ResilienceStore(this.db);
+    this.locks = new LockStore(this.db);
   }
 
   close(): Promise<void> {
@@ -81,8 +86,46 @@ export class SqliteLedger implements Ledger {
   discardPlan(planId: number): Promise<void> {
     return Promise.resolve(this.plans.discard(planId));
   }
-  closePlan(plan: PlanRecord, now: number): Promise<boolean> {
-    return Promise.resolve(this.plans.close(plan, now));
+  closePlan(plan: PlanRecord, now: number, fence?: number): Promise<boolean> {
+    const check = fence === undefined ? undefined : () => this.locks.fenceValid(plan.job, fence);
+    return Promise.resolve(this.plans.close(plan, now, check));
+  }
+
+  acquireJobLock(
+    job: string,
+    holder: { owner: string; pid: number; host: string },
+    ttlMs: number,
+    now: number,
+    isGone: (lock: JobLock) => boolean,
+  ): Promise<LockAttempt> {
+    return Promise.resolve(this.locks.acquire(job, holder, ttlMs, now, isGone));
+  }
+  renewJobLock(job: string, owner: string, fence: number, ttlMs: number, now: number): Promise<boolean> {
+    return Promise.resolve(this.locks.renew(job, owner, fence, ttlMs, now));
+  }
+  releaseJobLock(job: string, owner: string): Promise<void> {
+    this.locks.release(job, owner);
+    return Promise.resolve();
+  }
+  nukeJob(job: string): Promise<void> {
+    this.db
+      .transaction(() => {
+        for (const table of ["items", "plans", "fingerprints", "checkpoints", "debts"]) {
+          this.db.prepare(`DELETE FROM ${table} WHERE job = ?`).run(job);
+        }
+        this.db
+          .prepare("DELETE FROM chunks WHERE document_id IN (SELECT id FROM documents WHERE job = ?)")
+          .run(job);
+        this.db
+          .prepare("DELETE FROM vectors WHERE document_id IN (SELECT id FROM documents WHERE job = ?)")
+          .run(job);
+        this.db.prepare("DELETE FROM documents WHERE job = ?").run(job);
+      })
+      .immediate();
+    return Promise.resolve();
+  }
+  readJobLock(job: string): Promise<JobLock | undefined> {
+    return Promise.resolve(this.locks.read(job));
   }
 
   requeueAbandoned(planId: number, now: number, isOwnerGone: (owner: string) => boolean): Promise<number> {

@@ -1,0 +1,104 @@
+import { hostname } from "node:os";
+import { isOwnerGone } from "../engine/owner.js";
+import { LockedError } from "../errors.js";
+import type { Ledger } from "../ledger/ledger.js";
+import type { JobLock } from "../ledger/types.js";
+import { sleep } from "../resilience/sleep.js";
+
+export const LOCK_TTL_MS = 60_000;
+const POLL_MS = 250;
+
+/** "code-index is being synced by pid 4242 on host-a since 12:01:03" */
+export function describeHolder(job: string, l: JobLock): string {
+  const since = new Date(l.startedAt).toISOString().slice(11, 19);
+  return `${job} is being synced by pid ${l.pid} on ${l.host} since ${since} UTC`;
+}
+
+/** A job lock held by this run: renewed by a heartbeat, released at the end. */
+export interface HeldLock {
+  fence: number;
+  reclaimed?: JobLock;
+  /** True once a renewal found the lock taken by someone else. */
+  lost(): boolean;
+  release(): Promise<void>;
+}
+
+/**
+ * Takes the job's lease, waiting up to `waitSeconds` (false: not at all) for the holder; a holder
+ * that died on this host or whose lease expired is reclaimed at once. Throws LockedError naming the holder.
+ */
+export async function acquireJobLock(
+  ledger: Ledger,
+  job: string,
+  owner: string,
+  waitSeconds: number | false,
+  onWait: (holder: JobLock) => void,
+  signal?: AbortSignal,
+): Promise<HeldLock> {
+  const holder = { owner, pid: process.pid, host: hostname() };
+  const deadline = Date.now() + (waitSeconds === false ? 0 : waitSeconds * 1000);
+  const gone = (l: JobLock): boolean => isOwnerGone(l.owner);
+  let told = false;
+  for (;;) {
+    const got = await ledger.acquireJobLock(job, holder, LOCK_TTL_MS, Date.now(), gone);
+    if (got.acquired) {
+      let lost = false;
+      const beat = setInterval(() => {
+        ledger
+          .renewJobLock(job, owner, got.lock.fence, LOCK_TTL_MS, Date.now())
+          .then((ok) => {
+            if (!ok) lost = true;
+          })
+          .catch(() => undefined);
+      }, LOCK_TTL_MS / 4);
+      beat.unref();
+      return {
+        fence: got.lock.fence,
+        ...(got.reclaimed ? { reclaimed: got.reclaimed } : {}),
+        lost: () => lost,
+        release: async () => {
+          clearInterval(beat);
+          await ledger.releaseJobLock(job, owner);
+        },
+      };
+    }
+    const remaining = deadline - Date.now();
+    if (remaining <= 0 || signal?.aborted) {
+      const wait = waitSeconds === false ? "" : ` (waited ${waitSeconds}s)`;
+      const retryIn = Math.max(1, Math.ceil((got.holder.expiresAt - Date.now()) / 1000));
+      throw new LockedError(
+        `${describeHolder(job, got.holder)}${wait}; retry when it finishes (its lease runs ${retryIn}s more unless renewed)`,
+        got.holder,
+      );
+    }
+    if (!told) {
+      told = true;
+      onWait(got.holder);
+    }
+    await sleep(Math.min(POLL_MS, remaining), signal);
+  }
+}
+
+/** Serialises calls for one job inside this process (MCP and daemon in one process). */
+export class JobMutex {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  async run<T>(job: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(job) ?? Promise.resolve();
+    let done!: () => void;
+    const mine = new Promise<void>((r) => (done = r));
+    const tail = previous.then(() => mine);
+    this.tails.set(job, tail);
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      done();
+      if (this.tails.get(job) === tail) this.tails.delete(job);
+    }
+  }
+
+  busy(job: string): boolean {
+    return this.tails.has(job);
+  }
+}
