@@ -2,13 +2,13 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import type { LoadedConfig } from "../config/load-config.js";
 import { buildConnectors, closeConnectors } from "../connectors/build-connectors.js";
-import type { EngineEvent, PhaseResult } from "../engine/events.js";
+import type { EngineEvent, PhaseResult, Progress } from "../engine/events.js";
 import { newOwnerId } from "../engine/owner.js";
 import { runPhase } from "../engine/run-phase.js";
 import { errorMessage, LockedError, UsageError } from "../errors.js";
 import type { Ledger } from "../ledger/ledger.js";
 import { SqliteLedger } from "../ledger/sqlite/sqlite-ledger.js";
-import type { EventRecord } from "../ledger/types.js";
+import type { EventRecord, ItemStatus } from "../ledger/types.js";
 import { classifyError } from "../resilience/classify.js";
 import type { PolicyEvent } from "../resilience/policy.js";
 import { Providers } from "../resilience/providers.js";
@@ -35,6 +35,8 @@ export const LAST_SUCCESS_KEY = (job: string): string => `last_success:${job}`;
 export class SyncService {
   private readonly listeners = new Set<ServiceListener>();
   private readonly mutex = new JobMutex();
+  /** The newest progress of each job running in this process. */
+  private readonly progress = new Map<string, Progress>();
   /** Owns this process's probe leases and item leases outside runs. */
   readonly owner = newOwnerId();
   readonly providers: Providers;
@@ -98,6 +100,17 @@ export class SyncService {
   static open(loaded: LoadedConfig, options: { progressIntervalMs?: number } = {}): SyncService {
     const ledger = new SqliteLedger(path.join(loaded.stateDir, "state.db"));
     return new SyncService(loaded, ledger, options.progressIntervalMs);
+  }
+
+  /** Progress of a job running in this process (undefined when it is not running here). */
+  running(job: string): Progress | undefined {
+    return this.progress.get(job);
+  }
+
+  /** FAILED (and with includeDead, DEAD) items back to PENDING with a fresh attempt budget; returns how many. */
+  retryFailed(job: string | undefined, includeDead: boolean): Promise<number> {
+    const statuses: ItemStatus[] = includeDead ? ["FAILED", "DEAD"] : ["FAILED"];
+    return this.ledger.requeueItems({ ...(job ? { job } : {}), statuses }, Date.now());
   }
 
   /** Subscribes to every engine and run event; returns the unsubscribe function. */
@@ -203,6 +216,7 @@ export class SyncService {
             data: e,
           });
       }
+      if (e.type === "progress") this.progress.set(req.job, e);
       for (const l of this.listeners) l(e);
     };
     const note = (level: EventRecord["level"], type: string, message: string): void => {
@@ -332,6 +346,7 @@ export class SyncService {
     );
     await flushLog();
     this.activeLog = undefined;
+    this.progress.delete(req.job);
     emit({ type: "run:end", result });
     return result;
   }

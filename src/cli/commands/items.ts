@@ -69,7 +69,7 @@ export async function retryCommand(
       return outcomes.some((o) => o.remaining > 0) ? 3 : 0;
     }
     const statuses: ItemStatus[] = opts.dead ? ["FAILED", "DEAD"] : ["FAILED"];
-    const n = await service.ledger.requeueItems({ ...(job ? { job } : {}), statuses }, Date.now());
+    const n = await service.retryFailed(job, opts.dead ?? false);
     if (opts.json) printJson({ requeued: n, statuses });
     else
       process.stderr.write(

@@ -1,75 +1,7 @@
-import { LAST_SUCCESS_KEY, type SyncService } from "../../service/sync-service.js";
 import { UsageError } from "../../errors.js";
-import type { StatusCounts } from "../../ledger/types.js";
+import { jobStatus, providerHealth, type JobStatus } from "../../service/status.js";
 import { printJson, withService, type GlobalOptions } from "../context.js";
-import { providerHealth, renderHealth } from "./breakers.js";
-
-export interface PhaseStatus {
-  name: string;
-  checkpoint: string | null;
-  checkpointUpdatedAt: string | null;
-  plan: { id: number; state: string; target: string | null } | null;
-  items: StatusCounts | null;
-  documents: number | null;
-}
-
-export interface JobStatus {
-  job: string;
-  lastSuccess: string | null;
-  lastRun: {
-    id: string;
-    trigger: string;
-    status: string | null;
-    startedAt: string;
-    finishedAt: string | null;
-    durationSeconds: number | null;
-  } | null;
-  documents: number;
-  /** Enrich steps owed for items stored raw. */
-  debts: number;
-  phases: PhaseStatus[];
-}
-
-const iso = (t: number | null | undefined): string | null => (t == null ? null : new Date(t).toISOString());
-
-export async function jobStatus(service: SyncService, job: string): Promise<JobStatus> {
-  const { ledger } = service;
-  const config = service.loaded.config.jobs[job]!;
-  const phases: PhaseStatus[] = [];
-  for (const p of config.phases) {
-    const ref = { job, phase: p.name, scope: "" };
-    const cp = await ledger.getCheckpoint(ref);
-    const plan = await ledger.latestPlan(ref);
-    phases.push({
-      name: p.name,
-      checkpoint: cp?.value ?? null,
-      checkpointUpdatedAt: iso(cp?.updatedAt),
-      plan: plan ? { id: plan.id, state: plan.state, target: plan.target } : null,
-      items: plan ? await ledger.countItems(plan.id) : null,
-      documents:
-        p.sink.type === "sqlite-docs" ? await ledger.countDocuments({ job, collection: p.sink.table }) : null,
-    });
-  }
-  const [run] = await ledger.listRuns(job, 1);
-  return {
-    job,
-    lastSuccess: (await ledger.getMeta(LAST_SUCCESS_KEY(job))) ?? null,
-    lastRun: run
-      ? {
-          id: run.id,
-          trigger: run.trigger,
-          status: run.status,
-          startedAt: iso(run.startedAt)!,
-          finishedAt: iso(run.finishedAt),
-          durationSeconds:
-            run.finishedAt === null ? null : Math.round((run.finishedAt - run.startedAt) / 100) / 10,
-        }
-      : null,
-    documents: await ledger.countDocuments({ job }),
-    debts: await ledger.countDebts(job),
-    phases,
-  };
-}
+import { renderHealth } from "./breakers.js";
 
 function render(s: JobStatus): string {
   const lines = [

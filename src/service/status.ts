@@ -1,0 +1,107 @@
+import type { BreakerRecord, GateRecord, StatusCounts } from "../ledger/types.js";
+import { LAST_SUCCESS_KEY, type SyncService } from "./sync-service.js";
+
+export interface PhaseStatus {
+  name: string;
+  checkpoint: string | null;
+  checkpointUpdatedAt: string | null;
+  plan: { id: number; state: string; target: string | null } | null;
+  items: StatusCounts | null;
+  documents: number | null;
+}
+
+export interface JobStatus {
+  job: string;
+  lastSuccess: string | null;
+  lastRun: {
+    id: string;
+    trigger: string;
+    status: string | null;
+    startedAt: string;
+    finishedAt: string | null;
+    durationSeconds: number | null;
+  } | null;
+  documents: number;
+  /** Enrich steps owed for items stored raw. */
+  debts: number;
+  phases: PhaseStatus[];
+}
+
+const iso = (t: number | null | undefined): string | null => (t == null ? null : new Date(t).toISOString());
+
+export async function jobStatus(service: SyncService, job: string): Promise<JobStatus> {
+  const { ledger } = service;
+  const config = service.loaded.config.jobs[job]!;
+  const phases: PhaseStatus[] = [];
+  for (const p of config.phases) {
+    const ref = { job, phase: p.name, scope: "" };
+    const cp = await ledger.getCheckpoint(ref);
+    const plan = await ledger.latestPlan(ref);
+    phases.push({
+      name: p.name,
+      checkpoint: cp?.value ?? null,
+      checkpointUpdatedAt: iso(cp?.updatedAt),
+      plan: plan ? { id: plan.id, state: plan.state, target: plan.target } : null,
+      items: plan ? await ledger.countItems(plan.id) : null,
+      documents:
+        p.sink.type === "sqlite-docs" ? await ledger.countDocuments({ job, collection: p.sink.table }) : null,
+    });
+  }
+  const [run] = await ledger.listRuns(job, 1);
+  return {
+    job,
+    lastSuccess: (await ledger.getMeta(LAST_SUCCESS_KEY(job))) ?? null,
+    lastRun: run
+      ? {
+          id: run.id,
+          trigger: run.trigger,
+          status: run.status,
+          startedAt: iso(run.startedAt)!,
+          finishedAt: iso(run.finishedAt),
+          durationSeconds:
+            run.finishedAt === null ? null : Math.round((run.finishedAt - run.startedAt) / 100) / 10,
+        }
+      : null,
+    documents: await ledger.countDocuments({ job }),
+    debts: await ledger.countDebts(job),
+    phases,
+  };
+}
+
+export interface ProviderHealth {
+  provider: string;
+  breaker: {
+    state: string;
+    failures: number;
+    openUntil: string | null;
+    reopenCount: number;
+    isolated: boolean;
+    reason: string | null;
+  };
+  gate: { pausedUntil: string | null; reason: string | null } | null;
+}
+
+/** Breaker and rate-gate state of every configured provider (and any the ledger remembers). */
+export async function providerHealth(service: SyncService): Promise<ProviderHealth[]> {
+  const breakers = new Map<string, BreakerRecord>(
+    (await service.ledger.listBreakers()).map((b) => [b.provider, b]),
+  );
+  const gates = new Map<string, GateRecord>((await service.ledger.listGates()).map((g) => [g.provider, g]));
+  const names = [...new Set([...service.providers.names(), ...breakers.keys()])].sort();
+  return names.map((provider) => {
+    const b = breakers.get(provider);
+    const g = gates.get(provider);
+    return {
+      provider,
+      breaker: {
+        state: b?.state ?? "closed",
+        failures: b?.failures ?? 0,
+        openUntil: iso(b?.openUntil ?? null),
+        reopenCount: b?.reopenCount ?? 0,
+        isolated: b?.isolated ?? false,
+        reason: b?.reason ?? null,
+      },
+      gate: g && g.pausedUntil > Date.now() ? { pausedUntil: iso(g.pausedUntil), reason: g.reason } : null,
+    };
+  });
+}
