@@ -7,13 +7,18 @@ import { CLI, gitConfig, runCli, Workspace, type CliResult } from "./helpers/wor
 
 const SINK = path.resolve(import.meta.dirname, "fixtures/slow-sink.mjs");
 
-function start(ws: Workspace, args: string[]): { pid: number; done: Promise<CliResult>; kill: (s: NodeJS.Signals) => void } {
+function start(
+  ws: Workspace,
+  args: string[],
+): { pid: number; done: Promise<CliResult>; kill: (s: NodeJS.Signals) => void } {
   const child = spawn(process.execPath, [CLI, ...args], { cwd: ws.dir, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
   child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-  const done = new Promise<CliResult>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
+  const done = new Promise<CliResult>((resolve) =>
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
   return { pid: child.pid!, done, kill: (s) => child.kill(s) };
 }
 
@@ -34,7 +39,10 @@ describe("one runner per job across processes", () => {
     const files: Record<string, string> = {};
     for (let i = 0; i < 400; i++) files[`f${i}.md`] = `file ${i}`;
     const head = ws.commit(files);
-    ws.write("syncwarden.yaml", gitConfig({ sink: `{ type: module, module: ${JSON.stringify(SINK)}, delay_ms: 20, log: calls.log }` }));
+    ws.write(
+      "syncwarden.yaml",
+      gitConfig({ sink: `{ type: module, module: ${JSON.stringify(SINK)}, delay_ms: 20, log: calls.log }` }),
+    );
 
     const runs = Array.from({ length: 5 }, () => start(ws, ["run", "--wait", "1"]));
     const results = await Promise.all(runs.map((r) => r.done));
@@ -42,10 +50,17 @@ describe("one runner per job across processes", () => {
     expect(codes).toEqual([0, 75, 75, 75, 75]);
     const winner = runs[results.findIndex((r) => r.code === 0)]!;
     for (const r of results.filter((x) => x.code === 75)) {
-      expect(r.stderr).toMatch(new RegExp(`code is being synced by pid ${winner.pid} on ${hostname()} since \\d\\d:\\d\\d:\\d\\d`));
+      expect(r.stderr).toMatch(
+        new RegExp(`code is being synced by pid ${winner.pid} on ${hostname()} since \\d\\d:\\d\\d:\\d\\d`),
+      );
     }
     // only the winner ever reached the sink
-    const pids = new Set(readFileSync(path.join(ws.dir, "calls.log"), "utf8").split("\n").filter(Boolean).map((l) => Number(l.split("\t")[0])));
+    const pids = new Set(
+      readFileSync(path.join(ws.dir, "calls.log"), "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => Number(l.split("\t")[0])),
+    );
     expect([...pids]).toEqual([winner.pid]);
     expect(ws.checkpoint("code", "files")).toBe(head);
 
@@ -64,7 +79,12 @@ describe("one runner per job across processes", () => {
     holder.kill("SIGKILL");
     expect((await holder.done).signal).toBe("SIGKILL");
     const db = ws.db();
-    const completed = new Set(db.prepare<[], { key: string }>("SELECT key FROM items WHERE status = 'COMPLETED' AND key LIKE 'g%'").all().map((r) => r.key));
+    const completed = new Set(
+      db
+        .prepare<[], { key: string }>("SELECT key FROM items WHERE status = 'COMPLETED' AND key LIKE 'g%'")
+        .all()
+        .map((r) => r.key),
+    );
     db.close();
     expect(completed.size).toBeGreaterThan(0);
     const resumed = start(ws, ["run", "--no-wait"]);
@@ -79,7 +99,9 @@ describe("one runner per job across processes", () => {
     expect(redone).toEqual([]);
     expect(ws.documents("code").size).toBe(800);
     const events = await runCli(["events", "code", "--json"], { cwd: ws.dir });
-    const reclaimed = (JSON.parse(events.stdout) as { type: string; message: string; level: string }[]).filter((e) => e.type === "lock:reclaimed");
+    const reclaimed = (
+      JSON.parse(events.stdout) as { type: string; message: string; level: string }[]
+    ).filter((e) => e.type === "lock:reclaimed");
     expect(reclaimed).toHaveLength(1);
     expect(reclaimed[0]!.message).toContain(`pid ${holder.pid}`);
     expect(existsSync(path.join(ws.dir, ".syncwarden", "state.db"))).toBe(true);
