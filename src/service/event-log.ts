@@ -17,7 +17,10 @@ export function describeEvent(e: EngineEvent): { level: EventRecord["level"]; me
     case "leases:requeued":
       return { level: "warn", message: `${at}: ${e.count} items of a stopped run returned to pending` };
     case "progress":
-      return undefined;
+      return {
+        level: "info",
+        message: `${at}: ${e.completed + e.skipped + e.dead}/${e.total} (${e.percent}%), ${e.failed} failed, ${e.itemsPerSecond} items/s, ETA ${e.etaSeconds ?? "?"}s`,
+      };
     case "item:failed":
       return {
         level: e.dead ? "error" : "warn",

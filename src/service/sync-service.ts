@@ -29,6 +29,8 @@ export type ServiceEvent =
   | { type: "lock:wait"; job: string; message: string };
 export type ServiceListener = (e: ServiceEvent) => void;
 
+const PROGRESS_LOG_MS = 5000;
+
 export const LAST_SUCCESS_KEY = (job: string): string => `last_success:${job}`;
 
 /** The one orchestration behind the CLI, the daemon, the MCP server and the library API. */
@@ -197,6 +199,7 @@ export class SyncService {
     const settings = this.loaded.config.sync;
     const log: EventRecord[] = [];
 
+    let lastProgressLogged = 0;
     const emit = (e: ServiceEvent): void => {
       if (
         e.type !== "run:start" &&
@@ -205,7 +208,11 @@ export class SyncService {
         e.type !== "lock:wait"
       ) {
         const d = describeEvent(e);
-        if (d)
+        // progress reaches listeners at every tick, the event log every few seconds
+        const logged =
+          e.type !== "progress" || Date.now() - lastProgressLogged >= PROGRESS_LOG_MS || e.percent === 100;
+        if (e.type === "progress" && logged) lastProgressLogged = Date.now();
+        if (d && logged)
           log.push({
             ts: Date.now(),
             runId,

@@ -40,8 +40,9 @@ export function openDatabase(file: string): Database.Database {
     );
   }
   const db = new Database(file);
-  db.pragma("journal_mode = WAL");
+  // the timeout first: several processes may open (and migrate) a new state file at once
   db.pragma("busy_timeout = 10000");
+  db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
   db.pragma("foreign_keys = ON");
   migrate(db);
