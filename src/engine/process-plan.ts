@@ -36,7 +36,7 @@ export async function processPlan(plan: PlanRecord, o: ProcessOptions): Promise<
   const buffer = new SettleBuffer(ledger, 256, 100);
   const heartbeat = setInterval(
     () => {
-      ledger.renewLeases(owner, Date.now() + o.leaseMs).catch(() => undefined);
+      ledger.renewLeases(plan.id, owner, Date.now() + o.leaseMs).catch(() => undefined);
     },
     Math.max(1000, o.leaseMs / 3),
   );
@@ -105,6 +105,6 @@ export async function processPlan(plan: PlanRecord, o: ProcessOptions): Promise<
     tracker.stop();
     await buffer.flush().catch(() => undefined);
     // claimed but unfinished items go straight back to PENDING for the next run
-    await ledger.releaseLeases(owner);
+    await ledger.releaseLeases(plan.id, owner);
   }
 }

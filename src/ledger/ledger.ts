@@ -70,8 +70,9 @@ export interface Ledger {
     now: number,
   ): Promise<ClaimedItem[]>;
   settleItems(settlements: readonly Settlement[], now: number): Promise<void>;
-  renewLeases(owner: string, leaseUntil: number): Promise<void>;
-  releaseLeases(owner: string): Promise<number>;
+  renewLeases(planId: number, owner: string, leaseUntil: number): Promise<void>;
+  /** The owner's PROCESSING items of the plan go back to PENDING. */
+  releaseLeases(planId: number, owner: string): Promise<number>;
   countItems(planId: number): Promise<StatusCounts>;
   nextAttemptAt(planId: number): Promise<number | undefined>;
   /** Streams item rows of the latest plans of a job (or all jobs) in the given states. */

@@ -55,7 +55,9 @@ export function nextRun(
   const every = /^(\d+(?:\.\d+)?)\s*([smhd])$/.exec(schedule?.every?.trim() ?? "");
   if (every) {
     const last = lastSuccess === null ? NaN : Date.parse(lastSuccess);
-    const due = Number.isNaN(last) ? now : last + Number(every[1]) * UNIT_MS[every[2] as keyof typeof UNIT_MS];
+    const due = Number.isNaN(last)
+      ? now
+      : last + Number(every[1]) * UNIT_MS[every[2] as keyof typeof UNIT_MS];
     return new Date(Math.max(now, due)).toISOString();
   }
   if (schedule?.cron === undefined) return null;
@@ -104,16 +106,21 @@ function summary(r: SyncResult): string {
       `${p.name}: ${p.completed} completed, ${p.skipped} skipped, ${p.failed} failed, ${p.dead} dead, ${p.pending} pending`,
   );
   const error = r.error ? `; ${r.error.errorClass}: ${r.error.message}` : "";
-  return [`${r.job}: ${r.status} in ${r.durationSeconds}s (${r.degradation})${error}`, ...phases, ...r.warnings].join(
-    "\n",
-  );
+  return [
+    `${r.job}: ${r.status} in ${r.durationSeconds}s (${r.degradation})${error}`,
+    ...phases,
+    ...r.warnings,
+  ].join("\n");
 }
 
 /** An MCP server over one SyncService: every tool is a thin call into the service (DESIGN.md, guarantee 7). */
 export function createMcpServer(service: SyncService, opts: McpServerOptions = {}): McpServer {
   const server = new McpServer(
     { name: "syncwarden", version: opts.version ?? "0.1.0" },
-    { instructions: "Sync jobs of syncwarden: list_jobs, then sync_data; sync_status shows checkpoints and health." },
+    {
+      instructions:
+        "Sync jobs of syncwarden: list_jobs, then sync_data; sync_status shows checkpoints and health.",
+    },
   );
   /** Runs fn with a signal that the request's cancellation and the server's shutdown both abort. */
   const track = async <T>(extra: Extra, fn: (signal: AbortSignal) => Promise<T>): Promise<T> => {
@@ -131,10 +138,10 @@ export function createMcpServer(service: SyncService, opts: McpServerOptions = {
     "sync_data",
     {
       description:
-        "Run a sync job: plan, record and process its items, move its checkpoints. Returns the SyncResult. Resumable: a cancelled run continues where it stopped.",
+        "Run a sync job (plan, record and process its items, move its checkpoints) and return its SyncResult. A cancelled run resumes where it stopped.",
       inputSchema: S.syncDataInput,
       outputSchema: S.syncResultOutput,
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+      annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
     },
     async (args, extra) => {
       try {
@@ -153,7 +160,10 @@ export function createMcpServer(service: SyncService, opts: McpServerOptions = {
                     },
                   }
                 : {}),
-              options: { force: args.force ?? false, wait: args.wait_seconds > 0 ? args.wait_seconds : false },
+              options: {
+                force: args.force ?? false,
+                wait: args.wait_seconds > 0 ? args.wait_seconds : false,
+              },
               signal,
             }),
           );
@@ -200,7 +210,11 @@ export function createMcpServer(service: SyncService, opts: McpServerOptions = {
             j.phases.map((p) => `${p.name} checkpoint ${p.checkpoint ?? "none"}`).join(", "),
         );
         const open = providers.filter((p) => p.breaker.state !== "closed");
-        lines.push(open.length ? open.map((p) => `${p.provider}: breaker ${p.breaker.state}`).join("; ") : "all breakers closed");
+        lines.push(
+          open.length
+            ? open.map((p) => `${p.provider}: breaker ${p.breaker.state}`).join("; ")
+            : "all breakers closed",
+        );
         return { content: [text(lines.join("\n"))], structuredContent: { jobs, providers } };
       } catch (e) {
         return failure(service, args.job, e);
@@ -251,7 +265,9 @@ export function createMcpServer(service: SyncService, opts: McpServerOptions = {
         phases: j.phases.map((p) => p.name),
         schedule: j.schedule ?? null,
       }));
-      const lines = jobs.map((j) => `${j.name}: ${j.phases.join(" → ")}${j.schedule?.every ? `, every ${j.schedule.every}` : ""}`);
+      const lines = jobs.map(
+        (j) => `${j.name}: ${j.phases.join(" → ")}${j.schedule?.every ? `, every ${j.schedule.every}` : ""}`,
+      );
       return { content: [text(lines.join("\n") || "no jobs configured")], structuredContent: { jobs } };
     },
   );

@@ -196,19 +196,22 @@ export class ItemStore {
     return n;
   }
 
-  renew(owner: string, leaseUntil: number): void {
+  // by plan and status, so the claim index serves them and no index on lease_owner has to be kept up
+  renew(planId: number, owner: string, leaseUntil: number): void {
     this.db
-      .prepare("UPDATE items SET lease_expires_at = ? WHERE lease_owner = ? AND status = 'PROCESSING'")
-      .run(leaseUntil, owner);
+      .prepare(
+        "UPDATE items SET lease_expires_at = ? WHERE plan_id = ? AND status = 'PROCESSING' AND lease_owner = ?",
+      )
+      .run(leaseUntil, planId, owner);
   }
 
-  release(owner: string, now: number): number {
+  release(planId: number, owner: string, now: number): number {
     return this.db
       .prepare(
         `UPDATE items SET status = 'PENDING', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
-         WHERE lease_owner = ? AND status = 'PROCESSING'`,
+         WHERE plan_id = ? AND status = 'PROCESSING' AND lease_owner = ?`,
       )
-      .run(now, owner).changes;
+      .run(now, planId, owner).changes;
   }
 
   count(planId: number): StatusCounts {

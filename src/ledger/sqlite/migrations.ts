@@ -96,6 +96,9 @@ const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE TABLE lock_fences (job TEXT PRIMARY KEY, fence INTEGER NOT NULL) WITHOUT ROWID;
   `,
+  /* 4: leases are found by plan and status (the claim index); this index only cost writes */ `
+  DROP INDEX items_lease;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -143,11 +143,11 @@ export class SqliteLedger implements Ledger {
   settleItems(settlements: readonly Settlement[], now: number): Promise<void> {
     return Promise.resolve(this.items.settle(settlements, now));
   }
-  renewLeases(owner: string, leaseUntil: number): Promise<void> {
-    return Promise.resolve(this.items.renew(owner, leaseUntil));
+  renewLeases(planId: number, owner: string, leaseUntil: number): Promise<void> {
+    return Promise.resolve(this.items.renew(planId, owner, leaseUntil));
   }
-  releaseLeases(owner: string): Promise<number> {
-    return Promise.resolve(this.items.release(owner, Date.now()));
+  releaseLeases(planId: number, owner: string): Promise<number> {
+    return Promise.resolve(this.items.release(planId, owner, Date.now()));
   }
   countItems(planId: number): Promise<StatusCounts> {
     return Promise.resolve(this.items.count(planId));

@@ -1,0 +1,138 @@
+import { loadConfig, resolveConfigFile } from "../../config/load-config.js";
+import { Daemon } from "../../daemon/daemon.js";
+import { acquireDaemonLock } from "../../daemon/daemon-lock.js";
+import { createDaemonLogger, parseLogFormat, type DaemonLogger } from "../../daemon/log.js";
+import { describeSchedule, parseSchedules } from "../../daemon/schedule.js";
+import { ConfigError, errorMessage, UsageError } from "../../errors.js";
+import type { HeldLock } from "../../service/job-lock.js";
+import { SyncService } from "../../service/sync-service.js";
+import { EXIT, exitCodeForError, exitCodeForResults } from "../exit-codes.js";
+
+export interface DaemonCommandOptions {
+  config?: string;
+  /** Run the jobs that are due once, then exit. */
+  once?: boolean;
+  /** pretty (default) or json. */
+  logFormat?: string;
+  /** Seconds to let in-flight work finish after SIGTERM/SIGINT (default 30). */
+  grace?: string;
+}
+
+export const DEFAULT_GRACE_SECONDS = 30;
+
+function parseGrace(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_GRACE_SECONDS;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0)
+    throw new UsageError(`--grace must be a number of seconds, got "${value}"`);
+  return n;
+}
+
+/**
+ * `syncwarden daemon [--once] [--log-format pretty|json] [--grace S]`: runs scheduled jobs when due, one
+ * daemon per state folder (a second exits 75). The first SIGTERM/SIGINT stops claiming items, lets
+ * in-flight ones finish within the grace period and exits 0; a second signal (or an expired grace) exits 130.
+ * Logs go to stderr through pino; nothing is printed on stdout.
+ */
+export async function daemonCommand(opts: DaemonCommandOptions): Promise<number> {
+  const logger = createDaemonLogger(parseLogFormat(opts.logFormat));
+  let service: SyncService | undefined;
+  let lock: HeldLock | undefined;
+  try {
+    const graceMs = parseGrace(opts.grace) * 1000;
+    const loaded = loadConfig(resolveConfigFile(opts.config));
+    const schedules = parseSchedules(loaded.config.jobs, loaded.file);
+    if (schedules.size === 0)
+      throw new ConfigError(
+        `${loaded.file}: no job has a schedule; add jobs.<job>.schedule: { every: 10m } (or cron: "0 * * * *")`,
+      );
+    service = SyncService.open(loaded);
+    lock = await acquireDaemonLock(service.ledger, loaded.stateDir);
+    const daemon = new Daemon(service, { logger });
+    logger.info(
+      {
+        event: "daemon:start",
+        mode: opts.once ? "once" : "loop",
+        stateDir: loaded.stateDir,
+        jobs: Object.fromEntries([...schedules].map(([j, s]) => [j, describeSchedule(s)])),
+      },
+      `daemon started (pid ${process.pid}, ${opts.once ? "one pass" : "loop"}) on ${loaded.stateDir}: ` +
+        [...schedules].map(([j, s]) => `${j} ${describeSchedule(s)}`).join(", "),
+    );
+    for (const job of daemon.unscheduled())
+      logger.info({ event: "job:unscheduled", job }, `${job}: no schedule; the daemon leaves it alone`);
+    return await supervise(daemon, logger, lock, graceMs, opts.once ?? false);
+  } catch (e) {
+    logger.error({ event: "error", err: { message: errorMessage(e) } }, `daemon: ${errorMessage(e)}`);
+    return exitCodeForError(e);
+  } finally {
+    await lock?.release().catch(() => undefined);
+    await service?.close().catch(() => undefined);
+  }
+}
+
+/** Runs the loop (or one pass) under signal handling and the grace period; returns the exit code. */
+async function supervise(
+  daemon: Daemon,
+  logger: DaemonLogger,
+  lock: HeldLock,
+  graceMs: number,
+  once: boolean,
+): Promise<number> {
+  const controller = new AbortController();
+  let graceTimer: NodeJS.Timeout | undefined;
+  const forceExit = (why: string): void => {
+    logger.error(
+      { event: "daemon:forced", reason: why },
+      `${why}: exiting now; leased items are recovered later`,
+    );
+    void lock.release().finally(() => process.exit(EXIT.interrupted));
+  };
+  const stop = (sig: NodeJS.Signals): void => {
+    if (controller.signal.aborted) return forceExit(`second ${sig}`);
+    logger.info(
+      { event: "daemon:stopping", signal: sig, graceSeconds: graceMs / 1000 },
+      `${sig}: shutting down: no new items are claimed, in-flight ones finish (up to ${graceMs / 1000}s; again to quit now)`,
+    );
+    controller.abort();
+    graceTimer = setTimeout(() => forceExit(`grace period of ${graceMs / 1000}s expired`), graceMs);
+    graceTimer.unref();
+  };
+  // a lease lost to someone else (e.g. after the machine slept past its expiry) ends this daemon
+  let lost = false;
+  const watch = setInterval(() => {
+    if (!lock.lost() || controller.signal.aborted) return;
+    lost = true;
+    logger.error(
+      { event: "daemon:lock-lost" },
+      "the daemon lock was taken over by another process; stopping",
+    );
+    controller.abort();
+  }, 5000);
+  watch.unref();
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  const started = Date.now();
+  try {
+    let code: number = EXIT.ok;
+    if (once) {
+      const outcomes = await daemon.runOnce(controller.signal);
+      const results = outcomes.flatMap((o) => (o.action === "ran" ? [o.result] : []));
+      const errors = outcomes.some((o) => o.action === "error");
+      code = controller.signal.aborted ? EXIT.ok : errors ? EXIT.internal : exitCodeForResults(results);
+    } else {
+      await daemon.start(controller.signal);
+    }
+    if (lost) code = EXIT.locked;
+    logger.info(
+      { event: "daemon:stop", exitCode: code, uptimeSeconds: Math.round((Date.now() - started) / 1000) },
+      `daemon stopped (exit ${code})`,
+    );
+    return code;
+  } finally {
+    clearTimeout(graceTimer);
+    clearInterval(watch);
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  }
+}
