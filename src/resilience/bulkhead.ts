@@ -27,6 +27,11 @@ export class Bulkhead {
     // the releasing call handed its slot over: active stays the same
   }
 
+  /** Calls holding a slot now. */
+  get inUse(): number {
+    return this.active;
+  }
+
   release(): void {
     const next = this.queue.shift();
     if (next) next();

@@ -70,7 +70,7 @@ export class HttpClient {
           hint,
         );
       }
-      await this.policy.gate.observe(res.headers);
+      await this.policy.gate.observe(res.headers, this.policy.othersInFlight);
       let parsed: unknown;
       try {
         parsed = text === "" ? null : JSON.parse(text);

@@ -53,6 +53,11 @@ export class ProviderPolicy {
   readonly gate: RateGate;
   private readonly bulkhead: Bulkhead;
 
+  /** Calls of this policy in flight in this process, besides the caller's own. */
+  get othersInFlight(): number {
+    return Math.max(0, this.bulkhead.inUse - 1);
+  }
+
   constructor(
     readonly name: string,
     ledger: Ledger,

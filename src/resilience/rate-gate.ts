@@ -5,7 +5,7 @@ import { sleep } from "./sleep.js";
 export interface RateGateOptions {
   /** A token bucket shared across processes: `requests` per `perSeconds`, bursts of at most `burst`. */
   rate?: { requests: number; perSeconds: number; burst: number };
-  /** Calls that may already be in flight: the gate pauses before the remaining count reaches it. */
+  /** Calls this process may have in flight (the bulkhead's size). */
   inFlight: number;
 }
 
@@ -58,12 +58,16 @@ export class RateGate {
     }
   }
 
-  /** Paces from X-RateLimit-Remaining / Reset: pause to the reset before the remaining calls run out. */
-  async observe(headers: HeaderBag): Promise<void> {
+  /**
+   * Paces from X-RateLimit-Remaining / Reset: pauses to the reset before the remaining calls run
+   * out, counting the calls still in flight (`others`), which will spend some of them. With a token
+   * bucket pacing the calls, only an exhausted window pauses.
+   */
+  async observe(headers: HeaderBag, others: number): Promise<void> {
     const now = this.now();
     const info = parseRateLimit(headers, now);
     if (!info || info.resetAt === undefined || info.resetAt <= now) return;
-    if (info.remaining <= this.o.inFlight) {
+    if (info.remaining <= (this.o.rate ? 0 : others)) {
       await this.pause(
         info.resetAt,
         `X-RateLimit-Remaining ${info.remaining}, resets in ${Math.ceil((info.resetAt - now) / 1000)}s`,
