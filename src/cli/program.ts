@@ -2,7 +2,9 @@ import { Command, CommanderError, Option } from "commander";
 import { PROVIDER_ENV, SYNC_ENV } from "../config/env.js";
 import { errorMessage } from "../errors.js";
 import { breakerActionCommand, breakersCommand } from "./commands/breakers.js";
+import { daemonCommand } from "./commands/daemon.js";
 import { eventsCommand, historyCommand } from "./commands/history.js";
+import { mcpCommand } from "./commands/mcp.js";
 import { failedCommand, retryCommand } from "./commands/items.js";
 import { runCommand } from "./commands/run.js";
 import { searchCommand } from "./commands/search.js";
@@ -139,6 +141,20 @@ export function buildProgram(): Command {
     .action(
       act((job: string | undefined, _o: unknown, cmd: Command) => historyCommand(job, cmd.optsWithGlobals())),
     );
+
+  program
+    .command("daemon")
+    .description("run jobs on their schedule (every: 10m, or cron), one daemon per state folder")
+    .option("--once", "run every due job once, then exit")
+    .option("--log-format <format>", "pretty (one readable line per event) or json (pino lines)", "pretty")
+    .option("--grace <seconds>", "on SIGTERM/SIGINT, how long in-flight items may finish", "30")
+    .action(act((_o: unknown, cmd: Command) => daemonCommand(cmd.optsWithGlobals())));
+
+  program
+    .command("mcp")
+    .description("MCP server (stdio; --http PORT for Streamable HTTP on 127.0.0.1 with a bearer token)")
+    .option("--http <port>", "serve Streamable HTTP on 127.0.0.1:PORT instead of stdio")
+    .action(act((_o: unknown, cmd: Command) => mcpCommand(cmd.optsWithGlobals())));
 
   const breakers = program
     .command("breakers")

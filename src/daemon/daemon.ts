@@ -37,6 +37,7 @@ export interface DaemonOptions {
   logger?: DaemonLogger;
 }
 
+const isAborted = (signal: AbortSignal): boolean => signal.aborted;
 const when = (at: number): string => (Number.isFinite(at) ? formatTime(at) : "never");
 
 function counts(
@@ -125,7 +126,8 @@ export class Daemon {
       let wake: number;
       try {
         const outcomes = await this.runOnce(signal);
-        if (signal.aborted) break;
+        // (read through a call: the pass may have aborted it)
+        if (isAborted(signal)) break;
         const soonest = outcomes.reduce<JobOutcome | undefined>(
           (a, o) => (a === undefined || o.next.at < a.next.at ? o : a),
           undefined,
@@ -158,8 +160,9 @@ export class Daemon {
       const message =
         `${job}: ${result.status} in ${result.durationSeconds}s: ${c.total} items, ${c.completed} completed, ` +
         `${c.skipped} skipped, ${c.failed} failed, ${c.dead} dead, ${c.pending} pending` +
-        `${result.degradation === "full" ? "" : `, degradation ${result.degradation}`}` +
-        `${result.error ? `: ${result.error.message}` : ""}; next run at ${when(next.at)}`;
+        (result.degradation === "full" ? "" : `, degradation ${result.degradation}`) +
+        (result.error ? `: ${result.error.message}` : "") +
+        `; next run at ${when(next.at)}`;
       const fields = {
         event: "job:end",
         job,

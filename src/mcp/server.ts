@@ -2,7 +2,6 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import type { CallToolResult, ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
 import { Cron } from "croner";
-import { z } from "zod";
 import type { JobConfig } from "../config/schema.js";
 import { errorMessage, isLockedError, UsageError } from "../errors.js";
 import { jobStatus, providerHealth } from "../service/status.js";

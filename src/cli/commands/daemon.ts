@@ -99,10 +99,10 @@ async function supervise(
     graceTimer.unref();
   };
   // a lease lost to someone else (e.g. after the machine slept past its expiry) ends this daemon
-  let lost = false;
+  const lease = { lost: false };
   const watch = setInterval(() => {
     if (!lock.lost() || controller.signal.aborted) return;
-    lost = true;
+    lease.lost = true;
     logger.error(
       { event: "daemon:lock-lost" },
       "the daemon lock was taken over by another process; stopping",
@@ -123,7 +123,7 @@ async function supervise(
     } else {
       await daemon.start(controller.signal);
     }
-    if (lost) code = EXIT.locked;
+    if (lease.lost) code = EXIT.locked;
     logger.info(
       { event: "daemon:stop", exitCode: code, uptimeSeconds: Math.round((Date.now() - started) / 1000) },
       `daemon stopped (exit ${code})`,
