@@ -79,26 +79,39 @@ export async function acquireJobLock(
   }
 }
 
-/** Serialises calls for one job inside this process (MCP and daemon in one process). */
+/** Serialises calls for one job inside this process (MCP and daemon in one process), with a bounded wait. */
 export class JobMutex {
-  private readonly tails = new Map<string, Promise<void>>();
+  private readonly held = new Set<string>();
+  private readonly waiters = new Map<string, Set<() => void>>();
 
-  async run<T>(job: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(job) ?? Promise.resolve();
-    let done!: () => void;
-    const mine = new Promise<void>((r) => (done = r));
-    const tail = previous.then(() => mine);
-    this.tails.set(job, tail);
-    await previous;
-    try {
-      return await fn();
-    } finally {
-      done();
-      if (this.tails.get(job) === tail) this.tails.delete(job);
+  /** True once held; false when `waitMs` passed with another call still holding it. */
+  async acquire(job: string, waitMs: number): Promise<boolean> {
+    const deadline = Date.now() + waitMs;
+    while (this.held.has(job)) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      await new Promise<void>((resolve) => {
+        const list = this.waiters.get(job) ?? new Set<() => void>();
+        this.waiters.set(job, list);
+        const wake = (): void => {
+          clearTimeout(timer);
+          list.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, left);
+        list.add(wake);
+      });
     }
+    this.held.add(job);
+    return true;
+  }
+
+  release(job: string): void {
+    this.held.delete(job);
+    for (const wake of [...(this.waiters.get(job) ?? [])]) wake();
   }
 
   busy(job: string): boolean {
-    return this.tails.has(job);
+    return this.held.has(job);
   }
 }

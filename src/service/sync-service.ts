@@ -149,18 +149,13 @@ export class SyncService {
         (scope?.entities === undefined || scope.entities.includes(p.name)),
     );
     const wait = req.options?.wait ?? 30;
-    if (wait === false && this.mutex.busy(req.job)) {
+    if (!(await this.mutex.acquire(req.job, wait === false ? 0 : wait * 1000))) {
       throw new LockedError(
-        `${req.job} is being synced by this process (pid ${process.pid}); retry when it finishes`,
-        {
-          pid: process.pid,
-          host: hostname(),
-          startedAt: Date.now(),
-          expiresAt: Date.now(),
-        },
+        `${req.job} is being synced by this process (pid ${process.pid})${wait === false ? "" : ` (waited ${wait}s)`}; retry when it finishes`,
+        { pid: process.pid, host: hostname(), startedAt: Date.now(), expiresAt: Date.now() },
       );
     }
-    return this.mutex.run(req.job, async () => {
+    try {
       const owner = newOwnerId();
       const lock = await acquireJobLock(
         this.ledger,
@@ -181,7 +176,9 @@ export class SyncService {
       } finally {
         await lock.release();
       }
-    });
+    } finally {
+      this.mutex.release(req.job);
+    }
   }
 
   private async run(
