@@ -28,6 +28,7 @@ ${Object.entries(PROVIDER_ENV)
   RESILIENCE_ENABLED                   false: one attempt, no breaker, no rate gate
   SYNCWARDEN_CONFIG              the configuration file
   SYNCWARDEN_STATE_DIR           the state folder
+  SYNCWARDEN_MCP_TOKEN           bearer token of \`mcp --http\` (else one is generated)
 
 Exit codes:
   0 completed   1 internal error   2 usage   3 partial (items failed or dead)
