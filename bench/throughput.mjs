@@ -20,7 +20,7 @@ const N = Number(process.argv[2] ?? 200_000);
 const INSERT_BATCH = 2000; // the engine records listings in batches of 2000 (plan-phase.ts)
 const SETTLE_BATCH = 256; // and settles in groups of 256 (process-plan.ts)
 
-// The items and fingerprints tables of src/ledger/sqlite/migrations.ts (version 1), same indexes.
+// The items and fingerprints tables as src/ledger/sqlite/migrations.ts leaves them (v1, minus the index v4 drops).
 const FLOOR_SCHEMA = `
   CREATE TABLE items (
     id INTEGER PRIMARY KEY, plan_id INTEGER NOT NULL, job TEXT NOT NULL, phase TEXT NOT NULL,
@@ -31,7 +31,6 @@ const FLOOR_SCHEMA = `
     UNIQUE (plan_id, key, op)
   );
   CREATE INDEX items_claim ON items (plan_id, status, id);
-  CREATE INDEX items_lease ON items (lease_owner) WHERE lease_owner IS NOT NULL;
   CREATE TABLE fingerprints (
     job TEXT NOT NULL, phase TEXT NOT NULL, key TEXT NOT NULL, version TEXT NOT NULL, updated_at INTEGER NOT NULL,
     PRIMARY KEY (job, phase, key)
