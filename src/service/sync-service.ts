@@ -16,7 +16,7 @@ import type { ConnectorContext } from "../connectors/types.js";
 import { payDebts } from "./pay-debts.js";
 import { normaliseScope, type NormalScope } from "./scope.js";
 import { acquireJobLock, describeHolder, JobMutex, type HeldLock } from "./job-lock.js";
-import type { PhaseConfig } from "../config/schema.js";
+import type { JobConfig, PhaseConfig } from "../config/schema.js";
 import { hostname } from "node:os";
 import { describeEvent } from "./event-log.js";
 import type { SyncRequest, SyncResult, SyncStatus } from "./types.js";
@@ -90,11 +90,7 @@ export class SyncService {
     job: string,
     signal: AbortSignal = new AbortController().signal,
   ): Promise<{ paid: number; remaining: number; stillDown: string[] }> {
-    const config = this.loaded.config.jobs[job];
-    if (!config)
-      throw new UsageError(
-        `unknown job "${job}"; ${this.loaded.file} defines: ${this.jobNames().join(", ")}`,
-      );
+    const config = this.job(job);
     return payDebts(this.ledger, job, config, (phase) => this.connectorContext(job, phase), signal);
   }
 
@@ -129,12 +125,18 @@ export class SyncService {
     return Object.keys(this.loaded.config.jobs);
   }
 
-  async execute(req: SyncRequest): Promise<SyncResult> {
-    const job = this.loaded.config.jobs[req.job];
+  /** A job's configuration; a UsageError naming the config file's jobs when there is no such job. */
+  job(name: string): JobConfig {
+    const job = this.loaded.config.jobs[name];
     if (!job)
       throw new UsageError(
-        `unknown job "${req.job}"; ${this.loaded.file} defines: ${this.jobNames().join(", ")}`,
+        `unknown job "${name}"; ${this.loaded.file} defines: ${this.jobNames().join(", ")}`,
       );
+    return job;
+  }
+
+  async execute(req: SyncRequest): Promise<SyncResult> {
+    const job = this.job(req.job);
     const scope = normaliseScope(req.scope);
     const unknown = (req.phases ?? []).filter((p) => !job.phases.some((ph) => ph.name === p));
     if (unknown.length > 0) {

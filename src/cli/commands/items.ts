@@ -1,14 +1,9 @@
-import { UsageError } from "../../errors.js";
 import type { ItemRow, ItemStatus } from "../../ledger/types.js";
 import type { SyncService } from "../../service/sync-service.js";
 import { printJson, withService, type GlobalOptions } from "../context.js";
 
 function checkJob(service: SyncService, job: string | undefined): void {
-  if (job !== undefined && !service.jobNames().includes(job)) {
-    throw new UsageError(
-      `unknown job "${job}"; ${service.loaded.file} defines: ${service.jobNames().join(", ")}`,
-    );
-  }
+  if (job !== undefined) service.job(job);
 }
 
 /** `syncwarden failed [JOB]`: FAILED and DEAD items with their error class and message. */

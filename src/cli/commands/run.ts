@@ -76,13 +76,7 @@ export async function runCommand(jobs: string[], opts: RunOptions): Promise<numb
     throw new UsageError("--nuke cannot be combined with --ids or --since");
   return withService(opts, async (service) => {
     const names = jobs.length > 0 ? jobs : service.jobNames();
-    for (const name of names) {
-      if (!service.jobNames().includes(name)) {
-        throw new UsageError(
-          `unknown job "${name}"; ${service.loaded.file} defines: ${service.jobNames().join(", ")}`,
-        );
-      }
-    }
+    for (const name of names) service.job(name);
     if (opts.nuke) await confirmNuke(service, names, opts.yes ?? false);
     const controller = new AbortController();
     const stop = (sig: NodeJS.Signals): void => {

@@ -1,4 +1,3 @@
-import { UsageError } from "../../errors.js";
 import { jobStatus, providerHealth, type JobStatus } from "../../service/status.js";
 import { printJson, withService, type GlobalOptions } from "../context.js";
 import { renderHealth } from "./breakers.js";
@@ -24,11 +23,7 @@ export async function statusCommand(
   opts: GlobalOptions & { json?: boolean },
 ): Promise<number> {
   return withService(opts, async (service) => {
-    if (job !== undefined && !service.jobNames().includes(job)) {
-      throw new UsageError(
-        `unknown job "${job}"; ${service.loaded.file} defines: ${service.jobNames().join(", ")}`,
-      );
-    }
+    if (job !== undefined) service.job(job);
     const jobs = [];
     for (const name of job === undefined ? service.jobNames() : [job])
       jobs.push(await jobStatus(service, name));
