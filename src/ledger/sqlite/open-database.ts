@@ -42,9 +42,22 @@ export function openDatabase(file: string): Database.Database {
   const db = new Database(file);
   // the timeout first: several processes may open (and migrate) a new state file at once
   db.pragma("busy_timeout = 10000");
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = NORMAL");
-  db.pragma("foreign_keys = ON");
-  migrate(db);
-  return db;
+  // switching a new file to WAL, or a WAL recovery in another process, can answer SQLITE_BUSY without
+  // consulting the busy handler: retry for a while rather than fail the command
+  for (let attempt = 0; ; attempt++) {
+    try {
+      db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = NORMAL");
+      db.pragma("foreign_keys = ON");
+      migrate(db);
+      return db;
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (attempt >= 100 || typeof code !== "string" || !code.startsWith("SQLITE_BUSY")) {
+        db.close();
+        throw e;
+      }
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50 + Math.random() * 50);
+    }
+  }
 }
