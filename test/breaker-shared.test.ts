@@ -125,7 +125,7 @@ const [file, url, calls, gap] = process.argv.slice(2);
 const ledger = new SqliteLedger(file);
 const policy = new ProviderPolicy("api", ledger, {
   retry: { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0, exponentialBase: 2, jitter: "none", budgetMs: 60000 },
-  breaker: { failureThreshold: 3, successThreshold: 1, timeoutMs: 700, maxTimeoutMs: 700, halfOpenMaxCalls: 1, probeLeaseMs: 10000 },
+  breaker: { failureThreshold: 3, successThreshold: 1, timeoutMs: 2000, maxTimeoutMs: 2000, halfOpenMaxCalls: 1, probeLeaseMs: 10000 },
   timeoutMs: 5000, concurrency: 4, pauseOnRateLimit: true, rateLimitWaitMs: 100, enabled: true, classify: {},
 }, "host:" + process.pid + ":w");
 const out = [];
@@ -161,13 +161,13 @@ await ledger.close();
 
     // after the open period both hammer it at once: exactly one probe reaches the server (it fails,
     // so the breaker re-opens and every other call of both processes is refused)
-    await new Promise((r) => setTimeout(r, 800));
+    await new Promise((r) => setTimeout(r, 2200));
     const [x, y] = await Promise.all([run(3, 20), run(3, 20)]);
     expect(server.stats.requests - 3).toBe(1);
     expect([...x, ...y].sort()).toEqual(["fail", "open", "open", "open", "open", "open"]);
 
     // the next open period ends; a healthy server closes it again for everyone
-    await new Promise((r) => setTimeout(r, 800));
+    await new Promise((r) => setTimeout(r, 2200));
     server.setScript(undefined);
     const healed = await run(1, 0);
     expect(healed).toEqual(["ok"]);

@@ -3,9 +3,11 @@ import { PROVIDER_ENV, SYNC_ENV } from "../config/env.js";
 import { errorMessage } from "../errors.js";
 import { breakerActionCommand, breakersCommand } from "./commands/breakers.js";
 import { daemonCommand } from "./commands/daemon.js";
+import { doctorCommand } from "./commands/doctor.js";
 import { eventsCommand, historyCommand } from "./commands/history.js";
 import { mcpCommand } from "./commands/mcp.js";
 import { failedCommand, retryCommand } from "./commands/items.js";
+import { replicateCommand, verifyCommand } from "./commands/replicate.js";
 import { runCommand } from "./commands/run.js";
 import { searchCommand } from "./commands/search.js";
 import { statusCommand } from "./commands/status.js";
@@ -157,6 +159,31 @@ export function buildProgram(): Command {
     .option("--http <port>", "serve Streamable HTTP on 127.0.0.1:PORT instead of stdio")
     .action(act((_o: unknown, cmd: Command) => mcpCommand(cmd.optsWithGlobals())));
 
+  program
+    .command("doctor")
+    .description(
+      "health checks of the state: disk, database integrity and size, schedules, breakers, locks, leases, backlog, backups (exit 0 ok, 1 warnings, 2 critical)",
+    )
+    .option(
+      "--repair",
+      "apply the safe repairs first (restore a damaged database from a snapshot, prune, requeue, vacuum, sync overdue jobs)",
+    )
+    .option("--thorough", "PRAGMA integrity_check instead of quick_check")
+    .option("--json", "print { checks, repairs } as JSON on stdout")
+    .addHelpText(
+      "after",
+      `
+Environment:
+  SYNCWARDEN_DOCTOR_DISK_WARN_GB     warn under this much free disk on the state volume (default 10)
+  SYNCWARDEN_DOCTOR_DISK_CRIT_GB     critical under this much (default 5)
+  SYNCWARDEN_DOCTOR_WAL_WARN_MB      warn when the WAL is larger (default 256)
+  SYNCWARDEN_BACKUP_RETENTION_DAYS   --repair deletes backups/<ISO time>/ folders older than this (default 30)
+
+Exit codes: 0 healthy, 1 warnings, 2 critical (after --repair: the state it left).
+`,
+    )
+    .action(act((_o: unknown, cmd: Command) => doctorCommand(cmd.optsWithGlobals())));
+
   const breakers = program
     .command("breakers")
     .description("circuit breakers and rate gates of every provider (shared by all processes on this state)")
@@ -178,6 +205,36 @@ export function buildProgram(): Command {
     .action(
       act((name: string, _o: unknown, cmd: Command) =>
         breakerActionCommand("isolate", name, cmd.optsWithGlobals()),
+      ),
+    );
+
+  program
+    .command("replicate")
+    .description(
+      "keep replica folders in step with their targets (three-way, from the last synced state); a target needs its .syncwarden-replica marker, created by the first run only (no manifest yet, target folder exists)",
+    )
+    .argument("[name]", "only this replica")
+    .option("--direction <direction>", "push | pull | bidirectional (overrides the config)")
+    .option("--conflict <strategy>", "newest | local | remote | manual (overrides the config)")
+    .option("--dry-run", "print the plan (copies, deletes, conflicts) without writing")
+    .option("--force", "go past the max_delete and clock-shift guards")
+    .option("--json", "print a summary per target as JSON on stdout")
+    .action(
+      act((name: string | undefined, _o: unknown, cmd: Command) =>
+        replicateCommand(name, cmd.optsWithGlobals()),
+      ),
+    );
+
+  program
+    .command("replicas")
+    .description("replica folders")
+    .command("verify")
+    .description("hash both sides of every target and report every difference (exit 0 only when they match)")
+    .argument("[name]", "only this replica")
+    .option("--json", "print as JSON on stdout")
+    .action(
+      act((name: string | undefined, _o: unknown, cmd: Command) =>
+        verifyCommand(name, cmd.optsWithGlobals()),
       ),
     );
 

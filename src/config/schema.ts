@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { replicasSchema } from "./replicas-schema.js";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const name = (what: string) => z.string().regex(NAME, `${what} must be letters, digits, '_', '.' or '-'`);
@@ -181,6 +182,8 @@ export const configSchema = z.strictObject({
   jobs: z
     .record(name("job name"), jobSchema)
     .refine((jobs) => Object.keys(jobs).length > 0, "define at least one job"),
+  /** Folders kept in step with other folders (src/replicas). */
+  replicas: replicasSchema,
 });
 
 export type SyncSettings = z.infer<typeof syncSchema>;

@@ -1,4 +1,5 @@
 import { errorMessage, isLockedError, UsageError } from "../errors.js";
+import { runDoctor } from "../health/doctor.js";
 import { sleep } from "../resilience/sleep.js";
 import { LAST_SUCCESS_KEY, type SyncService } from "../service/sync-service.js";
 import type { SyncResult } from "../service/types.js";
@@ -35,7 +36,12 @@ export type JobOutcome =
 export interface DaemonOptions {
   clock?: Clock;
   logger?: DaemonLogger;
+  /** How often the loop runs doctor's checks and safe repairs (default HEALTH_EVERY_MS; 0: never). */
+  healthEveryMs?: number;
 }
+
+/** The loop runs doctor's checks and safe repairs this often (and once when it starts). */
+export const HEALTH_EVERY_MS = 30 * 60_000;
 
 const isAborted = (signal: AbortSignal): boolean => signal.aborted;
 const when = (at: number): string => (Number.isFinite(at) ? formatTime(at) : "never");
@@ -69,6 +75,8 @@ export class Daemon {
   /** The last wait logged per job, so an unchanged one is not logged on every pass. */
   private readonly logged = new Map<string, string>();
   private lastIdle = "";
+  private readonly healthEveryMs: number;
+  private nextHealth = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly service: SyncService,
@@ -77,6 +85,40 @@ export class Daemon {
     this.schedules = parseSchedules(service.loaded.config.jobs, service.loaded.file);
     this.clock = options.clock ?? realClock;
     this.logger = options.logger ?? silentLogger;
+    this.healthEveryMs = options.healthEveryMs ?? HEALTH_EVERY_MS;
+  }
+
+  /**
+   * doctor's checks and its safe repairs through this daemon's service: prune backups and temp files,
+   * reclaim stale locks, requeue expired leases, checkpoint/optimize/VACUUM. It neither starts syncs
+   * (the schedule does) nor restores the database (this process holds it open); those are logged for
+   * a person (`syncwarden doctor --repair`).
+   */
+  async healthPass(): Promise<void> {
+    const report = await runDoctor(this.service.loaded, {
+      repair: true,
+      startSyncs: false,
+      restore: false,
+      service: this.service,
+      now: () => this.clock.now(),
+    });
+    for (const r of report.repairs) {
+      const fields = { event: "doctor:repair", repair: r.name, ok: r.ok };
+      if (r.ok) this.logger.info(fields, `doctor: ${r.name}: ${r.message}`);
+      else this.logger.warn(fields, `doctor: ${r.name}: ${r.message}`);
+    }
+    for (const c of report.checks) {
+      if (c.status === "ok") continue;
+      const fields = { event: "doctor:check", check: c.name, status: c.status };
+      const message = `doctor: ${c.name} ${c.status}: ${c.message}`;
+      if (c.status === "critical") this.logger.error(fields, message);
+      else this.logger.warn(fields, message);
+    }
+    const bad = report.checks.filter((c) => c.status !== "ok").length;
+    this.logger.info(
+      { event: "doctor", checks: report.checks.length, problems: bad, repairs: report.repairs.length },
+      `doctor: ${report.checks.length - bad}/${report.checks.length} checks ok, ${report.repairs.length} repairs`,
+    );
   }
 
   /** Jobs of the configuration without a schedule (the daemon leaves them alone). */
@@ -133,6 +175,18 @@ export class Daemon {
           undefined,
         );
         wake = soonest?.next.at ?? Number.POSITIVE_INFINITY;
+        if (this.healthEveryMs > 0) {
+          if (this.clock.now() >= this.nextHealth) {
+            this.nextHealth = this.clock.now() + this.healthEveryMs;
+            await this.healthPass().catch((e: unknown) =>
+              this.logger.error(
+                { event: "error", err: { message: errorMessage(e) } },
+                `doctor: health pass failed: ${errorMessage(e)}`,
+              ),
+            );
+          }
+          wake = Math.min(wake, this.nextHealth);
+        }
         const message = `idle until ${when(wake)}${soonest ? ` (next: ${soonest.job})` : ""}`;
         if (message !== this.lastIdle) {
           this.lastIdle = message;

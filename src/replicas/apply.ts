@@ -1,0 +1,200 @@
+import { existsSync, mkdirSync, renameSync, rmdirSync, rmSync, statSync } from "node:fs";
+import path from "node:path";
+import { copyFileAtomic, fsyncDir } from "./fs-atomic.js";
+import type { FileEntry, Side } from "./manifest.js";
+import type { Action, ConflictStrategy } from "./reconcile.js";
+import { copySqliteAtomic } from "./sqlite-copy.js";
+
+export interface ApplyContext {
+  roots: Record<Side, string>;
+  /** `<state folder>/backups/<timestamp>`: losing and deleted versions go here first. */
+  backupDir: string;
+  host: string;
+  stamp: string;
+}
+
+export interface ConflictReport {
+  path: string;
+  strategy: ConflictStrategy;
+  winner: Side | "manual";
+  /** The side whose version lost (with manual: the older one, renamed to keptAs on that side and carried to the other). */
+  loser: Side;
+  keptAs?: string;
+  /** Where the losing version was backed up. */
+  backup: string;
+}
+
+export type Entries = Map<string, { local?: FileEntry; remote?: FileEntry }>;
+
+export interface ApplyResult {
+  copied: number;
+  deleted: number;
+  conflicts: ConflictReport[];
+  errors: { path: string; message: string }[];
+  /** What each side holds after each successful action (the next manifest's entries for those paths). */
+  entries: Entries;
+  /** Paths whose action failed: the manifest keeps their previous entries. */
+  failed: Set<string>;
+}
+
+const abs = (root: string, rel: string): string => path.join(root, ...rel.split("/"));
+const other = (s: Side): Side => (s === "local" ? "remote" : "local");
+
+/** Copies one version from a side to the other (atomically); returns both sides' new entries. */
+async function carry(
+  c: ApplyContext,
+  from: Side,
+  relFrom: string,
+  relTo: string,
+  entry: FileEntry,
+): Promise<{ src: FileEntry; dest: FileEntry }> {
+  const src = abs(c.roots[from], relFrom);
+  const dest = abs(c.roots[other(from)], relTo);
+  if (entry.sqlite) {
+    const fp = await copySqliteAtomic(src, dest);
+    const st = statSync(dest);
+    return {
+      src: { ...entry, path: relFrom },
+      dest: { path: relTo, size: st.size, mtimeMs: st.mtimeMs, sha256: fp, sqlite: true },
+    };
+  }
+  const got = copyFileAtomic(src, dest, entry);
+  const st = statSync(dest);
+  return {
+    src: { path: relFrom, ...got },
+    dest: { path: relTo, size: st.size, mtimeMs: st.mtimeMs, sha256: got.sha256 },
+  };
+}
+
+async function backup(c: ApplyContext, side: Side, rel: string, entry: FileEntry): Promise<string> {
+  const dest = abs(c.backupDir, rel);
+  mkdirSync(path.dirname(dest), { recursive: true });
+  if (entry.sqlite) await copySqliteAtomic(abs(c.roots[side], rel), dest);
+  else copyFileAtomic(abs(c.roots[side], rel), dest, entry);
+  return dest;
+}
+
+/** Removes folders left empty by a delete or rename, up to the root. */
+function pruneEmpty(root: string, rel: string): void {
+  let dir = path.dirname(abs(root, rel));
+  while (dir.startsWith(root + path.sep)) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      return;
+    }
+    dir = path.dirname(dir);
+  }
+}
+
+async function applyOne(
+  c: ApplyContext,
+  a: Exclude<Action, { kind: "skip" }>,
+  r: ApplyResult,
+): Promise<void> {
+  if (a.kind === "copy") {
+    const from = other(a.to);
+    const there = statSync(abs(c.roots[a.to], a.path), { throwIfNoEntry: false });
+    const moved = a.over
+      ? !a.over.sqlite &&
+        there !== undefined &&
+        (there.size !== a.over.size || there.mtimeMs !== a.over.mtimeMs)
+      : there !== undefined;
+    if (moved || (a.over && !there))
+      throw new Error(
+        `changed on the ${a.to} side since the scan; not overwritten (the next run reconsiders it)`,
+      );
+    const { src, dest } = await carry(c, from, a.path, a.path, a.entry);
+    r.entries.set(a.path, from === "local" ? { local: src, remote: dest } : { local: dest, remote: src });
+    r.copied++;
+    return;
+  }
+  if (a.kind === "delete") {
+    const file = abs(c.roots[a.on], a.path);
+    const st = statSync(file, { throwIfNoEntry: false });
+    if (st && (st.size !== a.entry.size || st.mtimeMs !== a.entry.mtimeMs) && !a.entry.sqlite)
+      throw new Error("changed since the scan; not deleted (the next run reconsiders it)");
+    if (st) {
+      await backup(c, a.on, a.path, a.entry);
+      rmSync(file, { force: true });
+      if (a.entry.sqlite) for (const s of ["-wal", "-shm", "-journal"]) rmSync(file + s, { force: true });
+      fsyncDir(path.dirname(file));
+      pruneEmpty(c.roots[a.on], a.path);
+    }
+    r.entries.set(a.path, {});
+    r.deleted++;
+    return;
+  }
+  // conflict: back up the losing version first
+  const loserEntry = a.loser === "local" ? a.local : a.remote;
+  const winnerSide = other(a.loser);
+  const winnerEntry = winnerSide === "local" ? a.local : a.remote;
+  const saved = await backup(c, a.loser, a.path, loserEntry);
+  const report: ConflictReport = {
+    path: a.path,
+    strategy: a.strategy,
+    winner: a.winner,
+    loser: a.loser,
+    backup: saved,
+  };
+  if (a.winner === "manual") {
+    // a database keeps its extension, so the kept copy is still carried as a database
+    const ext = loserEntry.sqlite ? path.posix.extname(a.path) : "";
+    const keptAs = `${a.path.slice(0, a.path.length - ext.length)}.conflict-${c.host}-${c.stamp}${ext}`;
+    const loserFile = abs(c.roots[a.loser], a.path);
+    if (loserEntry.sqlite) {
+      // a live database is never renamed away from its -wal: a snapshot takes the new name instead
+      await copySqliteAtomic(loserFile, abs(c.roots[a.loser], keptAs));
+    } else {
+      renameSync(loserFile, abs(c.roots[a.loser], keptAs));
+      fsyncDir(path.dirname(loserFile));
+    }
+    const kept = await carry(c, a.loser, keptAs, keptAs, { ...loserEntry, path: keptAs });
+    r.entries.set(
+      keptAs,
+      a.loser === "local" ? { local: kept.src, remote: kept.dest } : { local: kept.dest, remote: kept.src },
+    );
+    report.keptAs = keptAs;
+    r.copied++;
+  }
+  const { src, dest } = await carry(c, winnerSide, a.path, a.path, winnerEntry);
+  r.entries.set(a.path, winnerSide === "local" ? { local: src, remote: dest } : { local: dest, remote: src });
+  r.copied++;
+  r.conflicts.push(report);
+}
+
+/**
+ * Applies a plan item by item; an item's failure is recorded and the others proceed. `checkpoint`
+ * is called about once a second with the result so far and how many actions were applied.
+ */
+export async function applyPlan(
+  c: ApplyContext,
+  actions: readonly Action[],
+  checkpoint: (r: ApplyResult, applied: number) => void = () => undefined,
+): Promise<ApplyResult> {
+  const r: ApplyResult = {
+    copied: 0,
+    deleted: 0,
+    conflicts: [],
+    errors: [],
+    entries: new Map(),
+    failed: new Set(),
+  };
+  let last = Date.now();
+  for (const [n, a] of actions.entries()) {
+    if (Date.now() - last >= 1000) {
+      checkpoint(r, n);
+      last = Date.now();
+    }
+    if (a.kind === "skip") continue;
+    try {
+      if (!existsSync(c.roots.local) || !existsSync(c.roots.remote))
+        throw new Error("a side became unreachable");
+      await applyOne(c, a, r);
+    } catch (e) {
+      r.failed.add(a.path);
+      r.errors.push({ path: a.path, message: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  return r;
+}

@@ -1,0 +1,124 @@
+import path from "node:path";
+import type { LoadedConfig } from "../config/load-config.js";
+import { ConfigError, isBrokenCircuitError, isLockedError, UsageError, errorMessage } from "../errors.js";
+import type { Ledger } from "../ledger/ledger.js";
+import { CircuitBreaker, type BreakerTransition } from "../resilience/circuit-breaker.js";
+import { acquireJobLock } from "../service/job-lock.js";
+import type { ConflictStrategy, Direction } from "./reconcile.js";
+import {
+  emptyReport,
+  runTarget,
+  type ResolvedTarget,
+  type RunOptions,
+  type TargetReport,
+} from "./run-target.js";
+
+export interface ReplicateOverrides {
+  direction?: Direction;
+  conflict?: ConflictStrategy;
+}
+
+/** Every target of the named replica (or of all replicas), paths resolved against the config file. */
+export function resolveTargets(
+  loaded: LoadedConfig,
+  name?: string,
+  o: ReplicateOverrides = {},
+): ResolvedTarget[] {
+  const replicas = loaded.config.replicas;
+  const names = Object.keys(replicas);
+  if (names.length === 0) throw new ConfigError(`${loaded.file}: no replicas: configured`);
+  if (name !== undefined && !names.includes(name))
+    throw new UsageError(`unknown replica "${name}"; replicas: ${names.join(", ")}`);
+  return (name === undefined ? names : [name]).flatMap((r) => {
+    const rc = replicas[r]!;
+    const localRoot = rc.folder === undefined ? loaded.stateDir : path.resolve(loaded.baseDir, rc.folder);
+    return rc.targets.map((t) => ({
+      replica: r,
+      target: t.name,
+      localRoot,
+      remoteRoot: path.resolve(loaded.baseDir, t.path),
+      stateDir: loaded.stateDir,
+      direction: o.direction ?? t.direction,
+      conflict: o.conflict ?? t.conflict,
+      maxDelete: t.max_delete,
+      windowMs: t.modtime_window * 1000,
+    }));
+  });
+}
+
+export const replicaLockName = (t: { replica: string; target: string }): string =>
+  `replica:${t.replica}:${t.target}`;
+
+/** The per-target breaker: 3 consecutive failures open it for 60 s, doubling on each re-open. */
+export function targetBreaker(
+  ledger: Ledger,
+  t: { replica: string; target: string },
+  owner: string,
+  onTransition?: (tr: BreakerTransition) => void,
+): CircuitBreaker {
+  return new CircuitBreaker(
+    replicaLockName(t),
+    ledger,
+    {
+      failureThreshold: 3,
+      successThreshold: 1,
+      timeoutMs: 60_000,
+      maxTimeoutMs: 3_600_000,
+      halfOpenMaxCalls: 1,
+      probeLeaseMs: 600_000,
+    },
+    owner,
+    onTransition,
+  );
+}
+
+/**
+ * Replicates each target in turn, each under its own lock and breaker: an open breaker or a held
+ * lock skips that target and the others proceed.
+ */
+export async function replicate(
+  ledger: Ledger,
+  owner: string,
+  targets: readonly ResolvedTarget[],
+  o: RunOptions,
+  log: (line: string) => void,
+): Promise<TargetReport[]> {
+  const reports: TargetReport[] = [];
+  for (const t of targets) {
+    const breaker = targetBreaker(ledger, t, owner, (tr) =>
+      log(`[CIRCUIT] ${tr.provider}: ${tr.from} → ${tr.to} (${tr.reason})`),
+    );
+    let permit;
+    try {
+      permit = await breaker.acquire();
+    } catch (e) {
+      if (!isBrokenCircuitError(e)) throw e;
+      reports.push(emptyReport(t, "skipped", `${errorMessage(e)}; target skipped`));
+      continue;
+    }
+    let lock;
+    try {
+      lock = await acquireJobLock(ledger, replicaLockName(t), owner, false, () => undefined);
+    } catch (e) {
+      await breaker.release(permit);
+      if (!isLockedError(e)) throw e;
+      reports.push(emptyReport(t, "locked", errorMessage(e)));
+      continue;
+    }
+    try {
+      let report: TargetReport;
+      try {
+        report = await runTarget(t, o);
+      } catch (e) {
+        report = { ...emptyReport(t, "error", errorMessage(e)), unreachable: true };
+      }
+      if (report.unreachable) await breaker.failure(permit, report.message ?? "unreachable");
+      else if (report.status === "refused") await breaker.release(permit);
+      else await breaker.success(permit);
+      reports.push(report);
+    } finally {
+      await lock.release();
+    }
+  }
+  return reports;
+}

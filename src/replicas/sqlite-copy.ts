@@ -1,0 +1,116 @@
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, openSync, readSync, renameSync, rmSync } from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { fsyncDir, fsyncPath, tempPathFor } from "./fs-atomic.js";
+
+const EXTENSIONS = [".db", ".sqlite", ".sqlite3"];
+const HEADER = Buffer.from("SQLite format 3\0", "latin1");
+
+/** A `*.db`, `*.sqlite` or `*.sqlite3` file that starts with the SQLite header. */
+export function isSqliteFile(abs: string): boolean {
+  if (!EXTENSIONS.includes(path.extname(abs).toLowerCase())) return false;
+  const fd = openSync(abs, "r");
+  try {
+    const buf = Buffer.alloc(16);
+    return readSync(fd, buf, 0, 16, 0) === 16 && buf.equals(HEADER);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** `x.db-wal`, `x.sqlite-shm`, `x.db-journal`: never carried (the snapshot holds their committed content). */
+export function isSqliteSidecar(name: string): boolean {
+  const m = /^(.*)-(wal|shm|journal)$/.exec(name);
+  return m !== null && EXTENSIONS.includes(path.extname(m[1]!).toLowerCase());
+}
+
+function open(abs: string): Database.Database {
+  const db = new Database(abs, { fileMustExist: true });
+  db.pragma("busy_timeout = 10000");
+  return db;
+}
+
+const cell = (_k: string, v: unknown): unknown =>
+  typeof v === "bigint"
+    ? v.toString()
+    : v instanceof Uint8Array
+      ? Buffer.from(v).toString("hex")
+      : (v as { type?: string; data?: number[] } | null)?.type === "Buffer"
+        ? Buffer.from((v as { data: number[] }).data).toString("hex")
+        : v;
+
+/**
+ * The logical fingerprint of a database: sha256 over its schema and every row of every table
+ * (ordered by rowid), read in one transaction. Stable across VACUUM and page layout, unlike the file's bytes.
+ */
+export function sqliteFingerprint(abs: string): string {
+  const db = open(abs);
+  try {
+    const h = createHash("sha256");
+    db.transaction(() => {
+      const objects = db
+        .prepare<[], { type: string; name: string; sql: string | null }>(
+          "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name",
+        )
+        .all();
+      for (const o of objects) {
+        h.update(JSON.stringify([o.type, o.name, o.sql]));
+        if (o.type !== "table" || (o.sql ?? "").toUpperCase().startsWith("CREATE VIRTUAL")) continue;
+        const quoted = `"${o.name.replace(/"/g, '""')}"`;
+        let stmt: Database.Statement;
+        try {
+          stmt = db.prepare(`SELECT * FROM ${quoted} ORDER BY rowid`);
+        } catch {
+          stmt = db.prepare(`SELECT * FROM ${quoted}`); // WITHOUT ROWID: ordered by its key
+        }
+        for (const row of stmt.raw().iterate()) h.update(JSON.stringify(row, cell) + "\n");
+      }
+    })();
+    return h.digest("hex");
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Carries a database: a consistent snapshot through the backup API into a temp file beside the
+ * destination, `PRAGMA quick_check` on it, fsync; then renamed into place (no destination yet) or
+ * restored into the destination through the backup API (so a connection holding it stays valid).
+ * Returns the snapshot's fingerprint.
+ */
+export async function copySqliteAtomic(src: string, dest: string): Promise<string> {
+  const tmp = tempPathFor(dest);
+  try {
+    const source = open(src);
+    try {
+      await source.backup(tmp);
+    } finally {
+      source.close();
+    }
+    const snap = new Database(tmp, { fileMustExist: true });
+    try {
+      const check = snap.pragma("quick_check", { simple: true });
+      if (check !== "ok") throw new Error(`snapshot of ${src} failed quick_check: ${String(check)}`);
+    } finally {
+      snap.close();
+    }
+    fsyncPath(tmp);
+    const fingerprint = sqliteFingerprint(tmp);
+    if (existsSync(dest) && isSqliteFile(dest)) {
+      const from = new Database(tmp, { readonly: true, fileMustExist: true });
+      try {
+        await from.backup(dest);
+      } finally {
+        from.close();
+      }
+    } else {
+      for (const s of ["-wal", "-shm", "-journal"]) rmSync(dest + s, { force: true });
+      renameSync(tmp, dest);
+      fsyncDir(path.dirname(dest));
+    }
+    return fingerprint;
+  } finally {
+    for (const s of ["", "-wal", "-shm", "-journal"]) rmSync(tmp + s, { force: true });
+  }
+}

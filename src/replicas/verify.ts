@@ -1,0 +1,39 @@
+import { hashSide, scanTree } from "./scan.js";
+import { scanOptions, type ResolvedTarget } from "./run-target.js";
+
+export interface VerifyReport {
+  replica: string;
+  target: string;
+  match: boolean;
+  error?: string;
+  onlyLocal: string[];
+  onlyRemote: string[];
+  differ: string[];
+}
+
+/** Hashes both sides in full (no cached hashes) and lists every difference. */
+export function verifyTarget(t: ResolvedTarget): VerifyReport {
+  const r: VerifyReport = {
+    replica: t.replica,
+    target: t.target,
+    match: false,
+    onlyLocal: [],
+    onlyRemote: [],
+    differ: [],
+  };
+  try {
+    const opts = scanOptions(t, false);
+    const local = hashSide(t.localRoot, scanTree(t.localRoot, opts).files, new Map());
+    const remote = hashSide(t.remoteRoot, scanTree(t.remoteRoot, opts).files, new Map());
+    for (const [p, e] of local) {
+      const o = remote.get(p);
+      if (!o) r.onlyLocal.push(p);
+      else if (o.sha256 !== e.sha256) r.differ.push(p);
+    }
+    for (const p of remote.keys()) if (!local.has(p)) r.onlyRemote.push(p);
+    r.match = r.onlyLocal.length + r.onlyRemote.length + r.differ.length === 0;
+  } catch (e) {
+    r.error = e instanceof Error ? e.message : String(e);
+  }
+  return r;
+}

@@ -1,0 +1,191 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { ReplicaWorkspace } from "./replicas-workspace.js";
+
+const T0 = 1_700_000_000;
+let ws: ReplicaWorkspace;
+afterEach(() => ws.cleanup());
+
+describe("replicate: bidirectional three-way sync", () => {
+  it("propagates adds, edits, deletes and renames on both sides; deletions never come back", async () => {
+    ws = new ReplicaWorkspace();
+    ws.put(ws.local, "a.txt", "a1");
+    ws.put(ws.local, "sub/b.txt", "b1");
+    ws.put(ws.remote, "c.txt", "c1");
+    const first = await ws.replicate();
+    expect(first.code).toBe(0);
+    expect(first.json.targets[0]!.initialised).toBe(true);
+    expect(existsSync(path.join(ws.remote, ".syncwarden-replica"))).toBe(true);
+    const all = { "a.txt": "a1", "sub/b.txt": "b1", "c.txt": "c1" };
+    expect(ws.tree(ws.local)).toEqual(all);
+    expect(ws.tree(ws.remote)).toEqual(all);
+
+    ws.put(ws.remote, "a.txt", "a2-remote", T0 + 500); // edit on remote
+    ws.put(ws.local, "d.txt", "d1"); // add on local
+    ws.del(ws.local, "c.txt"); // delete on local
+    ws.del(ws.remote, "sub/b.txt"); // rename on remote
+    ws.put(ws.remote, "sub/renamed.txt", "b1");
+    const second = await ws.replicate();
+    expect(second.code).toBe(0);
+    const want = { "a.txt": "a2-remote", "d.txt": "d1", "sub/renamed.txt": "b1" };
+    expect(ws.tree(ws.local)).toEqual(want);
+    expect(ws.tree(ws.remote)).toEqual(want);
+    expect(second.json.targets[0]).toMatchObject({ copied: 3, deleted: 2, conflicts: [] });
+
+    const third = await ws.replicate();
+    expect(third.json.targets[0]).toMatchObject({ status: "ok", copied: 0, deleted: 0 });
+    expect(ws.tree(ws.local)).toEqual(want);
+    expect(ws.tree(ws.remote)).toEqual(want);
+    expect((await ws.cli(["replicas", "verify"])).code).toBe(0);
+    // a deleted file's last version is kept in backups/
+    expect(Object.values(ws.backups())).toContain("c1");
+  });
+
+  it("identical edits on both sides are not conflicts; verify reports differences", async () => {
+    ws = new ReplicaWorkspace();
+    ws.put(ws.local, "n.md", "v1");
+    await ws.replicate();
+    ws.put(ws.local, "n.md", "same edit", T0 + 10);
+    ws.put(ws.remote, "n.md", "same edit", T0 + 99);
+    const r = await ws.replicate();
+    expect(r.code).toBe(0);
+    expect(r.json.targets[0]).toMatchObject({ copied: 0, conflicts: [] });
+
+    ws.put(ws.remote, "extra.md", "x");
+    const v = await ws.cli(["replicas", "verify", "notes", "--json"]);
+    expect(v.code).toBe(3);
+    expect(JSON.parse(v.stdout)).toMatchObject({ targets: [{ match: false, onlyRemote: ["extra.md"] }] });
+  });
+
+  it("--dry-run prints the plan and writes nothing", async () => {
+    ws = new ReplicaWorkspace();
+    ws.put(ws.local, "a.txt", "a");
+    ws.put(ws.local, "k.txt", "k");
+    ws.put(ws.local, "l.txt", "l");
+    await ws.replicate();
+    ws.put(ws.local, "b.txt", "b");
+    ws.del(ws.local, "a.txt");
+    const r = await ws.replicate("--dry-run");
+    expect(r.code).toBe(0);
+    expect(r.json.targets[0]!.plan).toEqual([
+      expect.objectContaining({ kind: "delete", path: "a.txt" }),
+      expect.objectContaining({ kind: "copy", path: "b.txt" }),
+    ]);
+    expect(ws.tree(ws.remote)).toEqual({ "a.txt": "a", "k.txt": "k", "l.txt": "l" });
+    const text = await ws.cli(["replicate", "--dry-run"]);
+    expect(text.stdout).toContain("delete on remote: a.txt");
+  });
+
+  it("push carries local changes only and leaves remote changes where they are", async () => {
+    ws = new ReplicaWorkspace([{ extra: "direction: push" }]);
+    ws.put(ws.local, "a.txt", "a");
+    ws.put(ws.remote, "r.txt", "r");
+    const r = await ws.replicate();
+    expect(ws.tree(ws.remote)).toEqual({ "a.txt": "a", "r.txt": "r" });
+    expect(ws.tree(ws.local)).toEqual({ "a.txt": "a" });
+    expect(r.json.targets[0]!.skipped.map((s) => s.path)).toEqual(["r.txt"]);
+  });
+});
+
+describe("replicate: --direction pull", () => {
+  it("carries remote changes only; a conflict is won by the remote side, the local version backed up", async () => {
+    ws = new ReplicaWorkspace();
+    ws.put(ws.local, "a.txt", "base");
+    ws.put(ws.local, "b.txt", "b");
+    ws.put(ws.local, "c.txt", "c");
+    await ws.replicate();
+    ws.put(ws.local, "a.txt", "local edit", T0 + 900);
+    ws.put(ws.remote, "a.txt", "remote edit", T0 + 100);
+    ws.put(ws.local, "new-local.txt", "stays here");
+    ws.put(ws.remote, "new-remote.txt", "comes over");
+    const r = await ws.replicate("--direction", "pull");
+    expect(r.code).toBe(0);
+    expect(ws.tree(ws.local)).toEqual({
+      "a.txt": "remote edit",
+      "b.txt": "b",
+      "c.txt": "c",
+      "new-local.txt": "stays here",
+      "new-remote.txt": "comes over",
+    });
+    expect(ws.tree(ws.remote)).not.toHaveProperty("new-local.txt");
+    expect(ws.backups()).toEqual({ "a.txt": "local edit" });
+  });
+});
+
+describe("replicate: the state folder by default", () => {
+  it("carries the state folder but not the ledger, its manifests or its backups", async () => {
+    ws = new ReplicaWorkspace([{}], null);
+    const state = path.join(ws.dir, ".syncwarden");
+    ws.put(state, "notes/today.md", "hello");
+    const r = await ws.replicate();
+    expect(r.code).toBe(0);
+    expect(existsSync(path.join(state, "state.db"))).toBe(true);
+    expect(ws.tree(ws.remote)).toEqual({ "notes/today.md": "hello" });
+    ws.put(ws.remote, "from-other.md", "x");
+    await ws.replicate();
+    expect(ws.tree(state)).toMatchObject({ "from-other.md": "x", "notes/today.md": "hello" });
+    expect(Object.keys(ws.tree(ws.remote)).sort()).toEqual(["from-other.md", "notes/today.md"]);
+    expect((await ws.cli(["replicas", "verify"])).code).toBe(0);
+  });
+});
+
+describe("replicate: conflict strategies", () => {
+  async function conflict(strategy: string): Promise<Awaited<ReturnType<ReplicaWorkspace["replicate"]>>> {
+    ws = new ReplicaWorkspace();
+    ws.put(ws.local, "doc.txt", "base");
+    await ws.replicate();
+    ws.put(ws.local, "doc.txt", "local edit", T0 + 2000); // newer
+    ws.put(ws.remote, "doc.txt", "remote edit", T0 + 1000);
+    return ws.replicate("--conflict", strategy);
+  }
+
+  it("newest: the newer version wins, the other is backed up", async () => {
+    const r = await conflict("newest");
+    expect(r.code).toBe(0);
+    expect(ws.tree(ws.remote)).toEqual({ "doc.txt": "local edit" });
+    expect(ws.tree(ws.local)).toEqual({ "doc.txt": "local edit" });
+    expect(r.json.targets[0]!.conflicts).toEqual([
+      expect.objectContaining({ winner: "local", loser: "remote" }),
+    ]);
+    expect(ws.backups()).toEqual({ "doc.txt": "remote edit" });
+  });
+
+  it("local: the local version wins", async () => {
+    await conflict("local");
+    expect(ws.tree(ws.remote)).toEqual({ "doc.txt": "local edit" });
+    expect(ws.backups()).toEqual({ "doc.txt": "remote edit" });
+  });
+
+  it("remote: the remote version wins even though it is older", async () => {
+    await conflict("remote");
+    expect(ws.tree(ws.local)).toEqual({ "doc.txt": "remote edit" });
+    expect(ws.tree(ws.remote)).toEqual({ "doc.txt": "remote edit" });
+    expect(ws.backups()).toEqual({ "doc.txt": "local edit" });
+  });
+
+  it("manual: both kept, the loser renamed with a .conflict suffix, exit 3", async () => {
+    const r = await conflict("manual");
+    expect(r.code).toBe(3);
+    const c = r.json.targets[0]!.conflicts[0]!;
+    expect(c.keptAs).toMatch(/^doc\.txt\.conflict-.+-\d{8}T\d{6}\.\d{3}Z$/);
+    const want = { "doc.txt": "local edit", [c.keptAs!]: "remote edit" };
+    expect(ws.tree(ws.local)).toEqual(want);
+    expect(ws.tree(ws.remote)).toEqual(want);
+    expect(ws.backups()).toEqual({ "doc.txt": "remote edit" });
+    const again = await ws.replicate();
+    expect(again.json.targets[0]).toMatchObject({ copied: 0, conflicts: [] });
+  });
+
+  it("newest with equal mtimes falls back to manual", async () => {
+    ws = new ReplicaWorkspace();
+    ws.put(ws.local, "doc.txt", "base");
+    await ws.replicate();
+    ws.put(ws.local, "doc.txt", "L", T0);
+    ws.put(ws.remote, "doc.txt", "R", T0);
+    const r = await ws.replicate("--conflict", "newest");
+    expect(r.code).toBe(3);
+    expect(r.json.targets[0]!.conflicts[0]!.winner).toBe("manual");
+    expect(Object.values(ws.tree(ws.local)).sort()).toEqual(["L", "R"]);
+  });
+});
