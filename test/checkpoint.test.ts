@@ -1,22 +1,13 @@
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { rmSync } from "node:fs";
+import type { SyncResult } from "../src/service/types.js";
 import { gitConfig, runCli, Workspace } from "./helpers/workspace.js";
 
 const SINK = path.resolve(import.meta.dirname, "fixtures/slow-sink.mjs");
 
-interface Result {
-  status: string;
-  phases: {
-    total: number;
-    completed: number;
-    skipped: number;
-    failed: number;
-    dead: number;
-    pending: number;
-    checkpoint: string | null;
-  }[];
-}
+/** What `run --json` prints: the library's own SyncResult. */
+type Result = SyncResult;
 
 describe("checkpoint rule", () => {
   let ws: Workspace;

@@ -2,26 +2,14 @@ import { spawn } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import type { SyncResult } from "../src/service/types.js";
 import { CLI, gitConfig, runCli, Workspace } from "./helpers/workspace.js";
 
 const SINK = path.resolve(import.meta.dirname, "fixtures/slow-sink.mjs");
 const SOURCE = path.resolve(import.meta.dirname, "fixtures/json-source.mjs");
 
-interface PhaseJson {
-  total: number;
-  completed: number;
-  skipped: number;
-  failed: number;
-  dead: number;
-  pending: number;
-  checkpoint: string | null;
-  skippedReasons: Record<string, number>;
-}
-interface ResultJson {
-  status: string;
-  durationSeconds: number;
-  phases: PhaseJson[];
-}
+/** What `run --json` prints: the library's own SyncResult. */
+type ResultJson = SyncResult;
 
 describe("cli", () => {
   let ws: Workspace;
