@@ -174,17 +174,20 @@ export const providerSchema = z.strictObject({
     .default({}),
 });
 
-export const configSchema = z.strictObject({
-  version: z.literal(1).optional(),
-  state_dir: z.string().min(1).optional(),
-  sync: syncSchema.prefault({}),
-  providers: z.record(name("provider name"), providerSchema).default({}),
-  jobs: z
-    .record(name("job name"), jobSchema)
-    .refine((jobs) => Object.keys(jobs).length > 0, "define at least one job"),
-  /** Folders kept in step with other folders (src/replicas). */
-  replicas: replicasSchema,
-});
+export const configSchema = z
+  .strictObject({
+    version: z.literal(1).optional(),
+    state_dir: z.string().min(1).optional(),
+    sync: syncSchema.prefault({}),
+    providers: z.record(name("provider name"), providerSchema).default({}),
+    jobs: z.record(name("job name"), jobSchema).default({}),
+    /** Folders kept in step with other folders (src/replicas). */
+    replicas: replicasSchema,
+  })
+  .refine((c) => Object.keys(c.jobs).length > 0 || Object.keys(c.replicas).length > 0, {
+    message: "define at least one job (or a replica)",
+    path: ["jobs"],
+  });
 
 export type SyncSettings = z.infer<typeof syncSchema>;
 export type ProviderConfig = z.infer<typeof providerSchema>;

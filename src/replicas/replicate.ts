@@ -49,6 +49,52 @@ export function resolveTargets(
 export const replicaLockName = (t: { replica: string; target: string }): string =>
   `replica:${t.replica}:${t.target}`;
 
+/** The ledger meta key holding the ISO time of a target's last run that ended `ok`. */
+export const replicaLastSuccessKey = (t: { replica: string; target: string }): string =>
+  `last_success:${replicaLockName(t)}`;
+
+/** A target's last successful run (ISO time), or null. */
+export async function replicaLastSuccess(
+  ledger: Ledger,
+  t: { replica: string; target: string },
+): Promise<string | null> {
+  return (await ledger.getMeta(replicaLastSuccessKey(t))) ?? null;
+}
+
+function summary(r: TargetReport): string {
+  const head = `${replicaLockName(r)}: ${r.status}`;
+  if (r.status !== "ok") return r.message === undefined ? head : `${head} (${r.message})`;
+  return `${head}: ${r.copied} copied, ${r.deleted} deleted, ${r.conflicts.length} conflicts, ${r.errors.length} errors`;
+}
+
+/** Records a run's outcome: an event (`replica:run`), and the last-success time when it ended ok. */
+async function record(ledger: Ledger, r: TargetReport, now: number): Promise<void> {
+  if (r.status === "dry-run") return;
+  if (r.status === "ok") await ledger.setMeta(replicaLastSuccessKey(r), new Date(now).toISOString());
+  const level =
+    r.status === "ok" ? (r.errors.length > 0 ? "warn" : "info") : r.status === "locked" ? "info" : "warn";
+  await ledger.appendEvents([
+    {
+      ts: now,
+      runId: null,
+      job: null,
+      level,
+      type: "replica:run",
+      message: summary(r),
+      data: {
+        replica: r.replica,
+        target: r.target,
+        status: r.status,
+        copied: r.copied,
+        deleted: r.deleted,
+        conflicts: r.conflicts.length,
+        errors: r.errors.length,
+        ...(r.message === undefined ? {} : { message: r.message }),
+      },
+    },
+  ]);
+}
+
 /** The per-target breaker: 3 consecutive failures open it for 60 s, doubling on each re-open. */
 export function targetBreaker(
   ledger: Ledger,
@@ -93,7 +139,9 @@ export async function replicate(
       permit = await breaker.acquire();
     } catch (e) {
       if (!isBrokenCircuitError(e)) throw e;
-      reports.push(emptyReport(t, "skipped", `${errorMessage(e)}; target skipped`));
+      const skipped = emptyReport(t, "skipped", `${errorMessage(e)}; target skipped`);
+      await record(ledger, skipped, Date.now());
+      reports.push(skipped);
       continue;
     }
     let lock;
@@ -115,6 +163,7 @@ export async function replicate(
       if (report.unreachable) await breaker.failure(permit, report.message ?? "unreachable");
       else if (report.status === "refused") await breaker.release(permit);
       else await breaker.success(permit);
+      await record(ledger, report, Date.now());
       reports.push(report);
     } finally {
       await lock.release();
