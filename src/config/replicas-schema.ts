@@ -14,6 +14,8 @@ export const replicaTargetSchema = z.strictObject({
   max_delete: z.number().min(0).max(100).default(50),
   /** An mtime change within this many seconds (with equal size and hash) is not a change. */
   modtime_window: z.number().min(0).default(2),
+  /** When the daemon replicates this target: `{ every: 10m }` or `{ cron: "0 * * * *" }`, as a job's. */
+  schedule: z.strictObject({ every: z.string().optional(), cron: z.string().optional() }).optional(),
 });
 
 export const replicaSchema = z

@@ -1,9 +1,11 @@
 import { errorMessage, isLockedError, UsageError } from "../errors.js";
 import { runDoctor } from "../health/doctor.js";
+import { replicaLockName } from "../replicas/replicate.js";
 import { sleep } from "../resilience/sleep.js";
 import { LAST_SUCCESS_KEY, type SyncService } from "../service/sync-service.js";
 import type { SyncResult } from "../service/types.js";
 import type { DaemonLogger } from "./log.js";
+import { parseReplicaSchedules, ReplicaScheduler, type ReplicaOutcome } from "./replica-schedule.js";
 import {
   explainNextRun,
   formatTime,
@@ -32,6 +34,12 @@ export type JobOutcome =
   | { job: string; action: "ran"; result: SyncResult; next: NextRun }
   | { job: string; action: "skipped"; reason: "not-due" | "locked"; message: string; next: NextRun }
   | { job: string; action: "error"; message: string; next: NextRun };
+
+/** What one pass did with one scheduled job or replica target. */
+export type PassOutcome = JobOutcome | ReplicaOutcome;
+
+/** A job's name, or a replica target's lock name (`replica:<name>:<target>`), for logs. */
+export const outcomeLabel = (o: PassOutcome): string => ("job" in o ? o.job : replicaLockName(o));
 
 export interface DaemonOptions {
   clock?: Clock;
@@ -62,12 +70,15 @@ function counts(
 }
 
 /**
- * Runs each scheduled job when it is due. Due-ness is derived from the ledger (the job's persisted last
- * success and its last run's start), so a run by the CLI, MCP or library resets the timer and a restart
- * keeps it. Jobs run one at a time through SyncService with trigger "daemon" and no waiting for locks.
+ * Runs each scheduled job (then each scheduled replica target) when it is due. Due-ness is derived from
+ * the ledger (the job's persisted last success and its last run's start), so a run by the CLI, MCP or
+ * library resets the timer and a restart keeps it. Jobs run one at a time through SyncService with
+ * trigger "daemon" and no waiting for locks.
  */
 export class Daemon {
   readonly schedules: ReadonlyMap<string, Schedule>;
+  /** The scheduled replica targets, replicated after the jobs of each pass. */
+  readonly replicas: ReplicaScheduler;
   private readonly clock: Clock;
   private readonly logger: DaemonLogger;
   /** When this daemon last tried each job: a refused attempt leaves no run behind, yet counts for the gap. */
@@ -86,6 +97,8 @@ export class Daemon {
     this.clock = options.clock ?? realClock;
     this.logger = options.logger ?? silentLogger;
     this.healthEveryMs = options.healthEveryMs ?? HEALTH_EVERY_MS;
+    const targets = parseReplicaSchedules(service.loaded.config.replicas, service.loaded.file);
+    this.replicas = new ReplicaScheduler(service, targets, () => this.clock.now(), this.logger);
   }
 
   /**
@@ -142,9 +155,12 @@ export class Daemon {
     );
   }
 
-  /** One pass: every scheduled job that is due runs once, in configuration order; the others are skipped. */
-  async runOnce(signal: AbortSignal = new AbortController().signal): Promise<JobOutcome[]> {
-    const outcomes: JobOutcome[] = [];
+  /**
+   * One pass: every scheduled job that is due runs once, in configuration order, then every due replica
+   * target; the others are skipped.
+   */
+  async runOnce(signal: AbortSignal = new AbortController().signal): Promise<PassOutcome[]> {
+    const outcomes: PassOutcome[] = [];
     for (const job of this.schedules.keys()) {
       if (signal.aborted) break;
       const next = await this.nextRun(job);
@@ -159,6 +175,7 @@ export class Daemon {
       }
       outcomes.push({ job, action: "skipped", reason: "not-due", message, next });
     }
+    outcomes.push(...(await this.replicas.runDue(signal)));
     return outcomes;
   }
 
@@ -170,7 +187,7 @@ export class Daemon {
         const outcomes = await this.runOnce(signal);
         // (read through a call: the pass may have aborted it)
         if (isAborted(signal)) break;
-        const soonest = outcomes.reduce<JobOutcome | undefined>(
+        const soonest = outcomes.reduce<PassOutcome | undefined>(
           (a, o) => (a === undefined || o.next.at < a.next.at ? o : a),
           undefined,
         );
@@ -187,10 +204,11 @@ export class Daemon {
           }
           wake = Math.min(wake, this.nextHealth);
         }
-        const message = `idle until ${when(wake)}${soonest ? ` (next: ${soonest.job})` : ""}`;
+        const next = soonest && outcomeLabel(soonest);
+        const message = `idle until ${when(wake)}${next === undefined ? "" : ` (next: ${next})`}`;
         if (message !== this.lastIdle) {
           this.lastIdle = message;
-          this.logger.info({ event: "idle", until: when(wake), job: soonest?.job }, message);
+          this.logger.info({ event: "idle", until: when(wake), job: next }, message);
         }
       } catch (e) {
         wake = this.clock.now() + MIN_GAP_MS;

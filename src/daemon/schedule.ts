@@ -26,10 +26,13 @@ export function parseDuration(text: string): number | null {
   return ms > 0 && Number.isSafeInteger(ms) ? ms : null;
 }
 
-/** Validates a job's schedule; null when the job has none. Throws ConfigError naming the key. */
-export function parseSchedule(job: string, config: ScheduleConfig | undefined): Schedule | null {
+/** Validates a job's schedule (or a replica target's, under `key`); null when none. Throws ConfigError naming the key. */
+export function parseSchedule(
+  job: string,
+  config: ScheduleConfig | undefined,
+  key = `jobs.${job}.schedule`,
+): Schedule | null {
   if (config === undefined) return null;
-  const key = `jobs.${job}.schedule`;
   if (config.every !== undefined && config.cron !== undefined)
     throw new ConfigError(`${key}: give either every or cron, not both`);
   if (config.every !== undefined) {

@@ -12,12 +12,13 @@ interface BreakerRow {
 /**
  * Open (and half-open) circuit breakers. doctor only reports them: a breaker whose open period
  * passed moves itself to half_open on the next call (with the cross-process probe lease), so a
- * repair that moved it would only race the providers' own callers.
+ * repair that moved it would only race the providers' own callers. Replica targets' breakers
+ * (`replica:<replica>:<target>`) are reported by the replicas check.
  */
 export function checkBreakers(db: Database.Database, now: number): CheckResult {
   const rows = db
     .prepare<[], BreakerRow>(
-      "SELECT provider, state, open_until, isolated, reason FROM breakers WHERE state != 'closed' ORDER BY provider",
+      "SELECT provider, state, open_until, isolated, reason FROM breakers WHERE state != 'closed' AND provider NOT LIKE 'replica:%' ORDER BY provider",
     )
     .all();
   if (rows.length === 0) return check("breakers", "ok", "every circuit breaker is closed", { open: [] });

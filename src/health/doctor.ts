@@ -12,8 +12,9 @@ import { checkDisk } from "./disk.js";
 import { checkIntegrity } from "./integrity.js";
 import { checkLeases, requeueExpiredLeases } from "./leases.js";
 import { checkLocks, reclaimLocks } from "./locks.js";
-import { checkSchedules, overdueJobs } from "./overdue.js";
-import { restoreFromSnapshot } from "./restore.js";
+import { checkSchedules, overdueJobs, overdueReplicaTargets, startReplication } from "./overdue.js";
+import { checkReplicas } from "./replicas.js";
+import { replicaSnapshots, restoreFromSnapshot } from "./restore.js";
 import { checkStorage, compact } from "./storage.js";
 import { check, exitCodeFor, type CheckResult, type RepairResult } from "./types.js";
 
@@ -61,6 +62,8 @@ export function runChecks(
   const checks: CheckResult[] = [guarded("disk", () => checkDisk(loaded.stateDir, env))];
   const integrity = checkIntegrity(dbFile, thorough);
   checks.push(integrity);
+  const replicas = (db?: Database.Database): CheckResult =>
+    guarded("replicas", () => checkReplicas(loaded, db));
   if (integrity.status === "ok" && existsSync(dbFile)) {
     let db: Database.Database | undefined;
     try {
@@ -69,20 +72,22 @@ export function runChecks(
       const open = db;
       checks.push(
         guarded("database-size", () => checkStorage(open, dbFile, env)),
-        guarded("schedules", () => checkSchedules(open, loaded.config.jobs, now)),
+        guarded("schedules", () => checkSchedules(open, loaded.config.jobs, now, loaded.config.replicas)),
         guarded("breakers", () => checkBreakers(open, now)),
         guarded("job-locks", () => checkLocks(open, now)),
         guarded("leases", () => checkLeases(open, now)),
         guarded("backlog", () => checkBacklog(open)),
+        replicas(open),
       );
     } catch (e) {
       checks.push(
         check("database-open", "critical", `cannot open the state database: ${errorMessage(e)}`, {}),
+        replicas(),
       );
     } finally {
       db?.close();
     }
-  }
+  } else checks.push(replicas());
   checks.push(guarded("backups", () => checkBackups(loaded.stateDir, env, now)));
   return checks;
 }
@@ -101,9 +106,10 @@ const repair = (
 
 /**
  * Safe repairs, in order: restore a database failing its integrity check from the newest verified
- * snapshot; prune backups past retention and stray *.tmp files; then, only once the database is sound
- * and opened through the service (migrations), reclaim stale job locks, requeue expired leases, start
- * syncs of overdue jobs, and checkpoint/optimize/VACUUM. Each repair is appended to the events table.
+ * snapshot (in backups/ or on a replica target); prune backups past retention and stray *.tmp files;
+ * then, only once the database is sound and opened through the service (migrations), reclaim stale
+ * job locks, requeue expired leases, start syncs of overdue jobs, and checkpoint/optimize/VACUUM. Each
+ * repair is appended to the events table.
  */
 export async function runRepairs(
   loaded: LoadedConfig,
@@ -135,7 +141,7 @@ export async function runRepairs(
     database.sound = false;
     if (o.restore)
       await attempt("restore-database", () => {
-        const r = restoreFromSnapshot(dbFile, loaded.stateDir, o.now());
+        const r = restoreFromSnapshot(dbFile, loaded.stateDir, o.now(), replicaSnapshots(loaded));
         database.sound = r.restored && checkIntegrity(dbFile, o.thorough).status === "ok";
         return repair("restore-database", r.restored, r.message, {
           from: r.from ?? null,
@@ -211,6 +217,8 @@ export async function runRepairs(
           );
         });
       }
+      for (const t of overdueReplicaTargets(db, loaded.config.replicas, o.now()))
+        await attempt("start-replication", () => startReplication(service, t, o.now()));
     }
     await attempt("compact", () => {
       const r = compact(db, dbFile);

@@ -63,6 +63,7 @@ export const syncStatusOutput = z.looseObject({
     }),
   ),
   providers: z.array(z.looseObject({ provider: z.string(), breaker: z.looseObject({ state: z.string() }) })),
+  replicas: z.array(z.looseObject({ name: z.string(), breaker: z.looseObject({ state: z.string() }) })),
 });
 
 export const retryFailedInput = {

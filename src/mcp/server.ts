@@ -4,6 +4,7 @@ import type { CallToolResult, ServerNotification, ServerRequest } from "@modelco
 import { Cron } from "croner";
 import type { JobConfig } from "../config/schema.js";
 import { errorMessage, isLockedError, UsageError } from "../errors.js";
+import { replicaStatus } from "../replicas/target-status.js";
 import { jobStatus, providerHealth } from "../service/status.js";
 import type { SyncService } from "../service/sync-service.js";
 import type { SyncResult } from "../service/types.js";
@@ -184,7 +185,7 @@ export function createMcpServer(service: SyncService, opts: McpServerOptions = {
     "sync_status",
     {
       description:
-        "Per job: checkpoints, item counts, documents, enrichment debts, last run and success, the run in progress, next scheduled run; plus provider circuit breakers.",
+        "Per job: checkpoints, item counts, documents, enrichment debts, last run and success, the run in progress, next scheduled run; plus provider and replica circuit breakers.",
       inputSchema: S.syncStatusInput,
       outputSchema: S.syncStatusOutput,
       annotations: { readOnlyHint: true, openWorldHint: false },
@@ -208,13 +209,19 @@ export function createMcpServer(service: SyncService, opts: McpServerOptions = {
             `${j.job}: ${j.running ? `running ${j.running.phase} ${j.running.percent}%` : "idle"}; last success ${j.lastSuccess ?? "never"}; ${j.documents} documents; ${j.debts} debts; next run ${j.nextRun ?? "unscheduled"}; ` +
             j.phases.map((p) => `${p.name} checkpoint ${p.checkpoint ?? "none"}`).join(", "),
         );
-        const open = providers.filter((p) => p.breaker.state !== "closed");
+        const replicas = await replicaStatus(service.ledger, service.loaded);
+        const open = [
+          ...providers.map((p) => ({ name: p.provider, breaker: p.breaker })),
+          ...replicas,
+        ].filter((b) => b.breaker.state !== "closed");
         lines.push(
           open.length
-            ? open.map((p) => `${p.provider}: breaker ${p.breaker.state}`).join("; ")
+            ? open.map((b) => `${b.name}: breaker ${b.breaker.state}`).join("; ")
             : "all breakers closed",
         );
-        return { content: [text(lines.join("\n"))], structuredContent: { jobs, providers } };
+        for (const r of replicas)
+          lines.push(`${r.name} → ${r.path}: last success ${r.lastSuccess ?? "never"}`);
+        return { content: [text(lines.join("\n"))], structuredContent: { jobs, providers, replicas } };
       } catch (e) {
         return failure(service, args.job, e);
       }

@@ -68,39 +68,51 @@ export async function jobStatus(service: SyncService, job: string): Promise<JobS
   };
 }
 
+/** A circuit breaker as status shows it (a provider's or a replica target's). */
+export interface BreakerHealth {
+  state: string;
+  failures: number;
+  openUntil: string | null;
+  reopenCount: number;
+  isolated: boolean;
+  reason: string | null;
+}
+
 export interface ProviderHealth {
   provider: string;
-  breaker: {
-    state: string;
-    failures: number;
-    openUntil: string | null;
-    reopenCount: number;
-    isolated: boolean;
-    reason: string | null;
-  };
+  breaker: BreakerHealth;
   gate: { pausedUntil: string | null; reason: string | null } | null;
+}
+
+/** Replica targets keep their breakers in the same table, as `replica:<replica>:<target>`: not providers. */
+export const REPLICA_BREAKER_PREFIX = "replica:";
+
+/** A breaker's row as status shows it; no row is a closed breaker that never failed. */
+export function breakerHealth(b: BreakerRecord | undefined): BreakerHealth {
+  return {
+    state: b?.state ?? "closed",
+    failures: b?.failures ?? 0,
+    openUntil: iso(b?.openUntil ?? null),
+    reopenCount: b?.reopenCount ?? 0,
+    isolated: b?.isolated ?? false,
+    reason: b?.reason ?? null,
+  };
 }
 
 /** Breaker and rate-gate state of every configured provider (and any the ledger remembers). */
 export async function providerHealth(service: SyncService): Promise<ProviderHealth[]> {
   const breakers = new Map<string, BreakerRecord>(
-    (await service.ledger.listBreakers()).map((b) => [b.provider, b]),
+    (await service.ledger.listBreakers())
+      .filter((b) => !b.provider.startsWith(REPLICA_BREAKER_PREFIX))
+      .map((b) => [b.provider, b]),
   );
   const gates = new Map<string, GateRecord>((await service.ledger.listGates()).map((g) => [g.provider, g]));
   const names = [...new Set([...service.providers.names(), ...breakers.keys()])].sort();
   return names.map((provider) => {
-    const b = breakers.get(provider);
     const g = gates.get(provider);
     return {
       provider,
-      breaker: {
-        state: b?.state ?? "closed",
-        failures: b?.failures ?? 0,
-        openUntil: iso(b?.openUntil ?? null),
-        reopenCount: b?.reopenCount ?? 0,
-        isolated: b?.isolated ?? false,
-        reason: b?.reason ?? null,
-      },
+      breaker: breakerHealth(breakers.get(provider)),
       gate: g && g.pausedUntil > Date.now() ? { pausedUntil: iso(g.pausedUntil), reason: g.reason } : null,
     };
   });

@@ -2,8 +2,10 @@ import { loadConfig, resolveConfigFile } from "../../config/load-config.js";
 import { Daemon } from "../../daemon/daemon.js";
 import { acquireDaemonLock } from "../../daemon/daemon-lock.js";
 import { createDaemonLogger, parseLogFormat, type DaemonLogger } from "../../daemon/log.js";
+import { parseReplicaSchedules } from "../../daemon/replica-schedule.js";
 import { describeSchedule, parseSchedules } from "../../daemon/schedule.js";
 import { ConfigError, errorMessage, UsageError } from "../../errors.js";
+import { replicaLockName } from "../../replicas/replicate.js";
 import type { HeldLock } from "../../service/job-lock.js";
 import { SyncService } from "../../service/sync-service.js";
 import { EXIT, exitCodeForError, exitCodeForResults } from "../exit-codes.js";
@@ -42,10 +44,12 @@ export async function daemonCommand(opts: DaemonCommandOptions): Promise<number>
     const graceMs = parseGrace(opts.grace) * 1000;
     const loaded = loadConfig(resolveConfigFile(opts.config));
     const schedules = parseSchedules(loaded.config.jobs, loaded.file);
-    if (schedules.size === 0)
+    const targets = parseReplicaSchedules(loaded.config.replicas, loaded.file);
+    if (schedules.size === 0 && targets.length === 0)
       throw new ConfigError(
-        `${loaded.file}: no job has a schedule; add jobs.<job>.schedule: { every: 10m } (or cron: "0 * * * *")`,
+        `${loaded.file}: no job or replica target has a schedule; add jobs.<job>.schedule: { every: 10m } (or cron: "0 * * * *")`,
       );
+    const replicas = targets.map((t) => [replicaLockName(t), describeSchedule(t.schedule)] as const);
     service = SyncService.open(loaded);
     lock = await acquireDaemonLock(service.ledger, loaded.stateDir);
     const daemon = new Daemon(service, { logger });
@@ -55,9 +59,13 @@ export async function daemonCommand(opts: DaemonCommandOptions): Promise<number>
         mode: opts.once ? "once" : "loop",
         stateDir: loaded.stateDir,
         jobs: Object.fromEntries([...schedules].map(([j, s]) => [j, describeSchedule(s)])),
+        replicas: Object.fromEntries(replicas),
       },
       `daemon started (pid ${process.pid}, ${opts.once ? "one pass" : "loop"}) on ${loaded.stateDir}: ` +
-        [...schedules].map(([j, s]) => `${j} ${describeSchedule(s)}`).join(", "),
+        [
+          ...[...schedules].map(([j, s]) => `${j} ${describeSchedule(s)}`),
+          ...replicas.map((r) => r.join(" ")),
+        ].join(", "),
     );
     for (const job of daemon.unscheduled())
       logger.info({ event: "job:unscheduled", job }, `${job}: no schedule; the daemon leaves it alone`);
@@ -117,9 +125,12 @@ async function supervise(
     let code: number = EXIT.ok;
     if (once) {
       const outcomes = await daemon.runOnce(controller.signal);
-      const results = outcomes.flatMap((o) => (o.action === "ran" ? [o.result] : []));
+      const results = outcomes.flatMap((o) => ("job" in o && o.action === "ran" ? [o.result] : []));
       const errors = outcomes.some((o) => o.action === "error");
       code = controller.signal.aborted ? EXIT.ok : errors ? EXIT.internal : exitCodeForResults(results);
+      // a replica target that ran but did not end ok makes the pass partial
+      if (code === EXIT.ok && outcomes.some((o) => "report" in o && o.report.status !== "ok"))
+        code = EXIT.partial;
     } else {
       await daemon.start(controller.signal);
     }

@@ -1,3 +1,4 @@
+import { replicaStatus, type ReplicaTargetStatus } from "../../replicas/target-status.js";
 import { jobStatus, providerHealth, type JobStatus } from "../../service/status.js";
 import { printJson, withService, type GlobalOptions } from "../context.js";
 import { renderHealth } from "./breakers.js";
@@ -18,6 +19,10 @@ function render(s: JobStatus): string {
   return lines.join("\n");
 }
 
+/** `replica:notes:drive → /mnt/usb/notes (bidirectional): breaker closed; last success 2026-…` */
+const renderReplica = (r: ReplicaTargetStatus): string =>
+  `${renderHealth({ provider: `${r.name} → ${r.path} (${r.direction})`, breaker: r.breaker, gate: null })}; last success ${r.lastSuccess ?? "never"}`;
+
 export async function statusCommand(
   job: string | undefined,
   opts: GlobalOptions & { json?: boolean },
@@ -28,9 +33,20 @@ export async function statusCommand(
     for (const name of job === undefined ? service.jobNames() : [job])
       jobs.push(await jobStatus(service, name));
     const providers = await providerHealth(service);
+    const replicas = await replicaStatus(service.ledger, service.loaded);
     if (opts.json)
-      printJson({ config: service.loaded.file, stateDir: service.loaded.stateDir, jobs, providers });
-    else process.stdout.write([...jobs.map(render), ...providers.map(renderHealth)].join("\n") + "\n");
+      printJson({
+        config: service.loaded.file,
+        stateDir: service.loaded.stateDir,
+        jobs,
+        providers,
+        replicas,
+      });
+    else
+      process.stdout.write(
+        [...jobs.map(render), ...providers.map(renderHealth), ...replicas.map(renderReplica)].join("\n") +
+          "\n",
+      );
     return 0;
   });
 }
