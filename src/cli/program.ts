@@ -1,16 +1,6 @@
 import { Command, CommanderError, Option } from "commander";
 import { PROVIDER_ENV, SYNC_ENV } from "../config/env.js";
 import { errorMessage } from "../errors.js";
-import { breakerActionCommand, breakersCommand } from "./commands/breakers.js";
-import { daemonCommand } from "./commands/daemon.js";
-import { doctorCommand } from "./commands/doctor.js";
-import { eventsCommand, historyCommand } from "./commands/history.js";
-import { mcpCommand } from "./commands/mcp.js";
-import { failedCommand, retryCommand } from "./commands/items.js";
-import { replicateCommand, verifyCommand } from "./commands/replicate.js";
-import { runCommand } from "./commands/run.js";
-import { searchCommand } from "./commands/search.js";
-import { statusCommand } from "./commands/status.js";
 import { EXIT, exitCodeForError } from "./exit-codes.js";
 
 const HELP_FOOTER = `
@@ -38,6 +28,9 @@ Exit codes:
 `;
 
 type Action = (...args: never[]) => Promise<number>;
+
+// Each command's module is imported when the command runs, so a command loads only what it uses
+// (the MCP SDK alone takes a third of a second to load).
 
 /** Runs a command action and turns its outcome (or error) into process.exitCode. */
 function act<A extends Action>(fn: A): (...args: Parameters<A>) => Promise<void> {
@@ -83,7 +76,11 @@ export function buildProgram(): Command {
     .option("--no-wait", "fail at once (exit 75) when another runner holds the job")
     .option("--json", "print the SyncResult as JSON on stdout")
     .option("-v, --verbose", "report every failed attempt, not only dead items")
-    .action(act((jobs: string[], _o: unknown, cmd: Command) => runCommand(jobs, cmd.optsWithGlobals())));
+    .action(
+      act(async (jobs: string[], _o: unknown, cmd: Command) =>
+        (await import("./commands/run.js")).runCommand(jobs, cmd.optsWithGlobals()),
+      ),
+    );
 
   program
     .command("status")
@@ -91,7 +88,9 @@ export function buildProgram(): Command {
     .argument("[job]")
     .option("--json", "print as JSON on stdout")
     .action(
-      act((job: string | undefined, _o: unknown, cmd: Command) => statusCommand(job, cmd.optsWithGlobals())),
+      act(async (job: string | undefined, _o: unknown, cmd: Command) =>
+        (await import("./commands/status.js")).statusCommand(job, cmd.optsWithGlobals()),
+      ),
     );
 
   program
@@ -100,7 +99,9 @@ export function buildProgram(): Command {
     .argument("[job]")
     .option("--json", "print as JSON on stdout")
     .action(
-      act((job: string | undefined, _o: unknown, cmd: Command) => failedCommand(job, cmd.optsWithGlobals())),
+      act(async (job: string | undefined, _o: unknown, cmd: Command) =>
+        (await import("./commands/items.js")).failedCommand(job, cmd.optsWithGlobals()),
+      ),
     );
 
   program
@@ -111,7 +112,9 @@ export function buildProgram(): Command {
     .option("--debts", "pay enrichment debts now (items stored raw while a provider was down)")
     .option("--json", "print the count as JSON on stdout")
     .action(
-      act((job: string | undefined, _o: unknown, cmd: Command) => retryCommand(job, cmd.optsWithGlobals())),
+      act(async (job: string | undefined, _o: unknown, cmd: Command) =>
+        (await import("./commands/items.js")).retryCommand(job, cmd.optsWithGlobals()),
+      ),
     );
 
   program
@@ -122,7 +125,11 @@ export function buildProgram(): Command {
     .option("--semantic", "rank by cosine similarity of embeddings (needs an openai-embeddings enrich step)")
     .option("--limit <n>", "at most n results", "10")
     .option("--json", "print hits as JSON on stdout")
-    .action(act((words: string[], _o: unknown, cmd: Command) => searchCommand(words, cmd.optsWithGlobals())));
+    .action(
+      act(async (words: string[], _o: unknown, cmd: Command) =>
+        (await import("./commands/search.js")).searchCommand(words, cmd.optsWithGlobals()),
+      ),
+    );
 
   program
     .command("events")
@@ -132,7 +139,9 @@ export function buildProgram(): Command {
     .option("--limit <n>", "at most n events (the newest)", "200")
     .option("--json", "print as JSON on stdout")
     .action(
-      act((job: string | undefined, _o: unknown, cmd: Command) => eventsCommand(job, cmd.optsWithGlobals())),
+      act(async (job: string | undefined, _o: unknown, cmd: Command) =>
+        (await import("./commands/history.js")).eventsCommand(job, cmd.optsWithGlobals()),
+      ),
     );
 
   program
@@ -142,7 +151,9 @@ export function buildProgram(): Command {
     .option("--limit <n>", "at most n runs", "20")
     .option("--json", "print as JSON on stdout")
     .action(
-      act((job: string | undefined, _o: unknown, cmd: Command) => historyCommand(job, cmd.optsWithGlobals())),
+      act(async (job: string | undefined, _o: unknown, cmd: Command) =>
+        (await import("./commands/history.js")).historyCommand(job, cmd.optsWithGlobals()),
+      ),
     );
 
   program
@@ -151,13 +162,21 @@ export function buildProgram(): Command {
     .option("--once", "run every due job once, then exit")
     .option("--log-format <format>", "pretty (one readable line per event) or json (pino lines)", "pretty")
     .option("--grace <seconds>", "on SIGTERM/SIGINT, how long in-flight items may finish", "30")
-    .action(act((_o: unknown, cmd: Command) => daemonCommand(cmd.optsWithGlobals())));
+    .action(
+      act(async (_o: unknown, cmd: Command) =>
+        (await import("./commands/daemon.js")).daemonCommand(cmd.optsWithGlobals()),
+      ),
+    );
 
   program
     .command("mcp")
     .description("MCP server (stdio; --http PORT for Streamable HTTP on 127.0.0.1 with a bearer token)")
     .option("--http <port>", "serve Streamable HTTP on 127.0.0.1:PORT instead of stdio")
-    .action(act((_o: unknown, cmd: Command) => mcpCommand(cmd.optsWithGlobals())));
+    .action(
+      act(async (_o: unknown, cmd: Command) =>
+        (await import("./commands/mcp.js")).mcpCommand(cmd.optsWithGlobals()),
+      ),
+    );
 
   program
     .command("doctor")
@@ -182,20 +201,28 @@ Environment:
 Exit codes: 0 healthy, 1 warnings, 2 critical (after --repair: the state it left).
 `,
     )
-    .action(act((_o: unknown, cmd: Command) => doctorCommand(cmd.optsWithGlobals())));
+    .action(
+      act(async (_o: unknown, cmd: Command) =>
+        (await import("./commands/doctor.js")).doctorCommand(cmd.optsWithGlobals()),
+      ),
+    );
 
   const breakers = program
     .command("breakers")
     .description("circuit breakers and rate gates of every provider (shared by all processes on this state)")
     .option("--json", "print as JSON on stdout")
-    .action(act((_o: unknown, cmd: Command) => breakersCommand(cmd.optsWithGlobals())));
+    .action(
+      act(async (_o: unknown, cmd: Command) =>
+        (await import("./commands/breakers.js")).breakersCommand(cmd.optsWithGlobals()),
+      ),
+    );
   breakers
     .command("reset")
     .description("close a provider's breaker now")
     .argument("<name>")
     .action(
-      act((name: string, _o: unknown, cmd: Command) =>
-        breakerActionCommand("reset", name, cmd.optsWithGlobals()),
+      act(async (name: string, _o: unknown, cmd: Command) =>
+        (await import("./commands/breakers.js")).breakerActionCommand("reset", name, cmd.optsWithGlobals()),
       ),
     );
   breakers
@@ -203,8 +230,8 @@ Exit codes: 0 healthy, 1 warnings, 2 critical (after --repair: the state it left
     .description("open a provider's breaker until it is reset by hand")
     .argument("<name>")
     .action(
-      act((name: string, _o: unknown, cmd: Command) =>
-        breakerActionCommand("isolate", name, cmd.optsWithGlobals()),
+      act(async (name: string, _o: unknown, cmd: Command) =>
+        (await import("./commands/breakers.js")).breakerActionCommand("isolate", name, cmd.optsWithGlobals()),
       ),
     );
 
@@ -220,8 +247,8 @@ Exit codes: 0 healthy, 1 warnings, 2 critical (after --repair: the state it left
     .option("--force", "go past the max_delete and clock-shift guards")
     .option("--json", "print a summary per target as JSON on stdout")
     .action(
-      act((name: string | undefined, _o: unknown, cmd: Command) =>
-        replicateCommand(name, cmd.optsWithGlobals()),
+      act(async (name: string | undefined, _o: unknown, cmd: Command) =>
+        (await import("./commands/replicate.js")).replicateCommand(name, cmd.optsWithGlobals()),
       ),
     );
 
@@ -233,8 +260,8 @@ Exit codes: 0 healthy, 1 warnings, 2 critical (after --repair: the state it left
     .argument("[name]", "only this replica")
     .option("--json", "print as JSON on stdout")
     .action(
-      act((name: string | undefined, _o: unknown, cmd: Command) =>
-        verifyCommand(name, cmd.optsWithGlobals()),
+      act(async (name: string | undefined, _o: unknown, cmd: Command) =>
+        (await import("./commands/replicate.js")).verifyCommand(name, cmd.optsWithGlobals()),
       ),
     );
 

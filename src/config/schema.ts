@@ -185,7 +185,7 @@ export const configSchema = z
     replicas: replicasSchema,
   })
   .refine((c) => Object.keys(c.jobs).length > 0 || Object.keys(c.replicas).length > 0, {
-    message: "define at least one job (or a replica)",
+    error: "define at least one job (or a replica)",
     path: ["jobs"],
   });
 

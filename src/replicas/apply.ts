@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, renameSync, rmdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, promises as fsp, statSync } from "node:fs";
 import path from "node:path";
-import { copyFileAtomic, fsyncDir } from "./fs-atomic.js";
+import { copyFileAtomic, ensureDir, fsyncDir, pool } from "./fs-atomic.js";
 import type { FileEntry, Side } from "./manifest.js";
 import type { Action, ConflictStrategy } from "./reconcile.js";
 import { copySqliteAtomic } from "./sqlite-copy.js";
@@ -11,6 +11,8 @@ export interface ApplyContext {
   backupDir: string;
   host: string;
   stamp: string;
+  /** Actions in flight at once (default 16): the fsync of one file overlaps the copy of others. */
+  concurrency?: number;
 }
 
 export interface ConflictReport {
@@ -35,6 +37,8 @@ export interface ApplyResult {
   entries: Entries;
   /** Paths whose action failed: the manifest keeps their previous entries. */
   failed: Set<string>;
+  /** Paths whose action has finished (applied or failed); the others keep their previous entries. */
+  done: Set<string>;
 }
 
 const abs = (root: string, rel: string): string => path.join(root, ...rel.split("/"));
@@ -42,7 +46,7 @@ const other = (s: Side): Side => (s === "local" ? "remote" : "local");
 
 /** Copies one version from a side to the other (atomically); returns both sides' new entries. */
 async function carry(
-  c: ApplyContext,
+  c: Ctx,
   from: Side,
   relFrom: string,
   relTo: string,
@@ -52,34 +56,35 @@ async function carry(
   const dest = abs(c.roots[other(from)], relTo);
   if (entry.sqlite) {
     const fp = await copySqliteAtomic(src, dest);
-    const st = statSync(dest);
+    const st = await fsp.stat(dest);
     return {
       src: { ...entry, path: relFrom },
       dest: { path: relTo, size: st.size, mtimeMs: st.mtimeMs, sha256: fp, sqlite: true },
     };
   }
-  const got = copyFileAtomic(src, dest, entry);
-  const st = statSync(dest);
+  const { destMtimeMs, ...got } = await copyFileAtomic(src, dest, c.dirs);
+  c.dirty.add(path.dirname(dest));
   return {
     src: { path: relFrom, ...got },
-    dest: { path: relTo, size: st.size, mtimeMs: st.mtimeMs, sha256: got.sha256 },
+    dest: { path: relTo, size: got.size, mtimeMs: destMtimeMs, sha256: got.sha256 },
   };
 }
 
-async function backup(c: ApplyContext, side: Side, rel: string, entry: FileEntry): Promise<string> {
+async function backup(c: Ctx, side: Side, rel: string, entry: FileEntry): Promise<string> {
   const dest = abs(c.backupDir, rel);
-  mkdirSync(path.dirname(dest), { recursive: true });
+  ensureDir(path.dirname(dest), c.dirs);
   if (entry.sqlite) await copySqliteAtomic(abs(c.roots[side], rel), dest);
-  else copyFileAtomic(abs(c.roots[side], rel), dest, entry);
+  else await copyFileAtomic(abs(c.roots[side], rel), dest, c.dirs);
+  c.dirty.add(path.dirname(dest));
   return dest;
 }
 
 /** Removes folders left empty by a delete or rename, up to the root. */
-function pruneEmpty(root: string, rel: string): void {
+async function pruneEmpty(root: string, rel: string): Promise<void> {
   let dir = path.dirname(abs(root, rel));
   while (dir.startsWith(root + path.sep)) {
     try {
-      rmdirSync(dir);
+      await fsp.rmdir(dir);
     } catch {
       return;
     }
@@ -87,14 +92,19 @@ function pruneEmpty(root: string, rel: string): void {
   }
 }
 
-async function applyOne(
-  c: ApplyContext,
-  a: Exclude<Action, { kind: "skip" }>,
-  r: ApplyResult,
-): Promise<void> {
+/** The context of one apply: folders whose entries changed are fsynced once per checkpoint. */
+interface Ctx extends ApplyContext {
+  dirty: Set<string>;
+  /** Folders known to exist. */
+  dirs: Set<string>;
+}
+
+const statOf = (file: string) => statSync(file, { throwIfNoEntry: false });
+
+async function applyOne(c: Ctx, a: Exclude<Action, { kind: "skip" }>, r: ApplyResult): Promise<void> {
   if (a.kind === "copy") {
     const from = other(a.to);
-    const there = statSync(abs(c.roots[a.to], a.path), { throwIfNoEntry: false });
+    const there = statOf(abs(c.roots[a.to], a.path));
     const moved = a.over
       ? !a.over.sqlite &&
         there !== undefined &&
@@ -111,15 +121,16 @@ async function applyOne(
   }
   if (a.kind === "delete") {
     const file = abs(c.roots[a.on], a.path);
-    const st = statSync(file, { throwIfNoEntry: false });
+    const st = statOf(file);
     if (st && (st.size !== a.entry.size || st.mtimeMs !== a.entry.mtimeMs) && !a.entry.sqlite)
       throw new Error("changed since the scan; not deleted (the next run reconsiders it)");
     if (st) {
       await backup(c, a.on, a.path, a.entry);
-      rmSync(file, { force: true });
-      if (a.entry.sqlite) for (const s of ["-wal", "-shm", "-journal"]) rmSync(file + s, { force: true });
+      await fsp.rm(file, { force: true });
+      if (a.entry.sqlite)
+        for (const s of ["-wal", "-shm", "-journal"]) await fsp.rm(file + s, { force: true });
       fsyncDir(path.dirname(file));
-      pruneEmpty(c.roots[a.on], a.path);
+      await pruneEmpty(c.roots[a.on], a.path);
     }
     r.entries.set(a.path, {});
     r.deleted++;
@@ -146,7 +157,7 @@ async function applyOne(
       // a live database is never renamed away from its -wal: a snapshot takes the new name instead
       await copySqliteAtomic(loserFile, abs(c.roots[a.loser], keptAs));
     } else {
-      renameSync(loserFile, abs(c.roots[a.loser], keptAs));
+      await fsp.rename(loserFile, abs(c.roots[a.loser], keptAs));
       fsyncDir(path.dirname(loserFile));
     }
     const kept = await carry(c, a.loser, keptAs, keptAs, { ...loserEntry, path: keptAs });
@@ -164,14 +175,17 @@ async function applyOne(
 }
 
 /**
- * Applies a plan item by item; an item's failure is recorded and the others proceed. `checkpoint`
- * is called about once a second with the result so far and how many actions were applied.
+ * Applies a plan: deletions first (so a folder they empty is gone before a file of that name
+ * arrives), then copies and conflicts, several at a time. An action's failure is recorded and the
+ * others proceed; when a side's root disappears, the rest fail at once. `checkpoint` is called about
+ * once a second with the result so far, after the folders written to were fsynced.
  */
 export async function applyPlan(
-  c: ApplyContext,
+  context: ApplyContext,
   actions: readonly Action[],
-  checkpoint: (r: ApplyResult, applied: number) => void = () => undefined,
+  checkpoint: (r: ApplyResult) => void = () => undefined,
 ): Promise<ApplyResult> {
+  const c: Ctx = { ...context, dirty: new Set(), dirs: new Set() };
   const r: ApplyResult = {
     copied: 0,
     deleted: 0,
@@ -179,22 +193,46 @@ export async function applyPlan(
     errors: [],
     entries: new Map(),
     failed: new Set(),
+    done: new Set(),
   };
-  let last = Date.now();
-  for (const [n, a] of actions.entries()) {
-    if (Date.now() - last >= 1000) {
-      checkpoint(r, n);
-      last = Date.now();
-    }
-    if (a.kind === "skip") continue;
+  const flush = (): void => {
+    for (const d of c.dirty) fsyncDir(d);
+    c.dirty.clear();
+  };
+  // a checkpoint rewrites the whole manifest: at most every second, and no more than 5% of the time
+  let next = Date.now() + 1000;
+  let gone: string | undefined;
+  const run = async (a: Exclude<Action, { kind: "skip" }>): Promise<void> => {
     try {
-      if (!existsSync(c.roots.local) || !existsSync(c.roots.remote))
-        throw new Error("a side became unreachable");
+      if (gone) throw new Error(gone);
       await applyOne(c, a, r);
     } catch (e) {
+      if (!gone && (!existsSync(c.roots.local) || !existsSync(c.roots.remote)))
+        gone = "a side became unreachable";
       r.failed.add(a.path);
-      r.errors.push({ path: a.path, message: e instanceof Error ? e.message : String(e) });
+      r.errors.push({ path: a.path, message: gone ?? (e instanceof Error ? e.message : String(e)) });
     }
-  }
+    r.done.add(a.path);
+    if (Date.now() >= next) {
+      const started = Date.now();
+      next = Infinity;
+      flush();
+      checkpoint(r);
+      next = Date.now() + Math.max(1000, 20 * (Date.now() - started));
+    }
+  };
+  const todo = actions.filter((a) => a.kind !== "skip");
+  const limit = c.concurrency ?? 16;
+  await pool(
+    todo.filter((a) => a.kind === "delete"),
+    limit,
+    run,
+  );
+  await pool(
+    todo.filter((a) => a.kind !== "delete"),
+    limit,
+    run,
+  );
+  flush();
   return r;
 }

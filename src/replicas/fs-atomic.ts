@@ -1,26 +1,34 @@
 import { createHash, randomBytes } from "node:crypto";
+import { promises as fsp } from "node:fs";
 import {
   closeSync,
-  copyFileSync,
+  fstatSync,
+  fsync,
   fsyncSync,
+  futimesSync,
   mkdirSync,
   openSync,
+  readFileSync,
   readSync,
   renameSync,
   rmSync,
   statSync,
-  utimesSync,
   writeFileSync,
+  writeSync,
 } from "node:fs";
 import path from "node:path";
 
 /** Every write goes to a file with this prefix in the destination's folder, then is renamed into place. */
 export const TMP_PREFIX = ".syncwarden-tmp-";
 
+/** This process's temp names: a random run id and a counter (no random bytes drawn per file). */
+const RUN_ID = randomBytes(4).toString("hex");
+let tempCount = 0;
+
 export function tempPathFor(dest: string): string {
   return path.join(
     path.dirname(dest),
-    `${TMP_PREFIX}${randomBytes(4).toString("hex")}-${path.basename(dest)}`,
+    `${TMP_PREFIX}${RUN_ID}-${(tempCount++).toString(36)}-${path.basename(dest)}`,
   );
 }
 
@@ -73,34 +81,122 @@ export function sha256File(file: string): string {
   return h.digest("hex");
 }
 
+/** Runs `fn` over `items` with at most `limit` at a time; the first error is thrown after all settle. */
+export async function pool<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: { e: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (e) {
+        failure ??= { e };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.e;
+}
+
+/** Files up to this size are read whole (one read); larger ones are streamed through the hash. */
+const WHOLE = 8 << 20;
+
+export async function sha256FileAsync(file: string): Promise<string> {
+  const h = createHash("sha256");
+  const fh = await fsp.open(file, "r");
+  try {
+    const st = await fh.stat();
+    if (st.size <= WHOLE) h.update(await fh.readFile());
+    else for await (const chunk of fh.createReadStream({ highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  } finally {
+    await fh.close();
+  }
+  return h.digest("hex");
+}
+
+/** fsync in libuv's thread pool, so several files' fsyncs overlap (and this thread keeps copying). */
+export function fsyncAsync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fsync(fd, (e) => (e ? reject(e) : resolve())));
+}
+
+/** Copies src into fd (synchronously: small files are fastest so), hashing what it writes. */
+function copyInto(src: string, fd: number, size: number): string {
+  const h = createHash("sha256");
+  if (size <= WHOLE) {
+    const data = readFileSync(src);
+    writeSync(fd, data);
+    return h.update(data).digest("hex");
+  }
+  const input = openSync(src, "r");
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const n = readSync(input, buf, 0, buf.length, null);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+      writeSync(fd, buf, 0, n);
+    }
+  } finally {
+    closeSync(input);
+  }
+  return h.digest("hex");
+}
+
+/** Folders known to exist (mkdir once per folder per run, not once per file). */
+export function ensureDir(dir: string, known?: Set<string>): void {
+  if (known?.has(dir)) return;
+  mkdirSync(dir, { recursive: true });
+  known?.add(dir);
+}
+
+export interface Copied {
+  /** The source as copied (size, mtime) and the content hash of what was written. */
+  size: number;
+  mtimeMs: number;
+  sha256: string;
+  /** The destination's mtime after the copy (the source's, to the file system's precision). */
+  destMtimeMs: number;
+}
+
 /**
- * Copies a regular file atomically, preserving its mtime. The source is re-checked after the copy
- * (size and mtime); when it changed meanwhile the copy is redone (up to 3 times). Returns the hash
- * of what was copied: `knownHash` when the source still matched `known`, else the temp file's hash.
+ * Copies a regular file atomically: into a temp file beside `dest` (hashing it on the way), mtime
+ * preserved, fsync, then renamed into place. The source is re-checked after the copy (size and
+ * mtime); when it changed meanwhile the copy is redone (up to 3 times), so what lands is one whole
+ * version and the hash returned is that version's. The reads and writes are synchronous and only the
+ * fsync waits in the thread pool, so callers run several copies at once to overlap the fsyncs. The
+ * caller fsyncs `dest`'s folder (once per batch).
  */
-export function copyFileAtomic(
-  src: string,
-  dest: string,
-  known: { size: number; mtimeMs: number; sha256: string },
-): { size: number; mtimeMs: number; sha256: string } {
-  mkdirSync(path.dirname(dest), { recursive: true });
+export async function copyFileAtomic(src: string, dest: string, dirs?: Set<string>): Promise<Copied> {
+  ensureDir(path.dirname(dest), dirs);
   for (let attempt = 1; ; attempt++) {
     const before = statSync(src);
     const tmp = tempPathFor(dest);
-    copyFileSync(src, tmp);
-    utimesSync(tmp, before.atime, before.mtime);
-    fsyncPath(tmp);
+    const fd = openSync(tmp, "wx");
+    let sha256: string;
+    let destMtimeMs: number;
+    try {
+      sha256 = copyInto(src, fd, before.size);
+      futimesSync(fd, before.atime, before.mtime);
+      await fsyncAsync(fd);
+      destMtimeMs = fstatSync(fd).mtimeMs;
+    } catch (e) {
+      closeSync(fd);
+      rmSync(tmp, { force: true });
+      throw e;
+    }
+    closeSync(fd);
     const after = statSync(src);
-    const stable = after.size === before.size && after.mtimeMs === before.mtimeMs;
-    if (!stable) {
+    if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
       rmSync(tmp, { force: true });
       if (attempt < 3) continue;
       throw new Error("the source kept changing during the copy; left for the next run");
     }
-    const sameAsScan = before.size === known.size && before.mtimeMs === known.mtimeMs;
-    const sha256 = sameAsScan ? known.sha256 : sha256File(tmp);
     renameSync(tmp, dest);
-    fsyncDir(path.dirname(dest));
-    return { size: before.size, mtimeMs: before.mtimeMs, sha256 };
+    return { size: before.size, mtimeMs: before.mtimeMs, sha256, destMtimeMs };
   }
 }

@@ -40,6 +40,7 @@ export function collisions(plan: Plan, cur: Record<Side, Map<string, FileEntry>>
     const incoming = new Set(
       plan.actions.filter((a) => a.kind === "copy" && a.to === side).map((a) => a.path),
     );
+    if (incoming.size === 0) continue;
     const groups = new Map<string, Set<string>>();
     for (const p of [...cur[side].keys(), ...incoming]) {
       if (deleted.has(p)) continue;

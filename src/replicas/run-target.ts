@@ -5,9 +5,17 @@ import { errorMessage } from "../errors.js";
 import { applyPlan, type ApplyResult, type ConflictReport } from "./apply.js";
 import { writeAtomic } from "./fs-atomic.js";
 import { blockCollisions, bytesInto, collisions, emptiedSide, freeSpace, tooManyDeletes } from "./guards.js";
-import { manifestPath, readManifest, toMap, writeManifest, type FileEntry } from "./manifest.js";
+import {
+  manifestPath,
+  readManifest,
+  statDigest,
+  toMap,
+  writeManifest,
+  type FileEntry,
+  type LoadedManifest,
+} from "./manifest.js";
 import { reconcile, type Action, type ConflictStrategy, type Direction } from "./reconcile.js";
-import { hashSide, MARKER, mtimeOnlyShift, scanTree, type ScanOptions } from "./scan.js";
+import { hashSide, MARKER, mtimeOnlyShift, scanTreeFast, type ScanOptions, type StatEntry } from "./scan.js";
 
 /** A replica target with its paths resolved and the command line's overrides applied. */
 export interface ResolvedTarget {
@@ -76,6 +84,46 @@ export function scanOptions(t: ResolvedTarget, removeTemps: boolean): ScanOption
   };
 }
 
+/** A failure to read one side, so the report can say which. */
+class SideError extends Error {
+  constructor(
+    readonly side: "local" | "remote",
+    override readonly cause: unknown,
+  ) {
+    super(errorMessage(cause));
+  }
+}
+
+const same = (a: FileEntry | undefined, b: FileEntry | undefined): boolean =>
+  a === b ||
+  (a !== undefined &&
+    b !== undefined &&
+    a.size === b.size &&
+    a.mtimeMs === b.mtimeMs &&
+    a.sha256 === b.sha256 &&
+    a.sqlite === b.sqlite);
+
+/** True when the settled entries are exactly the manifest's (a run with nothing to do rewrites nothing). */
+function sameEntries(
+  manifest: LoadedManifest | undefined,
+  local: Map<string, FileEntry>,
+  remote: Map<string, FileEntry>,
+  settled: Map<string, { local?: FileEntry; remote?: FileEntry }>,
+): boolean {
+  if (!manifest) return settled.size === 0;
+  let n = 0;
+  for (const e of settled.values()) n += (e.local ? 1 : 0) + (e.remote ? 1 : 0);
+  if (n !== local.size + remote.size) return false;
+  for (const [p, e] of settled)
+    if (!same(e.local, local.get(p)) || !same(e.remote, remote.get(p))) return false;
+  return true;
+}
+
+/** True when a side's files have exactly the paths, sizes and mtimes the manifest recorded (see statDigest). */
+function unchangedSince(files: Map<string, StatEntry>, digest: string | null): boolean {
+  return digest !== null && statDigest(files.values()) === digest;
+}
+
 const isDir = (p: string): boolean => statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
 
 /** One (replica, target) run: guards, scan, reconcile, apply, then the manifest. The caller holds its lock. */
@@ -87,6 +135,13 @@ export async function runTarget(t: ResolvedTarget, o: RunOptions): Promise<Targe
     message,
     ...(unreachable ? { unreachable } : {}),
   });
+  /** A side that cannot be read: the local folder is refused; the target counts as unreachable. */
+  const unreadable = (e: unknown): TargetReport => {
+    if (!(e instanceof SideError)) throw e;
+    const root = e.side === "local" ? t.localRoot : t.remoteRoot;
+    const r = refuse(`cannot read ${root}: ${errorMessage(e.cause)}`, e.side === "remote");
+    return e.side === "remote" ? { ...r, status: "error" } : r;
+  };
   if (!isDir(t.remoteRoot))
     return { ...refuse(`target folder ${t.remoteRoot} is missing (unmounted?)`, true), status: "error" };
   if (!isDir(t.localRoot)) return refuse(`local folder ${t.localRoot} is missing`);
@@ -99,25 +154,35 @@ export async function runTarget(t: ResolvedTarget, o: RunOptions): Promise<Targe
       writeAtomic(path.join(t.remoteRoot, MARKER), `syncwarden replica ${t.replica} target ${t.target}\n`);
     report.initialised = true;
   }
-  const prevLocal = toMap(manifest?.local);
-  const prevRemote = toMap(manifest?.remote);
   let scanL, scanR;
   try {
-    scanL = scanTree(t.localRoot, scanOptions(t, !o.dryRun));
+    [scanL, scanR] = await Promise.all([
+      scanTreeFast(t.localRoot, scanOptions(t, !o.dryRun)).catch((e: unknown) => {
+        throw new SideError("local", e);
+      }),
+      scanTreeFast(t.remoteRoot, scanOptions(t, !o.dryRun)).catch((e: unknown) => {
+        throw new SideError("remote", e);
+      }),
+    ]);
   } catch (e) {
-    return refuse(`cannot read ${t.localRoot}: ${errorMessage(e)}`);
-  }
-  try {
-    scanR = scanTree(t.remoteRoot, scanOptions(t, !o.dryRun));
-  } catch (e) {
-    return { ...refuse(`cannot read ${t.remoteRoot}: ${errorMessage(e)}`, true), status: "error" };
+    return unreadable(e);
   }
   report.symlinksOutside = [...scanL.symlinksOutside, ...scanR.symlinksOutside.map((p) => `(remote) ${p}`)];
   const empty = emptiedSide(
     { local: scanL.files.size, remote: scanR.files.size },
-    { local: prevLocal.size, remote: prevRemote.size },
+    manifest?.header.counts ?? { local: 0, remote: 0 },
   );
   if (empty) return refuse(empty);
+  // the common case, nothing changed on either side since the manifest: no hashing, no plan, no write
+  if (
+    manifest &&
+    unchangedSince(scanL.files, manifest.header.stat.local) &&
+    unchangedSince(scanR.files, manifest.header.stat.remote)
+  )
+    return o.dryRun ? { ...report, status: "dry-run", plan: [] } : report;
+  const prev = manifest?.entries();
+  const prevLocal = toMap(prev?.local);
+  const prevRemote = toMap(prev?.remote);
   if (!o.force) {
     for (const [side, files, prev] of [
       ["local", scanL.files, prevLocal],
@@ -133,14 +198,23 @@ export async function runTarget(t: ResolvedTarget, o: RunOptions): Promise<Targe
   let local: Map<string, FileEntry>;
   let remote: Map<string, FileEntry>;
   try {
-    local = hashSide(t.localRoot, scanL.files, prevLocal);
+    // a file new on one side only is copied whatever its contents: its hash is taken by the copy
+    const filesL = scanL.files;
+    const filesR = scanR.files;
+    [local, remote] = await Promise.all([
+      hashSide(t.localRoot, filesL, prevLocal, (p) => filesR.has(p) || prevRemote.has(p)).catch(
+        (e: unknown) => {
+          throw new SideError("local", e);
+        },
+      ),
+      hashSide(t.remoteRoot, filesR, prevRemote, (p) => filesL.has(p) || prevLocal.has(p)).catch(
+        (e: unknown) => {
+          throw new SideError("remote", e);
+        },
+      ),
+    ]);
   } catch (e) {
-    return refuse(`cannot read ${t.localRoot}: ${errorMessage(e)}`);
-  }
-  try {
-    remote = hashSide(t.remoteRoot, scanR.files, prevRemote);
-  } catch (e) {
-    return { ...refuse(`cannot read ${t.remoteRoot}: ${errorMessage(e)}`, true), status: "error" };
+    return unreadable(e);
   }
   const plan = reconcile({ local, remote, prevLocal, prevRemote, ...t });
   report.collisions = collisions(plan, { local, remote });
@@ -164,11 +238,11 @@ export async function runTarget(t: ResolvedTarget, o: RunOptions): Promise<Targe
     return report;
   }
   const stamp = new Date().toISOString().replace(/[-:]/g, "");
-  /** The manifest after `applied` actions: their new entries, the previous ones for the rest. */
-  const save = (result: ApplyResult, applied: number): void => {
+  /** The manifest after the actions done so far: their new entries, the previous ones for the rest. */
+  const save = (result: ApplyResult): void => {
     const entries = new Map(plan.settled);
-    for (const [n, a] of plan.actions.entries()) {
-      const keep = n >= applied || a.kind === "skip" || result.failed.has(a.path);
+    for (const a of plan.actions) {
+      const keep = !result.done.has(a.path) || a.kind === "skip" || result.failed.has(a.path);
       const next = keep ? undefined : result.entries.get(a.path);
       const l = keep ? prevLocal.get(a.path) : next?.local;
       const r = keep ? prevRemote.get(a.path) : next?.remote;
@@ -193,7 +267,7 @@ export async function runTarget(t: ResolvedTarget, o: RunOptions): Promise<Targe
     plan.actions,
     save,
   );
-  save(result, plan.actions.length);
+  if (plan.actions.length > 0 || !sameEntries(manifest, prevLocal, prevRemote, plan.settled)) save(result);
   return {
     ...report,
     copied: result.copied,

@@ -1,4 +1,4 @@
-import { hashSide, scanTree } from "./scan.js";
+import { hashSide, scanTreeFast } from "./scan.js";
 import { scanOptions, type ResolvedTarget } from "./run-target.js";
 
 export interface VerifyReport {
@@ -12,7 +12,7 @@ export interface VerifyReport {
 }
 
 /** Hashes both sides in full (no cached hashes) and lists every difference. */
-export function verifyTarget(t: ResolvedTarget): VerifyReport {
+export async function verifyTarget(t: ResolvedTarget): Promise<VerifyReport> {
   const r: VerifyReport = {
     replica: t.replica,
     target: t.target,
@@ -23,8 +23,12 @@ export function verifyTarget(t: ResolvedTarget): VerifyReport {
   };
   try {
     const opts = scanOptions(t, false);
-    const local = hashSide(t.localRoot, scanTree(t.localRoot, opts).files, new Map());
-    const remote = hashSide(t.remoteRoot, scanTree(t.remoteRoot, opts).files, new Map());
+    const [scanL, scanR] = await Promise.all([
+      scanTreeFast(t.localRoot, opts),
+      scanTreeFast(t.remoteRoot, opts),
+    ]);
+    const local = await hashSide(t.localRoot, scanL.files, new Map());
+    const remote = await hashSide(t.remoteRoot, scanR.files, new Map());
     for (const [p, e] of local) {
       const o = remote.get(p);
       if (!o) r.onlyLocal.push(p);

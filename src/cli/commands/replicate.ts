@@ -2,9 +2,9 @@ import { UsageError } from "../../errors.js";
 import type { ConflictStrategy, Direction } from "../../replicas/reconcile.js";
 import { replicate, resolveTargets } from "../../replicas/replicate.js";
 import type { TargetReport } from "../../replicas/run-target.js";
-import { verifyTarget } from "../../replicas/verify.js";
+import { verifyTarget, type VerifyReport } from "../../replicas/verify.js";
 import { EXIT } from "../exit-codes.js";
-import { printJson, withService, type GlobalOptions } from "../context.js";
+import { printJson, withLedger, type GlobalOptions } from "../context.js";
 
 export interface ReplicateOptions extends GlobalOptions {
   direction?: string;
@@ -66,7 +66,7 @@ export function replicateExitCode(reports: readonly TargetReport[]): number {
 export async function replicateCommand(name: string | undefined, opts: ReplicateOptions): Promise<number> {
   const direction = pick<Direction>("direction", opts.direction, ["push", "pull", "bidirectional"]);
   const conflict = pick<ConflictStrategy>("conflict", opts.conflict, ["newest", "local", "remote", "manual"]);
-  return withService(opts, async (service) => {
+  return withLedger(opts, async (service) => {
     const targets = resolveTargets(service.loaded, name, {
       ...(direction ? { direction } : {}),
       ...(conflict ? { conflict } : {}),
@@ -91,8 +91,9 @@ export async function verifyCommand(
   name: string | undefined,
   opts: GlobalOptions & { json?: boolean },
 ): Promise<number> {
-  return withService(opts, (service) => {
-    const reports = resolveTargets(service.loaded, name).map(verifyTarget);
+  return withLedger(opts, async (service) => {
+    const reports: VerifyReport[] = [];
+    for (const t of resolveTargets(service.loaded, name)) reports.push(await verifyTarget(t));
     if (opts.json) printJson({ targets: reports });
     else
       process.stdout.write(
@@ -107,6 +108,6 @@ export async function verifyCommand(
           )
           .join("\n") + "\n",
       );
-    return Promise.resolve(reports.every((r) => r.match) ? EXIT.ok : EXIT.partial);
+    return reports.every((r) => r.match) ? EXIT.ok : EXIT.partial;
   });
 }
