@@ -30,7 +30,10 @@ export interface LedgerContext {
   owner: string;
 }
 
-export async function withLedger<T>(globals: GlobalOptions, fn: (c: LedgerContext) => Promise<T>): Promise<T> {
+export async function withLedger<T>(
+  globals: GlobalOptions,
+  fn: (c: LedgerContext) => Promise<T>,
+): Promise<T> {
   const loaded = loadConfig(resolveConfigFile(globals.config));
   const ledger = new SqliteLedger(path.join(loaded.stateDir, "state.db"));
   try {

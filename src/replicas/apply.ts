@@ -1,6 +1,16 @@
 import { existsSync, promises as fsp, statSync } from "node:fs";
 import path from "node:path";
-import { copyFileAtomic, ensureDir, fsyncDir, pool } from "./fs-atomic.js";
+import {
+  canGroupCommit,
+  copyFileAtomic,
+  ensureDir,
+  fsyncDir,
+  fsyncEach,
+  GroupCommit,
+  pool,
+  syncFs,
+  type Durability,
+} from "./fs-atomic.js";
 import type { FileEntry, Side } from "./manifest.js";
 import type { Action, ConflictStrategy } from "./reconcile.js";
 import { copySqliteAtomic } from "./sqlite-copy.js";
@@ -11,8 +21,10 @@ export interface ApplyContext {
   backupDir: string;
   host: string;
   stamp: string;
-  /** Actions in flight at once (default 16): the fsync of one file overlaps the copy of others. */
+  /** Actions in flight at once (default 256 with group commits, else 16). */
   concurrency?: number;
+  /** false: an fsync per file even where a group commit (syncfs) would do. */
+  groupCommit?: boolean;
 }
 
 export interface ConflictReport {
@@ -62,7 +74,11 @@ async function carry(
       dest: { path: relTo, size: st.size, mtimeMs: st.mtimeMs, sha256: fp, sqlite: true },
     };
   }
-  const { destMtimeMs, ...got } = await copyFileAtomic(src, dest, c.dirs);
+  const { destMtimeMs, ...got } = await copyFileAtomic(src, dest, {
+    dirs: c.dirs,
+    durable: c.durable[other(from)],
+    root: c.roots[other(from)],
+  });
   c.dirty.add(path.dirname(dest));
   return {
     src: { path: relFrom, ...got },
@@ -74,7 +90,7 @@ async function backup(c: Ctx, side: Side, rel: string, entry: FileEntry): Promis
   const dest = abs(c.backupDir, rel);
   ensureDir(path.dirname(dest), c.dirs);
   if (entry.sqlite) await copySqliteAtomic(abs(c.roots[side], rel), dest);
-  else await copyFileAtomic(abs(c.roots[side], rel), dest, c.dirs);
+  else await copyFileAtomic(abs(c.roots[side], rel), dest, { dirs: c.dirs });
   c.dirty.add(path.dirname(dest));
   return dest;
 }
@@ -97,6 +113,8 @@ interface Ctx extends ApplyContext {
   dirty: Set<string>;
   /** Folders known to exist. */
   dirs: Set<string>;
+  /** Per side: group commits where the file system allows, else an fsync per file. */
+  durable: Record<Side, Durability>;
 }
 
 const statOf = (file: string) => statSync(file, { throwIfNoEntry: false });
@@ -185,7 +203,13 @@ export async function applyPlan(
   actions: readonly Action[],
   checkpoint: (r: ApplyResult) => void = () => undefined,
 ): Promise<ApplyResult> {
-  const c: Ctx = { ...context, dirty: new Set(), dirs: new Set() };
+  const group = new GroupCommit();
+  const grouped = (s: Side): boolean => context.groupCommit !== false && canGroupCommit(context.roots[s]);
+  const durable = {
+    local: grouped("local") ? group.durable : fsyncEach,
+    remote: grouped("remote") ? group.durable : fsyncEach,
+  };
+  const c: Ctx = { ...context, dirty: new Set(), dirs: new Set(), durable };
   const r: ApplyResult = {
     copied: 0,
     deleted: 0,
@@ -195,7 +219,16 @@ export async function applyPlan(
     failed: new Set(),
     done: new Set(),
   };
+  /** Makes the renames so far durable: one syncfs per grouped side, else an fsync per folder. */
   const flush = (): void => {
+    for (const side of ["local", "remote"] as const) {
+      if (durable[side] === fsyncEach) continue;
+      const root = c.roots[side] + path.sep;
+      const under = [...c.dirty].filter((d) => d + path.sep === root || d.startsWith(root));
+      if (under.length === 0) continue;
+      syncFs(c.roots[side]);
+      for (const d of under) c.dirty.delete(d);
+    }
     for (const d of c.dirty) fsyncDir(d);
     c.dirty.clear();
   };
@@ -222,7 +255,8 @@ export async function applyPlan(
     }
   };
   const todo = actions.filter((a) => a.kind !== "skip");
-  const limit = c.concurrency ?? 16;
+  // with group commits many copies wait for one syncfs; with an fsync each, 16 overlap theirs
+  const limit = c.concurrency ?? (durable.local === fsyncEach && durable.remote === fsyncEach ? 16 : 256);
   await pool(
     todo.filter((a) => a.kind === "delete"),
     limit,

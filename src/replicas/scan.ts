@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { lstatSync, readdirSync, realpathSync, rmSync, type Dirent } from "node:fs";
 import path from "node:path";
-import { pool, sha256FileAsync, TMP_PREFIX } from "./fs-atomic.js";
+import { pool, sha256File, sha256FileAsync, TMP_PREFIX } from "./fs-atomic.js";
 import type { FileEntry } from "./manifest.js";
 import { isSqliteFile, isSqliteSidecar, sqliteFingerprint } from "./sqlite-copy.js";
 
@@ -132,24 +132,37 @@ export async function hashSide(
   for (const [p, f] of files) {
     const m = prev.get(p);
     if (SQLITE_EXT.test(p)) todo.push(f);
-    else if (m && !m.sqlite && m.size === f.size && m.mtimeMs === f.mtimeMs)
-      out.set(p, { path: p, size: f.size, mtimeMs: f.mtimeMs, sha256: m.sha256 });
+    else if (m && !m.sqlite && m.size === f.size && m.mtimeMs === f.mtimeMs) out.set(p, m);
     else if (m || needed(p)) todo.push(f);
     else out.set(p, { path: p, size: f.size, mtimeMs: f.mtimeMs, sha256: "" });
   }
-  await pool(todo, HASH_CONCURRENCY, async (f) => {
+  const hash = (f: StatEntry, sha256: () => string): void => {
     const abs = path.join(root, ...f.path.split("/"));
     try {
       if (SQLITE_EXT.test(f.path) && isSqliteFile(abs))
         out.set(f.path, { ...f, sha256: sqliteFingerprint(abs), sqlite: true });
-      else out.set(f.path, { ...f, sha256: await sha256FileAsync(abs) });
+      else out.set(f.path, { ...f, sha256: sha256() });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e; // vanished since the walk: absent
     }
+  };
+  // small files are read and hashed at once; large ones stream, several at a time
+  const large: StatEntry[] = [];
+  for (const f of todo) {
+    if (f.size > SMALL) large.push(f);
+    else hash(f, () => sha256File(path.join(root, ...f.path.split("/"))));
+  }
+  await pool(large, HASH_CONCURRENCY, async (f) => {
+    const sha = await sha256FileAsync(path.join(root, ...f.path.split("/"))).catch((e: unknown) => e);
+    hash(f, () => {
+      if (typeof sha !== "string") throw sha;
+      return sha;
+    });
   });
   return out;
 }
 
+const SMALL = 1 << 20;
 const SQLITE_EXT = /\.(db|sqlite3?)$/i;
 const HASH_CONCURRENCY = 8;
 
