@@ -6,17 +6,20 @@
 //   3. git indexing (first run, no-change rerun) vs `git cat-file --batch` reading the same blobs
 //   4. GETs against a rate-limited server        vs the server's limit, and a naive retry loop
 //   5. per-call cost of the policy stack         vs cockatiel's retry + breaker + timeout, and a bare call
+//   6. replicate 20,000 small files (first sync, no-change rerun, 100 changes per side)
+//                                                 vs unison and rclone bisync on identical trees
 // Prints a markdown table on stdout, progress on stderr, and writes bench/results/latest.json.
 //
 // Environment: BENCH_SCALE (default 1; e.g. 0.1 for a quick run) scales every size;
 // BENCH_REPS (default 5) sets the rounds of sections 1 and 5;
-// BENCH_ONLY=throughput,memory,git,ratelimit,overhead picks sections.
+// BENCH_ONLY=throughput,memory,git,ratelimit,overhead,replicas picks sections.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
 import { catFileFloor, listBlobs, makeRepo, writeGitConfig } from "./git.mjs";
+import { benchReplicas } from "./replicas.mjs";
 import {
   BENCH_DIR,
   CLI,
@@ -36,7 +39,9 @@ import {
 const SCALE = benchScale();
 const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 5) || 5);
 const ONLY = new Set(
-  (process.env.BENCH_ONLY ?? "throughput,memory,git,ratelimit,overhead").split(",").map((s) => s.trim()),
+  (process.env.BENCH_ONLY ?? "throughput,memory,git,ratelimit,overhead,replicas")
+    .split(",")
+    .map((s) => s.trim()),
 );
 // Section 4: the fault server allows RATE_LIMIT.requests per fixed window; the clients issue
 // windows × requests + 1 GETs, so a perfect client needs exactly `windows` windows (plus one request).
@@ -47,6 +52,7 @@ const SIZES = {
   git: scaled(20_000),
   ratelimit: RATE_LIMIT.windows * RATE_LIMIT.requests + 1,
   overhead: scaled(100_000),
+  replicas: scaled(20_000),
 };
 const GIT_FIRST_RUNS = 3;
 const CLI_RERUNS = 5;
@@ -113,7 +119,7 @@ async function benchThroughput() {
   const n = SIZES.throughput;
   const rounds = [];
   for (let i = 0; i < REPS; i++) {
-    log(`[1/5] throughput round ${i + 1}/${REPS}: ${int(n)} items, raw floor then engine, one process`);
+    log(`[1/6] throughput round ${i + 1}/${REPS}: ${int(n)} items, raw floor then engine, one process`);
     // a fresh process per round (floor then engine in it); --expose-gc lets it settle the heap between them
     const r = await child(
       "throughput round",
@@ -161,8 +167,8 @@ async function benchMemory() {
   const script = path.join(BENCH_DIR, "memory-child.mjs");
   const floors = [];
   for (let i = 0; i < 3; i++) floors.push(await child("ledger-open floor", [script, "ledger"]));
-  log(`[2/5] memory floor (open the ledger only): ${mb(median(floors.map((f) => f.maxRssKiB)))} peak RSS`);
-  log(`[2/5] memory: plan and complete ${int(n)} items in a child process`);
+  log(`[2/6] memory floor (open the ledger only): ${mb(median(floors.map((f) => f.maxRssKiB)))} peak RSS`);
+  log(`[2/6] memory: plan and complete ${int(n)} items in a child process`);
   const eng = await child("memory run", [script, "engine", String(n)]);
   const floorKiB = median(floors.map((f) => f.maxRssKiB));
   log(`      peak RSS ${mb(eng.maxRssKiB)}, wall ${secs(eng.wallMs)}`);
@@ -188,7 +194,7 @@ async function benchGit() {
   const dir = tempDir("git");
   try {
     const repo = path.join(dir, "repo");
-    log(`[3/5] git: generating a repository of ${int(n)} small text files (git fast-import)`);
+    log(`[3/6] git: generating a repository of ${int(n)} small text files (git fast-import)`);
     let t = now();
     const { head } = await makeRepo(repo, n);
     log(`      ${head.slice(0, 12)} in ${secs(now() - t)}`);
@@ -208,7 +214,7 @@ async function benchGit() {
       const runDir = path.join(dir, `run${i}`);
       mkdirSync(runDir);
       config = writeGitConfig(runDir, repo);
-      log(`[3/5] git first run ${i + 1}/${GIT_FIRST_RUNS}: index ${int(n)} files into sqlite-docs`);
+      log(`[3/6] git first run ${i + 1}/${GIT_FIRST_RUNS}: index ${int(n)} files into sqlite-docs`);
       const r = await child("git first run", [path.join(BENCH_DIR, "git-first-run.mjs"), config, String(n)]);
       firsts.push(r);
       log(
@@ -217,7 +223,7 @@ async function benchGit() {
       if (i < GIT_FIRST_RUNS - 1) rmSync(runDir, { recursive: true, force: true });
     }
 
-    log(`[3/5] git no-change rerun via the CLI, ${CLI_RERUNS} times (wall time includes process start)`);
+    log(`[3/6] git no-change rerun via the CLI, ${CLI_RERUNS} times (wall time includes process start)`);
     const reruns = [];
     for (let i = 0; i < CLI_RERUNS; i++) {
       const r = await timedNode("syncwarden run (no change)", [CLI, "run", "-c", config]);
@@ -312,7 +318,7 @@ async function benchRateLimit() {
   try {
     for (const v of RATE_VARIANTS) {
       log(
-        `[4/5] rate limit: ${int(n)} GETs, 4 workers, server allows ${requests} per ${secs(windowMs)}; ${v.what}`,
+        `[4/6] rate limit: ${int(n)} GETs, 4 workers, server allows ${requests} per ${secs(windowMs)}; ${v.what}`,
       );
       const server = await startFaultServer({ rateLimit: { requests, windowMs } });
       let r;
@@ -381,7 +387,7 @@ async function benchOverhead() {
   const n = SIZES.overhead;
   const script = path.join(BENCH_DIR, "overhead.mjs");
   log(
-    `[5/5] policy overhead: ${int(n)} sequential calls each, ours · cockatiel · floor, ${REPS} rounds, one process`,
+    `[5/6] policy overhead: ${int(n)} sequential calls each, ours · cockatiel · floor, ${REPS} rounds, one process`,
   );
   const r = await child("policy overhead rounds", [script, String(n), String(REPS)], ["--expose-gc"]);
   // peak RSS per contender needs a process of its own (ours keeps memory for a while, see README)
@@ -389,7 +395,7 @@ async function benchOverhead() {
   for (const who of ["ours", "cockatiel", "floor"]) {
     const a = await child(`policy overhead (${who} alone)`, [script, String(n), "1", who], ["--expose-gc"]);
     alone[who] = { nsPerCall: a.perRound[0][who], peakRssKiB: a.maxRssKiB };
-    log(`[5/5] ${who} alone: ${int(alone[who].nsPerCall)} ns/call, peak RSS ${mb(a.maxRssKiB)}`);
+    log(`[5/6] ${who} alone: ${int(alone[who].nsPerCall)} ns/call, peak RSS ${mb(a.maxRssKiB)}`);
   }
   const ns = (who) => median(r.perRound.map((x) => x[who]));
   const fig = (who) => ({
@@ -521,6 +527,7 @@ function table(r) {
         `| ≤ ${o.targets.ratio}× cockatiel ${mark(o.met)} |`,
     );
   }
+  if (r.replicas) rows.push(...replicaRows(r.replicas));
   const notes = [];
   if (r.throughput) {
     const e = r.throughput.engine;
@@ -550,7 +557,48 @@ function table(r) {
         `${mb(o.floor.peakRssKiBAlone)}.`,
     );
   }
+  if (r.replicas) {
+    const x = r.replicas;
+    notes.push(
+      `Replicas (6): each tool on its own copy of the same generated tree (${int(x.files)} files of 10–200 bytes in ` +
+        `folders of 100), in the same run; each run a fresh process (wall time and peak RSS by bench/maxrss.py); ` +
+        `(b) median of ${x.reruns}, (c) median of ${x.changeRounds} rounds of ${x.changesPerSide} changed files per side. ` +
+        `Ratio = peer's wall time ÷ ours (> 1: ours is faster). Verified: ${x.verified}. ` +
+        Object.entries(x.commands)
+          .map(([id, c]) => `${id}: \`${c}\``)
+          .join("; ") +
+        (x.missing.length > 0 ? `. Not installed, so not measured: ${x.missing.join(", ")}.` : "."),
+    );
+  }
   return rows.join("\n") + (notes.length > 0 ? `\n\n${notes.join("\n")}` : "");
+}
+
+/** Section 6's rows: (a) first sync, (b) no-change rerun, (c) changes on both sides; ours vs unison and rclone. */
+function replicaRows(x) {
+  const ours = x.tools.syncwarden;
+  const peers = ["unison", "rclone"].filter((p) => x.tools[p]);
+  const steps = [
+    ["a", "first", `first sync of ${int(x.files)} small files into an empty folder`],
+    ["b", "noChange", "rerun, no changes"],
+    ["c", "changed", `rerun after ${x.changesPerSide} files changed on each side`],
+  ];
+  return steps.map(([id, key, what]) => {
+    const o = ours[key];
+    const peerCell =
+      peers.map((p) => `${secs(x.tools[p][key].wallMs)} ${p}`).join("; ") || "– (peers not installed)";
+    const ratios =
+      peers.map((p) => ratio(x.tools[p][key].wallMs / o.wallMs, `${p}'s speed`)).join("; ") || "–";
+    const ips =
+      key === "first"
+        ? `${int(o.itemsPerSecond)} · ${peers.map((p) => int(x.tools[p].first.itemsPerSecond)).join(" · ")}`
+        : "–";
+    const rss = `${mb(o.peakRssKiB)} · ${peers.map((p) => `${mb(x.tools[p][key].peakRssKiB)} (${p})`).join(" · ")}`;
+    const unison = x.tools.unison;
+    const target = unison
+      ? `faster than unison ${mark(o.wallMs < unison[key].wallMs)}`
+      : "faster than unison: not measured";
+    return `| 6${id}. Replicate: ${what} (\`syncwarden replicate\`, bidirectional) | ${secs(o.wallMs)} | ${peerCell} | ${ratios} | ${ips} | ${rss} | ${target} |`;
+  });
 }
 
 // ---- main -------------------------------------------------------------------------------------
@@ -605,6 +653,7 @@ async function main() {
   if (ONLY.has("git")) results.git = await benchGit();
   if (ONLY.has("ratelimit")) results.ratelimit = await benchRateLimit();
   if (ONLY.has("overhead")) results.overhead = await benchOverhead();
+  if (ONLY.has("replicas")) results.replicas = await benchReplicas({ files: SIZES.replicas });
   meta.durationSeconds = Math.round((now() - started) / 100) / 10;
 
   const md = table(results);

@@ -4,7 +4,7 @@ import { replicate, resolveTargets } from "../../replicas/replicate.js";
 import type { TargetReport } from "../../replicas/run-target.js";
 import { verifyTarget, type VerifyReport } from "../../replicas/verify.js";
 import { EXIT } from "../exit-codes.js";
-import { printJson, withLedger, type GlobalOptions } from "../context.js";
+import { printJson, withLedger, type GlobalOptions } from "../ledger-context.js";
 
 export interface ReplicateOptions extends GlobalOptions {
   direction?: string;
@@ -48,6 +48,7 @@ function render(r: TargetReport): string {
   for (const s of r.symlinksOutside) lines.push(`  symlink pointing outside the root, not followed: ${s}`);
   for (const s of r.skipped) lines.push(`  skipped ${s.path}: ${s.reason}`);
   for (const e of r.errors) lines.push(`  error ${e.path}: ${e.message}`);
+  if (r.snapshot !== undefined) lines.push(`  state snapshot written: ${r.snapshot}`);
   return lines.join("\n");
 }
 

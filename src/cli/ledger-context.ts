@@ -1,0 +1,35 @@
+import path from "node:path";
+import { loadConfig, resolveConfigFile, type LoadedConfig } from "../config/load-config.js";
+import { newOwnerId } from "../engine/owner.js";
+import { SqliteLedger } from "../ledger/sqlite/sqlite-ledger.js";
+
+// Kept apart from context.ts (which opens a whole SyncService) so that replicate loads neither the
+// service nor the connectors.
+
+export interface GlobalOptions {
+  config?: string;
+}
+
+/** The configuration and its ledger alone, for commands that run no job (replicate): less to load. */
+export interface LedgerContext {
+  loaded: LoadedConfig;
+  ledger: SqliteLedger;
+  owner: string;
+}
+
+export async function withLedger<T>(
+  globals: GlobalOptions,
+  fn: (c: LedgerContext) => Promise<T>,
+): Promise<T> {
+  const loaded = loadConfig(resolveConfigFile(globals.config));
+  const ledger = new SqliteLedger(path.join(loaded.stateDir, "state.db"));
+  try {
+    return await fn({ loaded, ledger, owner: newOwnerId() });
+  } finally {
+    await ledger.close();
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+}
