@@ -176,5 +176,13 @@ describe("replicate: safety guards", () => {
     const bad = await ws.cli(["replicate"]);
     expect(bad.code).toBe(78);
     expect(bad.stderr).toMatch(/syncwarden\.yaml:2:\d+: replicas\.r\.targets/);
+    // replicas and no jobs: `run` has nothing to run and says where replicas run
+    ws.write(
+      "syncwarden.yaml",
+      "replicas: { r: { folder: ./local, targets: [{ name: d, path: ./remote }] } }\n",
+    );
+    const run = await ws.cli(["run"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`no jobs in ${ws.configFile}; replicas run with "syncwarden replicate"`);
   });
 });

@@ -92,6 +92,7 @@ export interface TargetJson {
   collisions: string[][];
   symlinksOutside: string[];
   plan?: { kind: string; path: string }[];
+  snapshot?: string;
 }
 
 export interface ReplicateJson {

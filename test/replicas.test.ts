@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { stateSnapshotPath } from "../src/replicas/state-snapshot.js";
 import { ReplicaWorkspace } from "./replicas-workspace.js";
 
 const T0 = 1_700_000_000;
@@ -121,11 +122,13 @@ describe("replicate: the state folder by default", () => {
     const r = await ws.replicate();
     expect(r.code).toBe(0);
     expect(existsSync(path.join(state, "state.db"))).toBe(true);
-    expect(ws.tree(ws.remote)).toEqual({ "notes/today.md": "hello" });
+    // and this machine's state snapshot, outside the reconciled files (test/replicas-snapshot.test.ts)
+    const snapshot = path.relative(ws.remote, stateSnapshotPath(ws.remote));
+    expect(Object.keys(ws.tree(ws.remote)).sort()).toEqual([snapshot, "notes/today.md"]);
     ws.put(ws.remote, "from-other.md", "x");
     await ws.replicate();
     expect(ws.tree(state)).toMatchObject({ "from-other.md": "x", "notes/today.md": "hello" });
-    expect(Object.keys(ws.tree(ws.remote)).sort()).toEqual(["from-other.md", "notes/today.md"]);
+    expect(Object.keys(ws.tree(ws.remote)).sort()).toEqual([snapshot, "from-other.md", "notes/today.md"]);
     expect((await ws.cli(["replicas", "verify"])).code).toBe(0);
   });
 });

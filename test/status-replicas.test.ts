@@ -108,9 +108,9 @@ describe("status: replica targets", () => {
       /^replica:notes:usb → .*usb \(push\): breaker open until .*; last success never$/m,
     );
 
-    // `breakers` lists providers only
+    // `breakers` lists them too, labelled as targets (test/replicas-breakers.test.ts)
     const breakers = await ws.cli(["breakers"]);
-    expect(breakers.stdout).not.toContain("replica:");
+    expect(breakers.stdout).toMatch(/^target replica:notes:drive → .*: breaker open until /m);
 
     // the MCP tool carries the same rows
     const mcp = await mcpStatus();

@@ -209,7 +209,9 @@ Exit codes: 0 healthy, 1 warnings, 2 critical (after --repair: the state it left
 
   const breakers = program
     .command("breakers")
-    .description("circuit breakers and rate gates of every provider (shared by all processes on this state)")
+    .description(
+      "circuit breakers and rate gates of every provider, and the breakers of replica targets (shared by all processes on this state)",
+    )
     .option("--json", "print as JSON on stdout")
     .action(
       act(async (_o: unknown, cmd: Command) =>
@@ -218,7 +220,7 @@ Exit codes: 0 healthy, 1 warnings, 2 critical (after --repair: the state it left
     );
   breakers
     .command("reset")
-    .description("close a provider's breaker now")
+    .description("close a provider's breaker (or a replica target's: replica:<replica>:<target>) now")
     .argument("<name>")
     .action(
       act(async (name: string, _o: unknown, cmd: Command) =>
@@ -227,7 +229,7 @@ Exit codes: 0 healthy, 1 warnings, 2 critical (after --repair: the state it left
     );
   breakers
     .command("isolate")
-    .description("open a provider's breaker until it is reset by hand")
+    .description("open a provider's breaker (or a replica target's) until it is reset by hand")
     .argument("<name>")
     .action(
       act(async (name: string, _o: unknown, cmd: Command) =>

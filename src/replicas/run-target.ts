@@ -16,6 +16,7 @@ import {
 } from "./manifest.js";
 import { reconcile, type Action, type ConflictStrategy, type Direction } from "./reconcile.js";
 import { hashSide, MARKER, mtimeOnlyShift, scanTreeFast, type ScanOptions, type StatEntry } from "./scan.js";
+import { SNAPSHOT_DIR, stateSnapshotPath, writeStateSnapshot } from "./state-snapshot.js";
 
 /** A replica target with its paths resolved and the command line's overrides applied. */
 export interface ResolvedTarget {
@@ -53,6 +54,8 @@ export interface TargetReport {
   collisions: string[][];
   symlinksOutside: string[];
   plan?: Action[];
+  /** The state snapshot written to the target this run (replicas of the state folder, at most hourly). */
+  snapshot?: string;
 }
 
 export function emptyReport(
@@ -75,11 +78,19 @@ export function emptyReport(
   };
 }
 
+/** True when the replica's folder is the state folder (its `state.db` is snapshotted, not reconciled). */
+const ownsState = (t: ResolvedTarget): boolean => path.resolve(t.localRoot) === path.resolve(t.stateDir);
+
+/** The same options serve both roots: each root's snapshot folder is listed (absolute paths). */
 export function scanOptions(t: ResolvedTarget, removeTemps: boolean): ScanOptions {
-  const own = path.resolve(t.localRoot) === path.resolve(t.stateDir);
   return {
-    excludeDirs: [path.join(t.stateDir, "replicas"), path.join(t.stateDir, "backups")],
-    excludeFiles: own ? ["state.db"] : [],
+    excludeDirs: [
+      path.join(t.stateDir, "replicas"),
+      path.join(t.stateDir, "backups"),
+      path.join(t.localRoot, SNAPSHOT_DIR),
+      path.join(t.remoteRoot, SNAPSHOT_DIR),
+    ],
+    excludeFiles: ownsState(t) ? ["state.db"] : [],
     removeTemps,
   };
 }
@@ -126,8 +137,28 @@ function unchangedSince(files: Map<string, StatEntry>, digest: string | null): b
 
 const isDir = (p: string): boolean => statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
 
-/** One (replica, target) run: guards, scan, reconcile, apply, then the manifest. The caller holds its lock. */
+/**
+ * One (replica, target) run: guards, scan, reconcile, apply, then the manifest; then, for a replica of
+ * the state folder that ended ok, the state snapshot when due. The caller holds its lock.
+ */
 export async function runTarget(t: ResolvedTarget, o: RunOptions): Promise<TargetReport> {
+  const report = await syncTarget(t, o);
+  return report.status === "ok" && !o.dryRun && ownsState(t) ? withSnapshot(t, report) : report;
+}
+
+/** Writes the state snapshot when due; a failure is one more error in the report, never a failed run. */
+async function withSnapshot(t: ResolvedTarget, report: TargetReport): Promise<TargetReport> {
+  try {
+    const snapshot = await writeStateSnapshot(t.stateDir, t.remoteRoot);
+    return snapshot === undefined ? report : { ...report, snapshot };
+  } catch (e) {
+    const error = { path: stateSnapshotPath(t.remoteRoot), message: errorMessage(e) };
+    return { ...report, errors: [...report.errors, error] };
+  }
+}
+
+/** The file sync itself: guards, scan, reconcile, apply, manifest. */
+async function syncTarget(t: ResolvedTarget, o: RunOptions): Promise<TargetReport> {
   const report = emptyReport(t, "ok");
   const refuse = (message: string, unreachable = false): TargetReport => ({
     ...report,

@@ -1,5 +1,7 @@
+import { mkdirSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
+import { copySqliteAtomic } from "./sqlite-copy.js";
 
 /**
  * When a replica's folder is the state folder, the live `state.db` is never reconciled (each machine
@@ -8,7 +10,33 @@ import path from "node:path";
  */
 export const SNAPSHOT_DIR = ".syncwarden-snapshots";
 
+/** A snapshot younger than this is kept as it is: frequent runs don't copy a large ledger each time. */
+export const SNAPSHOT_MAX_AGE_MS = 3_600_000;
+
 /** `<target>/.syncwarden-snapshots/state-<host>.db`: this machine's latest state snapshot on a target. */
 export function stateSnapshotPath(targetRoot: string, host: string = hostname()): string {
   return path.join(targetRoot, SNAPSHOT_DIR, `state-${host}.db`);
+}
+
+/** True when the snapshot is missing, or its mtime is an hour or more from now (either way: a clock jump too). */
+export function snapshotDue(file: string, now: number): boolean {
+  const st = statSync(file, { throwIfNoEntry: false });
+  return st === undefined || Math.abs(now - st.mtimeMs) >= SNAPSHOT_MAX_AGE_MS;
+}
+
+/**
+ * Writes this machine's snapshot of `<stateDir>/state.db` to a target when it is due (backup API,
+ * quick_check, fsync, rename: see copySqliteAtomic). The path written, or undefined when the one
+ * there is recent enough.
+ */
+export async function writeStateSnapshot(
+  stateDir: string,
+  targetRoot: string,
+  now: number = Date.now(),
+): Promise<string | undefined> {
+  const file = stateSnapshotPath(targetRoot);
+  if (!snapshotDue(file, now)) return undefined;
+  mkdirSync(path.dirname(file), { recursive: true });
+  await copySqliteAtomic(path.join(stateDir, "state.db"), file);
+  return file;
 }

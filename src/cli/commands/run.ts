@@ -75,6 +75,9 @@ export async function runCommand(jobs: string[], opts: RunOptions): Promise<numb
   if (opts.nuke && (ids || opts.since))
     throw new UsageError("--nuke cannot be combined with --ids or --since");
   return withService(opts, async (service) => {
+    // a configuration may hold replicas alone: running no job at all must not look like success
+    if (jobs.length === 0 && service.jobNames().length === 0)
+      throw new UsageError(`no jobs in ${service.loaded.file}; replicas run with "syncwarden replicate"`);
     const names = jobs.length > 0 ? jobs : service.jobNames();
     for (const name of names) service.job(name);
     if (opts.nuke) await confirmNuke(service, names, opts.yes ?? false);
