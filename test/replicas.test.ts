@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { stateSnapshotPath } from "../src/replicas/state-snapshot.js";
@@ -41,6 +41,28 @@ describe("replicate: bidirectional three-way sync", () => {
     expect((await ws.cli(["replicas", "verify"])).code).toBe(0);
     // a deleted file's last version is kept in backups/
     expect(Object.values(ws.backups())).toContain("c1");
+  });
+
+  it("an unchanged tree is left alone (manifest not rewritten); a same-size edit still gets through", async () => {
+    ws = new ReplicaWorkspace();
+    for (let i = 0; i < 30; i++) ws.put(ws.local, `f${i}.txt`, `v1-${i}`);
+    expect((await ws.replicate()).code).toBe(0);
+    const manifestFile = path.join(
+      ws.dir,
+      ".syncwarden",
+      "replicas",
+      readdirSync(path.join(ws.dir, ".syncwarden", "replicas"))[0]!,
+    );
+    const before = statSync(manifestFile).mtimeMs;
+    const idle = await ws.replicate();
+    expect(idle.json.targets[0]).toMatchObject({ status: "ok", copied: 0, deleted: 0 });
+    expect(statSync(manifestFile).mtimeMs).toBe(before);
+    // same length, new contents, new mtime: the stat digest differs, so the file is hashed and carried
+    ws.put(ws.remote, "f7.txt", "v2-7", T0 + 900);
+    const edited = await ws.replicate();
+    expect(edited.json.targets[0]).toMatchObject({ status: "ok", copied: 1 });
+    expect(readFileSync(path.join(ws.local, "f7.txt"), "utf8")).toBe("v2-7");
+    expect((await ws.cli(["replicas", "verify"])).code).toBe(0);
   });
 
   it("identical edits on both sides are not conflicts; verify reports differences", async () => {
