@@ -125,7 +125,14 @@ function contenders(versions) {
   return all.filter((c) => c.id === "syncwarden" || c.version);
 }
 
+/** Lets the previous run's writeback finish, so each run starts from the same quiet disk. */
+async function settle() {
+  await runProcess("sync", []);
+  await new Promise((r) => setTimeout(r, 500));
+}
+
 async function timed(c, dir, first = false) {
+  await settle();
   const [cmd, ...args] = c.command(dir, first);
   const r = await runProcess("python3", [path.join(BENCH_DIR, "maxrss.py"), cmd, ...args], {
     env: c.env(dir),
@@ -172,7 +179,6 @@ export async function benchReplicas(options = {}) {
       t.setup(dir);
       dirs[t.id] = dir;
     }
-    await runProcess("sync", []); // nobody pays for the generator's writeback
     const out = Object.fromEntries(tools.map((t) => [t.id, { first: null, noChange: [], changed: [] }]));
 
     for (const t of tools) {
