@@ -65,6 +65,15 @@ describe("the find walk and the Node walk", () => {
     expect(statDigest(fast.files.values())).toBe(statDigest(slow.files.values()));
   });
 
+  it("walks a root that is itself a symlink to a folder (a mount point, a cloud folder)", async () => {
+    const root = path.join(dir, "tree");
+    tricky(root);
+    symlinkSync(root, path.join(dir, "link"));
+    const viaLink = await scanTreeFast(path.join(dir, "link"), opts());
+    expect([...viaLink.files.keys()].sort()).toEqual([...scanTree(root, opts()).files.keys()].sort());
+    expect(viaLink.files.size).toBe(8);
+  });
+
   it("removes stray temp files when asked, and fails on a missing root", async () => {
     const root = path.join(dir, "tree");
     tricky(root);

@@ -187,7 +187,7 @@ export async function scanTreeFast(root: string, o: ScanOptions): Promise<ScanRe
   const realRoot = realpathSync(root); // throws for a missing or unreadable root, as scanTree does
   const prune = o.excludeDirs.flatMap((d, i) => [...(i > 0 ? ["-o"] : []), "-path", literal(d)]);
   const args = [
-    "-P",
+    "-H", // the root itself may be a symlink (a mount, a cloud folder); links below it are not followed
     root,
     "-mindepth",
     "1",
