@@ -9,7 +9,18 @@
 import { createHash } from "node:crypto";
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { BENCH_DIR, CLI, cleanEnv, log, removeDir, runProcess, scaled, tempDir } from "./lib.mjs";
+import {
+  BENCH_DIR,
+  CLI,
+  cleanEnv,
+  lastJsonLine,
+  log,
+  removeDir,
+  runNode,
+  runProcess,
+  scaled,
+  tempDir,
+} from "./lib.mjs";
 
 const MARKER = ".syncwarden-replica";
 const PER_DIR = 100;
@@ -40,7 +51,7 @@ const fileOf = (root, i) =>
  * Round r changes `count` files on each side: the files p(j) = (j·7919 + r·31) mod n for j < 2·count,
  * even j on side a, odd j on side b (7919 is prime to n, so the two sets never meet: no conflicts).
  */
-function change(pair, n, count, round) {
+export function change(pair, n, count, round) {
   for (let j = 0; j < 2 * count; j++) {
     const i = (j * 7919 + round * 31) % n;
     const side = j % 2 === 0 ? "a" : "b";
@@ -215,6 +226,24 @@ export async function benchReplicas(options = {}) {
     const finals = tools.map((t) => treeHash(path.join(dirs[t.id], "a")).sha256);
     if (new Set(finals).size !== 1) throw new Error("the tools' trees differ from one another at the end");
 
+    // ours once more, inside one long-lived process (as the daemon runs it): start-up paid once
+    const ours = tools.find((t) => t.id === "syncwarden");
+    const inproc = await runNode([
+      path.join(BENCH_DIR, "replicas-inproc.mjs"),
+      path.join(dirs.syncwarden, "syncwarden.yaml"),
+      String(files),
+      String(changes),
+      String(reruns),
+      String(changeRounds),
+      String(changeRounds + 1),
+    ]);
+    if (inproc.code !== 0) throw new Error(`replicas-inproc.mjs failed:\n${inproc.stderr.slice(-2000)}`);
+    const inProcess = lastJsonLine(inproc.stdout, "replicas-inproc.mjs");
+    verify(ours, dirs.syncwarden, "the in-process rounds");
+    log(
+      `      in process: no change ${median(inProcess.noChange).toFixed(0)} ms, ${changes} changes per side ${median(inProcess.changed).toFixed(0)} ms`,
+    );
+
     const summary = (runs) => ({
       wallMs: median(runs.map((r) => r.wallMs)),
       rounds: runs.map((r) => r.wallMs),
@@ -230,6 +259,10 @@ export async function benchReplicas(options = {}) {
         changed: summary(o.changed),
       };
     }
+    results.syncwarden.inProcess = {
+      noChange: { ms: median(inProcess.noChange), rounds: inProcess.noChange },
+      changed: { ms: median(inProcess.changed), rounds: inProcess.changed },
+    };
     return {
       files,
       changesPerSide: changes,

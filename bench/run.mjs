@@ -582,7 +582,7 @@ function replicaRows(x) {
     ["b", "noChange", "rerun, no changes"],
     ["c", "changed", `rerun after ${x.changesPerSide} files changed on each side`],
   ];
-  return steps.map(([id, key, what]) => {
+  const rows = steps.map(([id, key, what]) => {
     const o = ours[key];
     const peerCell =
       peers.map((p) => `${secs(x.tools[p][key].wallMs)} ${p}`).join("; ") || "– (peers not installed)";
@@ -599,6 +599,20 @@ function replicaRows(x) {
       : "faster than unison: not measured";
     return `| 6${id}. Replicate: ${what} (\`syncwarden replicate\`, bidirectional) | ${secs(o.wallMs)} | ${peerCell} | ${ratios} | ${ips} | ${rss} | ${target} |`;
   });
+  const inp = ours.inProcess;
+  if (inp && x.tools.unison) {
+    const u = x.tools.unison;
+    for (const [id, key, what] of [
+      ["b′", "noChange", "rerun, no changes"],
+      ["c′", "changed", `rerun after ${x.changesPerSide} files changed on each side`],
+    ])
+      rows.push(
+        `| 6${id}. Replicate in a long-lived process (\`replicate()\` from the library, as the daemon runs it): ${what} ` +
+          `| ${secs(inp[key].ms)} | ${secs(u[key].wallMs)} unison (its process start included) ` +
+          `| ${ratio(u[key].wallMs / inp[key].ms, "unison's speed")} | – | – | – |`,
+      );
+  }
+  return rows;
 }
 
 // ---- main -------------------------------------------------------------------------------------

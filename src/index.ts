@@ -67,3 +67,13 @@ export {
   isUsageError,
   type ErrorClass,
 } from "./errors.js";
+export {
+  replicate,
+  resolveTargets,
+  replicaLastSuccess,
+  type ReplicateOverrides,
+} from "./replicas/replicate.js";
+export type { ResolvedTarget, RunOptions, TargetReport, TargetStatus } from "./replicas/run-target.js";
+export { verifyTarget, type VerifyReport } from "./replicas/verify.js";
+export { replicaStatus, type ReplicaTargetStatus } from "./replicas/target-status.js";
+export { runDoctor, type DoctorOptions, type DoctorReport } from "./health/doctor.js";

@@ -3,6 +3,7 @@ import path from "node:path";
 import {
   canGroupCommit,
   copyFileAtomic,
+  distinctFileSystems,
   ensureDir,
   fsyncDir,
   fsyncEach,
@@ -221,14 +222,16 @@ export async function applyPlan(
   };
   /** Makes the renames so far durable: one syncfs per grouped side, else an fsync per folder. */
   const flush = (): void => {
+    const synced: string[] = [];
     for (const side of ["local", "remote"] as const) {
       if (durable[side] === fsyncEach) continue;
       const root = c.roots[side] + path.sep;
       const under = [...c.dirty].filter((d) => d + path.sep === root || d.startsWith(root));
       if (under.length === 0) continue;
-      syncFs(c.roots[side]);
+      synced.push(c.roots[side]);
       for (const d of under) c.dirty.delete(d);
     }
+    for (const root of distinctFileSystems(synced)) syncFs(root);
     for (const d of c.dirty) fsyncDir(d);
     c.dirty.clear();
   };

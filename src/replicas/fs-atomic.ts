@@ -198,8 +198,19 @@ export function canGroupCommit(root: string): boolean {
   } catch {
     return false;
   }
-  syncCommand ??= spawnSync("sync", ["-f", root], { stdio: "ignore" }).status === 0;
+  // asked of --help, so probing flushes nothing
+  syncCommand ??= /--file-system/.test(spawnSync("sync", ["--help"], { encoding: "utf8" }).stdout);
   return syncCommand;
+}
+
+/** The roots on distinct file systems (by device): one syncfs covers all the roots on one. */
+export function distinctFileSystems(roots: Iterable<string>): string[] {
+  const byDevice = new Map<number, string>();
+  for (const r of roots) {
+    const dev = statSync(r, { throwIfNoEntry: false })?.dev ?? -byDevice.size - 1;
+    if (!byDevice.has(dev)) byDevice.set(dev, r);
+  }
+  return [...byDevice.values()];
 }
 
 /** syncfs(2) on root's file system, through coreutils' `sync -f`; throws when it fails. */
@@ -241,17 +252,15 @@ export class GroupCommit {
     this.scheduled = false;
     const batch = this.waiting;
     this.waiting = new Map();
-    for (const [root, list] of batch) {
-      let failed: unknown;
-      try {
-        syncFs(root);
-      } catch (e) {
-        failed = e;
-      }
-      for (const w of list) {
-        if (failed === undefined) w.resolve();
-        else w.reject(failed);
-      }
+    let failed: unknown;
+    try {
+      for (const root of distinctFileSystems(batch.keys())) syncFs(root);
+    } catch (e) {
+      failed = e; // the whole batch fails (its temp files are removed; the next run copies them again)
+    }
+    for (const w of [...batch.values()].flat()) {
+      if (failed === undefined) w.resolve();
+      else w.reject(failed);
     }
   }
 }
