@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -74,9 +74,13 @@ export class Workspace {
     return new Database(this.dbFile, { readonly: true, fileMustExist: true });
   }
 
+  /** The phase's main checkpoint; null before there is one (or before the ledger was even created). */
   checkpoint(job: string, phase: string): string | null {
+    if (!existsSync(this.dbFile)) return null;
     const db = this.db();
     try {
+      if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'checkpoints'").get())
+        return null;
       const row = db
         .prepare<[string, string], { value: string }>(
           "SELECT value FROM checkpoints WHERE job = ? AND phase = ? AND scope = ''",
