@@ -49,6 +49,12 @@ export function removeDir(dir) {
   rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
 }
 
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
 export function now() {
   return performance.now();
 }

@@ -15,6 +15,7 @@ import {
   cleanEnv,
   lastJsonLine,
   log,
+  median,
   removeDir,
   runNode,
   runProcess,
@@ -24,12 +25,6 @@ import {
 
 const MARKER = ".syncwarden-replica";
 const PER_DIR = 100;
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 /** `n` small files (10–200 bytes) in folders of 100: d000/f00000.txt … */
 function generate(root, n) {

@@ -28,6 +28,7 @@ import {
   cleanEnv,
   lastJsonLine,
   log,
+  median,
   now,
   removeDir,
   runNode,
@@ -75,11 +76,6 @@ const RSS_HOOK = pathToFileURL(path.join(BENCH_DIR, "rss-hook.mjs")).href;
 
 // ---- small helpers ----------------------------------------------------------------------------
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const range = (xs) => [Math.min(...xs), Math.max(...xs)];
 const perSecond = (items, ms) => items / (ms / 1000);
 const int = (n) => Math.round(n).toLocaleString("en-US");

@@ -1,31 +1,13 @@
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import type { CheckResult, RepairResult } from "../src/health/types.js";
 import { stateSnapshotPath } from "../src/replicas/state-snapshot.js";
 import { ReplicaWorkspace } from "./replicas-workspace.js";
 
-interface Check {
-  name: string;
-  status: "ok" | "warning" | "critical";
-  message: string;
-  details: Record<string, unknown>;
-}
-interface Repair {
-  name: string;
-  ok: boolean;
-  message: string;
-  details: Record<string, unknown>;
-}
+type Check = CheckResult;
+type Repair = RepairResult;
 
 let ws: ReplicaWorkspace;
 afterEach(() => ws.cleanup());
@@ -59,19 +41,6 @@ async function snapshot(ws: ReplicaWorkspace, file: string): Promise<void> {
   } finally {
     db.close();
   }
-}
-
-/** Every page in the main file, then bytes overwritten in its middle. */
-function corrupt(ws: ReplicaWorkspace): void {
-  const db = new Database(ws.dbFile);
-  db.pragma("wal_checkpoint(TRUNCATE)");
-  db.close();
-  const size = statSync(ws.dbFile).size;
-  expect(size).toBeGreaterThan(16 * 4096);
-  const fd = openSync(ws.dbFile, "r+");
-  const garbage = Buffer.alloc(4096 * 6, 0xa5);
-  writeSync(fd, garbage, 0, garbage.length, Math.floor(size / 4096 / 2) * 4096);
-  closeSync(fd);
 }
 
 const movedAside = (): string[] =>
@@ -131,7 +100,7 @@ describe("doctor: replica targets", () => {
     expect((await ws.cli(["run"])).code).toBe(0);
     expect(ws.documents("code").size).toBe(50);
     expect(existsSync(path.join(ws.dir, ".syncwarden", "backups"))).toBe(false);
-    corrupt(ws);
+    ws.corruptDatabase();
     expect((await doctor()).check("database-integrity").status).toBe("critical");
 
     const fixed = await doctor("--repair");
@@ -165,7 +134,7 @@ describe("doctor: replica targets", () => {
     await snapshot(ws, backup);
     const snap = stateSnapshotPath(ws.remote);
     ws.put(path.dirname(snap), path.basename(snap), "this is not a database at all".repeat(200));
-    corrupt(ws);
+    ws.corruptDatabase();
 
     const fixed = await doctor("--repair");
     expect(fixed.code, JSON.stringify(fixed, null, 2)).toBe(0);

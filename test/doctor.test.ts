@@ -1,34 +1,16 @@
 import { spawn } from "node:child_process";
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  renameSync,
-  statSync,
-  writeSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync } from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import type { CheckResult, RepairResult } from "../src/health/types.js";
 import { CLI, gitConfig, runCli, Workspace, type CliResult } from "./helpers/workspace.js";
 
 const SINK = path.resolve(import.meta.dirname, "fixtures/slow-sink.mjs");
 
-interface Check {
-  name: string;
-  status: "ok" | "warning" | "critical";
-  message: string;
-  details: Record<string, unknown>;
-}
-interface Repair {
-  name: string;
-  ok: boolean;
-  message: string;
-  details: Record<string, unknown>;
-}
+type Check = CheckResult;
+type Repair = RepairResult;
 interface Report {
   checks: Check[];
   repairs: Repair[];
@@ -111,14 +93,7 @@ describe("syncwarden doctor", () => {
     mkdirSync(bad, { recursive: true });
     ws.write(path.relative(ws.dir, path.join(bad, "state.db")), "this is not a database at all".repeat(200));
 
-    // every page in the main file, then bytes overwritten in its middle
-    withDb((db) => db.pragma("wal_checkpoint(TRUNCATE)"));
-    const size = statSync(ws.dbFile).size;
-    expect(size).toBeGreaterThan(16 * 4096);
-    const fd = openSync(ws.dbFile, "r+");
-    const garbage = Buffer.alloc(4096 * 6, 0xa5);
-    writeSync(fd, garbage, 0, garbage.length, Math.floor(size / 4096 / 2) * 4096);
-    closeSync(fd);
+    ws.corruptDatabase();
 
     const sick = await doctor();
     expect(sick.code).toBe(2);

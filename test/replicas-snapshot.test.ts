@@ -1,13 +1,4 @@
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  statSync,
-  utimesSync,
-  writeSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync, utimesSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
@@ -40,19 +31,6 @@ function inspect(file: string): { check: unknown; documents: number } {
 function age(file: string, ms: number): void {
   const t = (Date.now() - ms) / 1000;
   utimesSync(file, t, t);
-}
-
-/** Every page in the main file, then bytes overwritten in its middle (as test/doctor.test.ts does). */
-function corrupt(): void {
-  const db = new Database(ws.dbFile);
-  db.pragma("wal_checkpoint(TRUNCATE)");
-  db.close();
-  const size = statSync(ws.dbFile).size;
-  expect(size).toBeGreaterThan(16 * 4096);
-  const fd = openSync(ws.dbFile, "r+");
-  const garbage = Buffer.alloc(4096 * 6, 0xa5);
-  writeSync(fd, garbage, 0, garbage.length, Math.floor(size / 4096 / 2) * 4096);
-  closeSync(fd);
 }
 
 describe("replicate: state snapshots on the targets of the state folder", () => {
@@ -143,7 +121,7 @@ describe("replicate: state snapshots on the targets of the state folder", () => 
     expect((await ws.cli(["run"])).code).toBe(0);
     expect((await ws.replicate()).json.targets[0]!.snapshot).toBeUndefined();
     expect(existsSync(path.join(stateDir(), "backups"))).toBe(false);
-    corrupt();
+    ws.corruptDatabase();
 
     const r = await ws.cli(["doctor", "--json", "--repair"]);
     expect(r.code, r.stdout + r.stderr).toBe(0);

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import type Database from "better-sqlite3";
-import { isOwnerGone } from "../engine/owner.js";
+import { isOwnerGone, pidAlive } from "../engine/owner.js";
 import { check, type CheckResult } from "./types.js";
 
 interface LockRow {
@@ -9,15 +9,6 @@ interface LockRow {
   pid: number;
   host: string;
   expires_at: number;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 export interface StaleLock {

@@ -1,5 +1,15 @@
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -72,6 +82,20 @@ export class Workspace {
   /** Opens the state database read-only (the CLI writes it; tests only look). */
   db(): Database.Database {
     return new Database(this.dbFile, { readonly: true, fileMustExist: true });
+  }
+
+  /** Damages the state database: every page into the main file, then 6 pages in its middle overwritten. */
+  corruptDatabase(): void {
+    const db = new Database(this.dbFile);
+    db.pragma("wal_checkpoint(TRUNCATE)");
+    db.close();
+    const size = statSync(this.dbFile).size;
+    if (size <= 16 * 4096)
+      throw new Error(`state.db holds only ${size} bytes: too small to damage in its middle`);
+    const fd = openSync(this.dbFile, "r+");
+    const garbage = Buffer.alloc(4096 * 6, 0xa5);
+    writeSync(fd, garbage, 0, garbage.length, Math.floor(size / 4096 / 2) * 4096);
+    closeSync(fd);
   }
 
   /** The phase's main checkpoint; null before there is one (or before the ledger was even created). */
