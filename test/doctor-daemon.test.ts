@@ -1,8 +1,6 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { hostname } from "node:os";
 import path from "node:path";
-import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { CLI, gitConfig, runCli, Workspace } from "./helpers/workspace.js";
 
@@ -23,21 +21,7 @@ describe("the daemon runs doctor's safe repairs", () => {
       new Date(Date.now() - 45 * 86_400_000).toISOString(),
     );
     ws.write(path.relative(ws.dir, path.join(old, "notes.md")), "old");
-    const gone = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
-    await new Promise((r) => gone.on("exit", r));
-    const pid = gone.pid!;
-    const db = new Database(ws.dbFile);
-    db.prepare("INSERT INTO job_locks VALUES (?, ?, ?, ?, ?, ?, ?, ?)").run(
-      "other",
-      `${hostname()}:${pid}:deadbeef`,
-      pid,
-      hostname(),
-      Date.now(),
-      Date.now(),
-      Date.now() + 600_000,
-      1,
-    );
-    db.close();
+    await ws.plantDeadLock("other");
 
     const child = spawn(process.execPath, [CLI, "daemon"], {
       cwd: ws.dir,

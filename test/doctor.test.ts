@@ -1,6 +1,5 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, renameSync } from "node:fs";
-import { hostname } from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
@@ -68,13 +67,6 @@ function files(n: number, prefix = "src/file"): Record<string, string> {
 /** The folder name of a backup taken `msAgo` before now. */
 const backupDir = (msAgo: number): string =>
   path.join(ws.dir, ".syncwarden", "backups", new Date(Date.now() - msAgo).toISOString());
-
-/** A pid that surely belongs to no process any more. */
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
-  await new Promise((r) => child.on("exit", r));
-  return child.pid!;
-}
 
 describe("syncwarden doctor", () => {
   it("reports a corrupted database as critical and --repair restores the newest verified snapshot", async () => {
@@ -156,21 +148,7 @@ describe("syncwarden doctor", () => {
     await new Promise((r) => setTimeout(r, 1200)); // the leases (1 s) expire
 
     // and a second stale lock: a row for a pid that no longer exists on this host
-    const pid = await deadPid();
-    withDb((db) =>
-      db
-        .prepare("INSERT INTO job_locks VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-        .run(
-          "other",
-          `${hostname()}:${pid}:deadbeef`,
-          pid,
-          hostname(),
-          Date.now(),
-          Date.now(),
-          Date.now() + 600_000,
-          1,
-        ),
-    );
+    await ws.plantDeadLock("other");
     const processing = (): number =>
       withDb(
         (db) =>

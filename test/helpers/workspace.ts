@@ -10,7 +10,7 @@ import {
   writeFileSync,
   writeSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
+import { tmpdir, hostname } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
@@ -82,6 +82,33 @@ export class Workspace {
   /** Opens the state database read-only (the CLI writes it; tests only look). */
   db(): Database.Database {
     return new Database(this.dbFile, { readonly: true, fileMustExist: true });
+  }
+
+  /**
+   * Plants a stale lease on `job`: a lock row held (for 10 more minutes) by a process of this host that
+   * has already exited, as a runner killed with SIGKILL leaves behind.
+   */
+  async plantDeadLock(job: string): Promise<number> {
+    const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+    await new Promise((r) => child.on("exit", r));
+    const pid = child.pid!;
+    const db = new Database(this.dbFile);
+    try {
+      const now = Date.now();
+      db.prepare("INSERT INTO job_locks VALUES (?, ?, ?, ?, ?, ?, ?, ?)").run(
+        job,
+        `${hostname()}:${pid}:deadbeef`,
+        pid,
+        hostname(),
+        now,
+        now,
+        now + 600_000,
+        1,
+      );
+    } finally {
+      db.close();
+    }
+    return pid;
   }
 
   /** Damages the state database: every page into the main file, then 6 pages in its middle overwritten. */
