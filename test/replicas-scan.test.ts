@@ -1,9 +1,10 @@
 import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { readManifest, statDigest, writeManifest, type FileEntry } from "../src/replicas/manifest.js";
-import { scanTree, scanTreeFast, type ScanOptions } from "../src/replicas/scan.js";
+import { entriesOf, readManifest, writeManifest, type FileEntry } from "../src/replicas/manifest.js";
+import { SideDelta } from "../src/replicas/delta.js";
+import { scanRecords, scanTree, scanTreeFast, walkRecords, type ScanOptions } from "../src/replicas/scan.js";
 import { TMP_PREFIX } from "../src/replicas/fs-atomic.js";
 
 let dir: string;
@@ -62,7 +63,14 @@ describe("the find walk and the Node walk", () => {
     expect(slow.symlinksOutside).toEqual(["outside-link"]);
     expect(fast.strayTemps).toBe(1);
     expect(slow.strayTemps).toBe(1);
-    expect(statDigest(fast.files.values())).toBe(statDigest(slow.files.values()));
+    // the Node walk writes find's %T@ stamp itself: a file's record is the same bytes from either walk
+    const records = (b: Buffer) =>
+      b
+        .toString("utf8")
+        .split("\0")
+        .filter((r) => r.startsWith("f\t"))
+        .sort();
+    expect(records((await scanRecords(root, o)).records)).toEqual(records(walkRecords(root, o)));
   });
 
   it("walks a root that is itself a symlink to a folder (a mount point, a cloud folder)", async () => {
@@ -83,44 +91,66 @@ describe("the find walk and the Node walk", () => {
   });
 });
 
-describe("the manifest's stat digest", () => {
-  const entry = (p: string, size: number, mtimeMs: number): FileEntry => ({
-    path: p,
-    size,
-    mtimeMs,
-    sha256: "x",
+describe("the manifest", () => {
+  const sha = (c: string): string => c.repeat(64);
+
+  it("keeps each side's walk records and hashes, and round-trips its entries", async () => {
+    const root = path.join(dir, "tree");
+    tricky(root);
+    const stateDir = path.join(dir, "state");
+    const raw = await scanRecords(root, opts());
+    const delta = new SideDelta(
+      raw.records,
+      { records: Buffer.alloc(0), shas: Buffer.alloc(0) },
+      new Set(),
+      0,
+    );
+    expect(delta.identical).toBe(false);
+    expect(delta.dirty.size).toBe(8); // every file is new
+    const final = new Map<string, FileEntry | undefined>();
+    for (const p of delta.dirty) final.set(p, { ...delta.current(p)!, sha256: sha("a") });
+    final.set("plain.txt", { ...delta.current("plain.txt")!, sha256: sha("b"), sqlite: true });
+    const next = delta.next(final);
+    expect(next.count).toBe(8);
+    expect(next.sqlite).toEqual(["plain.txt"]);
+    writeManifest(stateDir, {
+      replica: "r",
+      target: "t",
+      local: next.block,
+      remote: next.block,
+      counts: { local: next.count, remote: next.count },
+      sqlite: { local: next.sqlite, remote: [] },
+    });
+    const m = readManifest(stateDir, "r", "t")!;
+    expect(m.header.counts).toEqual({ local: 8, remote: 8 });
+    const entries = entriesOf(m.local, m.header.sqlite.local);
+    expect(entries.map((e) => e.path).sort()).toEqual([...delta.dirty].sort());
+    expect(entries.find((e) => e.path === "plain.txt")).toMatchObject({ sha256: sha("b"), sqlite: true });
+    expect(entries.find((e) => e.path === "empty.txt")).toMatchObject({ size: 0, sha256: sha("a") });
+
+    // the next walk of an unchanged tree: byte-identical, nothing to look at but the database
+    const again = new SideDelta(
+      (await scanRecords(root, opts())).records,
+      m.local,
+      new Set(m.header.sqlite.local),
+      8,
+    );
+    expect(again.identical).toBe(false); // the temp file and symlinks are left out of the manifest
+    expect([...again.dirty]).toEqual(["plain.txt"]);
+    expect(again.previous("empty.txt")).toMatchObject({ sha256: sha("a") });
+    // one changed file is the only other dirty path
+    writeFileSync(path.join(root, "with space.txt"), "changed");
+    const changed = new SideDelta((await scanRecords(root, opts())).records, m.local, new Set(), 8);
+    expect([...changed.dirty]).toEqual(["with space.txt"]);
+    expect(changed.current("with space.txt")?.size).toBe(7);
+    expect(changed.previous("with space.txt")?.sha256).toBe(sha("a"));
   });
 
-  it("changes with any path, size or mtime, not with order; a database makes it null", () => {
-    const base = [entry("a", 1, 1000.5), entry("b/c", 2, 2000)];
-    const d = statDigest(base);
-    expect(statDigest([...base].reverse())).toBe(d);
-    expect(statDigest([entry("a", 1, 1000.5), entry("b/d", 2, 2000)])).not.toBe(d);
-    expect(statDigest([entry("a", 3, 1000.5), entry("b/c", 2, 2000)])).not.toBe(d);
-    expect(statDigest([entry("a", 1, 1000.6), entry("b/c", 2, 2000)])).not.toBe(d);
-    expect(statDigest(base.slice(1))).not.toBe(d);
-    expect(statDigest([...base, { ...entry("x.db", 1, 1), sqlite: true }])).toBeNull();
-  });
-
-  it("is written in the header, read without the entries, and the entries round-trip", () => {
-    const file = path.join(dir, "m.json");
-    const local = [
-      entry("a", 1, 1000.25),
-      { ...entry("db.sqlite", 4096, 5), sha256: "fp", sqlite: true as const },
-    ];
-    const remote = [entry("a", 1, 999), { ...entry("only-remote", 2, 7), sha256: "other" }];
-    writeManifest(file, { replica: "r", target: "t", local, remote });
-    const m = readManifest(file)!;
-    expect(m.header.counts).toEqual({ local: 2, remote: 2 });
-    expect(m.header.stat).toEqual({ local: null, remote: statDigest(remote) });
-    const { local: l, remote: r } = m.entries();
-    expect(l).toEqual(local);
-    expect(r).toEqual(remote);
-  });
-
-  it("reads a version 1 manifest (one JSON document of objects)", () => {
-    const file = path.join(dir, "v1.json");
-    const local = [entry("a", 1, 10)];
+  it("reads a version 1 or 2 JSON manifest once, as records every run looks at again", () => {
+    const stateDir = path.join(dir, "state");
+    const file = path.join(stateDir, "replicas", `r-t-${hostname()}.json`);
+    mkdirSync(path.dirname(file), { recursive: true });
+    const local: FileEntry[] = [{ path: "a", size: 1, mtimeMs: 10.5, sha256: sha("c") }];
     writeFileSync(
       file,
       JSON.stringify({
@@ -133,10 +163,65 @@ describe("the manifest's stat digest", () => {
         remote: local,
       }),
     );
-    const m = readManifest(file)!;
-    expect(m.header.stat).toEqual({ local: null, remote: null });
-    expect(m.entries()).toEqual({ local, remote: local });
+    const m = readManifest(stateDir, "r", "t")!;
+    expect(m.legacy).toBe(file);
+    expect(entriesOf(m.local)).toEqual(local);
+    expect(entriesOf(m.remote)).toEqual(local);
     writeFileSync(file, JSON.stringify({ version: 9 }));
-    expect(() => readManifest(file)).toThrow(/unknown manifest version 9/);
+    expect(() => readManifest(stateDir, "r", "t")).toThrow(/unknown manifest version 9/);
+  });
+
+  describe("a walk beside the manifest's records", () => {
+    const rec = (p: string, size = 1, stamp = "1700000000.0000000000"): string =>
+      `f\t${size}\t${stamp}\t${p}`;
+    const buf = (recs: string[]): Buffer => Buffer.from(recs.map((r) => `${r}\0`).join(""), "utf8");
+    /** A manifest side holding `recs`, the hash of each "h<index>" in hex. */
+    const block = (recs: string[]) => {
+      const shas = Buffer.alloc(recs.length * 32);
+      recs.forEach((_, i) => shas.write(sha(String(i % 10)), i * 32, 32, "hex"));
+      return { records: buf(recs), shas };
+    };
+    const files = ["a", "b", "c", "d", "e", "f", "g", "h"].map((p) => rec(`dir/${p}.txt`));
+
+    it("sees no change in a walk that lists the same records in another order", () => {
+      const old = block(files);
+      const d = new SideDelta(buf([...files].reverse()), old, new Set(), files.length);
+      expect(d.identical).toBe(false);
+      expect([...d.dirty]).toEqual([]);
+      expect(d.files).toBe(8);
+      expect(d.previous("dir/c.txt")?.sha256).toBe(sha("2"));
+      // the next manifest takes the walk's order, so the walk after it is identical again
+      const next = d.next(new Map());
+      expect(next.block.records.equals(buf([...files].reverse()))).toBe(true);
+      expect(new SideDelta(buf([...files].reverse()), next.block, new Set(), next.count).identical).toBe(
+        true,
+      );
+      expect(next.block.shas.toString("hex", 0, 32)).toBe(sha("7"));
+    });
+
+    it("marks exactly the paths added, changed in place, and removed, wherever they are in the walk", () => {
+      const old = block(files);
+      const walk = [...files];
+      walk[2] = rec("dir/c.txt", 5); // changed in place
+      walk.splice(5, 1); // dir/f.txt removed
+      walk.splice(1, 0, rec("dir/new.txt")); // added near the start
+      walk.push(rec("dir/last.txt")); // added at the end
+      const d = new SideDelta(buf(walk), old, new Set(), files.length);
+      expect([...d.dirty].sort()).toEqual(["dir/c.txt", "dir/f.txt", "dir/last.txt", "dir/new.txt"]);
+      expect(d.current("dir/c.txt")?.size).toBe(5);
+      expect(d.previous("dir/c.txt")).toMatchObject({ size: 1, sha256: sha("2") });
+      expect(d.current("dir/f.txt")).toBeUndefined();
+      expect(d.previous("dir/f.txt")?.sha256).toBe(sha("5"));
+      expect(d.previous("dir/new.txt")).toBeUndefined();
+      expect(d.previous("dir/h.txt")?.sha256).toBe(sha("7")); // unchanged, after the shifts
+    });
+
+    it("always looks again at a record written without a walk's stamp, and at a database", () => {
+      const old = block([...files.slice(0, 7), "?\t1\t1700000000000\tdir/h.txt"]);
+      const d = new SideDelta(buf(files), old, new Set(["dir/a.txt"]), files.length);
+      expect([...d.dirty].sort()).toEqual(["dir/a.txt", "dir/h.txt"]);
+      expect(d.previous("dir/a.txt")?.sqlite).toBe(true);
+      expect(d.previous("dir/h.txt")).toMatchObject({ size: 1, mtimeMs: 1_700_000_000_000 });
+    });
   });
 });

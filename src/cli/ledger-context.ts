@@ -1,5 +1,6 @@
 import path from "node:path";
-import { loadConfig, resolveConfigFile, type LoadedConfig } from "../config/load-config.js";
+import { loadConfigCached, resolveConfigFile } from "../config/config-file.js";
+import type { LoadedConfig } from "../config/load-config.js";
 import { newOwnerId } from "../engine/owner.js";
 import { SqliteLedger } from "../ledger/sqlite/sqlite-ledger.js";
 
@@ -21,7 +22,7 @@ export async function withLedger<T>(
   globals: GlobalOptions,
   fn: (c: LedgerContext) => Promise<T>,
 ): Promise<T> {
-  const loaded = loadConfig(resolveConfigFile(globals.config));
+  const loaded = await loadConfigCached(resolveConfigFile(globals.config));
   const ledger = new SqliteLedger(path.join(loaded.stateDir, "state.db"));
   try {
     return await fn({ loaded, ledger, owner: newOwnerId() });

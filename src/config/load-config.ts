@@ -6,7 +6,7 @@ import { ConfigError } from "../errors.js";
 import { providerOverrides, syncOverrides } from "./env.js";
 import { configSchema, type ConfigFile } from "./schema.js";
 
-export const DEFAULT_CONFIG_FILE = "syncwarden.yaml";
+export { DEFAULT_CONFIG_FILE, resolveConfigFile } from "./config-file.js";
 
 /** A validated configuration and where it came from. */
 export interface LoadedConfig {
@@ -104,19 +104,4 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   const baseDir = path.dirname(abs);
   const stateDir = path.resolve(baseDir, env.SYNCWARDEN_STATE_DIR ?? parsed.data.state_dir ?? ".syncwarden");
   return { file: abs, baseDir, stateDir, config: parsed.data, resilienceEnabled: forProviders.enabled };
-}
-
-/** `-c FILE`, else $SYNCWARDEN_CONFIG, else ./syncwarden.yaml. */
-export function resolveConfigFile(
-  flag: string | undefined,
-  env: NodeJS.ProcessEnv = process.env,
-  cwd = process.cwd(),
-): string {
-  const chosen = flag ?? env.SYNCWARDEN_CONFIG;
-  if (chosen !== undefined) return path.resolve(cwd, chosen);
-  const here = path.join(cwd, DEFAULT_CONFIG_FILE);
-  if (!existsSync(here)) {
-    throw new ConfigError(`no ${DEFAULT_CONFIG_FILE} in ${cwd}; create one (see examples/) or pass -c FILE`);
-  }
-  return here;
 }

@@ -2,7 +2,7 @@ import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import type Database from "better-sqlite3";
 import type { LoadedConfig } from "../config/load-config.js";
-import { manifestPath } from "../replicas/manifest.js";
+import { hasManifest } from "../replicas/manifest.js";
 import { replicaLockName } from "../replicas/replicate.js";
 import type { ResolvedTarget } from "../replicas/run-target.js";
 import { MARKER } from "../replicas/scan.js";
@@ -35,7 +35,7 @@ function folderProblem(t: ResolvedTarget): { status: HealthStatus; problem: stri
     };
   if (existsSync(path.join(t.remoteRoot, MARKER))) return undefined;
   // never synced: the first run creates the marker
-  if (!existsSync(manifestPath(t.stateDir, t.replica, t.target))) return undefined;
+  if (!hasManifest(t.stateDir, t.replica, t.target)) return undefined;
   return {
     status: "critical",
     problem: `${t.remoteRoot} has no ${MARKER} marker though it was synced before: the wrong folder or an unmounted mount point (replicate refuses it)`,

@@ -14,7 +14,7 @@ import {
 } from "./fs-atomic.js";
 import type { FileEntry, Side } from "./manifest.js";
 import type { Action, ConflictStrategy } from "./reconcile.js";
-import { copySqliteAtomic } from "./sqlite-copy.js";
+import { copySqliteAtomic, SIDECARS } from "./sqlite-copy.js";
 
 export interface ApplyContext {
   roots: Record<Side, string>;
@@ -75,15 +75,17 @@ async function carry(
       dest: { path: relTo, size: st.size, mtimeMs: st.mtimeMs, sha256: fp, sqlite: true },
     };
   }
-  const { destMtimeMs, ...got } = await copyFileAtomic(src, dest, {
+  const { destMtimeMs, destStamp, ...got } = await copyFileAtomic(src, dest, {
     dirs: c.dirs,
     durable: c.durable[other(from)],
     root: c.roots[other(from)],
   });
   c.dirty.add(path.dirname(dest));
+  // the source's stamp from the walk still holds when the copy saw the stat the walk saw
+  const same = got.size === entry.size && got.mtimeMs === entry.mtimeMs && entry.stamp !== undefined;
   return {
-    src: { path: relFrom, ...got },
-    dest: { path: relTo, size: got.size, mtimeMs: destMtimeMs, sha256: got.sha256 },
+    src: { path: relFrom, ...got, ...(same ? { stamp: entry.stamp } : {}) },
+    dest: { path: relTo, size: got.size, mtimeMs: destMtimeMs, stamp: destStamp, sha256: got.sha256 },
   };
 }
 
@@ -146,8 +148,7 @@ async function applyOne(c: Ctx, a: Exclude<Action, { kind: "skip" }>, r: ApplyRe
     if (st) {
       await backup(c, a.on, a.path, a.entry);
       await fsp.rm(file, { force: true });
-      if (a.entry.sqlite)
-        for (const s of ["-wal", "-shm", "-journal"]) await fsp.rm(file + s, { force: true });
+      if (a.entry.sqlite) for (const s of SIDECARS) await fsp.rm(file + s, { force: true });
       fsyncDir(path.dirname(file));
       await pruneEmpty(c.roots[a.on], a.path);
     }

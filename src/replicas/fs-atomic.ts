@@ -19,6 +19,7 @@ import {
   writeSync,
 } from "node:fs";
 import path from "node:path";
+import { mtimeMsOf, stampOf } from "./stamp.js";
 
 /** Every write goes to a file with this prefix in the destination's folder, then is renamed into place. */
 export const TMP_PREFIX = ".syncwarden-tmp-";
@@ -164,6 +165,8 @@ export interface Copied {
   sha256: string;
   /** The destination's mtime after the copy (the source's, to the file system's precision). */
   destMtimeMs: number;
+  /** The same as find's %T@ prints it (see stamp.ts). */
+  destStamp: string;
 }
 
 /**
@@ -285,11 +288,11 @@ export async function copyFileAtomic(
     const tmp = tempPathFor(dest);
     const fd = openSync(tmp, "wx");
     let sha256: string;
-    let destMtimeMs: number;
+    let destStamp: string;
     try {
       sha256 = copyInto(src, fd, before.size);
       futimesSync(fd, before.atime, before.mtime);
-      destMtimeMs = fstatSync(fd).mtimeMs;
+      destStamp = stampOf(fstatSync(fd, { bigint: true }).mtimeNs);
     } catch (e) {
       closeSync(fd);
       rmSync(tmp, { force: true });
@@ -308,6 +311,12 @@ export async function copyFileAtomic(
       throw new Error("the source kept changing during the copy; left for the next run");
     }
     renameSync(tmp, dest);
-    return { size: before.size, mtimeMs: before.mtimeMs, sha256, destMtimeMs };
+    return {
+      size: before.size,
+      mtimeMs: before.mtimeMs,
+      sha256,
+      destMtimeMs: mtimeMsOf(destStamp),
+      destStamp,
+    };
   }
 }

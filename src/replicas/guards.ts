@@ -1,5 +1,5 @@
 import { statfsSync } from "node:fs";
-import type { FileEntry, Side } from "./manifest.js";
+import type { Side } from "./manifest.js";
 import type { Action, Plan } from "./reconcile.js";
 
 /** Refuses when a side holds nothing while the manifest says it held files (unmounted, wiped, wrong folder). */
@@ -30,19 +30,31 @@ export function tooManyDeletes(
 
 const fold = (p: string): string => p.normalize("NFC").toLowerCase();
 
-/** Paths a side would receive that collide with another path there by case or Unicode normalisation. */
-export function collisions(plan: Plan, cur: Record<Side, Map<string, FileEntry>>): string[][] {
+/** What a side holds now, as the collision check asks it. */
+export interface SideFiles {
+  has(p: string): boolean;
+  paths(): Iterable<string>;
+}
+
+/**
+ * New names a side would receive that collide with another name there by case or Unicode
+ * normalisation. A copy over a file of the same name creates no name, so only copies of paths the side
+ * lacks are checked (and the side's names are folded only when there are some).
+ */
+export function collisions(plan: Plan, cur: Record<Side, SideFiles>): string[][] {
   const found: string[][] = [];
   for (const side of ["local", "remote"] as const) {
+    const incoming = new Set(
+      plan.actions.flatMap((a) =>
+        a.kind === "copy" && a.to === side && !cur[side].has(a.path) ? [a.path] : [],
+      ),
+    );
+    if (incoming.size === 0) continue;
     const deleted = new Set(
       plan.actions.filter((a) => a.kind === "delete" && a.on === side).map((a) => a.path),
     );
-    const incoming = new Set(
-      plan.actions.filter((a) => a.kind === "copy" && a.to === side).map((a) => a.path),
-    );
-    if (incoming.size === 0) continue;
     const groups = new Map<string, Set<string>>();
-    for (const p of [...cur[side].keys(), ...incoming]) {
+    for (const p of [...cur[side].paths(), ...incoming]) {
       if (deleted.has(p)) continue;
       const g = groups.get(fold(p)) ?? new Set<string>();
       g.add(p);

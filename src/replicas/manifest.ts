@@ -1,14 +1,16 @@
-import { createHash } from "node:crypto";
-import { closeSync, existsSync, openSync, readFileSync, readSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
 import { writeAtomic } from "./fs-atomic.js";
+import { parseRecord, recordOf, splitRecords } from "./scan.js";
 
 /** What one side held for a path after the last sync. */
 export interface FileEntry {
   path: string;
   size: number;
   mtimeMs: number;
+  /** The mtime as find's `%T@` prints it, when known exactly (see stamp.ts). */
+  stamp?: string;
   /** Content sha256, or for an SQLite database its logical fingerprint. */
   sha256: string;
   sqlite?: true;
@@ -16,74 +18,186 @@ export interface FileEntry {
 
 export type Side = "local" | "remote";
 
-/** The last synced state of one (machine, replica, target): each side's entries, so mtimes are only compared within a side. */
-export interface Manifest {
-  /** The on-disk format it was read from. */
-  version: 1 | 2;
-  replica: string;
-  target: string;
-  host: string;
-  updatedAt: string;
-  local: FileEntry[];
-  remote: FileEntry[];
+/**
+ * One side of a manifest: the records of the walk that confirmed it (see RawScan), with one 32-byte
+ * content hash per record (zeros: none, e.g. a symlink). Kept as bytes: the next walk is compared to
+ * `records` as a whole, and only records that differ are ever parsed.
+ */
+export interface SideBlock {
+  records: Buffer;
+  shas: Buffer;
 }
 
-/** A manifest's first line: enough to tell "nothing changed" without parsing its entries. */
+/** The manifest's first line. */
 export interface ManifestHeader {
-  version: 1 | 2;
+  version: 3;
   replica: string;
   target: string;
   host: string;
   updatedAt: string;
+  /** Files per side. */
   counts: Record<Side, number>;
-  /** Per side, statDigest of its entries (null when it holds a database, whose contents a stat cannot vouch for). */
-  stat: Record<Side, string | null>;
+  /** Per side, the paths that are SQLite databases (looked at on every run: a stat cannot vouch for them). */
+  sqlite: Record<Side, string[]>;
+  /** Per side, the lengths of its records and hashes, in this order after the header: local, then remote. */
+  bytes: Record<Side, [number, number]>;
 }
 
 export interface LoadedManifest {
   header: ManifestHeader;
-  /** Parses the entries (the bulk of the file) on first use. */
-  entries(): Pick<Manifest, "local" | "remote">;
+  local: SideBlock;
+  remote: SideBlock;
+  /** Set when it was read from an older JSON manifest, which the next write replaces. */
+  legacy?: string;
+}
+
+export const HASH_BYTES = 32;
+const ZERO_HEX = "0".repeat(2 * HASH_BYTES);
+export const EMPTY_BLOCK: SideBlock = { records: Buffer.alloc(0), shas: Buffer.alloc(0) };
+
+/** The hash of record `i`: hex, or "" for none. */
+export function shaAt(shas: Buffer, i: number): string {
+  const hex = shas.toString("hex", i * HASH_BYTES, (i + 1) * HASH_BYTES);
+  return hex === ZERO_HEX ? "" : hex;
+}
+
+/** Writes a hex hash (or zeros for anything else) as record `i`'s. */
+export function putSha(shas: Buffer, i: number, hex: string): void {
+  if (hex.length === 2 * HASH_BYTES) shas.write(hex, i * HASH_BYTES, HASH_BYTES, "hex");
+  else shas.fill(0, i * HASH_BYTES, (i + 1) * HASH_BYTES);
 }
 
 export function manifestPath(stateDir: string, replica: string, target: string): string {
+  return path.join(stateDir, "replicas", `${replica}-${target}-${hostname()}.manifest`);
+}
+
+/** Where versions 1 and 2 (JSON) were kept. */
+function legacyPath(stateDir: string, replica: string, target: string): string {
   return path.join(stateDir, "replicas", `${replica}-${target}-${hostname()}.json`);
 }
 
-/**
- * A digest of what a side's files looked like to a stat (path, size, mtime), in path order: equal
- * digests mean the side is exactly as the manifest left it. Null when a database is among them.
- */
-export function statDigest(
-  entries: Iterable<{ path: string; size: number; mtimeMs: number; sqlite?: true }>,
-): string | null {
-  const byPath = new Map<string, { size: number; mtimeMs: number }>();
-  for (const e of entries) {
-    if (e.sqlite) return null;
-    byPath.set(e.path, e);
-  }
-  const paths = [...byPath.keys()].sort(); // UTF-16 order, as the manifest's
-  const nums = new Float64Array(paths.length * 2);
-  paths.forEach((p, i) => {
-    const e = byPath.get(p)!;
-    nums[2 * i] = e.size;
-    nums[2 * i + 1] = e.mtimeMs;
-  });
-  return createHash("sha256").update(paths.join("\0")).update(new Uint8Array(nums.buffer)).digest("hex");
+export function hasManifest(stateDir: string, replica: string, target: string): boolean {
+  return (
+    existsSync(manifestPath(stateDir, replica, target)) || existsSync(legacyPath(stateDir, replica, target))
+  );
 }
 
-/**
- * On disk (version 2): line 1 is the header; line 2 holds the entries, each a row
- * `[path, size, mtimeMs, sha256, sqlite?]`, a remote row's hash "" when it equals the local entry's of
- * the same path (the usual case). About half the bytes of objects, and a run that finds nothing
- * changed reads the header only.
- */
-type Row = [string, number, number, string, 1?];
+/** This machine's manifest for (replica, target), or undefined before the first sync. */
+export function readManifest(stateDir: string, replica: string, target: string): LoadedManifest | undefined {
+  const file = manifestPath(stateDir, replica, target);
+  if (existsSync(file)) return parseManifest(file, readFileSync(file));
+  const legacy = legacyPath(stateDir, replica, target);
+  if (!existsSync(legacy)) return undefined;
+  const { local, remote } = readLegacy(legacy);
+  const block = (entries: FileEntry[]): SideBlock => {
+    const shas = Buffer.alloc(entries.length * HASH_BYTES);
+    entries.forEach((e, i) => putSha(shas, i, e.sha256));
+    // `?` records: no walk prints them, so every path is looked at once more and re-recorded
+    const text = entries
+      .map((e) => `${recordOf({ path: e.path, size: e.size, mtimeMs: e.mtimeMs })}\0`)
+      .join("");
+    return { records: Buffer.from(text, "utf8"), shas };
+  };
+  const l = block(local);
+  const r = block(remote);
+  const dbs = (entries: FileEntry[]): string[] => entries.filter((e) => e.sqlite).map((e) => e.path);
+  return {
+    header: {
+      version: 3,
+      replica,
+      target,
+      host: hostname(),
+      updatedAt: "",
+      counts: { local: local.length, remote: remote.length },
+      sqlite: { local: dbs(local), remote: dbs(remote) },
+      bytes: { local: [l.records.length, l.shas.length], remote: [r.records.length, r.shas.length] },
+    },
+    local: l,
+    remote: r,
+    legacy,
+  };
+}
 
-const toRow = (e: FileEntry, same?: FileEntry): Row => {
-  const sha = same?.sha256 === e.sha256 ? "" : e.sha256;
-  return e.sqlite ? [e.path, e.size, e.mtimeMs, sha, 1] : [e.path, e.size, e.mtimeMs, sha];
-};
+function parseManifest(file: string, data: Buffer): LoadedManifest {
+  const nl = data.indexOf(10);
+  const header = JSON.parse(data.toString("utf8", 0, nl === -1 ? data.length : nl)) as
+    ManifestHeader | { version?: unknown };
+  if (header.version !== 3 || nl === -1)
+    throw new Error(`${file}: unknown manifest version ${String(header.version)}`);
+  let at = nl + 1;
+  const take = (n: number): Buffer => {
+    const b = data.subarray(at, at + n);
+    if (b.length !== n) throw new Error(`${file}: truncated manifest`);
+    at += n;
+    return b;
+  };
+  const h = header as ManifestHeader;
+  const local = { records: take(h.bytes.local[0]), shas: take(h.bytes.local[1]) };
+  const remote = { records: take(h.bytes.remote[0]), shas: take(h.bytes.remote[1]) };
+  return { header: h, local, remote };
+}
+
+/** Written atomically (temp file in the same folder, fsync, rename); an older JSON manifest is then removed. */
+export function writeManifest(
+  stateDir: string,
+  m: {
+    replica: string;
+    target: string;
+    local: SideBlock;
+    remote: SideBlock;
+    counts: Record<Side, number>;
+    sqlite: Record<Side, string[]>;
+  },
+): void {
+  const header: ManifestHeader = {
+    version: 3,
+    replica: m.replica,
+    target: m.target,
+    host: hostname(),
+    updatedAt: new Date().toISOString(),
+    counts: m.counts,
+    sqlite: m.sqlite,
+    bytes: {
+      local: [m.local.records.length, m.local.shas.length],
+      remote: [m.remote.records.length, m.remote.shas.length],
+    },
+  };
+  writeAtomic(
+    manifestPath(stateDir, m.replica, m.target),
+    Buffer.concat([
+      Buffer.from(`${JSON.stringify(header)}\n`, "utf8"),
+      m.local.records,
+      m.local.shas,
+      m.remote.records,
+      m.remote.shas,
+    ]),
+  );
+  rmSync(legacyPath(stateDir, m.replica, m.target), { force: true });
+}
+
+/** A side's files as entries (for tools and tests; a run never parses them all). */
+export function entriesOf(block: SideBlock, sqlite: readonly string[] = []): FileEntry[] {
+  const dbs = new Set(sqlite);
+  const out: FileEntry[] = [];
+  splitRecords(block.records).forEach((rec, i) => {
+    const c = rec.charCodeAt(0);
+    if (c !== 102 /* f */ && c !== 63 /* ? */) return;
+    const e: FileEntry = { ...parseRecord(rec), sha256: shaAt(block.shas, i) };
+    out.push(dbs.has(e.path) ? { ...e, sqlite: true } : e);
+  });
+  return out;
+}
+
+// ---- versions 1 and 2 (JSON), read once and replaced ------------------------------------------
+
+interface LegacyManifest {
+  version: 1 | 2;
+  local: FileEntry[];
+  remote: FileEntry[];
+}
+
+/** Version 2: a header line, then `{ local, remote }` of rows `[path, size, mtimeMs, sha256, sqlite?]`, a remote row's hash "" when it equals the local one's. */
+type Row = [string, number, number, string, 1?];
 
 const fromRow = ([path, size, mtimeMs, sha256, sqlite]: Row): FileEntry => ({
   path,
@@ -93,90 +207,24 @@ const fromRow = ([path, size, mtimeMs, sha256, sqlite]: Row): FileEntry => ({
   ...(sqlite ? { sqlite: true } : {}),
 });
 
-/** The file's first line (the header), read alone; the whole text when it has no newline (version 1). */
-function firstLine(file: string): { line: string; whole: boolean } {
-  const fd = openSync(file, "r");
-  try {
-    let text = "";
-    const buf = Buffer.allocUnsafe(16 << 10);
-    let pos = 0;
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, pos);
-      if (n === 0) return { line: text, whole: true };
-      const chunk = buf.toString("utf8", 0, n);
-      const nl = chunk.indexOf("\n");
-      if (nl !== -1) return { line: text + chunk.slice(0, nl), whole: false };
-      text += chunk;
-      pos += n;
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
-
-export function readManifest(file: string): LoadedManifest | undefined {
-  if (!existsSync(file)) return undefined;
-  const { line, whole } = firstLine(file);
-  const first = JSON.parse(line) as { version?: unknown };
+/** Reads a version 1 (one JSON document of objects) or version 2 manifest. */
+export function readLegacy(file: string): Pick<LegacyManifest, "local" | "remote"> {
+  const text = readFileSync(file, "utf8");
+  const nl = text.indexOf("\n");
+  const first = JSON.parse(nl === -1 ? text : text.slice(0, nl)) as { version?: unknown };
   if (first.version === 1) {
-    // version 1: one JSON document of objects
-    const { local, remote, ...rest } = first as Manifest;
-    return {
-      header: {
-        ...rest,
-        counts: { local: local.length, remote: remote.length },
-        stat: { local: null, remote: null },
-      },
-      entries: () => ({ local, remote }),
-    };
+    const { local, remote } = first as LegacyManifest;
+    return { local, remote };
   }
-  if (first.version !== 2 || whole)
+  if (first.version !== 2 || nl === -1)
     throw new Error(`${file}: unknown manifest version ${String(first.version)}`);
-  let parsed: Pick<Manifest, "local" | "remote"> | undefined;
-  return {
-    header: first as ManifestHeader,
-    entries: () => {
-      if (parsed) return parsed;
-      const text = readFileSync(file, "utf8");
-      const body = JSON.parse(text.slice(text.indexOf("\n") + 1)) as { local: Row[]; remote: Row[] };
-      const local = body.local.map(fromRow);
-      const byPath = toMap(local);
-      const remote = body.remote.map((r) => {
-        const e = fromRow(r);
-        if (e.sha256 === "") e.sha256 = byPath.get(e.path)?.sha256 ?? "";
-        return e;
-      });
-      parsed = { local, remote };
-      return parsed;
-    },
-  };
-}
-
-/** Written atomically (temp file in the same folder, fsync, rename), and only after a run applied its plan. */
-export function writeManifest(
-  file: string,
-  m: Pick<Manifest, "replica" | "target" | "local" | "remote">,
-): void {
-  const byPath = (a: FileEntry, b: FileEntry): number => (a.path < b.path ? -1 : 1);
-  const local = [...m.local].sort(byPath);
-  const remote = [...m.remote].sort(byPath);
-  const localMap = toMap(local);
-  const header: ManifestHeader = {
-    version: 2,
-    replica: m.replica,
-    target: m.target,
-    host: hostname(),
-    updatedAt: new Date().toISOString(),
-    counts: { local: local.length, remote: remote.length },
-    stat: { local: statDigest(local), remote: statDigest(remote) },
-  };
-  const body = {
-    local: local.map((e) => toRow(e)),
-    remote: remote.map((e) => toRow(e, localMap.get(e.path))),
-  };
-  writeAtomic(file, `${JSON.stringify(header)}\n${JSON.stringify(body)}\n`);
-}
-
-export function toMap(entries: readonly FileEntry[] | undefined): Map<string, FileEntry> {
-  return new Map((entries ?? []).map((e) => [e.path, e]));
+  const body = JSON.parse(text.slice(nl + 1)) as { local: Row[]; remote: Row[] };
+  const local = body.local.map(fromRow);
+  const byPath = new Map(local.map((e) => [e.path, e]));
+  const remote = body.remote.map((r) => {
+    const e = fromRow(r);
+    if (e.sha256 === "") e.sha256 = byPath.get(e.path)?.sha256 ?? "";
+    return e;
+  });
+  return { local, remote };
 }

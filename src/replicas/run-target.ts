@@ -5,17 +5,10 @@ import { errorMessage } from "../errors.js";
 import { applyPlan, type ApplyResult, type ConflictReport } from "./apply.js";
 import { writeAtomic } from "./fs-atomic.js";
 import { blockCollisions, bytesInto, collisions, emptiedSide, freeSpace, tooManyDeletes } from "./guards.js";
-import {
-  manifestPath,
-  readManifest,
-  statDigest,
-  toMap,
-  writeManifest,
-  type FileEntry,
-  type LoadedManifest,
-} from "./manifest.js";
+import { SideDelta, sameBlock } from "./delta.js";
+import { EMPTY_BLOCK, readManifest, writeManifest, type FileEntry, type Side } from "./manifest.js";
 import { reconcile, type Action, type ConflictStrategy, type Direction } from "./reconcile.js";
-import { hashSide, MARKER, mtimeOnlyShift, scanTreeFast, type ScanOptions, type StatEntry } from "./scan.js";
+import { hashSide, MARKER, scanRecords, type ScanOptions, type StatEntry } from "./scan.js";
 import { SNAPSHOT_DIR, stateSnapshotPath, writeStateSnapshot } from "./state-snapshot.js";
 
 /** A replica target with its paths resolved and the command line's overrides applied. */
@@ -105,36 +98,6 @@ class SideError extends Error {
   }
 }
 
-const same = (a: FileEntry | undefined, b: FileEntry | undefined): boolean =>
-  a === b ||
-  (a !== undefined &&
-    b !== undefined &&
-    a.size === b.size &&
-    a.mtimeMs === b.mtimeMs &&
-    a.sha256 === b.sha256 &&
-    a.sqlite === b.sqlite);
-
-/** True when the settled entries are exactly the manifest's (a run with nothing to do rewrites nothing). */
-function sameEntries(
-  manifest: LoadedManifest | undefined,
-  local: Map<string, FileEntry>,
-  remote: Map<string, FileEntry>,
-  settled: Map<string, { local?: FileEntry; remote?: FileEntry }>,
-): boolean {
-  if (!manifest) return settled.size === 0;
-  let n = 0;
-  for (const e of settled.values()) n += (e.local ? 1 : 0) + (e.remote ? 1 : 0);
-  if (n !== local.size + remote.size) return false;
-  for (const [p, e] of settled)
-    if (!same(e.local, local.get(p)) || !same(e.remote, remote.get(p))) return false;
-  return true;
-}
-
-/** True when a side's files have exactly the paths, sizes and mtimes the manifest recorded (see statDigest). */
-function unchangedSince(files: Map<string, StatEntry>, digest: string | null): boolean {
-  return digest !== null && statDigest(files.values()) === digest;
-}
-
 const isDir = (p: string): boolean => statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
 
 /**
@@ -176,8 +139,7 @@ async function syncTarget(t: ResolvedTarget, o: RunOptions): Promise<TargetRepor
   if (!isDir(t.remoteRoot))
     return { ...refuse(`target folder ${t.remoteRoot} is missing (unmounted?)`, true), status: "error" };
   if (!isDir(t.localRoot)) return refuse(`local folder ${t.localRoot} is missing`);
-  const mfile = manifestPath(t.stateDir, t.replica, t.target);
-  const manifest = readManifest(mfile);
+  const manifest = readManifest(t.stateDir, t.replica, t.target);
   if (!existsSync(path.join(t.remoteRoot, MARKER))) {
     if (manifest)
       return refuse(`${t.remoteRoot} has no ${MARKER} marker: unmounted or the wrong folder; refusing`, true);
@@ -185,60 +147,75 @@ async function syncTarget(t: ResolvedTarget, o: RunOptions): Promise<TargetRepor
       writeAtomic(path.join(t.remoteRoot, MARKER), `syncwarden replica ${t.replica} target ${t.target}\n`);
     report.initialised = true;
   }
-  let scanL, scanR;
+  let rawL, rawR;
   try {
-    [scanL, scanR] = await Promise.all([
-      scanTreeFast(t.localRoot, scanOptions(t, !o.dryRun)).catch((e: unknown) => {
+    [rawL, rawR] = await Promise.all([
+      scanRecords(t.localRoot, scanOptions(t, !o.dryRun)).catch((e: unknown) => {
         throw new SideError("local", e);
       }),
-      scanTreeFast(t.remoteRoot, scanOptions(t, !o.dryRun)).catch((e: unknown) => {
+      scanRecords(t.remoteRoot, scanOptions(t, !o.dryRun)).catch((e: unknown) => {
         throw new SideError("remote", e);
       }),
     ]);
   } catch (e) {
     return unreadable(e);
   }
-  report.symlinksOutside = [...scanL.symlinksOutside, ...scanR.symlinksOutside.map((p) => `(remote) ${p}`)];
+  report.symlinksOutside = [...rawL.symlinksOutside, ...rawR.symlinksOutside.map((p) => `(remote) ${p}`)];
+  const old = { local: manifest?.local ?? EMPTY_BLOCK, remote: manifest?.remote ?? EMPTY_BLOCK };
+  const side = {
+    local: new SideDelta(
+      rawL.records,
+      old.local,
+      new Set(manifest?.header.sqlite.local),
+      manifest?.header.counts.local ?? 0,
+    ),
+    remote: new SideDelta(
+      rawR.records,
+      old.remote,
+      new Set(manifest?.header.sqlite.remote),
+      manifest?.header.counts.remote ?? 0,
+    ),
+  };
   const empty = emptiedSide(
-    { local: scanL.files.size, remote: scanR.files.size },
+    { local: side.local.files, remote: side.remote.files },
     manifest?.header.counts ?? { local: 0, remote: 0 },
   );
   if (empty) return refuse(empty);
-  // the common case, nothing changed on either side since the manifest: no hashing, no plan, no write
-  if (
-    manifest &&
-    unchangedSince(scanL.files, manifest.header.stat.local) &&
-    unchangedSince(scanR.files, manifest.header.stat.remote)
-  )
-    return o.dryRun ? { ...report, status: "dry-run", plan: [] } : report;
-  const prev = manifest?.entries();
-  const prevLocal = toMap(prev?.local);
-  const prevRemote = toMap(prev?.remote);
+  // the common case, both walks exactly the manifest's and no database: nothing to hash, plan or write
+  if (manifest && !manifest.legacy && side.local.identical && side.remote.identical)
+    if (side.local.dirty.size === 0 && side.remote.dirty.size === 0)
+      return o.dryRun ? { ...report, status: "dry-run", plan: [] } : report;
   if (!o.force) {
-    for (const [side, files, prev] of [
-      ["local", scanL.files, prevLocal],
-      ["remote", scanR.files, prevRemote],
-    ] as const) {
-      const s = mtimeOnlyShift(files, prev, t.windowMs);
-      if (s.known >= 10 && s.shifted / s.known > 0.9)
+    for (const s of ["local", "remote"] as const) {
+      const { shifted, known } = side[s].mtimeShift(t.windowMs);
+      if (known >= 10 && shifted / known > 0.9)
         return refuse(
-          `${s.shifted} of ${s.known} files on the ${side} side changed mtime only, with the same sizes: a clock or time-zone shift? refusing; rerun with --force to compare contents`,
+          `${shifted} of ${known} files on the ${s} side changed mtime only, with the same sizes: a clock or time-zone shift? refusing; rerun with --force to compare contents`,
         );
     }
   }
+  // only the paths whose records differ on either side are looked at; the rest is unchanged on both
+  const dirty = new Set([...side.local.dirty, ...side.remote.dirty]);
+  const files = { local: new Map<string, StatEntry>(), remote: new Map<string, StatEntry>() };
+  const prev = { local: new Map<string, FileEntry>(), remote: new Map<string, FileEntry>() };
+  for (const p of dirty)
+    for (const s of ["local", "remote"] as const) {
+      const cur = side[s].current(p);
+      if (cur) files[s].set(p, cur);
+      const was = side[s].previous(p);
+      if (was) prev[s].set(p, was);
+    }
   let local: Map<string, FileEntry>;
   let remote: Map<string, FileEntry>;
   try {
     // a file new on one side only is copied whatever its contents: its hash is taken by the copy
-    const filesL = scanL.files;
-    const filesR = scanR.files;
     [local, remote] = await Promise.all([
-      hashSide(t.localRoot, filesL, prevLocal, (p) => filesR.has(p) || prevRemote.has(p)).catch(
+      hashSide(t.localRoot, files.local, prev.local, (p) => files.remote.has(p) || prev.remote.has(p)).catch(
         (e: unknown) => {
           throw new SideError("local", e);
         },
       ),
-      hashSide(t.remoteRoot, filesR, prevRemote, (p) => filesL.has(p) || prevLocal.has(p)).catch(
+      hashSide(t.remoteRoot, files.remote, prev.remote, (p) => files.local.has(p) || prev.local.has(p)).catch(
         (e: unknown) => {
           throw new SideError("remote", e);
         },
@@ -247,15 +224,15 @@ async function syncTarget(t: ResolvedTarget, o: RunOptions): Promise<TargetRepor
   } catch (e) {
     return unreadable(e);
   }
-  const plan = reconcile({ local, remote, prevLocal, prevRemote, ...t });
-  report.collisions = collisions(plan, { local, remote });
+  const plan = reconcile({ local, remote, prevLocal: prev.local, prevRemote: prev.remote, ...t });
+  report.collisions = collisions(plan, side);
   blockCollisions(plan, report.collisions);
   if (!o.force) {
-    const many = tooManyDeletes(plan, { local: local.size, remote: remote.size }, t.maxDelete);
+    const many = tooManyDeletes(plan, { local: side.local.files, remote: side.remote.files }, t.maxDelete);
     if (many) return { ...refuse(many), plan: plan.actions };
   }
-  for (const side of ["local", "remote"] as const) {
-    const room = freeSpace(side === "local" ? t.localRoot : t.remoteRoot, bytesInto(plan, side));
+  for (const s of ["local", "remote"] as const) {
+    const room = freeSpace(s === "local" ? t.localRoot : t.remoteRoot, bytesInto(plan, s));
     if (room) return refuse(room);
   }
   report.skipped = plan.actions.flatMap((a) =>
@@ -269,25 +246,32 @@ async function syncTarget(t: ResolvedTarget, o: RunOptions): Promise<TargetRepor
     return report;
   }
   const stamp = new Date().toISOString().replace(/[-:]/g, "");
+  const actionAt = new Map(plan.actions.map((a) => [a.path, a]));
   /** The manifest after the actions done so far: their new entries, the previous ones for the rest. */
-  const save = (result: ApplyResult): void => {
-    const entries = new Map(plan.settled);
-    for (const a of plan.actions) {
-      const keep = !result.done.has(a.path) || a.kind === "skip" || result.failed.has(a.path);
-      const next = keep ? undefined : result.entries.get(a.path);
-      const l = keep ? prevLocal.get(a.path) : next?.local;
-      const r = keep ? prevRemote.get(a.path) : next?.remote;
-      if (l || r) entries.set(a.path, { ...(l ? { local: l } : {}), ...(r ? { remote: r } : {}) });
-      else entries.delete(a.path);
-    }
-    for (const [p, e] of result.entries) if (!entries.has(p) && (e.local ?? e.remote)) entries.set(p, e);
-    writeManifest(mfile, {
+  const next = (result: ApplyResult) => {
+    const final = {
+      local: new Map<string, FileEntry | undefined>(),
+      remote: new Map<string, FileEntry | undefined>(),
+    };
+    const entryAt = (p: string, s: Side): FileEntry | undefined => {
+      const a = actionAt.get(p);
+      if (!a) return plan.settled.get(p)?.[s];
+      const keep = !result.done.has(p) || a.kind === "skip" || result.failed.has(p);
+      return keep ? prev[s].get(p) : result.entries.get(p)?.[s];
+    };
+    for (const p of new Set([...dirty, ...result.entries.keys()]))
+      for (const s of ["local", "remote"] as const) final[s].set(p, entryAt(p, s));
+    return { local: side.local.next(final.local), remote: side.remote.next(final.remote) };
+  };
+  const save = (n: ReturnType<typeof next>): void =>
+    writeManifest(t.stateDir, {
       replica: t.replica,
       target: t.target,
-      local: [...entries.values()].flatMap((e) => (e.local ? [e.local] : [])),
-      remote: [...entries.values()].flatMap((e) => (e.remote ? [e.remote] : [])),
+      local: n.local.block,
+      remote: n.remote.block,
+      counts: { local: n.local.count, remote: n.remote.count },
+      sqlite: { local: n.local.sqlite, remote: n.remote.sqlite },
     });
-  };
   const result = await applyPlan(
     {
       roots: { local: t.localRoot, remote: t.remoteRoot },
@@ -296,9 +280,16 @@ async function syncTarget(t: ResolvedTarget, o: RunOptions): Promise<TargetRepor
       stamp,
     },
     plan.actions,
-    save,
+    (r) => save(next(r)),
   );
-  if (plan.actions.length > 0 || !sameEntries(manifest, prevLocal, prevRemote, plan.settled)) save(result);
+  const n = next(result);
+  if (
+    plan.actions.length > 0 ||
+    manifest?.legacy !== undefined ||
+    !sameBlock(n.local.block, old.local) ||
+    !sameBlock(n.remote.block, old.remote)
+  )
+    save(n);
   return {
     ...report,
     copied: result.copied,

@@ -3,7 +3,8 @@ import { lstatSync, readdirSync, realpathSync, rmSync, type Dirent } from "node:
 import path from "node:path";
 import { pool, sha256File, sha256FileAsync, TMP_PREFIX } from "./fs-atomic.js";
 import type { FileEntry } from "./manifest.js";
-import { isSqliteFile, isSqliteSidecar, sqliteFingerprint } from "./sqlite-copy.js";
+import { mtimeMsOf, stampOf } from "./stamp.js";
+import { EXTENSIONS, isSqliteFile, isSqliteSidecar, SIDECARS, sqliteFingerprint } from "./sqlite-copy.js";
 
 /** The file on each target that says "this is the right, mounted folder". */
 export const MARKER = ".syncwarden-replica";
@@ -12,6 +13,8 @@ export interface StatEntry {
   path: string;
   size: number;
   mtimeMs: number;
+  /** The mtime exactly as find's `%T@` prints it, when known (a scan, or a stat of a file just written). */
+  stamp?: string;
 }
 
 export interface ScanResult {
@@ -19,6 +22,18 @@ export interface ScanResult {
   /** Symlinks are never followed; those pointing outside the root are reported. */
   symlinksOutside: string[];
   /** Temp files left by a killed run, removed (unless dry run). */
+  strayTemps: number;
+}
+
+/**
+ * A walk's raw output: one record `<type>\t<size>\t<stamp>\t<relative path>\0` per entry that is not a
+ * folder (type f file, l symlink, T a temp file of ours, others as find's %y), in the order the walk met
+ * them. Nothing changed on disk, the same bytes from one run to the next: the manifest keeps them, and
+ * comparing the two buffers is the whole "did anything change?" test.
+ */
+export interface RawScan {
+  records: Buffer;
+  symlinksOutside: string[];
   strayTemps: number;
 }
 
@@ -32,12 +47,53 @@ export interface ScanOptions {
 
 const rel = (root: string, abs: string): string => path.relative(root, abs).split(path.sep).join("/");
 
-/** Walks a root without following symlinks; throws when the root cannot be read (an unreachable target). */
-export function scanTree(root: string, o: ScanOptions): ScanResult {
+/** A file's record. Without a stamp, type `?` and the mtime in milliseconds: no walk prints that, so the path is looked at again next run. */
+export function recordOf(e: StatEntry): string {
+  return e.stamp === undefined
+    ? `?\t${e.size}\t${e.mtimeMs}\t${e.path}`
+    : `f\t${e.size}\t${e.stamp}\t${e.path}`;
+}
+
+/** The relative path of a record (after its third tab: the path may hold tabs itself). */
+export function pathOfRecord(rec: string): string {
+  const t2 = rec.indexOf("\t", 2);
+  return rec.slice(rec.indexOf("\t", t2 + 1) + 1);
+}
+
+/** A file record (`f`, or `?` from a manifest) as a stat entry. */
+export function parseRecord(rec: string): StatEntry {
+  const t2 = rec.indexOf("\t", 2);
+  const t3 = rec.indexOf("\t", t2 + 1);
+  const stamp = rec.slice(t2 + 1, t3);
+  const out: StatEntry = { path: rec.slice(t3 + 1), size: Number(rec.slice(2, t2)), mtimeMs: 0 };
+  if (rec.charCodeAt(0) === 63 /* ? */) out.mtimeMs = Number(stamp);
+  else {
+    out.mtimeMs = mtimeMsOf(stamp);
+    out.stamp = stamp;
+  }
+  return out;
+}
+
+/** The records of a walk, split (the trailing NUL gives no empty record). */
+export function splitRecords(records: Buffer): string[] {
+  if (records.length === 0) return [];
+  return records.toString("utf8", 0, records.length - 1).split("\0");
+}
+
+/** The regular files of a walk's records. */
+export function filesOf(records: Buffer): Map<string, StatEntry> {
   const files = new Map<string, StatEntry>();
-  const symlinksOutside: string[] = [];
-  let strayTemps = 0;
-  const realRoot = realpathSync(root);
+  for (const rec of splitRecords(records)) {
+    if (rec.charCodeAt(0) !== 102 /* f */) continue;
+    const e = parseRecord(rec);
+    files.set(e.path, e);
+  }
+  return files;
+}
+
+/** Walks a root in this process without following symlinks (where GNU find is missing); throws when the root cannot be read. */
+export function walkRecords(root: string, o: ScanOptions): Buffer {
+  const out: string[] = [];
   const walk = (dir: string, top: boolean): void => {
     let entries: Dirent[];
     try {
@@ -49,40 +105,69 @@ export function scanTree(root: string, o: ScanOptions): ScanResult {
     }
     for (const d of entries) {
       const abs = path.join(dir, d.name);
-      if (d.name.startsWith(TMP_PREFIX)) {
-        strayTemps++;
-        if (o.removeTemps) rmSync(abs, { force: true, recursive: true });
-        continue;
-      }
-      if (d.isSymbolicLink()) {
-        let target: string;
-        try {
-          target = realpathSync(abs);
-        } catch {
-          target = "";
-        }
-        if (target === "" || (target !== realRoot && !target.startsWith(realRoot + path.sep)))
-          symlinksOutside.push(rel(root, abs));
-        continue;
-      }
-      if (d.isDirectory()) {
-        if (!o.excludeDirs.includes(abs)) walk(abs, false);
-        continue;
-      }
-      if (!d.isFile()) continue;
       const r = rel(root, abs);
-      if (top && d.name === MARKER) continue;
-      if (isSqliteSidecar(d.name) || o.excludeFiles.includes(r)) continue;
-      try {
-        const st = lstatSync(abs);
-        files.set(r, { path: r, size: st.size, mtimeMs: st.mtimeMs });
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      if (d.name.startsWith(TMP_PREFIX)) out.push(`T\t0\t0\t${r}\0`);
+      else if (d.isSymbolicLink()) out.push(`l\t0\t0\t${r}\0`);
+      else if (d.isDirectory()) {
+        if (!o.excludeDirs.includes(abs)) walk(abs, false);
+      } else if (d.isFile()) {
+        if ((top && d.name === MARKER) || isSqliteSidecar(d.name) || o.excludeFiles.includes(r)) continue;
+        const st = lstatSync(abs, { bigint: true, throwIfNoEntry: false });
+        if (st)
+          out.push(
+            `${recordOf({ path: r, size: Number(st.size), mtimeMs: 0, stamp: stampOf(st.mtimeNs) })}\0`,
+          );
       }
     }
   };
+  realpathSync(root); // throws for a missing or unreadable root
   walk(root, true);
-  return { files, symlinksOutside, strayTemps };
+  return Buffer.from(out.join(""), "utf8");
+}
+
+/** Symlinks pointing outside the root and our temp files, found in a walk's records (a scan for their types, not a parse of every record); temps are removed when asked. */
+function special(root: string, records: Buffer, o: ScanOptions): RawScan {
+  const symlinksOutside: string[] = [];
+  let strayTemps = 0;
+  let realRoot: string | undefined;
+  const at = (type: string): number[] => {
+    const found: number[] = [];
+    if (records.length > 1 && records[0] === type.charCodeAt(0) && records[1] === 9) found.push(0);
+    const needle = Buffer.from(`\0${type}\t`, "latin1");
+    for (let i = records.indexOf(needle); i !== -1; i = records.indexOf(needle, i + 1)) found.push(i + 1);
+    return found;
+  };
+  const recordAt = (start: number): string => records.toString("utf8", start, records.indexOf(0, start));
+  for (const start of at("T")) {
+    strayTemps++;
+    if (o.removeTemps)
+      rmSync(path.join(root, pathOfRecord(recordAt(start))), { force: true, recursive: true });
+  }
+  for (const start of at("l")) {
+    const r = pathOfRecord(recordAt(start));
+    realRoot ??= realpathSync(root);
+    let target = "";
+    try {
+      target = realpathSync(path.join(root, r));
+    } catch {
+      // dangling
+    }
+    if (target === "" || (target !== realRoot && !target.startsWith(realRoot + path.sep)))
+      symlinksOutside.push(r);
+  }
+  return { records, symlinksOutside, strayTemps };
+}
+
+/** The Node walk, parsed (the reference the find walk is tested against). */
+export function scanTree(root: string, o: ScanOptions): ScanResult {
+  const raw = special(root, walkRecords(root, o), o);
+  return { files: filesOf(raw.records), symlinksOutside: raw.symlinksOutside, strayTemps: raw.strayTemps };
+}
+
+/** scanRecords, parsed. */
+export async function scanTreeFast(root: string, o: ScanOptions): Promise<ScanResult> {
+  const raw = await scanRecords(root, o);
+  return { files: filesOf(raw.records), symlinksOutside: raw.symlinksOutside, strayTemps: raw.strayTemps };
 }
 
 const HOUR = 3_600_000;
@@ -91,27 +176,6 @@ const HOUR = 3_600_000;
 export function withinWindow(a: number, b: number, windowMs: number): boolean {
   const d = Math.abs(a - b);
   return d <= windowMs || Math.abs(d - HOUR) <= windowMs;
-}
-
-/**
- * Files whose size is unchanged but whose mtime moved beyond the window (not a ±1 h shift):
- * the count and the files known on both scans. Nearly all of them at once means a clock shift.
- */
-export function mtimeOnlyShift(
-  files: Map<string, StatEntry>,
-  prev: Map<string, FileEntry>,
-  windowMs: number,
-): { shifted: number; known: number } {
-  let shifted = 0;
-  let known = 0;
-  for (const [p, f] of files) {
-    const m = prev.get(p);
-    if (!m || m.sqlite) continue;
-    known++;
-    if (m.size === f.size && m.mtimeMs !== f.mtimeMs && !withinWindow(m.mtimeMs, f.mtimeMs, windowMs))
-      shifted++;
-  }
-  return { shifted, known };
 }
 
 /**
@@ -132,9 +196,10 @@ export async function hashSide(
   for (const [p, f] of files) {
     const m = prev.get(p);
     if (SQLITE_EXT.test(p)) todo.push(f);
-    else if (m && !m.sqlite && m.size === f.size && m.mtimeMs === f.mtimeMs) out.set(p, m);
+    else if (m && !m.sqlite && m.size === f.size && m.mtimeMs === f.mtimeMs)
+      out.set(p, m.stamp === f.stamp ? m : withStamp(m, f.stamp));
     else if (m || needed(p)) todo.push(f);
-    else out.set(p, { path: p, size: f.size, mtimeMs: f.mtimeMs, sha256: "" });
+    else out.set(p, { ...f, sha256: "" });
   }
   const hash = (f: StatEntry, sha256: () => string): void => {
     const abs = path.join(root, ...f.path.split("/"));
@@ -162,6 +227,12 @@ export async function hashSide(
   return out;
 }
 
+/** An entry with another stamp (or none). */
+function withStamp(e: FileEntry, stamp: string | undefined): FileEntry {
+  const { stamp: _, ...rest } = e;
+  return stamp === undefined ? rest : { ...rest, stamp };
+}
+
 const SMALL = 1 << 20;
 const SQLITE_EXT = /\.(db|sqlite3?)$/i;
 const HASH_CONCURRENCY = 8;
@@ -177,91 +248,82 @@ const literal = (p: string): string => p.replace(/[\\*?[\]]/g, "\\$&");
 let findWorks: boolean | undefined;
 
 /**
- * Like scanTree, with GNU find doing the walk and the stat calls in another process (several times
- * faster than lstat from JavaScript on large trees, and off this thread). Falls back to scanTree where
- * find lacks -printf (BSD, busybox) or is missing. mtimeMs is computed from find's seconds and
- * nanoseconds exactly as Node's fs.Stats does, so the two walks agree to the bit.
+ * A walk's records, with GNU find doing the walk and the stat calls in another process (several times
+ * faster than lstat from JavaScript on large trees, and off this thread). Falls back to the Node walk
+ * where find lacks -printf (BSD, busybox) or is missing. Both print the same records: the stamp is
+ * find's %T@, which the Node walk writes from a bigint lstat.
  */
-export async function scanTreeFast(root: string, o: ScanOptions): Promise<ScanResult> {
-  if (findWorks === false) return scanTree(root, o);
-  const realRoot = realpathSync(root); // throws for a missing or unreadable root, as scanTree does
-  const prune = o.excludeDirs.flatMap((d, i) => [...(i > 0 ? ["-o"] : []), "-path", literal(d)]);
+export async function scanRecords(root: string, o: ScanOptions): Promise<RawScan> {
+  if (findWorks === false) return special(root, walkRecords(root, o), o);
+  realpathSync(root); // throws for a missing or unreadable root, as the Node walk does
+  // every test is ordered so that the cheap one (a type, a base name) fails first for most entries
+  const or = (preds: string[][]): string[] => preds.flatMap((p, i) => (i > 0 ? ["-o", ...p] : p));
+  const prune = or(o.excludeDirs.map((d) => ["-path", literal(d)]));
+  const exact = (rel: string): string[] => [
+    "-name",
+    literal(rel.slice(rel.lastIndexOf("/") + 1)),
+    "-path",
+    literal(path.join(root, ...rel.split("/"))),
+  ];
+  const sidecar = [
+    "-name",
+    "*-*",
+    "(",
+    ...or(SIDECARS.map((s) => ["-iname", `*${s}`])),
+    ")",
+    "(",
+    ...or(EXTENSIONS.flatMap((ext) => SIDECARS.map((s) => ["-iname", `*${literal(ext + s)}`]))),
+    ")",
+  ];
+  const skip = or([exact(MARKER), ...o.excludeFiles.map(exact), sidecar]);
   const args = [
     "-H", // the root itself may be a symlink (a mount, a cloud folder); links below it are not followed
     root,
     "-mindepth",
     "1",
-    ...(prune.length > 0 ? ["(", ...prune, ")", "-prune", "-o"] : []),
+    ...(prune.length > 0 ? ["-type", "d", "(", ...prune, ")", "-prune", "-o"] : []),
     "-name",
     `${TMP_PREFIX}*`,
     "-printf",
     "T\\t0\\t0\\t%P\\0",
     "-prune",
     "-o",
+    "-type",
+    "d",
+    "-o",
+    "(",
+    ...skip,
+    ")",
+    "-o",
     "-printf",
     "%y\\t%s\\t%T@\\t%P\\0",
   ];
   let out: { stdout: Buffer; stderr: string; code: number | null };
   try {
-    out = await capture("find", args);
+    out = await capture("find", args, { ...process.env, LC_ALL: "C" }); // byte-wise names: -iname is several times faster
   } catch {
     findWorks = false;
-    return scanTree(root, o);
+    return special(root, walkRecords(root, o), o);
   }
   const errors = out.stderr.split("\n").filter((l) => l.trim() !== "");
   if (out.code !== 0 && errors.some((l) => /-printf|unknown predicate|illegal option/i.test(l))) {
     findWorks = false;
-    return scanTree(root, o);
+    return special(root, walkRecords(root, o), o);
   }
   const real = errors.filter((l) => !VANISHED.test(l));
   if (out.code !== 0 && real.length > 0)
     throw new Error(`cannot walk ${root}: ${real.slice(0, 3).join("; ")}`);
   findWorks = true;
-  const files = new Map<string, StatEntry>();
-  const symlinksOutside: string[] = [];
-  let strayTemps = 0;
-  for (const rec of out.stdout.toString("utf8").split("\0")) {
-    // "<type>\t<size>\t<seconds>.<fraction>\t<relative path>"; the path may hold tabs itself
-    const t1 = rec.indexOf("\t");
-    const t2 = rec.indexOf("\t", t1 + 1);
-    const t3 = rec.indexOf("\t", t2 + 1);
-    if (t3 === -1) continue;
-    const type = rec.slice(0, t1);
-    const r = rec.slice(t3 + 1);
-    if (type === "f") {
-      const name = r.slice(r.lastIndexOf("/") + 1);
-      if (r === MARKER || isSqliteSidecar(name) || o.excludeFiles.includes(r)) continue;
-      const dot = rec.indexOf(".", t2);
-      const frac = dot !== -1 && dot < t3 ? rec.slice(dot + 1, Math.min(dot + 10, t3)).padEnd(9, "0") : "0";
-      const sec = Number(rec.slice(t2 + 1, dot !== -1 && dot < t3 ? dot : t3));
-      files.set(r, {
-        path: r,
-        size: Number(rec.slice(t1 + 1, t2)),
-        mtimeMs: sec * 1000 + Number(frac) / 1e6,
-      });
-    } else if (type === "T") {
-      strayTemps++;
-      if (o.removeTemps) rmSync(path.join(root, r), { force: true, recursive: true });
-    } else if (type === "l") {
-      let target = "";
-      try {
-        target = realpathSync(path.join(root, r));
-      } catch {
-        // dangling
-      }
-      if (target === "" || (target !== realRoot && !target.startsWith(realRoot + path.sep)))
-        symlinksOutside.push(r);
-    }
-  }
-  return { files, symlinksOutside, strayTemps };
+  return special(root, out.stdout, o);
 }
 
 function capture(
   cmd: string,
   args: string[],
+  env: NodeJS.ProcessEnv,
 ): Promise<{ stdout: Buffer; stderr: string; code: number | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env });
     const out: Buffer[] = [];
     let err = "";
     child.stdout.on("data", (b: Buffer) => out.push(b));

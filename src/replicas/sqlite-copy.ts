@@ -4,7 +4,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { fsyncDir, fsyncPath, tempPathFor } from "./fs-atomic.js";
 
-const EXTENSIONS = [".db", ".sqlite", ".sqlite3"];
+export const EXTENSIONS = [".db", ".sqlite", ".sqlite3"];
 const HEADER = Buffer.from("SQLite format 3\0", "latin1");
 
 /** A `*.db`, `*.sqlite` or `*.sqlite3` file that starts with the SQLite header. */
@@ -19,9 +19,15 @@ export function isSqliteFile(abs: string): boolean {
   }
 }
 
-/** `x.db-wal`, `x.sqlite-shm`, `x.db-journal`: never carried (the snapshot holds their committed content). */
+/** The suffixes of a database's companions. */
+export const SIDECARS = ["-wal", "-shm", "-journal"];
+
+/**
+ * `x.db-wal`, `x.sqlite-shm`, `x.db-journal` (any case): never carried (the snapshot holds their
+ * committed content). find's `-iname` patterns in scan.ts say the same.
+ */
 export function isSqliteSidecar(name: string): boolean {
-  const m = /^(.*)-(wal|shm|journal)$/.exec(name);
+  const m = /^(.*)-(wal|shm|journal)$/i.exec(name);
   return m !== null && EXTENSIONS.includes(path.extname(m[1]!).toLowerCase());
 }
 
@@ -105,12 +111,12 @@ export async function copySqliteAtomic(src: string, dest: string): Promise<strin
         from.close();
       }
     } else {
-      for (const s of ["-wal", "-shm", "-journal"]) rmSync(dest + s, { force: true });
+      for (const s of SIDECARS) rmSync(dest + s, { force: true });
       renameSync(tmp, dest);
       fsyncDir(path.dirname(dest));
     }
     return fingerprint;
   } finally {
-    for (const s of ["", "-wal", "-shm", "-journal"]) rmSync(tmp + s, { force: true });
+    for (const s of ["", ...SIDECARS]) rmSync(tmp + s, { force: true });
   }
 }
