@@ -2,7 +2,14 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, utimesSync, writ
 import { hostname, tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { entriesOf, readManifest, writeManifest, type FileEntry } from "../src/replicas/manifest.js";
+import {
+  blockOf,
+  EMPTY_BLOCK,
+  entriesOf,
+  readManifest,
+  writeManifest,
+  type FileEntry,
+} from "../src/replicas/manifest.js";
 import { SideDelta } from "../src/replicas/delta.js";
 import { scanRecords, scanTree, scanTreeFast, walkRecords, type ScanOptions } from "../src/replicas/scan.js";
 import { TMP_PREFIX } from "../src/replicas/fs-atomic.js";
@@ -99,12 +106,7 @@ describe("the manifest", () => {
     tricky(root);
     const stateDir = path.join(dir, "state");
     const raw = await scanRecords(root, opts());
-    const delta = new SideDelta(
-      raw.records,
-      { records: Buffer.alloc(0), shas: Buffer.alloc(0) },
-      new Set(),
-      0,
-    );
+    const delta = new SideDelta(raw.records, EMPTY_BLOCK, new Set(), 0);
     expect(delta.identical).toBe(false);
     expect(delta.dirty.size).toBe(8); // every file is new
     const final = new Map<string, FileEntry | undefined>();
@@ -179,8 +181,10 @@ describe("the manifest", () => {
     const block = (recs: string[]) => {
       const shas = Buffer.alloc(recs.length * 32);
       recs.forEach((_, i) => shas.write(sha(String(i % 10)), i * 32, 32, "hex"));
-      return { records: buf(recs), shas };
+      return blockOf(buf(recs), shas);
     };
+    const pathOf = (r: string): string => r.slice(r.indexOf("\t", r.indexOf("\t", 2) + 1) + 1);
+    const parseSize = (r: string): number => Number(r.split("\t")[1]);
     const files = ["a", "b", "c", "d", "e", "f", "g", "h"].map((p) => rec(`dir/${p}.txt`));
 
     it("sees no change in a walk that lists the same records in another order", () => {
@@ -222,6 +226,93 @@ describe("the manifest", () => {
       expect([...d.dirty].sort()).toEqual(["dir/a.txt", "dir/h.txt"]);
       expect(d.previous("dir/a.txt")?.sqlite).toBe(true);
       expect(d.previous("dir/h.txt")).toMatchObject({ size: 1, mtimeMs: 1_700_000_000_000 });
+    });
+
+    it("agrees with a full comparison on random walks: dirty paths, lookups, and the next block", () => {
+      let seed = 7;
+      const rnd = (n: number): number => {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        return seed % n;
+      };
+      for (let round = 0; round < 60; round++) {
+        // a folder listed in another order (every record elsewhere), with or without changes
+        const reversed = round % 6 === 5 || round % 6 === 4;
+        const n = reversed ? 1500 : 1 + rnd(300);
+        const oldRecs = Array.from({ length: n }, (_, i) => rec(`d${rnd(20)}/f${i}.txt`, 1 + rnd(3)));
+        const old = block(oldRecs);
+        const walk = oldRecs.map((r) => r);
+        for (let k = round % 6 === 4 ? 0 : rnd(12); k > 0; k--) {
+          const i = rnd(walk.length);
+          const what = rnd(4);
+          if (what === 0)
+            walk[i] = rec(pathOf(walk[i]!), 9); // changed in place
+          else if (what === 1)
+            walk.splice(i, 1); // removed
+          else if (what === 2)
+            walk.splice(i, 0, rec(`new/${round}-${k}.txt`)); // added
+          else if (walk.length > 1) walk.splice(rnd(walk.length), 0, walk.splice(i, 1)[0]!); // moved
+        }
+        if (reversed) walk.reverse();
+        const d = new SideDelta(buf(walk), old, new Set(), n);
+        const before = new Map(oldRecs.map((r, i) => [pathOf(r), { r, i }]));
+        const now = new Map(walk.map((r) => [pathOf(r), r]));
+        const expected = new Set(
+          [...before.keys(), ...now.keys()].filter((p) => before.get(p)?.r !== now.get(p)),
+        );
+        expect(new Set(d.dirty), `round ${round}`).toEqual(expected);
+        expect(d.files).toBe(now.size);
+        for (const p of new Set([...before.keys(), ...now.keys()])) {
+          expect(d.current(p)?.size, p).toBe(now.has(p) ? parseSize(now.get(p)!) : undefined);
+          const b = before.get(p);
+          expect(d.previous(p)?.sha256, p).toBe(
+            b ? (b.i % 10 === 0 ? "" : sha(String(b.i % 10))) : undefined,
+          );
+        }
+        // the next block: every dirty path given its current entry, one clean path rewritten
+        const final = new Map<string, FileEntry | undefined>();
+        for (const p of d.dirty) {
+          const c = d.current(p);
+          final.set(p, c ? { ...c, sha256: sha("e") } : undefined);
+        }
+        const cleanPaths = [...now.keys()].filter((p) => !d.dirty.has(p));
+        const clean = cleanPaths[0];
+        if (clean) final.set(clean, { ...d.current(clean)!, sha256: sha("f") });
+        // a clean file the run deleted, and a file the run wrote where the walk saw none
+        const reorderOnly = round % 6 === 4;
+        const deleted = round % 2 === 0 && !reorderOnly ? cleanPaths[1] : undefined;
+        if (deleted) {
+          final.set(deleted, undefined);
+          now.delete(deleted);
+        }
+        const written = `written/${round}.txt`;
+        if (!reorderOnly) {
+          final.set(written, { path: written, size: 4, mtimeMs: 1, stamp: "0.0000000010", sha256: sha("a") });
+          now.set(written, rec(written, 4, "0.0000000010"));
+        }
+        const next = d.next(final);
+        expect(next.count).toBe(now.size);
+        const reference = blockOf(next.block.records, next.block.shas);
+        expect([...next.block.offs]).toEqual([...reference.offs]);
+        expect([...next.block.byPath]).toEqual([...reference.byPath]);
+        expect(new Set(entriesOf(next.block).map((e) => `${e.path}:${e.size}`))).toEqual(
+          new Set([...now.values()].map((r) => `${pathOf(r)}:${parseSize(r)}`)),
+        );
+        if (clean) expect(entriesOf(next.block).find((e) => e.path === clean)?.sha256).toBe(sha("f"));
+        // and the walk after it, of the same tree, finds nothing changed
+        const again = new SideDelta(buf([...now.values()]), next.block, new Set(), next.count);
+        expect([...again.dirty]).toEqual([]);
+        if (reorderOnly)
+          expect(new SideDelta(buf(walk), next.block, new Set(), next.count).identical).toBe(true);
+        else if (!deleted)
+          expect(
+            new SideDelta(
+              buf(walk.concat(rec(written, 4, "0.0000000010"))),
+              next.block,
+              new Set(),
+              next.count,
+            ).identical,
+          ).toBe(true);
+      }
     });
   });
 });

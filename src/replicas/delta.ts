@@ -1,16 +1,76 @@
-import { shaAt, putSha, HASH_BYTES, type FileEntry, type SideBlock } from "./manifest.js";
+import { blockOf, HASH_BYTES, putSha, shaAt, type FileEntry, type SideBlock } from "./manifest.js";
 import { parseRecord, pathOfRecord, recordOf, splitRecords, withinWindow, type StatEntry } from "./scan.js";
 
 const F = 102; // "f": a regular file's record
 const Q = 63; // "?": a file recorded without a walk's stamp (always looked at again)
 const T = 84; // "T": one of our temp files (removed by the walk)
 
+/** Records this walk printed exactly as the manifest holds them, one after the other. */
+interface Run {
+  /** Byte offset of the first one in the walk. */
+  at: number;
+  /** Index of the first one in the manifest. */
+  from: number;
+  count: number;
+}
+
+/** A record of this walk that the manifest does not hold at this place. */
+interface Loose {
+  at: number;
+  rec: string;
+  path: string;
+  /** The manifest's index of the same record elsewhere (a folder listed in another order). */
+  was?: number;
+  /** The manifest's index of this path's record at this very place (a file changed in place). */
+  replaces?: number;
+}
+
+/** How far ahead a walk is searched for the record the other one is at (files added or removed there). */
+const LOOKAHEAD = 16;
+
+/** Length of the common prefix of a[i..] and b[j..]: doubling steps, then a binary search (native compares only). */
+function commonPrefix(a: Buffer, i: number, b: Buffer, j: number): number {
+  const max = Math.min(a.length - i, b.length - j);
+  let lo = 0;
+  let step = 4096;
+  while (lo < max) {
+    const n = Math.min(step, max - lo);
+    if (a.compare(b, j + lo, j + lo + n, i + lo, i + lo + n) === 0) {
+      lo += n;
+      step *= 2;
+      continue;
+    }
+    let hi = lo + n;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >>> 1;
+      if (a.compare(b, j + lo, j + mid, i + lo, i + mid) === 0) lo = mid;
+      else hi = mid;
+    }
+    return lo;
+  }
+  return lo;
+}
+
+/** The largest k in [from, to] with a[k] <= x (a ascending, a[from] <= x). */
+function lastAtMost(a: Int32Array, x: number, from: number, to: number): number {
+  let lo = from;
+  let hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (a[mid]! <= x) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
 /**
  * One side of a run: this walk's records beside the manifest's. A record is the file's type, size,
  * mtime and path as find prints them, so a file whose record is byte-identical to the manifest's is
- * unchanged since the last sync and needs no look at all; only the paths whose records differ (and the
- * databases, which a stat cannot vouch for) are parsed, hashed and reconciled. A walk identical to the
- * manifest's, byte for byte, costs one buffer comparison.
+ * unchanged since the last sync and needs no look at all. The two buffers are compared natively
+ * (common prefixes by doubling steps and binary search), so the work is in proportion to what changed,
+ * not to the tree: only the records that differ are decoded, and the paths whose records differ (and
+ * the databases, which a stat cannot vouch for) are the ones hashed and reconciled. Paths are found
+ * in the manifest through its path index, in the walk through the runs of unchanged records.
  */
 export class SideDelta {
   /** This walk printed exactly the manifest's records. */
@@ -19,10 +79,15 @@ export class SideDelta {
   readonly dirty = new Set<string>();
   /** Regular files this walk saw. */
   readonly files: number;
-  /** The manifest's file records that this walk did not print, by path. */
+  private readonly runs: Run[] = [];
+  private runsByFrom?: Run[];
+  private readonly loose: Loose[] = [];
+  /** The walk's file records the manifest lacks at their place, by path. */
+  private readonly looseByPath = new Map<string, Loose>();
+  /** The manifest's records this walk did not print (none elsewhere either). */
+  private readonly removed = new Set<number>();
+  /** The manifest's file records this walk did not print, by path. */
   private readonly gone = new Map<string, number>();
-  private walk?: { recs: string[]; oldRecs: string[]; match: Int32Array };
-  private byPath?: Map<string, number>;
 
   /** `count`: the manifest's count of files on this side. */
   constructor(
@@ -32,74 +97,202 @@ export class SideDelta {
     count: number,
   ) {
     this.identical = scan.equals(old.records);
-    if (this.identical)
-      this.files = count; // the records are split only if the other side needs a look here
-    else {
-      const { recs, oldRecs, match } = this.split();
-      const seen = align(recs, oldRecs, match);
-      let files = 0;
-      recs.forEach((r, i) => {
-        if (r.charCodeAt(0) !== F) return;
+    const n = old.offs.length - 1;
+    if (this.identical) {
+      if (n > 0) this.runs.push({ at: 0, from: 0, count: n });
+      this.files = count;
+    } else {
+      this.diff();
+      // the manifest's files, less those gone, plus those new (a record paired elsewhere is neither)
+      let files = count;
+      for (const l of this.loose) {
+        if (l.rec.charCodeAt(0) !== F) continue;
+        this.looseByPath.set(l.path, l);
+        if (l.was !== undefined) continue;
         files++;
-        if (match[i] === -1) this.dirty.add(pathOfRecord(r));
-      });
-      oldRecs.forEach((r, j) => {
-        const c = r.charCodeAt(0);
-        if (seen[j] || (c !== F && c !== Q)) return;
-        const p = pathOfRecord(r);
+        this.dirty.add(l.path);
+      }
+      for (const j of this.removed) {
+        const c = this.typeOf(j);
+        if (c !== F && c !== Q) continue;
+        files--;
+        const p = pathOfRecord(this.oldRec(j));
         this.gone.set(p, j);
         this.dirty.add(p);
-      });
+      }
       this.files = files;
     }
     for (const p of sqlite) this.dirty.add(p);
   }
 
-  /** The records of both walks, and which of this walk's records the manifest holds (identity when identical). */
-  private split(): { recs: string[]; oldRecs: string[]; match: Int32Array } {
-    if (!this.walk) {
-      const recs = splitRecords(this.scan);
-      const match = new Int32Array(recs.length);
-      if (this.identical) for (let i = 0; i < recs.length; i++) match[i] = i;
-      this.walk = { recs, oldRecs: this.identical ? recs : splitRecords(this.old.records), match };
-    }
-    return this.walk;
+  private typeOf(j: number): number {
+    return this.old.records[this.old.offs[j]!]!;
   }
 
-  private index(): Map<string, number> {
-    if (!this.byPath) {
-      const byPath = new Map<string, number>();
-      this.split().recs.forEach((r, i) => {
-        if (r.charCodeAt(0) === F) byPath.set(pathOfRecord(r), i);
-      });
-      this.byPath = byPath;
+  private oldRec(j: number): string {
+    return this.old.records.toString("utf8", this.old.offs[j]!, this.old.offs[j + 1]! - 1);
+  }
+
+  private walkRec(at: number): Loose {
+    const end = this.scan.indexOf(0, at);
+    const rec = this.scan.toString("utf8", at, end);
+    return { at, rec, path: pathOfRecord(rec) };
+  }
+
+  /** Splits the walk into runs of the manifest's records and loose records; what the manifest has beyond them is removed. */
+  private diff(): void {
+    const { scan, old } = this;
+    const offs = old.offs;
+    const n = offs.length - 1;
+    const end = scan.length;
+    let p = 0;
+    let oi = 0;
+    // side by side pays while the walks mostly agree; a folder listed in another order is paired by index
+    const budget = 64 + (n >> 6);
+    while (p < end && oi < n) {
+      if (this.loose.length + this.removed.size > budget) return this.pairAll();
+      const q = offs[oi]!;
+      const k = lastAtMost(offs, q + commonPrefix(scan, p, old.records, q), oi, n);
+      if (k > oi) {
+        this.runs.push({ at: p, from: oi, count: k - oi });
+        p += offs[k]! - q;
+        oi = k;
+        continue;
+      }
+      const a = this.walkRec(p);
+      const po = pathOfRecord(this.oldRec(oi));
+      if (a.path !== po) {
+        // records added here: the manifest's record is a little further on in the walk
+        const ahead: Loose[] = [a];
+        let at = p + Buffer.byteLength(a.rec, "utf8") + 1;
+        while (ahead.length <= LOOKAHEAD && at < end) {
+          const x = this.walkRec(at);
+          if (x.path === po) break;
+          ahead.push(x);
+          at += Buffer.byteLength(x.rec, "utf8") + 1;
+        }
+        if (at < end && ahead.length <= LOOKAHEAD) {
+          this.loose.push(...ahead);
+          p = at;
+          continue;
+        }
+        // records removed here: the walk's record is a little further on in the manifest
+        let d = 1;
+        while (d <= LOOKAHEAD && oi + d < n && pathOfRecord(this.oldRec(oi + d)) !== a.path) d++;
+        if (d <= LOOKAHEAD && oi + d < n) {
+          for (let j = oi; j < oi + d; j++) this.removed.add(j);
+          oi += d;
+          continue;
+        }
+      }
+      // changed in place (or no telling): the walk's record is loose, the manifest's removed
+      if (a.path === po) a.replaces = oi;
+      this.loose.push(a);
+      this.removed.add(oi);
+      p += Buffer.byteLength(a.rec, "utf8") + 1;
+      oi++;
     }
-    return this.byPath;
+    while (p < end) {
+      const x = this.walkRec(p);
+      this.loose.push(x);
+      p += Buffer.byteLength(x.rec, "utf8") + 1;
+    }
+    for (; oi < n; oi++) this.removed.add(oi);
+    // records listed in another order: the same bytes on both lists are paired, not changes
+    if (this.loose.length > 0 && this.removed.size > 0) {
+      const byRec = new Map<string, number>();
+      for (const j of this.removed) byRec.set(this.oldRec(j), j);
+      for (const l of this.loose) {
+        const j = byRec.get(l.rec);
+        if (j === undefined) continue;
+        l.was = j;
+        this.removed.delete(j);
+        byRec.delete(l.rec);
+      }
+    }
+  }
+
+  /** Pairs every record of the walk with the manifest's identical one through an index of all of them. */
+  private pairAll(): void {
+    this.runs.length = 0;
+    this.loose.length = 0;
+    this.removed.clear();
+    const n = this.old.offs.length - 1;
+    const byRec = new Map<string, number>();
+    splitRecords(this.old.records).forEach((r, j) => byRec.set(r, j));
+    const seen = new Uint8Array(n);
+    let at = 0;
+    let run: Run | undefined;
+    for (const rec of splitRecords(this.scan)) {
+      const j = byRec.get(rec);
+      if (j === undefined) {
+        this.loose.push({ at, rec, path: pathOfRecord(rec) });
+        run = undefined;
+      } else {
+        seen[j] = 1;
+        if (run && run.from + run.count === j) run.count++;
+        else this.runs.push((run = { at, from: j, count: 1 }));
+      }
+      at += Buffer.byteLength(rec, "utf8") + 1;
+    }
+    for (let j = 0; j < n; j++) if (!seen[j]) this.removed.add(j);
+  }
+
+  /** The manifest's file record at `p` (through its path index), or undefined. */
+  private find(p: string): number | undefined {
+    const idx = this.old.byPath;
+    let lo = 0;
+    let hi = idx.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const j = idx[mid]!;
+      const q = pathOfRecord(this.oldRec(j));
+      if (q === p) return j;
+      if (q < p) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  }
+
+  /** The manifest's record at `p` that this walk printed unchanged, or undefined. */
+  private kept(p: string): number | undefined {
+    const j = this.find(p);
+    return j !== undefined && !this.removed.has(j) && this.typeOf(j) === F && !this.moved(j) ? j : undefined;
+  }
+
+  private movedSet?: Set<number>;
+  private moved(j: number): boolean {
+    this.movedSet ??= new Set(this.loose.flatMap((l) => (l.was === undefined ? [] : [l.was])));
+    return this.movedSet.has(j);
   }
 
   /** The file at `p` now (its stat), or undefined. */
   current(p: string): StatEntry | undefined {
-    const i = this.index().get(p);
-    return i === undefined ? undefined : parseRecord(this.split().recs[i]!);
+    const l = this.looseByPath.get(p);
+    if (l) return parseRecord(l.rec);
+    const j = this.kept(p);
+    return j === undefined ? undefined : parseRecord(this.oldRec(j));
   }
 
   /** What the manifest recorded at `p`, or undefined. */
   previous(p: string): FileEntry | undefined {
-    const { oldRecs, match } = this.split();
-    const i = this.index().get(p);
-    const j = i !== undefined && match[i]! >= 0 ? match[i]! : this.gone.get(p);
+    const j = this.gone.get(p) ?? this.looseByPath.get(p)?.was ?? this.find(p);
     if (j === undefined) return undefined;
-    const e: FileEntry = { ...parseRecord(oldRecs[j]!), sha256: shaAt(this.old.shas, j) };
+    const e: FileEntry = { ...parseRecord(this.oldRec(j)), sha256: shaAt(this.old.shas, j) };
     return this.sqlite.has(p) ? { ...e, sqlite: true } : e;
   }
 
   /** True when `p` is a file here now, as the plan sees it (for collision checks). */
   has(p: string): boolean {
-    return this.index().has(p);
+    return this.looseByPath.has(p) || this.kept(p) !== undefined;
   }
 
-  paths(): IterableIterator<string> {
-    return this.index().keys();
+  /** Every file here now (a full decode: only for collision checks of new names). */
+  *paths(): IterableIterator<string> {
+    for (const run of this.runs)
+      for (let j = run.from; j < run.from + run.count; j++)
+        if (this.typeOf(j) === F) yield pathOfRecord(this.oldRec(j));
+    yield* this.looseByPath.keys();
   }
 
   /**
@@ -107,18 +300,14 @@ export class SideDelta {
    * and the files both know (databases aside). Nearly all of them at once means a clock shift.
    */
   mtimeShift(windowMs: number): { shifted: number; known: number } {
-    if (this.identical && this.dirty.size === 0) return { shifted: 0, known: this.files };
-    const { recs, match } = this.split();
-    let known = 0;
-    match.forEach((j, i) => {
-      if (j >= 0 && recs[i]!.charCodeAt(0) === F) known++;
-    });
+    let known = this.files;
     let shifted = 0;
     for (const p of this.dirty) {
       const cur = this.current(p);
+      if (!cur) continue;
+      known--; // counted as unchanged above; judged here
       const prev = this.previous(p);
-      if (cur && match[this.index().get(p)!]! >= 0) known--; // counted above: not shifted
-      if (!cur || !prev || prev.sqlite) continue;
+      if (!prev || prev.sqlite) continue;
       known++;
       if (
         prev.size === cur.size &&
@@ -130,11 +319,33 @@ export class SideDelta {
     return { shifted, known };
   }
 
+  /** Where the record of file `p` starts in this walk, or undefined. */
+  private position(p: string): number | undefined {
+    const l = this.looseByPath.get(p);
+    if (l) return l.at;
+    const j = this.kept(p);
+    if (j === undefined) return undefined;
+    // the run holding j
+    this.runsByFrom ??= [...this.runs].sort((a, b) => a.from - b.from);
+    const runs = this.runsByFrom;
+    let lo = 0;
+    let hi = runs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (runs[mid]!.from <= j) lo = mid;
+      else hi = mid - 1;
+    }
+    const run = runs[lo]!;
+    return run.at + this.old.offs[j]! - this.old.offs[run.from]!;
+  }
+
   /**
    * The side's next manifest block: this walk's records in its order, with the entry `final` gives
    * for each path it names (undefined: no file there any more), the others unchanged with their
    * hashes; temp files left out; paths this walk did not see appended in path order. A file written
    * by this run is recorded with the stamp of its own stat, so the next walk prints the same bytes.
+   * Unchanged stretches are copied as whole buffers; the path index is kept as it was when no record
+   * came or went, else rebuilt.
    */
   next(final: ReadonlyMap<string, FileEntry | undefined>): {
     block: SideBlock;
@@ -146,103 +357,96 @@ export class SideDelta {
     const sqlite: string[] = [];
     for (const [p, e] of final) {
       if (e?.sqlite) sqlite.push(p);
-      const i = this.index().get(p);
-      if (i !== undefined) over.set(i, e);
+      const at = this.position(p);
+      if (at !== undefined) over.set(at, e);
       else if (e) extra.push(e);
     }
     extra.sort((a, b) => (a.path < b.path ? -1 : 1));
-    const out: string[] = [];
-    const { recs, match } = this.split();
-    const shas = Buffer.alloc((recs.length + extra.length) * HASH_BYTES);
+    const { offs, shas: oldShas, records } = this.old;
+    const recParts: Buffer[] = [];
+    const shaParts: Buffer[] = [];
+    const starts: number[] = [];
+    let pos = 0;
     let count = 0;
-    const push = (e: FileEntry): void => {
-      putSha(shas, out.length, e.sha256);
-      out.push(recordOf(e));
+    // the path index still holds when record k of the next block has the path of the manifest's record k
+    let sameShape = extra.length === 0;
+    let k = 0;
+    const emit = (e: FileEntry): void => {
+      const rec = Buffer.from(`${recordOf(e)}\0`, "utf8");
+      const sha = Buffer.alloc(HASH_BYTES);
+      putSha(sha, 0, e.sha256);
+      starts.push(pos);
+      recParts.push(rec);
+      shaParts.push(sha);
+      pos += rec.length;
       count++;
     };
-    recs.forEach((rec, i) => {
-      if (over.has(i)) {
-        const e = over.get(i);
-        if (e) push(e);
-        return;
+    /** Manifest records [a, b) as they are. */
+    const copy = (a: number, b: number): void => {
+      if (a >= b) return;
+      const base = offs[a]!;
+      for (let j = a; j < b; j++) {
+        starts.push(pos + offs[j]! - base);
+        const c = records[offs[j]!]!;
+        if (c === F || c === Q) count++;
       }
-      const c = rec.charCodeAt(0);
-      const j = match[i]!;
-      if (c === T || (c === F && j < 0)) return; // a changed file `final` does not name: looked at next run
-      if (j >= 0) this.old.shas.copy(shas, out.length * HASH_BYTES, j * HASH_BYTES, (j + 1) * HASH_BYTES);
-      out.push(rec);
-      if (c === F) count++;
-    });
-    for (const e of extra) push(e);
-    return {
-      block: {
-        records: Buffer.from(out.length === 0 ? "" : `${out.join("\0")}\0`, "utf8"),
-        shas: shas.subarray(0, out.length * HASH_BYTES),
-      },
-      count,
-      sqlite: sqlite.sort(),
+      recParts.push(records.subarray(base, offs[b]));
+      shaParts.push(oldShas.subarray(a * HASH_BYTES, b * HASH_BYTES));
+      pos += offs[b]! - base;
     };
-  }
-}
-
-/** How far ahead a walk is searched for the record the other one is at (files added or removed there). */
-const LOOKAHEAD = 16;
-
-/**
- * Pairs this walk's records with the manifest's identical ones (`match[i]` = the manifest's index, or
- * -1) and returns which of the manifest's were paired. Walks of an unchanged folder print in the same
- * order, so the two lists are walked side by side: a record changed in place, or a few records added
- * or removed, costs a comparison or a short look ahead, not an index of every record. What is left
- * unpaired (a folder listed in another order) is paired through an index of the leftovers only.
- */
-function align(recs: readonly string[], oldRecs: readonly string[], match: Int32Array): Uint8Array {
-  const seen = new Uint8Array(oldRecs.length);
-  match.fill(-1);
-  const n = recs.length;
-  const m = oldRecs.length;
-  let i = 0;
-  let j = 0;
-  const ahead = (list: readonly string[], from: number, p: string): number => {
-    for (let d = 1; d <= LOOKAHEAD && from + d < list.length; d++)
-      if (pathOfRecord(list[from + d]!) === p) return d;
-    return 0;
-  };
-  while (i < n && j < m) {
-    if (recs[i] === oldRecs[j]) {
-      match[i++] = j;
-      seen[j++] = 1;
-      continue;
-    }
-    const pn = pathOfRecord(recs[i]!);
-    const po = pathOfRecord(oldRecs[j]!);
-    if (pn !== po) {
-      const added = ahead(recs, i, po);
-      if (added > 0) {
-        i += added; // new records, unpaired
+    const overAt = [...over.keys()].sort((a, b) => a - b);
+    let o = 0;
+    const pieces: (Run | Loose)[] = [...this.runs, ...this.loose].sort((a, b) => a.at - b.at);
+    for (const piece of pieces) {
+      if ("count" in piece) {
+        if (piece.from !== k) sameShape = false;
+        k = piece.from + piece.count;
+        const endAt = piece.at + offs[piece.from + piece.count]! - offs[piece.from]!;
+        let j = piece.from;
+        while (o < overAt.length && overAt[o]! < endAt) {
+          const at = overAt[o++]!;
+          const r = lastAtMost(offs, offs[piece.from]! + at - piece.at, piece.from, piece.from + piece.count);
+          copy(j, r);
+          const e = over.get(at);
+          if (e) emit(e);
+          else sameShape = false;
+          j = r + 1;
+        }
+        copy(j, piece.from + piece.count);
         continue;
       }
-      const removed = ahead(oldRecs, j, pn);
-      if (removed > 0) {
-        j += removed; // records gone, unpaired
+      const c = piece.rec.charCodeAt(0);
+      if (piece.replaces !== k++) sameShape = false;
+      if (over.has(piece.at)) {
+        while (o < overAt.length && overAt[o]! <= piece.at) o++;
+        const e = over.get(piece.at);
+        if (e) emit(e);
+        else sameShape = false;
         continue;
       }
+      if (c === T || (c === F && piece.was === undefined)) {
+        sameShape = false;
+        continue; // a temp file, or a changed file `final` does not name: looked at next run
+      }
+      const rec = Buffer.from(`${piece.rec}\0`, "utf8");
+      const sha = Buffer.alloc(HASH_BYTES);
+      if (piece.was !== undefined) oldShas.copy(sha, 0, piece.was * HASH_BYTES, (piece.was + 1) * HASH_BYTES);
+      starts.push(pos);
+      recParts.push(rec);
+      shaParts.push(sha);
+      pos += rec.length;
+      if (c === F) count++;
     }
-    i++; // changed in place (or no telling): both unpaired
-    j++;
+    for (const e of extra) emit(e);
+    starts.push(pos);
+    const recordsOut = Buffer.concat(recParts, pos);
+    const shasOut = Buffer.concat(shaParts);
+    const block: SideBlock =
+      sameShape && k === offs.length - 1 && starts.length === offs.length
+        ? { records: recordsOut, shas: shasOut, offs: Int32Array.from(starts), byPath: this.old.byPath }
+        : blockOf(recordsOut, shasOut);
+    return { block, count, sqlite: sqlite.sort() };
   }
-  const rest = new Map<string, number>();
-  oldRecs.forEach((r, k) => {
-    if (!seen[k]) rest.set(r, k);
-  });
-  if (rest.size > 0)
-    recs.forEach((r, k) => {
-      if (match[k] !== -1) return;
-      const o = rest.get(r);
-      if (o === undefined) return;
-      match[k] = o;
-      seen[o] = 1;
-    });
-  return seen;
 }
 
 export const sameBlock = (a: SideBlock, b: SideBlock): boolean =>

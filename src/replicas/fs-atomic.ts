@@ -58,12 +58,22 @@ export function fsyncDir(dir: string): void {
   }
 }
 
-/** temp file in the same folder, fsync, rename. */
-export function writeAtomic(dest: string, data: string | Buffer): void {
+/** temp file in the same folder, fsync, rename. Several buffers are written in one go, not joined first. */
+export function writeAtomic(dest: string, data: string | Buffer | Buffer[]): void {
   mkdirSync(path.dirname(dest), { recursive: true });
   const tmp = tempPathFor(dest);
-  writeFileSync(tmp, data);
-  fsyncPath(tmp);
+  if (Array.isArray(data)) {
+    const fd = openSync(tmp, "w");
+    try {
+      for (const part of data) for (let at = 0; at < part.length; ) at += writeSync(fd, part, at);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } else {
+    writeFileSync(tmp, data);
+    fsyncPath(tmp);
+  }
   renameSync(tmp, dest);
   fsyncDir(path.dirname(dest));
 }

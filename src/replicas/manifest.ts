@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
 import { writeAtomic } from "./fs-atomic.js";
-import { parseRecord, recordOf, splitRecords } from "./scan.js";
+import { parseRecord, pathOfRecord, recordOf, splitRecords } from "./scan.js";
 
 /** What one side held for a path after the last sync. */
 export interface FileEntry {
@@ -19,13 +19,16 @@ export interface FileEntry {
 export type Side = "local" | "remote";
 
 /**
- * One side of a manifest: the records of the walk that confirmed it (see RawScan), with one 32-byte
- * content hash per record (zeros: none, e.g. a symlink). Kept as bytes: the next walk is compared to
- * `records` as a whole, and only records that differ are ever parsed.
+ * One side of a manifest: the records of the walk that confirmed it (see RawScan), one 32-byte content
+ * hash per record (zeros: none, e.g. a symlink), where each record starts (`offs`, one more entry
+ * than records: the end), and the file records' indices in path order (`byPath`, for lookups). Kept as
+ * bytes: the next walk is compared to `records` as a whole, and only records that differ are parsed.
  */
 export interface SideBlock {
   records: Buffer;
   shas: Buffer;
+  offs: Int32Array;
+  byPath: Int32Array;
 }
 
 /** The manifest's first line. */
@@ -39,8 +42,11 @@ export interface ManifestHeader {
   counts: Record<Side, number>;
   /** Per side, the paths that are SQLite databases (looked at on every run: a stat cannot vouch for them). */
   sqlite: Record<Side, string[]>;
-  /** Per side, the lengths of its records and hashes, in this order after the header: local, then remote. */
-  bytes: Record<Side, [number, number]>;
+  /**
+   * Per side, the byte lengths of its records, hashes, offsets and path index (the last two as
+   * little-endian 32-bit integers), in this order after the header: local, then remote.
+   */
+  bytes: Record<Side, [number, number, number, number]>;
 }
 
 export interface LoadedManifest {
@@ -53,7 +59,41 @@ export interface LoadedManifest {
 
 export const HASH_BYTES = 32;
 const ZERO_HEX = "0".repeat(2 * HASH_BYTES);
-export const EMPTY_BLOCK: SideBlock = { records: Buffer.alloc(0), shas: Buffer.alloc(0) };
+export const EMPTY_BLOCK: SideBlock = {
+  records: Buffer.alloc(0),
+  shas: Buffer.alloc(0),
+  offs: new Int32Array(1),
+  byPath: new Int32Array(0),
+};
+
+const F = 102; // "f"
+const Q = 63; // "?"
+
+/** A block from its records and hashes: the offsets and the path index computed (a full parse; for records not from a run). */
+export function blockOf(records: Buffer, shas: Buffer): SideBlock {
+  const recs = splitRecords(records);
+  const offs = new Int32Array(recs.length + 1);
+  let at = 0;
+  const files: [string, number][] = [];
+  recs.forEach((r, i) => {
+    offs[i] = at;
+    at += Buffer.byteLength(r, "utf8") + 1;
+    const c = r.charCodeAt(0);
+    if (c === F || c === Q) files.push([pathOfRecord(r), i]);
+  });
+  offs[recs.length] = at;
+  files.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return { records, shas, offs, byPath: Int32Array.from(files, (f) => f[1]) };
+}
+
+const int32Bytes = (a: Int32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+/** Copies little-endian 32-bit integers out of a buffer (which need not be aligned). */
+function int32s(b: Buffer): Int32Array {
+  const out = new Int32Array(b.length / 4);
+  int32Bytes(out).set(b);
+  return out;
+}
 
 /** The hash of record `i`: hex, or "" for none. */
 export function shaAt(shas: Buffer, i: number): string {
@@ -96,7 +136,7 @@ export function readManifest(stateDir: string, replica: string, target: string):
     const text = entries
       .map((e) => `${recordOf({ path: e.path, size: e.size, mtimeMs: e.mtimeMs })}\0`)
       .join("");
-    return { records: Buffer.from(text, "utf8"), shas };
+    return blockOf(Buffer.from(text, "utf8"), shas);
   };
   const l = block(local);
   const r = block(remote);
@@ -110,7 +150,7 @@ export function readManifest(stateDir: string, replica: string, target: string):
       updatedAt: "",
       counts: { local: local.length, remote: remote.length },
       sqlite: { local: dbs(local), remote: dbs(remote) },
-      bytes: { local: [l.records.length, l.shas.length], remote: [r.records.length, r.shas.length] },
+      bytes: { local: sizes(l), remote: sizes(r) },
     },
     local: l,
     remote: r,
@@ -118,22 +158,36 @@ export function readManifest(stateDir: string, replica: string, target: string):
   };
 }
 
+const sizes = (b: SideBlock): [number, number, number, number] => [
+  b.records.length,
+  b.shas.length,
+  b.offs.byteLength,
+  b.byPath.byteLength,
+];
+
 function parseManifest(file: string, data: Buffer): LoadedManifest {
   const nl = data.indexOf(10);
   const header = JSON.parse(data.toString("utf8", 0, nl === -1 ? data.length : nl)) as
     ManifestHeader | { version?: unknown };
   if (header.version !== 3 || nl === -1)
     throw new Error(`${file}: unknown manifest version ${String(header.version)}`);
+  const h = header as ManifestHeader;
   let at = nl + 1;
   const take = (n: number): Buffer => {
     const b = data.subarray(at, at + n);
-    if (b.length !== n) throw new Error(`${file}: truncated manifest`);
+    if (b.length !== n) throw new Error(`${file}: truncated manifest; delete it to start over`);
     at += n;
     return b;
   };
-  const h = header as ManifestHeader;
-  const local = { records: take(h.bytes.local[0]), shas: take(h.bytes.local[1]) };
-  const remote = { records: take(h.bytes.remote[0]), shas: take(h.bytes.remote[1]) };
+  const side = ([r, s, o, p]: [number, number, number, number]): SideBlock => {
+    const block = { records: take(r), shas: take(s), offs: int32s(take(o)), byPath: int32s(take(p)) };
+    const n = block.offs.length - 1;
+    if (n < 0 || block.offs[n] !== r || block.shas.length !== n * HASH_BYTES || block.byPath.length > n)
+      throw new Error(`${file}: inconsistent manifest; delete it to start over`);
+    return block;
+  };
+  const local = side(h.bytes.local);
+  const remote = side(h.bytes.remote);
   return { header: h, local, remote };
 }
 
@@ -157,21 +211,12 @@ export function writeManifest(
     updatedAt: new Date().toISOString(),
     counts: m.counts,
     sqlite: m.sqlite,
-    bytes: {
-      local: [m.local.records.length, m.local.shas.length],
-      remote: [m.remote.records.length, m.remote.shas.length],
-    },
+    bytes: { local: sizes(m.local), remote: sizes(m.remote) },
   };
-  writeAtomic(
-    manifestPath(stateDir, m.replica, m.target),
-    Buffer.concat([
-      Buffer.from(`${JSON.stringify(header)}\n`, "utf8"),
-      m.local.records,
-      m.local.shas,
-      m.remote.records,
-      m.remote.shas,
-    ]),
-  );
+  writeAtomic(manifestPath(stateDir, m.replica, m.target), [
+    Buffer.from(`${JSON.stringify(header)}\n`, "utf8"),
+    ...[m.local, m.remote].flatMap((b) => [b.records, b.shas, int32Bytes(b.offs), int32Bytes(b.byPath)]),
+  ]);
   rmSync(legacyPath(stateDir, m.replica, m.target), { force: true });
 }
 
