@@ -130,7 +130,7 @@ export class SideDelta {
   }
 
   private oldRec(j: number): string {
-    return this.old.records.toString("utf8", this.old.offs[j]!, this.old.offs[j + 1]! - 1);
+    return this.old.records.toString("utf8", this.old.offs[j], this.old.offs[j + 1]! - 1);
   }
 
   private walkRec(at: number): Loose {

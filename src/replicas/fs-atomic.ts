@@ -65,7 +65,7 @@ export function writeAtomic(dest: string, data: string | Buffer | Buffer[]): voi
   if (Array.isArray(data)) {
     const fd = openSync(tmp, "w");
     try {
-      for (const part of data) for (let at = 0; at < part.length; ) at += writeSync(fd, part, at);
+      for (const part of data) for (let at = 0; at < part.length;) at += writeSync(fd, part, at);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
