@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-export const CLI = path.join(ROOT, "dist/cli/main.js");
+export const CLI = path.join(ROOT, "dist/cli/bundle/main.js");
 
 const GIT_ENV = {
   GIT_AUTHOR_NAME: "test",
