@@ -37,7 +37,10 @@ function tricky(root: string): void {
     "ünïcödé/ファイル.md",
     "deep/a/b/c/d.txt",
     "notes.db-wal",
+    "Notes.DB-wal",
+    "plain-wal",
     ".syncwarden-replica",
+    "sub/.syncwarden-replica",
     "skip/me.txt",
     "empty.txt",
   ];
@@ -60,7 +63,10 @@ describe("the find walk and the Node walk", () => {
     const fast = await scanTreeFast(root, o);
     const slow = scanTree(root, o);
     expect([...fast.files.keys()].sort()).toEqual([...slow.files.keys()].sort());
-    expect(fast.files.size).toBe(7); // not the marker, the -wal sidecar, the excluded folder or the temp file
+    // not the marker, the sidecars, the excluded folder or the temp file; a nested marker and a name
+    // that only ends like a sidecar are files
+    expect(fast.files.size).toBe(9);
+    expect(fast.files.has("plain-wal") && fast.files.has("sub/.syncwarden-replica")).toBe(true);
     for (const [p, f] of slow.files) {
       expect(fast.files.get(p), p).toEqual(f);
       expect(f.mtimeMs).toBe(statSync(path.join(root, p)).mtimeMs);
@@ -86,7 +92,19 @@ describe("the find walk and the Node walk", () => {
     symlinkSync(root, path.join(dir, "link"));
     const viaLink = await scanTreeFast(path.join(dir, "link"), opts());
     expect([...viaLink.files.keys()].sort()).toEqual([...scanTree(root, opts()).files.keys()].sort());
-    expect(viaLink.files.size).toBe(8);
+    expect(viaLink.files.size).toBe(10);
+  });
+
+  it("leave out excluded files at the root only", async () => {
+    const root = path.join(dir, "tree");
+    tricky(root);
+    mkdirSync(path.join(root, "deep", "x"), { recursive: true });
+    writeFileSync(path.join(root, "deep", "x", "empty.txt"), "nested, carried");
+    const o = opts({ excludeFiles: ["empty.txt", "deep/a/b/c/d.txt"] });
+    const fast = await scanTreeFast(root, o);
+    expect([...fast.files.keys()].sort()).toEqual([...scanTree(root, o).files.keys()].sort());
+    expect(fast.files.has("empty.txt") || fast.files.has("deep/a/b/c/d.txt")).toBe(false);
+    expect(fast.files.has("deep/x/empty.txt")).toBe(true);
   });
 
   it("removes stray temp files when asked, and fails on a missing root", async () => {
@@ -108,12 +126,12 @@ describe("the manifest", () => {
     const raw = await scanRecords(root, opts());
     const delta = new SideDelta(raw.records, EMPTY_BLOCK, new Set(), 0);
     expect(delta.identical).toBe(false);
-    expect(delta.dirty.size).toBe(8); // every file is new
+    expect(delta.dirty.size).toBe(10); // every file is new
     const final = new Map<string, FileEntry | undefined>();
     for (const p of delta.dirty) final.set(p, { ...delta.current(p)!, sha256: sha("a") });
     final.set("plain.txt", { ...delta.current("plain.txt")!, sha256: sha("b"), sqlite: true });
     const next = delta.next(final);
-    expect(next.count).toBe(8);
+    expect(next.count).toBe(10);
     expect(next.sqlite).toEqual(["plain.txt"]);
     writeManifest(stateDir, {
       replica: "r",
@@ -124,7 +142,7 @@ describe("the manifest", () => {
       sqlite: { local: next.sqlite, remote: [] },
     });
     const m = readManifest(stateDir, "r", "t")!;
-    expect(m.header.counts).toEqual({ local: 8, remote: 8 });
+    expect(m.header.counts).toEqual({ local: 10, remote: 10 });
     const entries = entriesOf(m.local, m.header.sqlite.local);
     expect(entries.map((e) => e.path).sort()).toEqual([...delta.dirty].sort());
     expect(entries.find((e) => e.path === "plain.txt")).toMatchObject({ sha256: sha("b"), sqlite: true });
@@ -135,14 +153,14 @@ describe("the manifest", () => {
       (await scanRecords(root, opts())).records,
       m.local,
       new Set(m.header.sqlite.local),
-      8,
+      10,
     );
     expect(again.identical).toBe(false); // the temp file and symlinks are left out of the manifest
     expect([...again.dirty]).toEqual(["plain.txt"]);
     expect(again.previous("empty.txt")).toMatchObject({ sha256: sha("a") });
     // one changed file is the only other dirty path
     writeFileSync(path.join(root, "with space.txt"), "changed");
-    const changed = new SideDelta((await scanRecords(root, opts())).records, m.local, new Set(), 8);
+    const changed = new SideDelta((await scanRecords(root, opts())).records, m.local, new Set(), 10);
     expect([...changed.dirty]).toEqual(["with space.txt"]);
     expect(changed.current("with space.txt")?.size).toBe(7);
     expect(changed.previous("with space.txt")?.sha256).toBe(sha("a"));

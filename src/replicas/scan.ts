@@ -4,7 +4,7 @@ import path from "node:path";
 import { pool, sha256File, sha256FileAsync, TMP_PREFIX } from "./fs-atomic.js";
 import type { FileEntry } from "./manifest.js";
 import { mtimeMsOf, stampOf } from "./stamp.js";
-import { EXTENSIONS, isSqliteFile, isSqliteSidecar, SIDECARS, sqliteFingerprint } from "./sqlite-copy.js";
+import { isSqliteFile, isSqliteSidecar, SIDECARS, sqliteFingerprint } from "./sqlite-copy.js";
 
 /** The file on each target that says "this is the right, mounted folder". */
 export const MARKER = ".syncwarden-replica";
@@ -123,6 +123,51 @@ export function walkRecords(root: string, o: ScanOptions): Buffer {
   realpathSync(root); // throws for a missing or unreadable root
   walk(root, true);
   return Buffer.from(out.join(""), "utf8");
+}
+
+const TAB = 9;
+const SLASH = 47;
+
+/**
+ * Marks, in find's output, the records the Node walk leaves out or types itself: our temp files
+ * (type T), and the marker, the excluded files and SQLite sidecars (type x: never carried). Found by
+ * searching the buffer for their names (native searches), not by parsing every record; the type byte
+ * is rewritten in place, so the same tree gives the same bytes on every run.
+ */
+function classify(records: Buffer, o: ScanOptions): Buffer {
+  /** Start of the record holding byte i, and of its path. */
+  const where = (i: number): { start: number; path: number } => {
+    const start = records.lastIndexOf(0, i) + 1;
+    let p = start;
+    for (let tabs = 0; tabs < 3; p++) if (records[p] === TAB) tabs++;
+    return { start, path: p };
+  };
+  const each = (needle: string, fn: (i: number) => void): void => {
+    const b = Buffer.from(needle, "utf8");
+    for (let i = records.indexOf(b); i !== -1; i = records.indexOf(b, i + 1)) fn(i);
+  };
+  const mark = (start: number, type: string): void => {
+    if (records[start] === 102 /* f */) records[start] = type.charCodeAt(0);
+  };
+  // a temp file: a base name that starts with the prefix
+  each(TMP_PREFIX, (i) => {
+    const w = where(i);
+    const slash = records.indexOf(SLASH, i);
+    const startsName = i === w.path || (i > w.path && records[i - 1] === SLASH);
+    if (startsName && (slash === -1 || slash > records.indexOf(0, i))) mark(w.start, "T");
+  });
+  for (const rel of [MARKER, ...o.excludeFiles])
+    each(`\t${rel}\0`, (i) => {
+      const w = where(i + 1);
+      if (w.path === i + 1) mark(w.start, "x");
+    });
+  for (const suffix of SIDECARS)
+    each(`${suffix}\0`, (i) => {
+      const w = where(i);
+      const p = records.toString("utf8", w.path, i + suffix.length);
+      if (isSqliteSidecar(p.slice(p.lastIndexOf("/") + 1))) mark(w.start, "x");
+    });
+  return records;
 }
 
 /** Symlinks pointing outside the root and our temp files, found in a walk's records (a scan for their types, not a parse of every record); temps are removed when asked. */
@@ -256,44 +301,19 @@ let findWorks: boolean | undefined;
 export async function scanRecords(root: string, o: ScanOptions): Promise<RawScan> {
   if (findWorks === false) return special(root, walkRecords(root, o), o);
   realpathSync(root); // throws for a missing or unreadable root, as the Node walk does
-  // every test is ordered so that the cheap one (a type, a base name) fails first for most entries
-  const or = (preds: string[][]): string[] => preds.flatMap((p, i) => (i > 0 ? ["-o", ...p] : p));
-  const prune = or(o.excludeDirs.map((d) => ["-path", literal(d)]));
-  const exact = (rel: string): string[] => [
-    "-name",
-    literal(rel.slice(rel.lastIndexOf("/") + 1)),
-    "-path",
-    literal(path.join(root, ...rel.split("/"))),
-  ];
-  const sidecar = [
-    "-name",
-    "*-*",
-    "(",
-    ...or(SIDECARS.map((s) => ["-iname", `*${s}`])),
-    ")",
-    "(",
-    ...or(EXTENSIONS.flatMap((ext) => SIDECARS.map((s) => ["-iname", `*${literal(ext + s)}`]))),
-    ")",
-  ];
-  const skip = or([exact(MARKER), ...o.excludeFiles.map(exact), sidecar]);
+  // find only walks and stats (prunes excluded folders, skips folders); what is ours or never carried
+  // is told apart afterwards by a few searches of its output (see classify): name tests in find cost
+  // more than the walk itself
+  const inside = o.excludeDirs.filter((d) => d.startsWith(root + path.sep));
+  const prune = inside.flatMap((d, i) => [...(i > 0 ? ["-o"] : []), "-path", literal(d)]);
   const args = [
     "-H", // the root itself may be a symlink (a mount, a cloud folder); links below it are not followed
     root,
     "-mindepth",
     "1",
     ...(prune.length > 0 ? ["-type", "d", "(", ...prune, ")", "-prune", "-o"] : []),
-    "-name",
-    `${TMP_PREFIX}*`,
-    "-printf",
-    "T\\t0\\t0\\t%P\\0",
-    "-prune",
-    "-o",
     "-type",
     "d",
-    "-o",
-    "(",
-    ...skip,
-    ")",
     "-o",
     "-printf",
     "%y\\t%s\\t%T@\\t%P\\0",
@@ -314,7 +334,7 @@ export async function scanRecords(root: string, o: ScanOptions): Promise<RawScan
   if (out.code !== 0 && real.length > 0)
     throw new Error(`cannot walk ${root}: ${real.slice(0, 3).join("; ")}`);
   findWorks = true;
-  return special(root, out.stdout, o);
+  return special(root, classify(out.stdout, o), o);
 }
 
 function capture(

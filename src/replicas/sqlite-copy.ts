@@ -22,12 +22,9 @@ export function isSqliteFile(abs: string): boolean {
 /** The suffixes of a database's companions. */
 export const SIDECARS = ["-wal", "-shm", "-journal"];
 
-/**
- * `x.db-wal`, `x.sqlite-shm`, `x.db-journal` (any case): never carried (the snapshot holds their
- * committed content). find's `-iname` patterns in scan.ts say the same.
- */
+/** `x.db-wal`, `x.sqlite-shm`, `x.db-journal` (the extension in any case): never carried (the snapshot holds their committed content). */
 export function isSqliteSidecar(name: string): boolean {
-  const m = /^(.*)-(wal|shm|journal)$/i.exec(name);
+  const m = /^(.*)-(wal|shm|journal)$/.exec(name);
   return m !== null && EXTENSIONS.includes(path.extname(m[1]!).toLowerCase());
 }
 
