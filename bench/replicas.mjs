@@ -160,8 +160,8 @@ function verify(c, dir, step) {
 export async function benchReplicas(options = {}) {
   const files = options.files ?? scaled(20_000);
   const changes = Math.min(100, Math.floor(files / 20));
-  const reruns = options.reruns ?? 3;
-  const changeRounds = options.changeRounds ?? 3;
+  const reruns = options.reruns ?? 5;
+  const changeRounds = options.changeRounds ?? 5;
   const versions = {
     unison: await available("unison", ["-version"]),
     rclone: await available("rclone", ["version"]),

@@ -22,7 +22,14 @@ export async function withLedger<T>(
   globals: GlobalOptions,
   fn: (c: LedgerContext) => Promise<T>,
 ): Promise<T> {
-  const loaded = await loadConfigCached(resolveConfigFile(globals.config));
+  return withLoadedLedger(await loadConfigCached(resolveConfigFile(globals.config)), fn);
+}
+
+/** The ledger of a configuration already loaded. */
+export async function withLoadedLedger<T>(
+  loaded: LoadedConfig,
+  fn: (c: LedgerContext) => Promise<T>,
+): Promise<T> {
   const ledger = new SqliteLedger(path.join(loaded.stateDir, "state.db"));
   try {
     return await fn({ loaded, ledger, owner: newOwnerId() });

@@ -14,7 +14,8 @@ import {
 } from "./fs-atomic.js";
 import type { FileEntry, Side } from "./manifest.js";
 import type { Action, ConflictStrategy } from "./reconcile.js";
-import { copySqliteAtomic, SIDECARS } from "./sqlite-copy.js";
+import { copySqliteAtomic } from "./sqlite-copy.js";
+import { SIDECARS } from "./sqlite-files.js";
 
 export interface ApplyContext {
   roots: Record<Side, string>;

@@ -1,10 +1,9 @@
-import path from "node:path";
-import type { LoadedConfig } from "../config/load-config.js";
-import { ConfigError, isBrokenCircuitError, isLockedError, UsageError, errorMessage } from "../errors.js";
+import { isBrokenCircuitError, isLockedError, errorMessage } from "../errors.js";
 import type { Ledger } from "../ledger/ledger.js";
 import { CircuitBreaker, type BreakerTransition } from "../resilience/circuit-breaker.js";
 import { acquireJobLock } from "../service/job-lock.js";
-import type { ConflictStrategy, Direction } from "./reconcile.js";
+import type { EarlyScan } from "./early-scan.js";
+export { resolveTargets, type ReplicateOverrides } from "./targets.js";
 import {
   emptyReport,
   runTarget,
@@ -12,39 +11,6 @@ import {
   type RunOptions,
   type TargetReport,
 } from "./run-target.js";
-
-export interface ReplicateOverrides {
-  direction?: Direction;
-  conflict?: ConflictStrategy;
-}
-
-/** Every target of the named replica (or of all replicas), paths resolved against the config file. */
-export function resolveTargets(
-  loaded: LoadedConfig,
-  name?: string,
-  o: ReplicateOverrides = {},
-): ResolvedTarget[] {
-  const replicas = loaded.config.replicas;
-  const names = Object.keys(replicas);
-  if (names.length === 0) throw new ConfigError(`${loaded.file}: no replicas: configured`);
-  if (name !== undefined && !names.includes(name))
-    throw new UsageError(`unknown replica "${name}"; replicas: ${names.join(", ")}`);
-  return (name === undefined ? names : [name]).flatMap((r) => {
-    const rc = replicas[r]!;
-    const localRoot = rc.folder === undefined ? loaded.stateDir : path.resolve(loaded.baseDir, rc.folder);
-    return rc.targets.map((t) => ({
-      replica: r,
-      target: t.name,
-      localRoot,
-      remoteRoot: path.resolve(loaded.baseDir, t.path),
-      stateDir: loaded.stateDir,
-      direction: o.direction ?? t.direction,
-      conflict: o.conflict ?? t.conflict,
-      maxDelete: t.max_delete,
-      windowMs: t.modtime_window * 1000,
-    }));
-  });
-}
 
 export const replicaLockName = (t: { replica: string; target: string }): string =>
   `replica:${t.replica}:${t.target}`;
@@ -120,7 +86,8 @@ export function targetBreaker(
 
 /**
  * Replicates each target in turn, each under its own lock and breaker: an open breaker or a held
- * lock skips that target and the others proceed.
+ * lock skips that target and the others proceed. `early`: walks started before the locks (see
+ * early-scan.ts), each used only if still valid once its target's lock is held.
  */
 export async function replicate(
   ledger: Ledger,
@@ -128,6 +95,7 @@ export async function replicate(
   targets: readonly ResolvedTarget[],
   o: RunOptions,
   log: (line: string) => void,
+  early?: ReadonlyMap<ResolvedTarget, EarlyScan>,
 ): Promise<TargetReport[]> {
   const reports: TargetReport[] = [];
   for (const t of targets) {
@@ -156,7 +124,7 @@ export async function replicate(
     try {
       let report: TargetReport;
       try {
-        report = await runTarget(t, o);
+        report = await runTarget(t, o, early?.get(t));
       } catch (e) {
         report = { ...emptyReport(t, "error", errorMessage(e)), unreachable: true };
       }

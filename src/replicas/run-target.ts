@@ -7,22 +7,15 @@ import { writeAtomic } from "./fs-atomic.js";
 import { blockCollisions, bytesInto, collisions, emptiedSide, freeSpace, tooManyDeletes } from "./guards.js";
 import { SideDelta, sameBlock } from "./delta.js";
 import { EMPTY_BLOCK, readManifest, writeManifest, type FileEntry, type Side } from "./manifest.js";
-import { reconcile, type Action, type ConflictStrategy, type Direction } from "./reconcile.js";
-import { hashSide, MARKER, scanRecords, type ScanOptions, type StatEntry } from "./scan.js";
-import { SNAPSHOT_DIR, stateSnapshotPath, writeStateSnapshot } from "./state-snapshot.js";
+import { reconcile, type Action } from "./reconcile.js";
+import { usableEarlyScan, type EarlyScan } from "./early-scan.js";
+import { hashSide } from "./hash-side.js";
+import { MARKER, scanRecords, type StatEntry } from "./scan.js";
+import { stateSnapshotPath, writeStateSnapshot } from "./state-snapshot.js";
+import { ownsState, scanOptions, type ResolvedTarget } from "./targets.js";
 
-/** A replica target with its paths resolved and the command line's overrides applied. */
-export interface ResolvedTarget {
-  replica: string;
-  target: string;
-  localRoot: string;
-  remoteRoot: string;
-  stateDir: string;
-  direction: Direction;
-  conflict: ConflictStrategy;
-  maxDelete: number;
-  windowMs: number;
-}
+export type { ResolvedTarget } from "./targets.js";
+export { scanOptions } from "./targets.js";
 
 export interface RunOptions {
   dryRun: boolean;
@@ -71,23 +64,6 @@ export function emptyReport(
   };
 }
 
-/** True when the replica's folder is the state folder (its `state.db` is snapshotted, not reconciled). */
-const ownsState = (t: ResolvedTarget): boolean => path.resolve(t.localRoot) === path.resolve(t.stateDir);
-
-/** The same options serve both roots: each root's snapshot folder is listed (absolute paths). */
-export function scanOptions(t: ResolvedTarget, removeTemps: boolean): ScanOptions {
-  return {
-    excludeDirs: [
-      path.join(t.stateDir, "replicas"),
-      path.join(t.stateDir, "backups"),
-      path.join(t.localRoot, SNAPSHOT_DIR),
-      path.join(t.remoteRoot, SNAPSHOT_DIR),
-    ],
-    excludeFiles: ownsState(t) ? ["state.db"] : [],
-    removeTemps,
-  };
-}
-
 /** A failure to read one side, so the report can say which. */
 class SideError extends Error {
   constructor(
@@ -104,8 +80,8 @@ const isDir = (p: string): boolean => statSync(p, { throwIfNoEntry: false })?.is
  * One (replica, target) run: guards, scan, reconcile, apply, then the manifest; then, for a replica of
  * the state folder that ended ok, the state snapshot when due. The caller holds its lock.
  */
-export async function runTarget(t: ResolvedTarget, o: RunOptions): Promise<TargetReport> {
-  const report = await syncTarget(t, o);
+export async function runTarget(t: ResolvedTarget, o: RunOptions, early?: EarlyScan): Promise<TargetReport> {
+  const report = await syncTarget(t, o, early);
   return report.status === "ok" && !o.dryRun && ownsState(t) ? withSnapshot(t, report) : report;
 }
 
@@ -121,7 +97,11 @@ async function withSnapshot(t: ResolvedTarget, report: TargetReport): Promise<Ta
 }
 
 /** The file sync itself: guards, scan, reconcile, apply, manifest. */
-async function syncTarget(t: ResolvedTarget, o: RunOptions): Promise<TargetReport> {
+async function syncTarget(
+  t: ResolvedTarget,
+  o: RunOptions,
+  early: EarlyScan | undefined,
+): Promise<TargetReport> {
   const report = emptyReport(t, "ok");
   const refuse = (message: string, unreachable = false): TargetReport => ({
     ...report,
@@ -149,14 +129,16 @@ async function syncTarget(t: ResolvedTarget, o: RunOptions): Promise<TargetRepor
   }
   let rawL, rawR;
   try {
-    [rawL, rawR] = await Promise.all([
-      scanRecords(t.localRoot, scanOptions(t, !o.dryRun)).catch((e: unknown) => {
-        throw new SideError("local", e);
-      }),
-      scanRecords(t.remoteRoot, scanOptions(t, !o.dryRun)).catch((e: unknown) => {
-        throw new SideError("remote", e);
-      }),
-    ]);
+    [rawL, rawR] =
+      (await usableEarlyScan(t, early)) ??
+      (await Promise.all([
+        scanRecords(t.localRoot, scanOptions(t, !o.dryRun)).catch((e: unknown) => {
+          throw new SideError("local", e);
+        }),
+        scanRecords(t.remoteRoot, scanOptions(t, !o.dryRun)).catch((e: unknown) => {
+          throw new SideError("remote", e);
+        }),
+      ]));
   } catch (e) {
     return unreadable(e);
   }

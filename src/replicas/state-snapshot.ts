@@ -3,12 +3,9 @@ import { hostname } from "node:os";
 import path from "node:path";
 import { copySqliteAtomic } from "./sqlite-copy.js";
 
-/**
- * When a replica's folder is the state folder, the live `state.db` is never reconciled (each machine
- * has its own ledger); instead a verified snapshot of it is pushed to each target, under this folder,
- * one file per machine. doctor --repair restores from the newest of these and of `backups/`.
- */
-export const SNAPSHOT_DIR = ".syncwarden-snapshots";
+import { SNAPSHOT_DIR } from "./targets.js";
+
+export { SNAPSHOT_DIR };
 
 /** A snapshot younger than this is kept as it is: frequent runs don't copy a large ledger each time. */
 export const SNAPSHOT_MAX_AGE_MS = 3_600_000;

@@ -1,4 +1,5 @@
-import { hashSide, scanTreeFast } from "./scan.js";
+import { hashSide } from "./hash-side.js";
+import { scanTreeFast } from "./scan.js";
 import { scanOptions, type ResolvedTarget } from "./run-target.js";
 
 export interface VerifyReport {

@@ -1,10 +1,15 @@
+import { loadConfigCached, resolveConfigFile } from "../../config/config-file.js";
 import { UsageError } from "../../errors.js";
+import { startEarlyScan } from "../../replicas/early-scan.js";
 import type { ConflictStrategy, Direction } from "../../replicas/reconcile.js";
-import { replicate, resolveTargets } from "../../replicas/replicate.js";
 import type { TargetReport } from "../../replicas/run-target.js";
-import { verifyTarget, type VerifyReport } from "../../replicas/verify.js";
+import { resolveTargets } from "../../replicas/targets.js";
+import type { VerifyReport } from "../../replicas/verify.js";
 import { EXIT } from "../exit-codes.js";
-import { printJson, withLedger, type GlobalOptions } from "../ledger-context.js";
+import type { GlobalOptions } from "../ledger-context.js";
+
+// Imports only what finds the targets; the ledger (the SQLite library) and the copy code load while the
+// first target is being walked.
 
 export interface ReplicateOptions extends GlobalOptions {
   direction?: string;
@@ -67,17 +72,24 @@ export function replicateExitCode(reports: readonly TargetReport[]): number {
 export async function replicateCommand(name: string | undefined, opts: ReplicateOptions): Promise<number> {
   const direction = pick<Direction>("direction", opts.direction, ["push", "pull", "bidirectional"]);
   const conflict = pick<ConflictStrategy>("conflict", opts.conflict, ["newest", "local", "remote", "manual"]);
-  return withLedger(opts, async (service) => {
-    const targets = resolveTargets(service.loaded, name, {
-      ...(direction ? { direction } : {}),
-      ...(conflict ? { conflict } : {}),
-    });
+  const loaded = await loadConfigCached(resolveConfigFile(opts.config));
+  const targets = resolveTargets(loaded, name, {
+    ...(direction ? { direction } : {}),
+    ...(conflict ? { conflict } : {}),
+  });
+  const early = new Map(targets.slice(0, 1).map((t) => [t, startEarlyScan(t)]));
+  const [{ printJson, withLoadedLedger }, { replicate }] = await Promise.all([
+    import("../ledger-context.js"),
+    import("../../replicas/replicate.js"),
+  ]);
+  return withLoadedLedger(loaded, async (service) => {
     const reports = await replicate(
       service.ledger,
       service.owner,
       targets,
       { dryRun: opts.dryRun === true, force: opts.force === true },
       (line) => process.stderr.write(line + "\n"),
+      early,
     );
     if (opts.json)
       printJson({
@@ -92,6 +104,10 @@ export async function verifyCommand(
   name: string | undefined,
   opts: GlobalOptions & { json?: boolean },
 ): Promise<number> {
+  const [{ printJson, withLedger }, { verifyTarget }] = await Promise.all([
+    import("../ledger-context.js"),
+    import("../../replicas/verify.js"),
+  ]);
   return withLedger(opts, async (service) => {
     const reports: VerifyReport[] = [];
     for (const t of resolveTargets(service.loaded, name)) reports.push(await verifyTarget(t));
