@@ -238,6 +238,21 @@ describe("the manifest", () => {
       expect(d.previous("dir/h.txt")?.sha256).toBe(sha("7")); // unchanged, after the shifts
     });
 
+    it("records files a side received in the order the other side's walk listed them", () => {
+      const source = new SideDelta(buf([files[2]!, files[0]!, files[1]!]), EMPTY_BLOCK, new Set(), 0);
+      const target = new SideDelta(Buffer.alloc(0), EMPTY_BLOCK, new Set(), 0);
+      const final = new Map<string, FileEntry | undefined>(
+        ["dir/a.txt", "dir/b.txt", "dir/c.txt", "dir/z.txt"].map((p) => [
+          p,
+          { path: p, size: 1, mtimeMs: 0, stamp: "1700000000.0000000000", sha256: sha("1") },
+        ]),
+      );
+      const next = target.next(final, (p) => source.position(p));
+      // the walk of the same names on the same file system: identical, so the next run has nothing to do
+      const walk = buf([files[2]!, files[0]!, files[1]!, rec("dir/z.txt")]);
+      expect(next.block.records.equals(walk)).toBe(true);
+    });
+
     it("always looks again at a record written without a walk's stamp, and at a database", () => {
       const old = block([...files.slice(0, 7), "?\t1\t1700000000000\tdir/h.txt"]);
       const d = new SideDelta(buf(files), old, new Set(["dir/a.txt"]), files.length);

@@ -320,7 +320,7 @@ export class SideDelta {
   }
 
   /** Where the record of file `p` starts in this walk, or undefined. */
-  private position(p: string): number | undefined {
+  position(p: string): number | undefined {
     const l = this.looseByPath.get(p);
     if (l) return l.at;
     const j = this.kept(p);
@@ -342,12 +342,17 @@ export class SideDelta {
   /**
    * The side's next manifest block: this walk's records in its order, with the entry `final` gives
    * for each path it names (undefined: no file there any more), the others unchanged with their
-   * hashes; temp files left out; paths this walk did not see appended in path order. A file written
-   * by this run is recorded with the stamp of its own stat, so the next walk prints the same bytes.
+   * hashes; temp files left out; paths this walk did not see appended in the order `order` gives (the
+   * other side's walk: on the same file system a folder lists the same names in the same order), then
+   * in path order. A file written by this run is recorded with the stamp of its own stat, so the next
+   * walk prints the same bytes.
    * Unchanged stretches are copied as whole buffers; the path index is kept as it was when no record
    * came or went, else rebuilt.
    */
-  next(final: ReadonlyMap<string, FileEntry | undefined>): {
+  next(
+    final: ReadonlyMap<string, FileEntry | undefined>,
+    order: (p: string) => number | undefined = () => undefined,
+  ): {
     block: SideBlock;
     count: number;
     sqlite: string[];
@@ -361,7 +366,8 @@ export class SideDelta {
       if (at !== undefined) over.set(at, e);
       else if (e) extra.push(e);
     }
-    extra.sort((a, b) => (a.path < b.path ? -1 : 1));
+    const rank = new Map(extra.map((e) => [e.path, order(e.path) ?? Infinity]));
+    extra.sort((a, b) => rank.get(a.path)! - rank.get(b.path)! || (a.path < b.path ? -1 : 1));
     const { offs, shas: oldShas, records } = this.old;
     const recParts: Buffer[] = [];
     const shaParts: Buffer[] = [];

@@ -127,10 +127,13 @@ async function syncTarget(
       writeAtomic(path.join(t.remoteRoot, MARKER), `syncwarden replica ${t.replica} target ${t.target}\n`);
     report.initialised = true;
   }
+  // a walk started before the lock, if still valid; not when this run just made the marker (the
+  // manifest then records the walk that sees it)
+  const walked = report.initialised ? undefined : await usableEarlyScan(t, early);
   let rawL, rawR;
   try {
     [rawL, rawR] =
-      (await usableEarlyScan(t, early)) ??
+      walked ??
       (await Promise.all([
         scanRecords(t.localRoot, scanOptions(t, !o.dryRun)).catch((e: unknown) => {
           throw new SideError("local", e);
@@ -243,7 +246,11 @@ async function syncTarget(
     };
     for (const p of new Set([...dirty, ...result.entries.keys()]))
       for (const s of ["local", "remote"] as const) final[s].set(p, entryAt(p, s));
-    return { local: side.local.next(final.local), remote: side.remote.next(final.remote) };
+    // files a side received go where its walk will likely list them: where the other side's walk did
+    return {
+      local: side.local.next(final.local, (p) => side.remote.position(p)),
+      remote: side.remote.next(final.remote, (p) => side.local.position(p)),
+    };
   };
   const save = (n: ReturnType<typeof next>): void =>
     writeManifest(t.stateDir, {

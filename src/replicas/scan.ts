@@ -128,10 +128,10 @@ const TAB = 9;
 const SLASH = 47;
 
 /**
- * Marks, in find's output, the records the Node walk leaves out or types itself: our temp files
- * (type T), and the marker, the excluded files and SQLite sidecars (type x: never carried). Found by
- * searching the buffer for their names (native searches), not by parsing every record; the type byte
- * is rewritten in place, so the same tree gives the same bytes on every run.
+ * Brings find's output to what the Node walk prints: our temp files typed T, and the marker, the
+ * excluded files and SQLite sidecars left out (never carried, and a live database's -wal changing on
+ * every run must not make the walk differ from the manifest's). Found by searching the buffer for
+ * their names (native searches), not by parsing every record.
  */
 function classify(records: Buffer, o: ScanOptions): Buffer {
   /** Start of the record holding byte i, and of its path. */
@@ -145,28 +145,37 @@ function classify(records: Buffer, o: ScanOptions): Buffer {
     const b = Buffer.from(needle, "utf8");
     for (let i = records.indexOf(b); i !== -1; i = records.indexOf(b, i + 1)) fn(i);
   };
-  const mark = (start: number, type: string): void => {
-    if (records[start] === 102 /* f */) records[start] = type.charCodeAt(0);
-  };
-  // a temp file: a base name that starts with the prefix
+  const isFile = (start: number): boolean => records[start] === 102; /* f */
+  // a temp file: a base name that starts with the prefix (its type becomes T)
   each(TMP_PREFIX, (i) => {
     const w = where(i);
     const slash = records.indexOf(SLASH, i);
     const startsName = i === w.path || (i > w.path && records[i - 1] === SLASH);
-    if (startsName && (slash === -1 || slash > records.indexOf(0, i))) mark(w.start, "T");
+    if (startsName && (slash === -1 || slash > records.indexOf(0, i)) && isFile(w.start))
+      records[w.start] = 84; /* T */
   });
+  // the marker, excluded files, sidecars: left out, as the Node walk leaves them out
+  const drop = new Set<number>();
   for (const rel of [MARKER, ...o.excludeFiles])
     each(`\t${rel}\0`, (i) => {
       const w = where(i + 1);
-      if (w.path === i + 1) mark(w.start, "x");
+      if (w.path === i + 1 && isFile(w.start)) drop.add(w.start);
     });
   for (const suffix of SIDECARS)
     each(`${suffix}\0`, (i) => {
       const w = where(i);
       const p = records.toString("utf8", w.path, i + suffix.length);
-      if (isSqliteSidecar(p.slice(p.lastIndexOf("/") + 1))) mark(w.start, "x");
+      if (isSqliteSidecar(p.slice(p.lastIndexOf("/") + 1)) && isFile(w.start)) drop.add(w.start);
     });
-  return records;
+  if (drop.size === 0) return records;
+  const kept: Buffer[] = [];
+  let from = 0;
+  for (const start of [...drop].sort((a, b) => a - b)) {
+    kept.push(records.subarray(from, start));
+    from = records.indexOf(0, start) + 1;
+  }
+  kept.push(records.subarray(from));
+  return Buffer.concat(kept);
 }
 
 /** Symlinks pointing outside the root and our temp files, found in a walk's records (a scan for their types, not a parse of every record); temps are removed when asked. */
