@@ -36,9 +36,26 @@ describe("replicate: crash recovery", () => {
         model.set(rel, `${side} ${i}\n`);
       }
     }
+    /**
+     * New files on one side before each attempt, so every run has copying to do when the kill lands (a
+     * run with nothing left to do ends before most kill points). New names only: a file a killed run
+     * already carried is then the same on both sides, never an edit on one side against a copy.
+     */
+    let batch = 0;
+    const addFiles = (): void => {
+      const [side, root] = batch % 2 === 0 ? ["l", ws.local] : ["r", ws.remote];
+      for (let i = 0; i < 150; i++) {
+        const rel = `new${batch}/${side}-${i}.txt`;
+        mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+        writeFileSync(path.join(root, rel), `${side} batch ${batch} ${i}\n`);
+        model.set(rel, `${side} batch ${batch} ${i}\n`);
+      }
+      batch++;
+    };
     let kills = 0;
     for (let attempt = 0; attempt < 25 && kills < 6; attempt++) {
-      if (await killAfter(ws.dir, 150 + Math.floor(Math.random() * 900))) kills++;
+      if (attempt > 0) addFiles();
+      if (await killAfter(ws.dir, 100 + Math.floor(Math.random() * 600))) kills++;
     }
     expect(kills).toBeGreaterThanOrEqual(5);
     const last = await ws.replicate();
@@ -71,7 +88,8 @@ describe("replicate: crash recovery", () => {
     }
     let more = 0;
     for (let attempt = 0; attempt < 15 && more < 3; attempt++) {
-      if (await killAfter(ws.dir, 200 + Math.floor(Math.random() * 500))) more++;
+      if (attempt > 0) addFiles();
+      if (await killAfter(ws.dir, 100 + Math.floor(Math.random() * 600))) more++;
     }
     expect(more).toBeGreaterThanOrEqual(1);
     const final = await ws.replicate();

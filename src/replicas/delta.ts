@@ -1,67 +1,10 @@
 import { blockOf, HASH_BYTES, putSha, shaAt, type FileEntry, type SideBlock } from "./manifest.js";
-import { parseRecord, pathOfRecord, recordOf, splitRecords, withinWindow, type StatEntry } from "./scan.js";
+import { parseRecord, pathOfRecord, recordOf, withinWindow, type StatEntry } from "./scan.js";
+import { lastAtMost, pairWalks, type Loose, type Run } from "./walk-pairing.js";
 
 const F = 102; // "f": a regular file's record
 const Q = 63; // "?": a file recorded without a walk's stamp (always looked at again)
 const T = 84; // "T": one of our temp files (removed by the walk)
-
-/** Records this walk printed exactly as the manifest holds them, one after the other. */
-interface Run {
-  /** Byte offset of the first one in the walk. */
-  at: number;
-  /** Index of the first one in the manifest. */
-  from: number;
-  count: number;
-}
-
-/** A record of this walk that the manifest does not hold at this place. */
-interface Loose {
-  at: number;
-  rec: string;
-  path: string;
-  /** The manifest's index of the same record elsewhere (a folder listed in another order). */
-  was?: number;
-  /** The manifest's index of this path's record at this very place (a file changed in place). */
-  replaces?: number;
-}
-
-/** How far ahead a walk is searched for the record the other one is at (files added or removed there). */
-const LOOKAHEAD = 16;
-
-/** Length of the common prefix of a[i..] and b[j..]: doubling steps, then a binary search (native compares only). */
-function commonPrefix(a: Buffer, i: number, b: Buffer, j: number): number {
-  const max = Math.min(a.length - i, b.length - j);
-  let lo = 0;
-  let step = 4096;
-  while (lo < max) {
-    const n = Math.min(step, max - lo);
-    if (a.compare(b, j + lo, j + lo + n, i + lo, i + lo + n) === 0) {
-      lo += n;
-      step *= 2;
-      continue;
-    }
-    let hi = lo + n;
-    while (hi - lo > 1) {
-      const mid = (lo + hi) >>> 1;
-      if (a.compare(b, j + lo, j + mid, i + lo, i + mid) === 0) lo = mid;
-      else hi = mid;
-    }
-    return lo;
-  }
-  return lo;
-}
-
-/** The largest k in [from, to] with a[k] <= x (a ascending, a[from] <= x). */
-function lastAtMost(a: Int32Array, x: number, from: number, to: number): number {
-  let lo = from;
-  let hi = to;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >>> 1;
-    if (a[mid]! <= x) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
-}
 
 /**
  * One side of a run: this walk's records beside the manifest's. A record is the file's type, size,
@@ -79,13 +22,13 @@ export class SideDelta {
   readonly dirty = new Set<string>();
   /** Regular files this walk saw. */
   readonly files: number;
-  private readonly runs: Run[] = [];
+  private readonly runs: Run[];
   private runsByFrom?: Run[];
-  private readonly loose: Loose[] = [];
+  private readonly loose: Loose[];
   /** The walk's file records the manifest lacks at their place, by path. */
   private readonly looseByPath = new Map<string, Loose>();
   /** The manifest's records this walk did not print (none elsewhere either). */
-  private readonly removed = new Set<number>();
+  private readonly removed: Set<number>;
   /** The manifest's file records this walk did not print, by path. */
   private readonly gone = new Map<string, number>();
 
@@ -99,10 +42,12 @@ export class SideDelta {
     this.identical = scan.equals(old.records);
     const n = old.offs.length - 1;
     if (this.identical) {
-      if (n > 0) this.runs.push({ at: 0, from: 0, count: n });
+      this.runs = n > 0 ? [{ at: 0, from: 0, count: n }] : [];
+      this.loose = [];
+      this.removed = new Set();
       this.files = count;
     } else {
-      this.diff();
+      ({ runs: this.runs, loose: this.loose, removed: this.removed } = pairWalks(scan, old));
       // the manifest's files, less those gone, plus those new (a record paired elsewhere is neither)
       let files = count;
       for (const l of this.loose) {
@@ -131,111 +76,6 @@ export class SideDelta {
 
   private oldRec(j: number): string {
     return this.old.records.toString("utf8", this.old.offs[j], this.old.offs[j + 1]! - 1);
-  }
-
-  private walkRec(at: number): Loose {
-    const end = this.scan.indexOf(0, at);
-    const rec = this.scan.toString("utf8", at, end);
-    return { at, rec, path: pathOfRecord(rec) };
-  }
-
-  /** Splits the walk into runs of the manifest's records and loose records; what the manifest has beyond them is removed. */
-  private diff(): void {
-    const { scan, old } = this;
-    const offs = old.offs;
-    const n = offs.length - 1;
-    const end = scan.length;
-    let p = 0;
-    let oi = 0;
-    // side by side pays while the walks mostly agree; a folder listed in another order is paired by index
-    const budget = 64 + (n >> 6);
-    while (p < end && oi < n) {
-      if (this.loose.length + this.removed.size > budget) return this.pairAll();
-      const q = offs[oi]!;
-      const k = lastAtMost(offs, q + commonPrefix(scan, p, old.records, q), oi, n);
-      if (k > oi) {
-        this.runs.push({ at: p, from: oi, count: k - oi });
-        p += offs[k]! - q;
-        oi = k;
-        continue;
-      }
-      const a = this.walkRec(p);
-      const po = pathOfRecord(this.oldRec(oi));
-      if (a.path !== po) {
-        // records added here: the manifest's record is a little further on in the walk
-        const ahead: Loose[] = [a];
-        let at = p + Buffer.byteLength(a.rec, "utf8") + 1;
-        while (ahead.length <= LOOKAHEAD && at < end) {
-          const x = this.walkRec(at);
-          if (x.path === po) break;
-          ahead.push(x);
-          at += Buffer.byteLength(x.rec, "utf8") + 1;
-        }
-        if (at < end && ahead.length <= LOOKAHEAD) {
-          this.loose.push(...ahead);
-          p = at;
-          continue;
-        }
-        // records removed here: the walk's record is a little further on in the manifest
-        let d = 1;
-        while (d <= LOOKAHEAD && oi + d < n && pathOfRecord(this.oldRec(oi + d)) !== a.path) d++;
-        if (d <= LOOKAHEAD && oi + d < n) {
-          for (let j = oi; j < oi + d; j++) this.removed.add(j);
-          oi += d;
-          continue;
-        }
-      }
-      // changed in place (or no telling): the walk's record is loose, the manifest's removed
-      if (a.path === po) a.replaces = oi;
-      this.loose.push(a);
-      this.removed.add(oi);
-      p += Buffer.byteLength(a.rec, "utf8") + 1;
-      oi++;
-    }
-    while (p < end) {
-      const x = this.walkRec(p);
-      this.loose.push(x);
-      p += Buffer.byteLength(x.rec, "utf8") + 1;
-    }
-    for (; oi < n; oi++) this.removed.add(oi);
-    // records listed in another order: the same bytes on both lists are paired, not changes
-    if (this.loose.length > 0 && this.removed.size > 0) {
-      const byRec = new Map<string, number>();
-      for (const j of this.removed) byRec.set(this.oldRec(j), j);
-      for (const l of this.loose) {
-        const j = byRec.get(l.rec);
-        if (j === undefined) continue;
-        l.was = j;
-        this.removed.delete(j);
-        byRec.delete(l.rec);
-      }
-    }
-  }
-
-  /** Pairs every record of the walk with the manifest's identical one through an index of all of them. */
-  private pairAll(): void {
-    this.runs.length = 0;
-    this.loose.length = 0;
-    this.removed.clear();
-    const n = this.old.offs.length - 1;
-    const byRec = new Map<string, number>();
-    splitRecords(this.old.records).forEach((r, j) => byRec.set(r, j));
-    const seen = new Uint8Array(n);
-    let at = 0;
-    let run: Run | undefined;
-    for (const rec of splitRecords(this.scan)) {
-      const j = byRec.get(rec);
-      if (j === undefined) {
-        this.loose.push({ at, rec, path: pathOfRecord(rec) });
-        run = undefined;
-      } else {
-        seen[j] = 1;
-        if (run && run.from + run.count === j) run.count++;
-        else this.runs.push((run = { at, from: j, count: 1 }));
-      }
-      at += Buffer.byteLength(rec, "utf8") + 1;
-    }
-    for (let j = 0; j < n; j++) if (!seen[j]) this.removed.add(j);
   }
 
   /** The manifest's file record at `p` (through its path index), or undefined. */
