@@ -15,7 +15,6 @@ import { stateSnapshotPath, writeStateSnapshot } from "./state-snapshot.js";
 import { ownsState, scanOptions, type ResolvedTarget } from "./targets.js";
 
 export type { ResolvedTarget } from "./targets.js";
-export { scanOptions } from "./targets.js";
 
 export interface RunOptions {
   dryRun: boolean;

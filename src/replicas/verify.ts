@@ -1,6 +1,6 @@
 import { hashSide } from "./hash-side.js";
 import { scanTreeFast } from "./scan.js";
-import { scanOptions, type ResolvedTarget } from "./run-target.js";
+import { scanOptions, type ResolvedTarget } from "./targets.js";
 
 export interface VerifyReport {
   replica: string;
