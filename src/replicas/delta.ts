@@ -94,16 +94,13 @@ export class SideDelta {
     return undefined;
   }
 
-  /** The manifest's record at `p` that this walk printed unchanged, or undefined. */
+  /**
+   * The manifest's record at `p` that this walk printed unchanged, or undefined. Callers look in
+   * `looseByPath` first: a record the walk printed elsewhere (paired by `was`) is found there.
+   */
   private kept(p: string): number | undefined {
     const j = this.find(p);
-    return j !== undefined && !this.removed.has(j) && this.typeOf(j) === F && !this.moved(j) ? j : undefined;
-  }
-
-  private movedSet?: Set<number>;
-  private moved(j: number): boolean {
-    this.movedSet ??= new Set(this.loose.flatMap((l) => (l.was === undefined ? [] : [l.was])));
-    return this.movedSet.has(j);
+    return j !== undefined && !this.removed.has(j) && this.typeOf(j) === F ? j : undefined;
   }
 
   /** The file at `p` now (its stat), or undefined. */

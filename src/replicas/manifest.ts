@@ -253,7 +253,7 @@ const fromRow = ([path, size, mtimeMs, sha256, sqlite]: Row): FileEntry => ({
 });
 
 /** Reads a version 1 (one JSON document of objects) or version 2 manifest. */
-export function readLegacy(file: string): Pick<LegacyManifest, "local" | "remote"> {
+function readLegacy(file: string): Pick<LegacyManifest, "local" | "remote"> {
   const text = readFileSync(file, "utf8");
   const nl = text.indexOf("\n");
   const first = JSON.parse(nl === -1 ? text : text.slice(0, nl)) as { version?: unknown };

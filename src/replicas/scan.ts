@@ -211,16 +211,23 @@ function special(root: string, records: Buffer, o: ScanOptions): RawScan {
   return { records, symlinksOutside, strayTemps };
 }
 
+/** The Node walk, with its temps and outside symlinks found. */
+const nodeWalk = (root: string, o: ScanOptions): RawScan => special(root, walkRecords(root, o), o);
+
+const parsed = (raw: RawScan): ScanResult => ({
+  files: filesOf(raw.records),
+  symlinksOutside: raw.symlinksOutside,
+  strayTemps: raw.strayTemps,
+});
+
 /** The Node walk, parsed (the reference the find walk is tested against). */
 export function scanTree(root: string, o: ScanOptions): ScanResult {
-  const raw = special(root, walkRecords(root, o), o);
-  return { files: filesOf(raw.records), symlinksOutside: raw.symlinksOutside, strayTemps: raw.strayTemps };
+  return parsed(nodeWalk(root, o));
 }
 
 /** scanRecords, parsed. */
 export async function scanTreeFast(root: string, o: ScanOptions): Promise<ScanResult> {
-  const raw = await scanRecords(root, o);
-  return { files: filesOf(raw.records), symlinksOutside: raw.symlinksOutside, strayTemps: raw.strayTemps };
+  return parsed(await scanRecords(root, o));
 }
 
 const HOUR = 3_600_000;
@@ -248,7 +255,7 @@ let findWorks: boolean | undefined;
  * find's %T@, which the Node walk writes from a bigint lstat.
  */
 export async function scanRecords(root: string, o: ScanOptions): Promise<RawScan> {
-  if (findWorks === false) return special(root, walkRecords(root, o), o);
+  if (findWorks === false) return nodeWalk(root, o);
   realpathSync(root); // throws for a missing or unreadable root, as the Node walk does
   // find only walks and stats (prunes excluded folders, skips folders); what is ours or never carried
   // is told apart afterwards by a few searches of its output (see classify): name tests in find cost
@@ -272,12 +279,12 @@ export async function scanRecords(root: string, o: ScanOptions): Promise<RawScan
     out = await capture("find", args, { ...process.env, LC_ALL: "C" }); // byte-wise names: -iname is several times faster
   } catch {
     findWorks = false;
-    return special(root, walkRecords(root, o), o);
+    return nodeWalk(root, o);
   }
   const errors = out.stderr.split("\n").filter((l) => l.trim() !== "");
   if (out.code !== 0 && errors.some((l) => /-printf|unknown predicate|illegal option/i.test(l))) {
     findWorks = false;
-    return special(root, walkRecords(root, o), o);
+    return nodeWalk(root, o);
   }
   const real = errors.filter((l) => !VANISHED.test(l));
   if (out.code !== 0 && real.length > 0)
