@@ -15,6 +15,38 @@ describe("cli", () => {
   let ws: Workspace;
   afterEach(() => ws.cleanup());
 
+  it("a reader that goes away (| head) neither crashes the command nor stops the run", async () => {
+    ws = new Workspace();
+    ws.commit({ "README.md": "# Otters\nRiver otters hold hands while sleeping." });
+    ws.write("syncwarden.yaml", gitConfig());
+    expect((await runCli(["run"], { cwd: ws.dir })).code).toBe(0);
+    const head = ws.commit({ "more.md": "Sea otters use rocks as tools." });
+    /** The command's exit code and stderr, its stdout piped into `true` (which exits at once). */
+    const piped = (args: string): Promise<{ code: string; stderr: string }> =>
+      new Promise((resolve, reject) => {
+        const child = spawn(
+          "bash",
+          ["-c", `"${process.execPath}" "${CLI}" ${args} | true; echo \${PIPESTATUS[0]} >&3`],
+          {
+            cwd: ws.dir,
+            stdio: ["ignore", "ignore", "pipe", "pipe"],
+          },
+        );
+        let stderr = "";
+        let code = "";
+        child.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
+        child.stdio[3]!.on("data", (b: Buffer) => (code += b.toString()));
+        child.on("error", reject);
+        child.on("close", () => resolve({ code: code.trim(), stderr }));
+      });
+    const run = await piped("run --json");
+    expect(run.code, run.stderr).toBe("0");
+    expect(run.stderr).not.toContain("EPIPE");
+    expect(ws.checkpoint("code", "files")).toBe(head); // the run went on to the end
+    const search = await piped("search otters");
+    expect(search).toEqual({ code: "0", stderr: "" });
+  });
+
   it("indexes, searches and reports status; stdout carries only data", async () => {
     ws = new Workspace();
     const head = ws.commit({

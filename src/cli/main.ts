@@ -5,6 +5,12 @@ import { main } from "./program.js";
 // fsync) in flight. Read when the pool first starts, which no import above does.
 process.env.UV_THREADPOOL_SIZE ??= "16";
 
+// A reader that goes away (`syncwarden search x | head`): what is left of stdout is dropped, and the
+// command, a sync run above all, goes on to its end and its exit code.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code !== "EPIPE" && e.code !== "ERR_STREAM_DESTROYED") throw e;
+});
+
 main(process.argv).catch((e: unknown) => {
   process.stderr.write(
     `syncwarden: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
