@@ -1,4 +1,14 @@
-import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -6,6 +16,8 @@ import {
   blockOf,
   EMPTY_BLOCK,
   entriesOf,
+  manifestMatches,
+  manifestPath,
   readManifest,
   writeManifest,
   type FileEntry,
@@ -164,6 +176,53 @@ describe("the manifest", () => {
     expect([...changed.dirty]).toEqual(["with space.txt"]);
     expect(changed.current("with space.txt")?.size).toBe(7);
     expect(changed.previous("with space.txt")?.sha256).toBe(sha("a"));
+  });
+
+  it("tells a walk identical to its records without reading the rest (slices of 256 KiB, either side)", () => {
+    const stateDir = path.join(dir, "state");
+    // records past one slice on each side, so a difference in a later slice must be found too
+    const recs = (side: string, n: number): Buffer =>
+      Buffer.from(
+        Array.from(
+          { length: n },
+          (_, i) => `f\t${i}\t1700000000.0000000000\t${side}/d${i % 7}/file-${i}.txt\0`,
+        ).join(""),
+        "utf8",
+      );
+    const local = recs("l", 12000);
+    const remote = recs("r", 8000);
+    expect(local.length).toBeGreaterThan(2 * 256 * 1024);
+    const block = (r: Buffer) => blockOf(r, Buffer.alloc((r.toString().match(/\0/g) ?? []).length * 32));
+    writeManifest(stateDir, {
+      replica: "r",
+      target: "t",
+      local: block(local),
+      remote: block(remote),
+      counts: { local: 12000, remote: 8000 },
+      sqlite: { local: [], remote: [] },
+    });
+    const matches = (l: Buffer, r: Buffer) => manifestMatches(stateDir, "r", "t", { local: l, remote: r });
+    expect(matches(local, remote)?.counts).toEqual({ local: 12000, remote: 8000 });
+    for (const [side, at] of [
+      ["local", 10],
+      ["local", 300_000],
+      ["local", local.length - 2],
+      ["remote", 270_000],
+    ] as const) {
+      const changed = Buffer.from(side === "local" ? local : remote);
+      changed[at] = changed[at] === 0x31 ? 0x32 : 0x31;
+      expect(side === "local" ? matches(changed, remote) : matches(local, changed)).toBeUndefined();
+    }
+    expect(matches(local.subarray(0, local.length - 1), remote)).toBeUndefined(); // shorter
+    expect(matches(local, Buffer.concat([remote, Buffer.from("f\t1\t1.0\tx\0")]))).toBeUndefined(); // longer
+    expect(manifestMatches(stateDir, "r", "other", { local, remote })).toBeUndefined(); // no manifest
+    // a damaged manifest is never taken for a match: the whole read then says what is wrong
+    const file = manifestPath(stateDir, "r", "t");
+    appendFileSync(file, "x");
+    expect(matches(local, remote)).toBeUndefined();
+    truncateSync(file, statSync(file).size - 100);
+    expect(matches(local, remote)).toBeUndefined();
+    expect(() => readManifest(stateDir, "r", "t")).toThrow(/truncated manifest|inconsistent manifest/);
   });
 
   it("reads a version 1 or 2 JSON manifest once, as records every run looks at again", () => {

@@ -6,7 +6,15 @@ import { applyPlan, type ApplyResult, type ConflictReport } from "./apply.js";
 import { writeAtomic } from "./fs-atomic.js";
 import { blockCollisions, bytesInto, collisions, emptiedSide, freeSpace, tooManyDeletes } from "./guards.js";
 import { SideDelta, sameBlock } from "./delta.js";
-import { EMPTY_BLOCK, readManifest, writeManifest, type FileEntry, type Side } from "./manifest.js";
+import {
+  EMPTY_BLOCK,
+  hasManifest,
+  manifestMatches,
+  readManifest,
+  writeManifest,
+  type FileEntry,
+  type Side,
+} from "./manifest.js";
 import { reconcile, type Action } from "./reconcile.js";
 import { usableEarlyScan, type EarlyScan } from "./early-scan.js";
 import { hashSide } from "./hash-side.js";
@@ -118,9 +126,9 @@ async function syncTarget(
   if (!isDir(t.remoteRoot))
     return { ...refuse(`target folder ${t.remoteRoot} is missing (unmounted?)`, true), status: "error" };
   if (!isDir(t.localRoot)) return refuse(`local folder ${t.localRoot} is missing`);
-  const manifest = readManifest(t.stateDir, t.replica, t.target);
+  const known = hasManifest(t.stateDir, t.replica, t.target);
   if (!existsSync(path.join(t.remoteRoot, MARKER))) {
-    if (manifest)
+    if (known)
       return refuse(`${t.remoteRoot} has no ${MARKER} marker: unmounted or the wrong folder; refusing`, true);
     if (!o.dryRun)
       writeAtomic(path.join(t.remoteRoot, MARKER), `syncwarden replica ${t.replica} target ${t.target}\n`);
@@ -145,6 +153,16 @@ async function syncTarget(
     return unreadable(e);
   }
   report.symlinksOutside = [...rawL.symlinksOutside, ...rawR.symlinksOutside.map((p) => `(remote) ${p}`)];
+  // the common case, both walks exactly the manifest's and no database: nothing to read, hash, plan or write
+  if (known) {
+    const same = manifestMatches(t.stateDir, t.replica, t.target, {
+      local: rawL.records,
+      remote: rawR.records,
+    });
+    if (same && same.sqlite.local.length === 0 && same.sqlite.remote.length === 0)
+      return o.dryRun ? { ...report, status: "dry-run", plan: [] } : report;
+  }
+  const manifest = readManifest(t.stateDir, t.replica, t.target);
   const old = { local: manifest?.local ?? EMPTY_BLOCK, remote: manifest?.remote ?? EMPTY_BLOCK };
   const side = {
     local: new SideDelta(
@@ -165,10 +183,6 @@ async function syncTarget(
     manifest?.header.counts ?? { local: 0, remote: 0 },
   );
   if (empty) return refuse(empty);
-  // the common case, both walks exactly the manifest's and no database: nothing to hash, plan or write
-  if (manifest && !manifest.legacy && side.local.identical && side.remote.identical)
-    if (side.local.dirty.size === 0 && side.remote.dirty.size === 0)
-      return o.dryRun ? { ...report, status: "dry-run", plan: [] } : report;
   if (!o.force) {
     for (const s of ["local", "remote"] as const) {
       const { shifted, known } = side[s].mtimeShift(t.windowMs);

@@ -168,14 +168,15 @@ function classify(records: Buffer, o: ScanOptions): Buffer {
       if (isSqliteSidecar(p.slice(p.lastIndexOf("/") + 1)) && isFile(w.start)) drop.add(w.start);
     });
   if (drop.size === 0) return records;
-  const kept: Buffer[] = [];
+  // moved down in place: no second buffer of the walk's size
+  let to = 0;
   let from = 0;
   for (const start of [...drop].sort((a, b) => a - b)) {
-    kept.push(records.subarray(from, start));
+    to += records.copy(records, to, from, start);
     from = records.indexOf(0, start) + 1;
   }
-  kept.push(records.subarray(from));
-  return Buffer.concat(kept);
+  to += records.copy(records, to, from);
+  return records.subarray(0, to);
 }
 
 /** Symlinks pointing outside the root and our temp files, found in a walk's records (a scan for their types, not a parse of every record); temps are removed when asked. */
