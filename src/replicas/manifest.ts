@@ -184,8 +184,9 @@ export function manifestMatches(
     const got = readSync(fd, buf, 0, SLICE, 0);
     const nl = buf.subarray(0, got).indexOf(10);
     if (nl === -1) return undefined; // a header longer than a slice (many databases): read whole
-    const h = JSON.parse(buf.toString("utf8", 0, nl)) as ManifestHeader;
-    if (h.version !== 3) return undefined;
+    const parsed = JSON.parse(buf.toString("utf8", 0, nl)) as ManifestHeader | { version?: unknown };
+    if (parsed.version !== 3) return undefined;
+    const h = parsed as ManifestHeader;
     const sides = [h.bytes.local, h.bytes.remote];
     const end = sides.flat().reduce((a, b) => a + b, nl + 1);
     if (fstatSync(fd).size !== end) return undefined; // truncated or inconsistent: the whole read says so
