@@ -32,5 +32,7 @@ await build({
   banner: {
     js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);',
   },
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: "warning",
 });

@@ -13,7 +13,8 @@ import {
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { copyFileAtomic, TMP_PREFIX, type Durability } from "../src/replicas/fs-atomic.js";
+import { copyFileAtomic, type Durability } from "../src/replicas/fs-atomic.js";
+import { TMP_PREFIX } from "../src/replicas/names.js";
 
 let dir: string;
 let src: string;

@@ -16,15 +16,21 @@ import {
   blockOf,
   EMPTY_BLOCK,
   entriesOf,
-  manifestMatches,
-  manifestPath,
   readManifest,
   writeManifest,
   type FileEntry,
 } from "../src/replicas/manifest.js";
 import { SideDelta } from "../src/replicas/delta.js";
-import { scanRecords, scanTree, scanTreeFast, walkRecords, type ScanOptions } from "../src/replicas/scan.js";
-import { TMP_PREFIX } from "../src/replicas/fs-atomic.js";
+import { manifestMatches } from "../src/replicas/manifest-match.js";
+import {
+  scanPair,
+  scanRecords,
+  scanTree,
+  scanTreeFast,
+  walkRecords,
+  type ScanOptions,
+} from "../src/replicas/scan.js";
+import { manifestPath, TMP_PREFIX } from "../src/replicas/names.js";
 
 let dir: string;
 beforeEach(() => {
@@ -125,6 +131,26 @@ describe("the find walk and the Node walk", () => {
     await scanTreeFast(root, opts({ removeTemps: true }));
     expect((await scanTreeFast(root, opts())).strayTemps).toBe(0);
     await expect(scanTreeFast(path.join(dir, "absent"), opts())).rejects.toThrow(/ENOENT|absent/);
+  });
+});
+
+describe("both roots walked by one process", () => {
+  it("gives each side what its own walk gives, and fails only the side that cannot be read", async () => {
+    const a = path.join(dir, "a");
+    const b = path.join(dir, "b");
+    tricky(a);
+    mkdirSync(path.join(b, "sub"), { recursive: true });
+    writeFileSync(path.join(b, "sub", "x.txt"), "x");
+    writeFileSync(path.join(b, 'it\'s "quoted" $HOME.txt'), "shell words stay words");
+    const [pa, pb] = scanPair([a, b], opts());
+    const [ra, rb] = await Promise.all([pa, pb]);
+    expect(ra.records.equals((await scanRecords(a, opts())).records)).toBe(true);
+    expect(rb.records.equals((await scanRecords(b, opts())).records)).toBe(true);
+    expect(rb.records.toString()).toContain('it\'s "quoted" $HOME.txt');
+    expect(ra.strayTemps).toBe(1);
+    const [ok, missing] = scanPair([a, path.join(dir, "missing")], opts());
+    await expect(missing).rejects.toThrow(/missing/);
+    expect((await ok).records.equals(ra.records)).toBe(true);
   });
 });
 

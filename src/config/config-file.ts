@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import {
   existsSync,
   mkdirSync,
@@ -8,10 +7,10 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { homedir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "../errors.js";
+import { cacheDir } from "./cache-dir.js";
 import type { LoadedConfig } from "./load-config.js";
 
 // Finding the config file, and loading it through a cache of validated configurations: the YAML
@@ -39,14 +38,6 @@ export function resolveConfigFile(
 /** The variables a load reads (env.ts and load-config.ts): part of the cache key. */
 const CONFIG_ENV = /^(SYNC_|SYNCWARDEN_|RETRY_|CIRCUIT_BREAKER_|RESILIENCE_ENABLED$)/;
 
-/** `$SYNCWARDEN_CACHE_DIR` (`off`: no cache), else `$XDG_CACHE_HOME/syncwarden`, else `~/.cache/syncwarden`. */
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const set = env.SYNCWARDEN_CACHE_DIR;
-  if (set === "off" || set === "") return undefined;
-  if (set !== undefined) return path.resolve(set);
-  return path.join(env.XDG_CACHE_HOME || path.join(homedir(), ".cache"), "syncwarden");
-}
-
 /** The config loader's own build: size and mtime of every module in this folder (a rebuild changes it). */
 function buildStamp(): string {
   const dir = path.dirname(fileURLToPath(import.meta.url));
@@ -59,7 +50,14 @@ function buildStamp(): string {
     .join(",");
 }
 
-const FORMAT = 1;
+const FORMAT = 2;
+
+/** FNV-1a (32 bits, hex) of a string's UTF-16 code units: a short file name, not a check (no crypto to load). */
+function fnv1a(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, "0");
+}
 
 /**
  * loadConfig, through the cache: a hit needs the same file path and bytes, the same configuration
@@ -87,10 +85,9 @@ export async function loadConfigCached(
         .filter((k) => CONFIG_ENV.test(k))
         .sort()
         .map((k) => [k, env[k]]);
-      key = createHash("sha256")
-        .update(JSON.stringify([FORMAT, buildStamp(), abs, text, vars]))
-        .digest("hex");
-      entry = path.join(dir, `config-${createHash("sha256").update(abs).digest("hex").slice(0, 32)}.json`);
+      // the whole key is kept in the entry and compared as it is; only the file name is a hash
+      key = JSON.stringify([FORMAT, buildStamp(), abs, text, vars]);
+      entry = path.join(dir, `config-${fnv1a(abs)}.json`);
       const cached = JSON.parse(readFileSync(entry, "utf8")) as { key: string; loaded: LoadedConfig };
       if (cached.key === key) return cached.loaded;
     } catch {

@@ -1,9 +1,15 @@
-import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 
-/** A lease owner id: host, pid and a nonce, so a dead holder on this host is recognised at once. */
+/**
+ * A lease owner id: host, pid and a nonce, so a dead holder on this host is recognised at once. The
+ * nonce only tells apart two processes that got the same pid: Math.random does (and a command that
+ * needs no other cryptography need not load it).
+ */
 export function newOwnerId(): string {
-  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const nonce = Math.floor(Math.random() * 0x100000000)
+    .toString(16)
+    .padStart(8, "0");
+  return `${hostname()}:${process.pid}:${nonce}`;
 }
 
 /** True when a process of this host with that pid exists (EPERM: it exists, owned by someone else). */

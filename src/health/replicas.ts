@@ -2,10 +2,10 @@ import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import type Database from "better-sqlite3";
 import type { LoadedConfig } from "../config/load-config.js";
-import { hasManifest } from "../replicas/manifest.js";
+import { hasManifest } from "../replicas/manifest-match.js";
 import { replicaLockName } from "../replicas/replicate.js";
 import type { ResolvedTarget } from "../replicas/run-target.js";
-import { MARKER } from "../replicas/scan.js";
+import { MARKER } from "../replicas/names.js";
 import { configuredTargets } from "../replicas/target-status.js";
 import { check, worst, type CheckResult, type HealthStatus } from "./types.js";
 

@@ -19,10 +19,8 @@ import {
   writeSync,
 } from "node:fs";
 import path from "node:path";
+import { TMP_PREFIX } from "./names.js";
 import { mtimeMsOf, stampOf } from "./stamp.js";
-
-/** Every write goes to a file with this prefix in the destination's folder, then is renamed into place. */
-export const TMP_PREFIX = ".syncwarden-tmp-";
 
 /** This process's temp names: a random run id and a counter (no random bytes drawn per file). */
 const RUN_ID = randomBytes(4).toString("hex");

@@ -1,7 +1,7 @@
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
-import path from "node:path";
 import { writeAtomic } from "./fs-atomic.js";
+import { legacyManifestPath, manifestPath } from "./names.js";
 import { parseRecord, pathOfRecord, recordOf, splitRecords } from "./scan.js";
 
 /** What one side held for a path after the last sync. */
@@ -107,26 +107,11 @@ export function putSha(shas: Buffer, i: number, hex: string): void {
   else shas.fill(0, i * HASH_BYTES, (i + 1) * HASH_BYTES);
 }
 
-export function manifestPath(stateDir: string, replica: string, target: string): string {
-  return path.join(stateDir, "replicas", `${replica}-${target}-${hostname()}.manifest`);
-}
-
-/** Where versions 1 and 2 (JSON) were kept. */
-function legacyPath(stateDir: string, replica: string, target: string): string {
-  return path.join(stateDir, "replicas", `${replica}-${target}-${hostname()}.json`);
-}
-
-export function hasManifest(stateDir: string, replica: string, target: string): boolean {
-  return (
-    existsSync(manifestPath(stateDir, replica, target)) || existsSync(legacyPath(stateDir, replica, target))
-  );
-}
-
 /** This machine's manifest for (replica, target), or undefined before the first sync. */
 export function readManifest(stateDir: string, replica: string, target: string): LoadedManifest | undefined {
   const file = manifestPath(stateDir, replica, target);
   if (existsSync(file)) return parseManifest(file, readFileSync(file));
-  const legacy = legacyPath(stateDir, replica, target);
+  const legacy = legacyManifestPath(stateDir, replica, target);
   if (!existsSync(legacy)) return undefined;
   const { local, remote } = readLegacy(legacy);
   const block = (entries: FileEntry[]): SideBlock => {
@@ -156,56 +141,6 @@ export function readManifest(stateDir: string, replica: string, target: string):
     remote: r,
     legacy,
   };
-}
-
-/** How much of a manifest manifestMatches reads at a time. */
-const SLICE = 1 << 18;
-
-/**
- * The manifest's header if both walks printed exactly its records, else undefined (no manifest, an
- * older one, or any difference: read it whole then). The common case of a run, nothing changed, so
- * needs neither the hashes nor the indices: the records are compared slice by slice through one small
- * buffer instead of reading megabytes into fresh memory.
- */
-export function manifestMatches(
-  stateDir: string,
-  replica: string,
-  target: string,
-  walks: Record<Side, Buffer>,
-): ManifestHeader | undefined {
-  let fd: number;
-  try {
-    fd = openSync(manifestPath(stateDir, replica, target), "r");
-  } catch {
-    return undefined;
-  }
-  try {
-    const buf = Buffer.allocUnsafe(SLICE);
-    const got = readSync(fd, buf, 0, SLICE, 0);
-    const nl = buf.subarray(0, got).indexOf(10);
-    if (nl === -1) return undefined; // a header longer than a slice (many databases): read whole
-    const parsed = JSON.parse(buf.toString("utf8", 0, nl)) as ManifestHeader | { version?: unknown };
-    if (parsed.version !== 3) return undefined;
-    const h = parsed as ManifestHeader;
-    const sides = [h.bytes.local, h.bytes.remote];
-    const end = sides.flat().reduce((a, b) => a + b, nl + 1);
-    if (fstatSync(fd).size !== end) return undefined; // truncated or inconsistent: the whole read says so
-    let at = nl + 1;
-    for (const s of ["local", "remote"] as const) {
-      const [r, ...rest] = h.bytes[s];
-      const walk = walks[s];
-      if (walk.length !== r) return undefined;
-      for (let done = 0; done < r;) {
-        const n = readSync(fd, buf, 0, Math.min(SLICE, r - done), at + done);
-        if (n <= 0 || walk.compare(buf, 0, n, done, done + n) !== 0) return undefined;
-        done += n;
-      }
-      at += r + rest.reduce((a, b) => a + b, 0);
-    }
-    return h;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 const sizes = (b: SideBlock): [number, number, number, number] => [
@@ -267,7 +202,7 @@ export function writeManifest(
     Buffer.from(`${JSON.stringify(header)}\n`, "utf8"),
     ...[m.local, m.remote].flatMap((b) => [b.records, b.shas, int32Bytes(b.offs), int32Bytes(b.byPath)]),
   ]);
-  rmSync(legacyPath(stateDir, m.replica, m.target), { force: true });
+  rmSync(legacyManifestPath(stateDir, m.replica, m.target), { force: true });
 }
 
 /** A side's files as entries (for tools and tests; a run never parses them all). */

@@ -1,25 +1,12 @@
 import { existsSync, statSync } from "node:fs";
-import { hostname } from "node:os";
 import path from "node:path";
 import { errorMessage } from "../errors.js";
-import { applyPlan, type ApplyResult, type ConflictReport } from "./apply.js";
-import { writeAtomic } from "./fs-atomic.js";
-import { blockCollisions, bytesInto, collisions, emptiedSide, freeSpace, tooManyDeletes } from "./guards.js";
-import { SideDelta, sameBlock } from "./delta.js";
-import {
-  EMPTY_BLOCK,
-  hasManifest,
-  manifestMatches,
-  readManifest,
-  writeManifest,
-  type FileEntry,
-  type Side,
-} from "./manifest.js";
-import { reconcile, type Action } from "./reconcile.js";
+import type { ConflictReport } from "./apply.js";
 import { usableEarlyScan, type EarlyScan } from "./early-scan.js";
-import { hashSide } from "./hash-side.js";
-import { MARKER, scanRecords, type StatEntry } from "./scan.js";
-import { stateSnapshotPath, writeStateSnapshot } from "./state-snapshot.js";
+import { hasManifest, manifestMatches } from "./manifest-match.js";
+import { MARKER } from "./names.js";
+import type { Action } from "./reconcile.js";
+import { scanPair } from "./scan.js";
 import { ownsState, scanOptions, type ResolvedTarget } from "./targets.js";
 
 export type { ResolvedTarget } from "./targets.js";
@@ -72,7 +59,7 @@ export function emptyReport(
 }
 
 /** A failure to read one side, so the report can say which. */
-class SideError extends Error {
+export class SideError extends Error {
   constructor(
     readonly side: "local" | "remote",
     override readonly cause: unknown,
@@ -94,6 +81,7 @@ export async function runTarget(t: ResolvedTarget, o: RunOptions, early?: EarlyS
 
 /** Writes the state snapshot when due; a failure is one more error in the report, never a failed run. */
 async function withSnapshot(t: ResolvedTarget, report: TargetReport): Promise<TargetReport> {
+  const { stateSnapshotPath, writeStateSnapshot } = await import("./state-snapshot.js");
   try {
     const snapshot = await writeStateSnapshot(t.stateDir, t.remoteRoot);
     return snapshot === undefined ? report : { ...report, snapshot };
@@ -130,25 +118,25 @@ async function syncTarget(
   if (!existsSync(path.join(t.remoteRoot, MARKER))) {
     if (known)
       return refuse(`${t.remoteRoot} has no ${MARKER} marker: unmounted or the wrong folder; refusing`, true);
-    if (!o.dryRun)
+    if (!o.dryRun) {
+      const { writeAtomic } = await import("./fs-atomic.js");
       writeAtomic(path.join(t.remoteRoot, MARKER), `syncwarden replica ${t.replica} target ${t.target}\n`);
+    }
     report.initialised = true;
   }
   // a walk started before the lock, if still valid; not when this run just made the marker (the
   // manifest then records the walk that sees it)
   const walked = report.initialised ? undefined : await usableEarlyScan(t, early);
+  const sideError = (side: "local" | "remote") => (e: unknown) => {
+    throw new SideError(side, e);
+  };
   let rawL, rawR;
   try {
-    [rawL, rawR] =
-      walked ??
-      (await Promise.all([
-        scanRecords(t.localRoot, scanOptions(t, !o.dryRun)).catch((e: unknown) => {
-          throw new SideError("local", e);
-        }),
-        scanRecords(t.remoteRoot, scanOptions(t, !o.dryRun)).catch((e: unknown) => {
-          throw new SideError("remote", e);
-        }),
-      ]));
+    if (walked) [rawL, rawR] = walked;
+    else {
+      const [l, r] = scanPair([t.localRoot, t.remoteRoot], scanOptions(t, !o.dryRun));
+      [rawL, rawR] = await Promise.all([l.catch(sideError("local")), r.catch(sideError("remote"))]);
+    }
   } catch (e) {
     return unreadable(e);
   }
@@ -162,141 +150,7 @@ async function syncTarget(
     if (same && same.sqlite.local.length === 0 && same.sqlite.remote.length === 0)
       return o.dryRun ? { ...report, status: "dry-run", plan: [] } : report;
   }
-  const manifest = readManifest(t.stateDir, t.replica, t.target);
-  const old = { local: manifest?.local ?? EMPTY_BLOCK, remote: manifest?.remote ?? EMPTY_BLOCK };
-  const side = {
-    local: new SideDelta(
-      rawL.records,
-      old.local,
-      new Set(manifest?.header.sqlite.local),
-      manifest?.header.counts.local ?? 0,
-    ),
-    remote: new SideDelta(
-      rawR.records,
-      old.remote,
-      new Set(manifest?.header.sqlite.remote),
-      manifest?.header.counts.remote ?? 0,
-    ),
-  };
-  const empty = emptiedSide(
-    { local: side.local.files, remote: side.remote.files },
-    manifest?.header.counts ?? { local: 0, remote: 0 },
-  );
-  if (empty) return refuse(empty);
-  if (!o.force) {
-    for (const s of ["local", "remote"] as const) {
-      const { shifted, known } = side[s].mtimeShift(t.windowMs);
-      if (known >= 10 && shifted / known > 0.9)
-        return refuse(
-          `${shifted} of ${known} files on the ${s} side changed mtime only, with the same sizes: a clock or time-zone shift? refusing; rerun with --force to compare contents`,
-        );
-    }
-  }
-  // only the paths whose records differ on either side are looked at; the rest is unchanged on both
-  const dirty = new Set([...side.local.dirty, ...side.remote.dirty]);
-  const files = { local: new Map<string, StatEntry>(), remote: new Map<string, StatEntry>() };
-  const prev = { local: new Map<string, FileEntry>(), remote: new Map<string, FileEntry>() };
-  for (const p of dirty)
-    for (const s of ["local", "remote"] as const) {
-      const cur = side[s].current(p);
-      if (cur) files[s].set(p, cur);
-      const was = side[s].previous(p);
-      if (was) prev[s].set(p, was);
-    }
-  let local: Map<string, FileEntry>;
-  let remote: Map<string, FileEntry>;
-  try {
-    // a file new on one side only is copied whatever its contents: its hash is taken by the copy
-    [local, remote] = await Promise.all([
-      hashSide(t.localRoot, files.local, prev.local, (p) => files.remote.has(p) || prev.remote.has(p)).catch(
-        (e: unknown) => {
-          throw new SideError("local", e);
-        },
-      ),
-      hashSide(t.remoteRoot, files.remote, prev.remote, (p) => files.local.has(p) || prev.local.has(p)).catch(
-        (e: unknown) => {
-          throw new SideError("remote", e);
-        },
-      ),
-    ]);
-  } catch (e) {
-    return unreadable(e);
-  }
-  const plan = reconcile({ local, remote, prevLocal: prev.local, prevRemote: prev.remote, ...t });
-  report.collisions = collisions(plan, side);
-  blockCollisions(plan, report.collisions);
-  if (!o.force) {
-    const many = tooManyDeletes(plan, { local: side.local.files, remote: side.remote.files }, t.maxDelete);
-    if (many) return { ...refuse(many), plan: plan.actions };
-  }
-  for (const s of ["local", "remote"] as const) {
-    const room = freeSpace(s === "local" ? t.localRoot : t.remoteRoot, bytesInto(plan, s));
-    if (room) return refuse(room);
-  }
-  report.skipped = plan.actions.flatMap((a) =>
-    a.kind === "skip" ? [{ path: a.path, reason: a.reason }] : [],
-  );
-  if (o.dryRun) {
-    report.status = "dry-run";
-    report.plan = plan.actions;
-    report.copied = plan.actions.filter((a) => a.kind === "copy").length;
-    report.deleted = plan.actions.filter((a) => a.kind === "delete").length;
-    return report;
-  }
-  const stamp = new Date().toISOString().replace(/[-:]/g, "");
-  const actionAt = new Map(plan.actions.map((a) => [a.path, a]));
-  /** The manifest after the actions done so far: their new entries, the previous ones for the rest. */
-  const next = (result: ApplyResult) => {
-    const final = {
-      local: new Map<string, FileEntry | undefined>(),
-      remote: new Map<string, FileEntry | undefined>(),
-    };
-    const entryAt = (p: string, s: Side): FileEntry | undefined => {
-      const a = actionAt.get(p);
-      if (!a) return plan.settled.get(p)?.[s];
-      const keep = !result.done.has(p) || a.kind === "skip" || result.failed.has(p);
-      return keep ? prev[s].get(p) : result.entries.get(p)?.[s];
-    };
-    for (const p of new Set([...dirty, ...result.entries.keys()]))
-      for (const s of ["local", "remote"] as const) final[s].set(p, entryAt(p, s));
-    // files a side received go where its walk will likely list them: where the other side's walk did
-    return {
-      local: side.local.next(final.local, (p) => side.remote.position(p)),
-      remote: side.remote.next(final.remote, (p) => side.local.position(p)),
-    };
-  };
-  const save = (n: ReturnType<typeof next>): void =>
-    writeManifest(t.stateDir, {
-      replica: t.replica,
-      target: t.target,
-      local: n.local.block,
-      remote: n.remote.block,
-      counts: { local: n.local.count, remote: n.remote.count },
-      sqlite: { local: n.local.sqlite, remote: n.remote.sqlite },
-    });
-  const result = await applyPlan(
-    {
-      roots: { local: t.localRoot, remote: t.remoteRoot },
-      backupDir: path.join(t.stateDir, "backups", stamp),
-      host: hostname(),
-      stamp,
-    },
-    plan.actions,
-    (r) => save(next(r)),
-  );
-  const n = next(result);
-  if (
-    plan.actions.length > 0 ||
-    manifest?.legacy !== undefined ||
-    !sameBlock(n.local.block, old.local) ||
-    !sameBlock(n.remote.block, old.remote)
-  )
-    save(n);
-  return {
-    ...report,
-    copied: result.copied,
-    deleted: result.deleted,
-    conflicts: result.conflicts,
-    errors: result.errors,
-  };
+  // something changed (or a database is here): what plans and applies the changes loads only now
+  const { syncChanges } = await import("./sync-changes.js");
+  return syncChanges(t, o, { report, refuse, unreadable }, rawL, rawR);
 }

@@ -1,6 +1,6 @@
 import { loadConfigCached, resolveConfigFile } from "../../config/config-file.js";
 import { UsageError } from "../../errors.js";
-import { startEarlyScan } from "../../replicas/early-scan.js";
+import { earlyScanFor } from "../../replicas/early-scan.js";
 import type { ConflictStrategy, Direction } from "../../replicas/reconcile.js";
 import type { TargetReport } from "../../replicas/run-target.js";
 import { resolveTargets } from "../../replicas/targets.js";
@@ -73,11 +73,12 @@ export async function replicateCommand(name: string | undefined, opts: Replicate
   const direction = pick<Direction>("direction", opts.direction, ["push", "pull", "bidirectional"]);
   const conflict = pick<ConflictStrategy>("conflict", opts.conflict, ["newest", "local", "remote", "manual"]);
   const loaded = await loadConfigCached(resolveConfigFile(opts.config));
+
   const targets = resolveTargets(loaded, name, {
     ...(direction ? { direction } : {}),
     ...(conflict ? { conflict } : {}),
   });
-  const early = new Map(targets.slice(0, 1).map((t) => [t, startEarlyScan(t)]));
+  const early = new Map(targets.slice(0, 1).map((t) => [t, earlyScanFor(t)]));
   const [{ printJson, withLoadedLedger }, { replicate }] = await Promise.all([
     import("../ledger-context.js"),
     import("../../replicas/replicate.js"),
