@@ -10,6 +10,7 @@ import {
   GroupCommit,
   pool,
   syncFs,
+  NoSyncfs,
   type Durability,
 } from "./fs-atomic.js";
 import type { FileEntry, Side } from "./manifest.js";
@@ -136,6 +137,7 @@ async function applyOne(c: Ctx, a: Exclude<Action, { kind: "skip" }>, r: ApplyRe
       throw new Error(
         `changed on the ${a.to} side since the scan; not overwritten (the next run reconsiders it)`,
       );
+    if (there) c.dirs.add(path.dirname(abs(c.roots[a.to], a.path))); // its folder exists: no mkdir
     const { src, dest } = await carry(c, from, a.path, a.path, a.entry);
     r.entries.set(a.path, from === "local" ? { local: src, remote: dest } : { local: dest, remote: src });
     r.copied++;
@@ -223,17 +225,26 @@ export async function applyPlan(
     done: new Set(),
   };
   /** Makes the renames so far durable: one syncfs per grouped side, else an fsync per folder. */
-  const flush = (): void => {
+  const flush = async (): Promise<void> => {
     const synced: string[] = [];
+    const groupedDirs: string[] = [];
     for (const side of ["local", "remote"] as const) {
       if (durable[side] === fsyncEach) continue;
       const root = c.roots[side] + path.sep;
       const under = [...c.dirty].filter((d) => d + path.sep === root || d.startsWith(root));
       if (under.length === 0) continue;
       synced.push(c.roots[side]);
-      for (const d of under) c.dirty.delete(d);
+      for (const d of under) {
+        c.dirty.delete(d);
+        groupedDirs.push(d);
+      }
     }
-    for (const root of distinctFileSystems(synced)) syncFs(root);
+    try {
+      for (const root of distinctFileSystems(synced)) await syncFs(root);
+    } catch (e) {
+      if (!(e instanceof NoSyncfs)) throw e;
+      for (const d of groupedDirs) fsyncDir(d); // no syncfs here after all: each folder on its own
+    }
     for (const d of c.dirty) fsyncDir(d);
     c.dirty.clear();
   };
@@ -254,7 +265,7 @@ export async function applyPlan(
     if (Date.now() >= next) {
       const started = Date.now();
       next = Infinity;
-      flush();
+      await flush();
       checkpoint(r);
       next = Date.now() + Math.max(1000, 20 * (Date.now() - started));
     }
@@ -272,6 +283,6 @@ export async function applyPlan(
     limit,
     run,
   );
-  flush();
+  await flush();
   return r;
 }
