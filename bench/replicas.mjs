@@ -131,6 +131,19 @@ function contenders(versions) {
   return all.filter((c) => c.id === "syncwarden" || c.version);
 }
 
+/** Ours, run with an environment variable removed. */
+function oursWithout(name) {
+  const ours = contenders({}).find((c) => c.id === "syncwarden");
+  return {
+    ...ours,
+    env: () => {
+      const env = ours.env();
+      delete env[name];
+      return env;
+    },
+  };
+}
+
 /** Lets the previous run's writeback finish, so each run starts from the same quiet disk. */
 async function settle() {
   await runProcess("sync", []);
@@ -197,8 +210,13 @@ export async function benchReplicas(options = {}) {
         `      (a) first sync, ${t.id}: ${(r.wallMs / 1000).toFixed(2)} s, ${Math.round(r.peakRssKiB / 1024)} MiB`,
       );
     }
+    // where NODE_EXTRA_CA_CERTS is set (this machine sets it for its package proxy), every Node process
+    // reads and parses that CA bundle as it starts; ours is also timed without it, in the same rounds
+    const caCerts = process.env.NODE_EXTRA_CA_CERTS !== undefined;
+    const noCa = [];
     for (let i = 0; i < reruns; i++) {
       for (const t of tools) out[t.id].noChange.push(await timed(t, dirs[t.id]));
+      if (caCerts) noCa.push(await timed(oursWithout("NODE_EXTRA_CA_CERTS"), dirs.syncwarden));
     }
     for (const t of tools) {
       verify(t, dirs[t.id], "the no-change reruns");
@@ -254,6 +272,7 @@ export async function benchReplicas(options = {}) {
         changed: summary(o.changed),
       };
     }
+    if (caCerts) results.syncwarden.noChangeWithoutExtraCaCerts = summary(noCa);
     results.syncwarden.inProcess = {
       noChange: { ms: median(inProcess.noChange), rounds: inProcess.noChange },
       changed: { ms: median(inProcess.changed), rounds: inProcess.changed },
