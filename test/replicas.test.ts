@@ -1,6 +1,8 @@
+import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { entriesOf, readManifest } from "../src/replicas/manifest.js";
 import { stateSnapshotPath } from "../src/replicas/state-snapshot.js";
 import { ReplicaWorkspace } from "./replicas-workspace.js";
 
@@ -64,6 +66,30 @@ describe("replicate: bidirectional three-way sync", () => {
     const edited = await ws.replicate();
     expect(edited.json.targets[0]).toMatchObject({ status: "ok", copied: 1 });
     expect(readFileSync(path.join(ws.local, "f7.txt"), "utf8")).toBe("v2-7");
+    expect((await ws.cli(["replicas", "verify"])).code).toBe(0);
+  });
+
+  it("a file whose size changed on one side is carried and recorded with its copy's hash; two such edits conflict", async () => {
+    ws = new ReplicaWorkspace();
+    ws.put(ws.local, "grow.txt", "v1");
+    ws.put(ws.local, "both.txt", "v1");
+    await ws.replicate();
+    ws.put(ws.local, "grow.txt", "version two, longer", T0 + 50); // one side, new size: not hashed first
+    const r = await ws.replicate();
+    expect(r.json.targets[0]).toMatchObject({ status: "ok", copied: 1, conflicts: [] });
+    expect(readFileSync(path.join(ws.remote, "grow.txt"), "utf8")).toBe("version two, longer");
+    // the manifest holds that version's hash on both sides: a same-size, same-content touch is no change
+    const sha = createHash("sha256").update("version two, longer").digest("hex");
+    const m = readManifest(path.join(ws.dir, ".syncwarden"), "notes", "drive")!;
+    for (const block of [m.local, m.remote])
+      expect(entriesOf(block).find((e) => e.path === "grow.txt")?.sha256).toBe(sha);
+    ws.put(ws.remote, "grow.txt", "version two, longer", T0 + 500);
+    expect((await ws.replicate()).json.targets[0]).toMatchObject({ status: "ok", copied: 0, conflicts: [] });
+    // both sides change the same file to different sizes and contents: a conflict (both hashed)
+    ws.put(ws.local, "both.txt", "local edit", T0 + 60);
+    ws.put(ws.remote, "both.txt", "a longer remote edit", T0 + 70);
+    const c = await ws.replicate();
+    expect(c.json.targets[0]!.conflicts.map((x) => x.path)).toEqual(["both.txt"]);
     expect((await ws.cli(["replicas", "verify"])).code).toBe(0);
   });
 

@@ -412,7 +412,7 @@ export async function copyFileAtomic(
       if (attempt < 3) continue;
       throw new Error("the source kept changing during the copy; left for the next run");
     }
-    renameSync(tmp, dest);
+    await fsp.rename(tmp, dest); // in the thread pool: the renames of a batch overlap
     return {
       size: before.size,
       mtimeMs: before.mtimeMs,

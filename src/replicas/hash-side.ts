@@ -10,13 +10,16 @@ import { isSqliteFile } from "./sqlite-files.js";
  * recorded hash; a database always gets its logical fingerprint. With `needed`, other files are hashed
  * only when `needed(path)` says the decision depends on it (a changed file the manifest knows, a path
  * the other side holds too); the rest (new on this side only: always a plain copy) get an empty hash,
- * which the copy fills in as it reads the file.
+ * which the copy fills in as it reads the file. So do files the manifest knows whose size changed while
+ * `changedThere(path)` says the other side's did not: a one-sided change, copied whatever its contents
+ * (a hash decides only between versions of the same size, or two changes to the same path).
  */
 export async function hashSide(
   root: string,
   files: Map<string, StatEntry>,
   prev: Map<string, FileEntry>,
   needed: (p: string) => boolean = () => true,
+  changedThere: (p: string) => boolean = () => true,
 ): Promise<Map<string, FileEntry>> {
   const out = new Map<string, FileEntry>();
   const todo: StatEntry[] = [];
@@ -25,7 +28,7 @@ export async function hashSide(
     if (SQLITE_EXT.test(p)) todo.push(f);
     else if (m && !m.sqlite && m.size === f.size && m.mtimeMs === f.mtimeMs)
       out.set(p, m.stamp === f.stamp ? m : withStamp(m, f.stamp));
-    else if (m || needed(p)) todo.push(f);
+    else if (m ? m.size === f.size || changedThere(p) : needed(p)) todo.push(f);
     else out.set(p, { ...f, sha256: "" });
   }
   const hash = (f: StatEntry, sha256: () => string): void => {

@@ -72,18 +72,27 @@ export async function syncChanges(
   let local: Map<string, FileEntry>;
   let remote: Map<string, FileEntry>;
   try {
-    // a file new on one side only is copied whatever its contents: its hash is taken by the copy
+    // a file new on one side only, or whose size changed on one side only, is copied whatever its
+    // contents: its hash is taken by the copy
     [local, remote] = await Promise.all([
-      hashSide(t.localRoot, files.local, prev.local, (p) => files.remote.has(p) || prev.remote.has(p)).catch(
-        (e: unknown) => {
-          throw new SideError("local", e);
-        },
-      ),
-      hashSide(t.remoteRoot, files.remote, prev.remote, (p) => files.local.has(p) || prev.local.has(p)).catch(
-        (e: unknown) => {
-          throw new SideError("remote", e);
-        },
-      ),
+      hashSide(
+        t.localRoot,
+        files.local,
+        prev.local,
+        (p) => files.remote.has(p) || prev.remote.has(p),
+        (p) => side.remote.dirty.has(p),
+      ).catch((e: unknown) => {
+        throw new SideError("local", e);
+      }),
+      hashSide(
+        t.remoteRoot,
+        files.remote,
+        prev.remote,
+        (p) => files.local.has(p) || prev.local.has(p),
+        (p) => side.local.dirty.has(p),
+      ).catch((e: unknown) => {
+        throw new SideError("remote", e);
+      }),
     ]);
   } catch (e) {
     return unreadable(e);
