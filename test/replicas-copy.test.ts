@@ -13,7 +13,7 @@ import {
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { copyFileAtomic, type Durability } from "../src/replicas/fs-atomic.js";
+import { copyFileAtomic, writeAtomic, type Durability } from "../src/replicas/fs-atomic.js";
 import { TMP_PREFIX } from "../src/replicas/names.js";
 
 let dir: string;
@@ -85,5 +85,15 @@ describe("copyFileAtomic: the source changing during the copy", () => {
     await expect(copyFileAtomic(src, dest, { durable: step.durable })).rejects.toThrow(/kept changing/);
     expect(existsSync(dest)).toBe(false);
     expect(readdirSync(path.dirname(dest))).toEqual([]);
+  });
+});
+
+describe("writeAtomic", () => {
+  it("writes many buffers (more than one writev takes) in order, and leaves no temp file", () => {
+    const parts = Array.from({ length: 3000 }, (_, i) => Buffer.from(`part ${i};`));
+    const dest = path.join(dir, "many", "out.bin");
+    writeAtomic(dest, parts);
+    expect(readFileSync(dest).equals(Buffer.concat(parts))).toBe(true);
+    expect(readdirSync(path.dirname(dest))).toEqual(["out.bin"]);
   });
 });

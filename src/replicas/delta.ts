@@ -282,14 +282,38 @@ export class SideDelta {
     }
     for (const e of extra) emit(e);
     starts.push(pos);
-    const recordsOut = Buffer.concat(recParts, pos);
-    const shasOut = Buffer.concat(shaParts);
     const block: SideBlock =
       sameShape && k === offs.length - 1 && starts.length === offs.length
-        ? { records: recordsOut, shas: shasOut, offs: Int32Array.from(starts), byPath: this.old.byPath }
-        : blockOf(recordsOut, shasOut);
+        ? partsBlock(recParts, pos, shaParts, Int32Array.from(starts), this.old.byPath)
+        : blockOf(Buffer.concat(recParts, pos), Buffer.concat(shaParts));
     return { block, count, sqlite: sqlite.sort() };
   }
+}
+
+/**
+ * A block kept as the pieces it was assembled from (unchanged stretches of the manifest's buffers and
+ * the new records): writing it needs no copy into new buffers, which are made only if read.
+ */
+function partsBlock(
+  records: Buffer[],
+  recordBytes: number,
+  shas: Buffer[],
+  offs: Int32Array,
+  byPath: Int32Array,
+): SideBlock {
+  let r: Buffer | undefined;
+  let h: Buffer | undefined;
+  return {
+    get records() {
+      return (r ??= Buffer.concat(records, recordBytes));
+    },
+    get shas() {
+      return (h ??= Buffer.concat(shas));
+    },
+    offs,
+    byPath,
+    parts: { records, shas, recordBytes, shaBytes: (offs.length - 1) * HASH_BYTES },
+  };
 }
 
 export const sameBlock = (a: SideBlock, b: SideBlock): boolean =>

@@ -17,6 +17,7 @@ import {
   statSync,
   writeFileSync,
   writeSync,
+  writevSync,
 } from "node:fs";
 import type { Socket } from "node:net";
 import path from "node:path";
@@ -57,6 +58,23 @@ export function fsyncDir(dir: string): void {
   }
 }
 
+/** Writes buffers in order with writev (up to 1024 at a time), finishing any short write. */
+function writeAll(fd: number, parts: readonly Buffer[]): void {
+  for (let i = 0; i < parts.length;) {
+    const batch = parts.slice(i, i + 1024);
+    let done = writevSync(fd, batch);
+    for (const b of batch) {
+      i++;
+      if (done >= b.length) {
+        done -= b.length;
+        continue;
+      }
+      for (let at = done; at < b.length;) at += writeSync(fd, b, at);
+      done = 0;
+    }
+  }
+}
+
 /** temp file in the same folder, fsync, rename. Several buffers are written in one go, not joined first. */
 export function writeAtomic(dest: string, data: string | Buffer | Buffer[]): void {
   mkdirSync(path.dirname(dest), { recursive: true });
@@ -64,7 +82,7 @@ export function writeAtomic(dest: string, data: string | Buffer | Buffer[]): voi
   if (Array.isArray(data)) {
     const fd = openSync(tmp, "w");
     try {
-      for (const part of data) for (let at = 0; at < part.length;) at += writeSync(fd, part, at);
+      writeAll(fd, data);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

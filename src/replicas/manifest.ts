@@ -25,10 +25,12 @@ export type Side = "local" | "remote";
  * bytes: the next walk is compared to `records` as a whole, and only records that differ are parsed.
  */
 export interface SideBlock {
-  records: Buffer;
-  shas: Buffer;
+  readonly records: Buffer;
+  readonly shas: Buffer;
   offs: Int32Array;
   byPath: Int32Array;
+  /** The records and hashes as pieces, when the block was assembled from them (written as they are). */
+  parts?: { records: Buffer[]; shas: Buffer[]; recordBytes: number; shaBytes: number };
 }
 
 /** The manifest's first line. */
@@ -144,10 +146,18 @@ export function readManifest(stateDir: string, replica: string, target: string):
 }
 
 const sizes = (b: SideBlock): [number, number, number, number] => [
-  b.records.length,
-  b.shas.length,
+  b.parts ? b.parts.recordBytes : b.records.length,
+  b.parts ? b.parts.shaBytes : b.shas.length,
   b.offs.byteLength,
   b.byPath.byteLength,
+];
+
+/** A side's bytes in the file's order: records, hashes, offsets, path index. */
+const sideBytes = (b: SideBlock): Buffer[] => [
+  ...(b.parts ? b.parts.records : [b.records]),
+  ...(b.parts ? b.parts.shas : [b.shas]),
+  int32Bytes(b.offs),
+  int32Bytes(b.byPath),
 ];
 
 function parseManifest(file: string, data: Buffer): LoadedManifest {
@@ -200,7 +210,7 @@ export function writeManifest(
   };
   writeAtomic(manifestPath(stateDir, m.replica, m.target), [
     Buffer.from(`${JSON.stringify(header)}\n`, "utf8"),
-    ...[m.local, m.remote].flatMap((b) => [b.records, b.shas, int32Bytes(b.offs), int32Bytes(b.byPath)]),
+    ...[m.local, m.remote].flatMap(sideBytes),
   ]);
   rmSync(legacyManifestPath(stateDir, m.replica, m.target), { force: true });
 }
