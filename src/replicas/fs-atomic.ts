@@ -430,7 +430,9 @@ export async function copyFileAtomic(
       if (attempt < 3) continue;
       throw new Error("the source kept changing during the copy; left for the next run");
     }
-    await fsp.rename(tmp, dest); // in the thread pool: the renames of a batch overlap
+    // synchronous on purpose: the copies of a batch go on to their next file in the same turn of the
+    // event loop, so they all wait for the next group commit together (an await here split batches)
+    renameSync(tmp, dest);
     return {
       size: before.size,
       mtimeMs: before.mtimeMs,
