@@ -26,6 +26,12 @@ function completedKeys(ws: Workspace): Set<string> {
   }
 }
 
+/** Sink calls logged so far, by every attempt. */
+function callCount(ws: Workspace): number {
+  const log = path.join(ws.dir, "calls.log");
+  return existsSync(log) ? readFileSync(log, "utf8").split("\n").filter(Boolean).length : 0;
+}
+
 function callsByPid(ws: Workspace): Map<number, string[]> {
   const out = new Map<number, string[]>();
   for (const line of readFileSync(path.join(ws.dir, "calls.log"), "utf8").split("\n").filter(Boolean)) {
@@ -62,7 +68,12 @@ describe("resume after kill -9", () => {
       const exited = new Promise<NodeJS.Signals | null>((resolve) =>
         child.on("exit", (_code, signal) => resolve(signal)),
       );
-      await new Promise((r) => setTimeout(r, 500 + Math.random() * 700));
+      // killed at a random point once this attempt has made progress (its first sink call): a fixed
+      // delay killed every attempt before any work on a loaded machine (start-up alone took > 1 s)
+      const before = callCount(ws);
+      const waitUntil = Date.now() + 30_000;
+      while (callCount(ws) === before && Date.now() < waitUntil) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 150 + Math.random() * 700)); // > the 100 ms settle delay
       child.kill("SIGKILL");
       expect(await exited).toBe("SIGKILL");
       snapshots.push(completedKeys(ws));
