@@ -22,14 +22,8 @@ import {
 } from "../src/replicas/manifest.js";
 import { SideDelta } from "../src/replicas/delta.js";
 import { manifestMatches } from "../src/replicas/manifest-match.js";
-import {
-  scanPair,
-  scanRecords,
-  scanTree,
-  scanTreeFast,
-  walkRecords,
-  type ScanOptions,
-} from "../src/replicas/scan.js";
+import { scanPair, scanRecords, scanTreeFast } from "../src/replicas/find-walk.js";
+import { scanTree, walkRecords, type ScanOptions } from "../src/replicas/scan.js";
 import { manifestPath, TMP_PREFIX } from "../src/replicas/names.js";
 
 let dir: string;

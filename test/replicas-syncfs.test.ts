@@ -2,7 +2,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, w
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { canGroupCommit, copyFileAtomic, GroupCommit } from "../src/replicas/fs-atomic.js";
+import { copyFileAtomic } from "../src/replicas/fs-atomic.js";
+import { canGroupCommit, GroupCommit } from "../src/replicas/group-commit.js";
 import { TMP_PREFIX } from "../src/replicas/names.js";
 
 // Group commits: the temp files of a batch are made durable by one syncfs (`sync -f`, run by one

@@ -1,18 +1,7 @@
 import { existsSync, promises as fsp, statSync } from "node:fs";
 import path from "node:path";
-import {
-  canGroupCommit,
-  copyFileAtomic,
-  distinctFileSystems,
-  ensureDir,
-  fsyncDir,
-  fsyncEach,
-  GroupCommit,
-  pool,
-  syncFs,
-  NoSyncfs,
-  type Durability,
-} from "./fs-atomic.js";
+import { copyFileAtomic, ensureDir, fsyncDir, fsyncEach, pool, type Durability } from "./fs-atomic.js";
+import { canGroupCommit, distinctFileSystems, GroupCommit, NoSyncfs, syncFs } from "./group-commit.js";
 import type { FileEntry, Side } from "./manifest.js";
 import type { Action, ConflictStrategy } from "./reconcile.js";
 import { copySqliteAtomic } from "./sqlite-copy.js";

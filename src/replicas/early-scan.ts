@@ -3,7 +3,8 @@ import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "no
 import path from "node:path";
 import { cacheDir } from "../config/cache-dir.js";
 import { manifestPath } from "./names.js";
-import { scanPair, type RawScan, type ScanOptions } from "./scan.js";
+import { scanPair } from "./find-walk.js";
+import type { RawScan, ScanOptions } from "./scan.js";
 import { scanOptions, type ResolvedTarget } from "./targets.js";
 
 /**

@@ -6,7 +6,7 @@ import { usableEarlyScan, type EarlyScan } from "./early-scan.js";
 import { hasManifest, manifestMatches } from "./manifest-match.js";
 import { MARKER } from "./names.js";
 import type { Action } from "./reconcile.js";
-import { scanPair } from "./scan.js";
+import { scanPair } from "./find-walk.js";
 import { ownsState, scanOptions, type ResolvedTarget } from "./targets.js";
 
 export type { ResolvedTarget } from "./targets.js";

@@ -1,5 +1,5 @@
 import { hashSide } from "./hash-side.js";
-import { scanTreeFast } from "./scan.js";
+import { scanTreeFast } from "./find-walk.js";
 import { scanOptions, type ResolvedTarget } from "./targets.js";
 
 export interface VerifyReport {
