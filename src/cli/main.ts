@@ -1,13 +1,13 @@
 #!/usr/bin/env node
-import { prefetchWalk } from "../replicas/early-scan.js";
-
 // More threads for file I/O than libuv's default 4: replicate keeps 16 copies (each ending in an
 // fsync) in flight. Read when the pool first starts, which nothing before this line does.
 process.env.UV_THREADPOOL_SIZE ??= "16";
 
 // A `replicate` run with this command line before: its walk starts now, while the rest loads (see
-// early-scan.ts). Only this module and the walk's own are loaded yet.
-prefetchWalk(process.argv);
+// early-scan.ts). Only the walk's own modules are loaded for it, and none for other commands (the
+// argument is a hint, not a parse: the walk is keyed by the whole command line).
+if (process.argv.slice(2).includes("replicate"))
+  (await import("../replicas/early-scan.js")).prefetchWalk(process.argv);
 
 // A reader that goes away (`syncwarden search x | head`): what is left of stdout is dropped, and the
 // command, a sync run above all, goes on to its end and its exit code.

@@ -69,31 +69,25 @@ export async function syncChanges(
       const was = side[s].previous(p);
       if (was) prev[s].set(p, was);
     }
+  const roots = { local: t.localRoot, remote: t.remoteRoot };
+  // a file new on one side only, or whose size changed on one side only, is copied whatever its
+  // contents: its hash is taken by the copy
+  const hashed = (s: Side): Promise<Map<string, FileEntry>> => {
+    const o: Side = s === "local" ? "remote" : "local";
+    return hashSide(
+      roots[s],
+      files[s],
+      prev[s],
+      (p) => files[o].has(p) || prev[o].has(p),
+      (p) => side[o].dirty.has(p),
+    ).catch((e: unknown) => {
+      throw new SideError(s, e);
+    });
+  };
   let local: Map<string, FileEntry>;
   let remote: Map<string, FileEntry>;
   try {
-    // a file new on one side only, or whose size changed on one side only, is copied whatever its
-    // contents: its hash is taken by the copy
-    [local, remote] = await Promise.all([
-      hashSide(
-        t.localRoot,
-        files.local,
-        prev.local,
-        (p) => files.remote.has(p) || prev.remote.has(p),
-        (p) => side.remote.dirty.has(p),
-      ).catch((e: unknown) => {
-        throw new SideError("local", e);
-      }),
-      hashSide(
-        t.remoteRoot,
-        files.remote,
-        prev.remote,
-        (p) => files.local.has(p) || prev.local.has(p),
-        (p) => side.local.dirty.has(p),
-      ).catch((e: unknown) => {
-        throw new SideError("remote", e);
-      }),
-    ]);
+    [local, remote] = await Promise.all([hashed("local"), hashed("remote")]);
   } catch (e) {
     return unreadable(e);
   }
