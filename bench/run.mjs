@@ -595,12 +595,12 @@ function replicaRows(x) {
       : "faster than unison: not measured";
     return `| 6${id}. Replicate: ${what} (\`syncwarden replicate\`, bidirectional) | ${secs(o.wallMs)} | ${peerCell} | ${ratios} | ${ips} | ${rss} | ${target} |`;
   });
-  const noCa = ours.noChangeWithoutExtraCaCerts;
-  if (noCa && x.tools.unison) {
+  const viaNode = ours.noChangeThroughNode;
+  if (viaNode && x.tools.unison) {
     const u = x.tools.unison.noChange.wallMs;
     rows.push(
-      `| 6b″. Replicate: rerun, no changes, with \`NODE_EXTRA_CA_CERTS\` unset (this machine sets it: every Node process then parses a CA bundle as it starts) ` +
-        `| ${secs(noCa.wallMs)} | ${secs(u)} unison (same rounds) | ${ratio(u / noCa.wallMs, "unison's speed")} | – | ${mb(noCa.peakRssKiB)} | – |`,
+      `| 6b″. Replicate: rerun, no changes, started as \`node …/main.js replicate\` (the launcher bypassed: Node parses this machine's \`NODE_EXTRA_CA_CERTS\` bundle as it starts) ` +
+        `| ${secs(viaNode.wallMs)} | ${secs(u)} unison (same rounds) | ${ratio(u / viaNode.wallMs, "unison's speed")} | – | ${mb(viaNode.peakRssKiB)} | – |`,
     );
   }
   const inp = ours.inProcess;
