@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { accessSync, constants, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -19,22 +18,13 @@ const WARNING = /Ignoring extra certs from/;
 
 /** The bin run as a command (its shebang), with NODE_EXTRA_CA_CERTS naming a file that is not there. */
 function runBin(args: readonly string[], cwd: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(CLI, args, {
-      cwd,
-      env: {
-        ...process.env,
-        PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ""}`,
-        NODE_EXTRA_CA_CERTS: path.join(cwd, "missing-ca.pem"),
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+  return runCli(args, {
+    cwd,
+    asCommand: true,
+    env: {
+      PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ""}`,
+      NODE_EXTRA_CA_CERTS: path.join(cwd, "missing-ca.pem"),
+    },
   });
 }
 

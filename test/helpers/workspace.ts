@@ -172,13 +172,17 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built CLI as a real child process in the workspace. */
+/**
+ * Runs the built CLI as a real child process in the workspace: `node CLI …`, or with `asCommand` the
+ * bin itself, as a shell runs `syncwarden …` (its sh launcher then starts node from PATH).
+ */
 export function runCli(
   args: readonly string[],
-  opts: { cwd: string; env?: Record<string, string> },
+  opts: { cwd: string; env?: Record<string, string>; asCommand?: boolean },
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const [cmd, argv] = opts.asCommand ? [CLI, args] : [process.execPath, [CLI, ...args]];
+    const child = spawn(cmd, argv, {
       cwd: opts.cwd,
       env: { ...process.env, ...opts.env },
       stdio: ["ignore", "pipe", "pipe"],
