@@ -11,30 +11,31 @@ import {
 } from "../types.js";
 import type { DocumentStore } from "./document-store.js";
 
-interface ClaimRow {
-  id: number;
-  key: string;
-  version: string | null;
-  op: "upsert" | "delete";
-  fence: number;
-  attempts: number;
-  meta: string | null;
-  prev: string | null;
-}
+/** A claimed row as an array (better-sqlite3's raw mode: no object with named keys built per row). */
+type ClaimRow = [
+  id: number,
+  key: string,
+  version: string | null,
+  op: "upsert" | "delete",
+  fence: number,
+  attempts: number,
+  meta: string | null,
+  prev: string | null,
+];
 
 const CLAIM_RETURNING = `RETURNING id, key, version, op, fence, attempts, meta,
   (SELECT f.version FROM fingerprints f WHERE f.job = items.job AND f.phase = items.phase AND f.key = items.key) AS prev`;
 
-function toClaimed(r: ClaimRow): ClaimedItem {
+function toClaimed([id, key, version, op, fence, attempts, meta, prev]: ClaimRow): ClaimedItem {
   return {
-    id: r.id,
-    key: r.key,
-    version: r.version,
-    op: r.op,
-    fence: r.fence,
-    attempts: r.attempts,
-    prevVersion: r.prev,
-    meta: r.meta === null ? undefined : (JSON.parse(r.meta) as Record<string, unknown>),
+    id,
+    key,
+    version,
+    op,
+    fence,
+    attempts,
+    prevVersion: prev,
+    meta: meta === null ? undefined : (JSON.parse(meta) as Record<string, unknown>),
   };
 }
 
@@ -61,18 +62,22 @@ export class ItemStore {
       `INSERT OR IGNORE INTO items (plan_id, job, phase, key, version, op, meta, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.claimPending = db.prepare<[string, number, number, number, number, number], ClaimRow>(
-      `UPDATE items SET status = 'PROCESSING', lease_owner = ?, lease_expires_at = ?, fence = fence + 1, updated_at = ?
+    this.claimPending = db
+      .prepare<[string, number, number, number, number, number], ClaimRow>(
+        `UPDATE items SET status = 'PROCESSING', lease_owner = ?, lease_expires_at = ?, fence = fence + 1, updated_at = ?
        WHERE id IN (SELECT id FROM items WHERE plan_id = ? AND status = 'PENDING'
                       AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?)
        ${CLAIM_RETURNING}`,
-    );
-    this.claimDue = db.prepare<[string, number, number, number, number, number], ClaimRow>(
-      `UPDATE items SET status = 'PROCESSING', lease_owner = ?, lease_expires_at = ?, fence = fence + 1, updated_at = ?
+      )
+      .raw(true);
+    this.claimDue = db
+      .prepare<[string, number, number, number, number, number], ClaimRow>(
+        `UPDATE items SET status = 'PROCESSING', lease_owner = ?, lease_expires_at = ?, fence = fence + 1, updated_at = ?
        WHERE id IN (SELECT id FROM items WHERE plan_id = ? AND status = 'FAILED' AND next_attempt_at <= ?
                     ORDER BY id LIMIT ?)
        ${CLAIM_RETURNING}`,
-    );
+      )
+      .raw(true);
     this.settleDone = db.prepare<[string, string | null, number, number, number]>(
       `UPDATE items SET status = ?, reason = ?, lease_owner = NULL, lease_expires_at = NULL,
          error_class = NULL, error_message = NULL, next_attempt_at = NULL, updated_at = ?
