@@ -41,7 +41,7 @@ async function drive(one) {
   };
   const t0 = now();
   await Promise.all(Array.from({ length: WORKERS }, worker));
-  return { wallMs: now() - t0, failed, errors };
+  return { clientWallMs: now() - t0, failed, errors };
 }
 
 async function naive() {

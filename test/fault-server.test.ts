@@ -5,6 +5,7 @@ import {
   type FaultServer,
   type FaultServerOptions,
 } from "../src/testing/fault-server.js";
+import { FixedWindowLimiter } from "../src/testing/fault-ratelimit.js";
 
 interface Item {
   id: number;
@@ -315,6 +316,21 @@ describe("fault server: injected faults", () => {
     const again = await fetch(url);
     expect(again.status).toBe(200);
     expect(again.headers.get("x-ratelimit-remaining")).toBe("2");
+  });
+
+  it("starts a window at its first request (reset rounded up), or with aligned at the epoch's multiples (reset exact)", () => {
+    const reset = (l: FixedWindowLimiter, now: number): string => l.take(now).headers["x-ratelimit-reset"]!;
+    const first = new FixedWindowLimiter({ requests: 2, windowMs: 1000 });
+    expect(reset(first, 10_250)).toBe("12"); // the window runs 10.25 s – 11.25 s
+    expect(first.take(11_000).reject).toBeUndefined();
+    expect(first.take(11_200).reject?.status).toBe(429); // the third request in that window
+    expect(first.take(11_250).reject).toBeUndefined(); // a new window starts here
+    const aligned = new FixedWindowLimiter({ requests: 2, windowMs: 1000, aligned: true });
+    expect(reset(aligned, 10_250)).toBe("11"); // the window runs 10 s – 11 s
+    expect(aligned.take(10_999).headers["x-ratelimit-remaining"]).toBe("0");
+    const next = aligned.take(11_000); // the next window, not the third request of the last
+    expect(next.reject).toBeUndefined();
+    expect(next.headers).toMatchObject({ "x-ratelimit-remaining": "1", "x-ratelimit-reset": "12" });
   });
 
   it("enforces the rate limit as 403 + X-RateLimit-* in 403 mode", async () => {

@@ -65,19 +65,24 @@ describe("http-json source", () => {
 });
 
 describe("token bucket shared through the ledger", () => {
-  it("two ledgers on one file (two processes) share the same tokens", async () => {
+  it("two ledgers on one file (two processes) share the same tokens, and waiting callers get a slot each, in turn", async () => {
     const t = tempLedger();
     const other = new SqliteLedger(t.file);
     try {
       const now = 1_000_000;
-      // capacity 3, refill 1 token per second
-      const takes = [];
-      for (let i = 0; i < 3; i++)
-        takes.push(await (i % 2 ? other : t.ledger).takeToken("api", 3, 1 / 1000, now));
-      expect(takes).toEqual([0, 0, 0]);
-      expect(await other.takeToken("api", 3, 1 / 1000, now)).toBe(1000);
-      expect(await t.ledger.takeToken("api", 3, 1 / 1000, now + 500)).toBe(500);
-      expect(await other.takeToken("api", 3, 1 / 1000, now + 1000)).toBe(0);
+      // capacity 3, refill 1 token per second: three now, then one reserved slot per second
+      const waits = [];
+      for (let i = 0; i < 6; i++)
+        waits.push(await (i % 2 ? other : t.ledger).reserveToken("api", 3, 1 / 1000, now));
+      expect(waits).toEqual([0, 0, 0, 1000, 2000, 3000]);
+      // a caller half a second later queues behind those three reservations
+      expect(await t.ledger.reserveToken("api", 3, 1 / 1000, now + 500)).toBe(3500);
+      // once every reservation is due the bucket is empty: the next caller waits one refill
+      expect(await other.reserveToken("api", 3, 1 / 1000, now + 4000)).toBe(1000);
+      // after a long quiet spell the bucket is full again, no fuller than its capacity
+      const later = [];
+      for (let i = 0; i < 4; i++) later.push(await t.ledger.reserveToken("api", 3, 1 / 1000, now + 60_000));
+      expect(later).toEqual([0, 0, 0, 1000]);
     } finally {
       await other.close();
       await t.cleanup();

@@ -123,7 +123,7 @@ export interface Ledger {
   readGate(provider: string): Promise<GateRecord | undefined>;
   listGates(): Promise<GateRecord[]>;
   pauseGate(provider: string, until: number, reason: string, now: number): Promise<GateRecord>;
-  takeToken(provider: string, capacity: number, perMs: number, now: number): Promise<number>;
+  reserveToken(provider: string, capacity: number, perMs: number, now: number): Promise<number>;
 
   /** Debts: enrich steps owed for items stored raw. */
   listDebts(filter: { job?: string; limit: number; afterId?: number }): Promise<DebtRecord[]>;

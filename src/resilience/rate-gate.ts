@@ -24,8 +24,12 @@ export class RateGate {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Waits until the provider may be called (pause over, token taken); returns at once on abort. */
+  /**
+   * Waits until the provider may be called: the shared pause over, then (with `rate`) this call's token
+   * reserved and due; a pause set while it waited is waited out too. Returns at once on abort.
+   */
   async wait(signal?: AbortSignal): Promise<void> {
+    let reserved = !this.o.rate;
     for (let i = 0; i < 100_000 && !signal?.aborted; i++) {
       const gate = await this.ledger.readGate(this.provider);
       const pause = (gate?.pausedUntil ?? 0) - this.now();
@@ -33,14 +37,15 @@ export class RateGate {
         await sleep(pause, signal);
         continue;
       }
-      if (!this.o.rate) return;
+      if (reserved || !this.o.rate) return;
       const { requests, perSeconds, burst } = this.o.rate;
-      const waitMs = await this.ledger.takeToken(
+      const waitMs = await this.ledger.reserveToken(
         this.provider,
         burst,
         requests / (perSeconds * 1000),
         this.now(),
       );
+      reserved = true;
       if (waitMs === 0) return;
       await sleep(waitMs, signal);
     }

@@ -11,7 +11,9 @@ export class FixedWindowLimiter {
   private start = 0;
   private count = 0;
 
-  constructor(private readonly limit: { requests: number; windowMs: number; mode?: "429" | "403" }) {
+  constructor(
+    private readonly limit: { requests: number; windowMs: number; mode?: "429" | "403"; aligned?: boolean },
+  ) {
     if (!Number.isInteger(limit.requests) || limit.requests < 1) {
       throw new RangeError("rateLimit.requests must be a positive integer");
     }
@@ -20,9 +22,9 @@ export class FixedWindowLimiter {
 
   /** Counts one request (every request counts, including rejected ones) and decides it. */
   take(now = Date.now()): RateLimitDecision {
-    const { requests, windowMs, mode } = this.limit;
+    const { requests, windowMs, mode, aligned } = this.limit;
     if (this.count === 0 || now - this.start >= windowMs) {
-      this.start = now;
+      this.start = aligned ? now - (now % windowMs) : now;
       this.count = 0;
     }
     this.count += 1;

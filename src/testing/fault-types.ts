@@ -39,9 +39,12 @@ export interface FaultServerOptions {
    * 429 with Retry-After (whole seconds until the window resets, at least 1), or with mode "403",
    * 403 + X-RateLimit-Remaining: 0 + X-RateLimit-Reset (epoch seconds). When set, every response carries
    * X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset. Checked before faults; a rate-limited
-   * request does not consume a scripted/random fault decision.
+   * request does not consume a scripted/random fault decision. A window starts at the first request
+   * after the last one ended (as GitHub's do), so its reset, in whole seconds, is rounded up; with
+   * `aligned`, windows start at multiples of `windowMs` since the epoch (a limiter keyed by the current
+   * window, as most Redis-backed ones are), and a whole-second window's reset is exact.
    */
-  rateLimit?: { requests: number; windowMs: number; mode?: "429" | "403" };
+  rateLimit?: { requests: number; windowMs: number; mode?: "429" | "403"; aligned?: boolean };
   /**
    * Random mixed faults: each request (unless the script returns a fault) gets a fault with probability
    * `rate`, the kind chosen uniformly from `kinds`, from a seeded PRNG (seed default 1).

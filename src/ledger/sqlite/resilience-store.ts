@@ -138,24 +138,25 @@ export class ResilienceStore {
   }
 
   /**
-   * Takes one token from the shared bucket (capacity `capacity`, refilled at `perMs` tokens per ms).
-   * Returns 0 when taken, else how many ms until a token will be there.
+   * Reserves the next token of the shared bucket (capacity `capacity`, refilled at `perMs` tokens per
+   * ms). Returns 0 when one is there, else how many ms until the token reserved now is due: the bucket
+   * goes below zero, so callers waiting in any process are given one slot each, in turn, and a caller
+   * that wakes late does not push the slots after its own (its reservation is spent either way).
    */
-  takeToken(provider: string, capacity: number, perMs: number, now: number): number {
+  reserveToken(provider: string, capacity: number, perMs: number, now: number): number {
     return this.db
       .transaction(() => {
         const gate = this.readGate(provider);
         const last = gate?.refilledAt ?? now;
-        const tokens = Math.min(capacity, (gate?.tokens ?? capacity) + (now - last) * perMs);
-        const take = tokens >= 1;
+        const tokens = Math.min(capacity, (gate?.tokens ?? capacity) + (now - last) * perMs) - 1;
         this.db
           .prepare(
             `INSERT INTO rate_gates (provider, tokens, refilled_at, updated_at) VALUES (@provider, @tokens, @now, @now)
            ON CONFLICT (provider) DO UPDATE SET tokens = excluded.tokens, refilled_at = excluded.refilled_at,
              updated_at = excluded.updated_at`,
           )
-          .run({ provider, tokens: take ? tokens - 1 : tokens, now });
-        return take ? 0 : Math.ceil((1 - tokens) / perMs);
+          .run({ provider, tokens, now });
+        return tokens >= 0 ? 0 : Math.ceil(-tokens / perMs);
       })
       .immediate();
   }

@@ -272,8 +272,8 @@ export class SqliteLedger implements Ledger {
   pauseGate(provider: string, until: number, reason: string, now: number): Promise<GateRecord> {
     return Promise.resolve(this.resilience.pauseGate(provider, until, reason, now));
   }
-  takeToken(provider: string, capacity: number, perMs: number, now: number): Promise<number> {
-    return Promise.resolve(this.resilience.takeToken(provider, capacity, perMs, now));
+  reserveToken(provider: string, capacity: number, perMs: number, now: number): Promise<number> {
+    return Promise.resolve(this.resilience.reserveToken(provider, capacity, perMs, now));
   }
 
   listDebts(filter: { job?: string; limit: number; afterId?: number }): Promise<DebtRecord[]> {
