@@ -29,7 +29,7 @@ export class RateGate {
    * reserved and due; a pause set while it waited is waited out too. Returns at once on abort.
    */
   async wait(signal?: AbortSignal): Promise<void> {
-    let reserved = !this.o.rate;
+    let reserved = false;
     for (let i = 0; i < 100_000 && !signal?.aborted; i++) {
       const gate = await this.ledger.readGate(this.provider);
       const pause = (gate?.pausedUntil ?? 0) - this.now();
@@ -37,7 +37,7 @@ export class RateGate {
         await sleep(pause, signal);
         continue;
       }
-      if (reserved || !this.o.rate) return;
+      if (!this.o.rate || reserved) return;
       const { requests, perSeconds, burst } = this.o.rate;
       const waitMs = await this.ledger.reserveToken(
         this.provider,
