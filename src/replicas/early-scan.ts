@@ -28,7 +28,7 @@ function identity(file: string): string {
 }
 
 /** The identity of the target's manifest. */
-export const manifestIdentity = (t: ResolvedTarget): string =>
+const manifestIdentity = (t: ResolvedTarget): string =>
   identity(manifestPath(t.stateDir, t.replica, t.target));
 
 /** What an early walk walks: the two roots with their options, and the manifest it is checked against. */
