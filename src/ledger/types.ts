@@ -92,14 +92,15 @@ export interface Settlement {
   key: string;
   /** The phase has enrich steps: a full completion clears the key's old debts. */
   enriched?: boolean;
-  /** PENDING with nextAttemptAt: deferred (breaker open, rate limit) without consuming an attempt. */
+  /** PENDING with retryInMs: deferred (breaker open, rate limit) without consuming an attempt. */
   status: "COMPLETED" | "SKIPPED" | "FAILED" | "DEAD" | "PENDING";
   reason?: string;
   errorClass?: ErrorClass;
   errorMessage?: string;
   /** Failed attempts so far, including this one. */
   attempts?: number;
-  nextAttemptAt?: number;
+  /** FAILED or deferred: due again this many ms from now (the ledger's clock). */
+  retryInMs?: number;
   /** Set the key's fingerprint to this version, or delete it (null). */
   fingerprint?: string | null;
   writes?: DocumentWrite[];
@@ -219,7 +220,16 @@ export interface JobLock {
   expiresAt: number;
   /** Grows with every acquisition; checkpoint writes carry it and are refused once it is stale. */
   fence: number;
+  /** Its expiry passed when it was read (the ledger's clock). */
+  expired: boolean;
 }
 
 export type LockAttempt =
   { acquired: true; lock: JobLock; reclaimed?: JobLock } | { acquired: false; holder: JobLock };
+
+/** PROCESSING items of one job's phase whose lease expired. */
+export interface LeaseCount {
+  job: string;
+  phase: string;
+  n: number;
+}

@@ -1,7 +1,9 @@
 import type Database from "better-sqlite3";
+import type { DocumentStore } from "../document-store.js";
 import type { DocumentWrite, SearchHit } from "../types.js";
+import { dbNow } from "./clock.js";
 
-export type SemanticHit = SearchHit;
+type SemanticHit = SearchHit;
 
 const CHUNK_CHARS = 4000;
 
@@ -29,7 +31,7 @@ export function toFtsQuery(query: string): string {
 }
 
 /** Documents (upsert by key, idempotent by version) in chunks with an FTS5 index, inside the ledger's file. */
-export class DocumentStore {
+export class SqliteDocumentStore implements DocumentStore {
   private readonly findVersion;
   private readonly upsertDoc;
   private readonly deleteChunks;
@@ -89,21 +91,40 @@ export class DocumentStore {
     if (w.vector && id !== undefined) this.putVector(id, w.vector);
   }
 
+  /** Writes outside an item settlement (paying a debt), in one transaction. */
+  write(writes: readonly DocumentWrite[]): Promise<void> {
+    this.db
+      .transaction(() => {
+        const now = dbNow(this.db);
+        for (const w of writes) this.apply(w, now);
+      })
+      .immediate();
+    return Promise.resolve();
+  }
+
+  /** Deletes a job's documents (call inside the ledger's forgetJob transaction). */
+  forgetJob(job: string): void {
+    const ids = "SELECT id FROM documents WHERE job = ?";
+    this.db.prepare(`DELETE FROM chunks WHERE document_id IN (${ids})`).run(job);
+    this.db.prepare(`DELETE FROM vectors WHERE document_id IN (${ids})`).run(job);
+    this.db.prepare("DELETE FROM documents WHERE job = ?").run(job);
+  }
+
   private putVector(documentId: number, v: { model: string; values: readonly number[] }): void {
     const blob = Buffer.from(new Float32Array(v.values).buffer);
     this.upsertVector.run(documentId, v.model, v.values.length, blob);
   }
 
-  countVectors(job: string | undefined): number {
-    return this.db
+  countVectors(job: string | undefined): Promise<number> {
+    return Promise.resolve(this.db
       .prepare<[{ job: string | null }], { n: number }>(
         "SELECT COUNT(*) AS n FROM vectors v JOIN documents d ON d.id = v.document_id WHERE @job IS NULL OR d.job = @job",
       )
-      .get({ job: job ?? null })!.n;
+      .get({ job: job ?? null })!.n);
   }
 
   /** Documents with vectors, ranked by cosine similarity to `query` (a linear scan). */
-  semanticSearch(query: readonly number[], filter: { job?: string; limit: number }): SemanticHit[] {
+  semanticSearch(query: readonly number[], filter: { job?: string; limit: number }): Promise<SemanticHit[]> {
     const q = new Float32Array(query);
     const qn = Math.hypot(...q) || 1;
     const hits: SemanticHit[] = [];
@@ -135,36 +156,36 @@ export class DocumentStore {
       });
     }
     hits.sort((a, b) => b.score - a.score);
-    return hits.slice(0, filter.limit);
+    return Promise.resolve(hits.slice(0, filter.limit));
   }
 
-  count(filter: { job?: string; collection?: string }): number {
+  count(filter: { job?: string; collection?: string }): Promise<number> {
     const row = this.db
       .prepare<[{ job: string | null; collection: string | null }], { n: number }>(
         `SELECT COUNT(*) AS n FROM documents WHERE (@job IS NULL OR job = @job) AND (@collection IS NULL OR collection = @collection)`,
       )
       .get({ job: filter.job ?? null, collection: filter.collection ?? null })!;
-    return row.n;
+    return Promise.resolve(row.n);
   }
 
-  get(job: string, collection: string, key: string): { version: string; content: string } | undefined {
+  get(job: string, collection: string, key: string): Promise<{ version: string; content: string } | undefined> {
     const doc = this.db
       .prepare<[string, string, string], { id: number; version: string }>(
         "SELECT id, version FROM documents WHERE job = ? AND collection = ? AND key = ?",
       )
       .get(job, collection, key);
-    if (!doc) return undefined;
+    if (!doc) return Promise.resolve(undefined);
     const parts = this.db
       .prepare<[number], { content: string }>("SELECT content FROM chunks WHERE document_id = ? ORDER BY ord")
       .all(doc.id);
-    return { version: doc.version, content: parts.map((p) => p.content).join("") };
+    return Promise.resolve({ version: doc.version, content: parts.map((p) => p.content).join("") });
   }
 
   /** bm25-ranked documents (best chunk per document) with a snippet around the match. */
-  search(query: string, filter: { job?: string; limit: number }): SearchHit[] {
+  search(query: string, filter: { job?: string; limit: number }): Promise<SearchHit[]> {
     const fts = toFtsQuery(query);
-    if (fts === "") return [];
-    return this.db
+    if (fts === "") return Promise.resolve([]);
+    const hits = this.db
       .prepare<[{ fts: string; job: string | null; limit: number }], SearchHit>(
         `WITH m AS MATERIALIZED (
            SELECT rowid AS id, bm25(chunks_fts) AS score, snippet(chunks_fts, 0, '[', ']', ' … ', 16) AS snippet
@@ -179,5 +200,6 @@ export class DocumentStore {
          LIMIT @limit`,
       )
       .all({ fts, job: filter.job ?? null, limit: filter.limit });
+    return Promise.resolve(hits);
   }
 }

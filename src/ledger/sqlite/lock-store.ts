@@ -1,5 +1,7 @@
 import type Database from "better-sqlite3";
+import type { LockStore } from "../lock-store.js";
 import type { JobLock, LockAttempt } from "../types.js";
+import { NOW } from "./clock.js";
 
 interface LockRow {
   job: string;
@@ -10,6 +12,7 @@ interface LockRow {
   heartbeat_at: number;
   expires_at: number;
   fence: number;
+  expired: number;
 }
 
 const toLock = (r: LockRow): JobLock => ({
@@ -21,78 +24,77 @@ const toLock = (r: LockRow): JobLock => ({
   heartbeatAt: r.heartbeat_at,
   expiresAt: r.expires_at,
   fence: r.fence,
+  expired: r.expired === 1,
 });
 
+const SELECT = `SELECT *, expires_at < ${NOW} AS expired FROM job_locks`;
+
 /** Job run leases: a row per job with a heartbeat, an expiry and a fencing token. */
-export class LockStore {
+export class SqliteLockStore implements LockStore {
   constructor(private readonly db: Database.Database) {}
 
-  read(job: string): JobLock | undefined {
-    const row = this.db.prepare<[string], LockRow>("SELECT * FROM job_locks WHERE job = ?").get(job);
+  private readRow(job: string): JobLock | undefined {
+    const row = this.db.prepare<[string], LockRow>(`${SELECT} WHERE job = ?`).get(job);
     return row && toLock(row);
   }
 
-  /** Takes the lease if it is free, expired, or held by a process known to be gone. */
+  read(job: string): Promise<JobLock | undefined> {
+    return Promise.resolve(this.readRow(job));
+  }
+
+  list(): Promise<JobLock[]> {
+    return Promise.resolve(this.db.prepare<[], LockRow>(`${SELECT} ORDER BY job`).all().map(toLock));
+  }
+
   acquire(
     job: string,
     holder: { owner: string; pid: number; host: string },
     ttlMs: number,
-    now: number,
-    isGone: (lock: JobLock) => boolean,
-  ): LockAttempt {
-    return this.db
+    takeOver?: string,
+  ): Promise<LockAttempt> {
+    const attempt = this.db
       .transaction((): LockAttempt => {
-        const current = this.read(job);
-        if (current && current.owner !== holder.owner && current.expiresAt > now && !isGone(current)) {
-          return { acquired: false, holder: current };
-        }
-        const fence =
-          (this.db
-            .prepare<[string], { fence: number }>("SELECT fence FROM lock_fences WHERE job = ?")
-            .get(job)?.fence ?? 0) + 1;
+        const current = this.readRow(job);
+        const free =
+          !current || current.owner === holder.owner || current.expired || current.owner === takeOver;
+        if (!free) return { acquired: false, holder: current };
         this.db
           .prepare(
-            "INSERT INTO lock_fences (job, fence) VALUES (?, ?) ON CONFLICT (job) DO UPDATE SET fence = excluded.fence",
+            `INSERT INTO lock_fences (job, fence) VALUES (?, 1)
+             ON CONFLICT (job) DO UPDATE SET fence = fence + 1`,
           )
-          .run(job, fence);
+          .run(job);
         this.db
           .prepare(
             `INSERT OR REPLACE INTO job_locks (job, owner, pid, host, started_at, heartbeat_at, expires_at, fence)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+             SELECT ?, ?, ?, ?, ${NOW}, ${NOW}, ${NOW} + ?, fence FROM lock_fences WHERE job = ?`,
           )
-          .run(job, holder.owner, holder.pid, holder.host, now, now, now + ttlMs, fence);
-        const lock = this.read(job)!;
+          .run(job, holder.owner, holder.pid, holder.host, ttlMs, job);
+        const lock = this.readRow(job)!;
         return current && current.owner !== holder.owner
           ? { acquired: true, lock, reclaimed: current }
           : { acquired: true, lock };
       })
       .immediate();
+    return Promise.resolve(attempt);
   }
 
-  /** Extends the lease; false when it was lost (reclaimed by another runner). */
-  renew(job: string, owner: string, fence: number, ttlMs: number, now: number): boolean {
-    return (
-      this.db
-        .prepare(
-          "UPDATE job_locks SET heartbeat_at = ?, expires_at = ? WHERE job = ? AND owner = ? AND fence = ?",
-        )
-        .run(now, now + ttlMs, job, owner, fence).changes === 1
-    );
+  renew(job: string, owner: string, fence: number, ttlMs: number): Promise<boolean> {
+    const changed = this.db
+      .prepare(
+        `UPDATE job_locks SET heartbeat_at = ${NOW}, expires_at = ${NOW} + ? WHERE job = ? AND owner = ? AND fence = ?`,
+      )
+      .run(ttlMs, job, owner, fence).changes;
+    return Promise.resolve(changed === 1);
   }
 
-  release(job: string, owner: string): void {
+  release(job: string, owner: string): Promise<void> {
     this.db.prepare("DELETE FROM job_locks WHERE job = ? AND owner = ?").run(job, owner);
+    return Promise.resolve();
   }
+}
 
-  /** True while `fence` is the job's newest token (checked inside the checkpoint transaction). */
-  fenceValid(job: string, fence: number): boolean {
-    return (
-      this.db.prepare<[string], { fence: number }>("SELECT fence FROM lock_fences WHERE job = ?").get(job)
-        ?.fence === fence
-    );
-  }
-
-  list(): JobLock[] {
-    return this.db.prepare<[], LockRow>("SELECT * FROM job_locks ORDER BY job").all().map(toLock);
-  }
+/** True while `fence` is the job's newest token (checked inside the checkpoint transaction). */
+export function fenceValid(db: Database.Database, job: string, fence: number): boolean {
+  return db.prepare<[string], number>("SELECT fence FROM lock_fences WHERE job = ?").pluck().get(job) === fence;
 }

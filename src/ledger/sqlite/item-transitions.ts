@@ -5,11 +5,13 @@ import {
   type ClaimedItem,
   type ItemRow,
   type ItemStatus,
+  type LeaseCount,
   type PlannedItem,
   type Settlement,
   type StatusCounts,
 } from "../types.js";
-import type { DocumentStore } from "./document-store.js";
+import { dbNow, NOW } from "./clock.js";
+import type { SqliteDocumentStore } from "./document-store.js";
 
 /** A claimed row as an array (better-sqlite3's raw mode: no object with named keys built per row). */
 type ClaimRow = [
@@ -39,12 +41,12 @@ function toClaimed([id, key, version, op, fence, attempts, meta, prev]: ClaimRow
   };
 }
 
-/** Item transitions: record, claim (lease + fence), settle in batches, requeue. */
-export class ItemStore {
+/** Item transitions: record, claim (lease + fence), settle in batches, requeue. The ledger's clock decides. */
+export class ItemTransitions {
   private readonly insertItem;
   private readonly claimPending;
   private readonly claimDue;
-  private readonly settleDone;
+  private readonly settleOk;
   private readonly settleFailed;
   private readonly setFingerprint;
   private readonly deleteFingerprint;
@@ -54,7 +56,7 @@ export class ItemStore {
 
   constructor(
     private readonly db: Database.Database,
-    private readonly docs: DocumentStore,
+    private readonly docs: SqliteDocumentStore,
   ) {
     this.insertItem = db.prepare<
       [number, string, string, string, string | null, string, string | null, number]
@@ -78,7 +80,7 @@ export class ItemStore {
        ${CLAIM_RETURNING}`,
       )
       .raw(true);
-    this.settleDone = db.prepare<[string, string | null, number, number, number]>(
+    this.settleOk = db.prepare<[string, string | null, number, number, number]>(
       `UPDATE items SET status = ?, reason = ?, lease_owner = NULL, lease_expires_at = NULL,
          error_class = NULL, error_message = NULL, next_attempt_at = NULL, updated_at = ?
        WHERE id = ? AND fence = ? AND status = 'PROCESSING'`,
@@ -111,8 +113,10 @@ export class ItemStore {
     );
   }
 
-  record(planId: number, job: string, phase: string, items: readonly PlannedItem[], now: number): void {
+  /** Records items (in the caller's transaction, or one of its own), stamped with one reading of the ledger's clock. */
+  record(planId: number, job: string, phase: string, items: readonly PlannedItem[]): void {
     this.db.transaction(() => {
+      const now = dbNow(this.db);
       for (const it of items) {
         const meta = it.meta === undefined ? null : JSON.stringify(it.meta);
         this.insertItem.run(planId, job, phase, it.key, it.version, it.op, meta, now);
@@ -120,103 +124,99 @@ export class ItemStore {
     })();
   }
 
-  claim(planId: number, owner: string, leaseUntil: number, limit: number, now: number): ClaimedItem[] {
+  claim(planId: number, owner: string, leaseMs: number, limit: number): ClaimedItem[] {
     return this.db
       .transaction(() => {
-        const due = this.claimDue.all(owner, leaseUntil, now, planId, now, limit);
+        const now = dbNow(this.db);
+        const until = now + leaseMs;
+        const due = this.claimDue.all(owner, until, now, planId, now, limit);
         const rest =
-          due.length < limit
-            ? this.claimPending.all(owner, leaseUntil, now, planId, now, limit - due.length)
-            : [];
+          due.length < limit ? this.claimPending.all(owner, until, now, planId, now, limit - due.length) : [];
         return [...due, ...rest].map(toClaimed).sort((a, b) => a.id - b.id);
       })
       .immediate();
   }
 
   /** One transaction for the batch: status, fingerprint and document writes commit together. */
-  settle(settlements: readonly Settlement[], now: number): void {
+  settle(settlements: readonly Settlement[]): void {
     this.db
       .transaction(() => {
+        const now = dbNow(this.db);
         for (const s of settlements) {
-          if (s.status === "COMPLETED" || s.status === "SKIPPED") {
-            // fenced out: another runner owns this item now
-            if (this.settleDone.run(s.status, s.reason ?? null, now, s.id, s.fence).changes === 0) continue;
-            const row = s;
-            if (typeof s.fingerprint === "string")
-              this.setFingerprint.run(row.job, row.phase, row.key, s.fingerprint, now);
-            else if (s.fingerprint === null) this.deleteFingerprint.run(row.job, row.phase, row.key);
-            for (const w of s.writes ?? []) this.docs.apply(w, now);
-            if (s.status === "COMPLETED" && (s.enriched || s.fingerprint === null)) {
-              // a fully enriched completion pays every old debt of the key; a raw one records what is owed
-              this.clearDebts.run(row.job, row.phase, row.key);
-              for (const d of s.debts ?? []) {
-                this.insertDebt.run(
-                  row.job,
-                  row.phase,
-                  row.key,
-                  s.fingerprint ?? "",
-                  d.step,
-                  d.provider,
-                  d.reason,
-                  now,
-                  now,
-                );
-              }
-            }
-          } else {
+          if (s.status === "COMPLETED" || s.status === "SKIPPED") this.settleDone(s, now);
+          else
             this.settleFailed.run(
               s.status,
               s.reason ?? null,
               s.errorClass ?? null,
               s.errorMessage ?? null,
               s.attempts ?? 0,
-              s.nextAttemptAt ?? null,
+              s.retryInMs === undefined ? null : now + s.retryInMs,
               now,
               s.id,
               s.fence,
             );
-          }
         }
       })
       .immediate();
   }
 
-  requeueAbandoned(planId: number, now: number, isOwnerGone: (owner: string) => boolean): number {
-    const owners = this.db
-      .prepare<[number], { owner: string; expires: number }>(
-        `SELECT lease_owner AS owner, MIN(lease_expires_at) AS expires FROM items
-         WHERE plan_id = ? AND status = 'PROCESSING' GROUP BY lease_owner`,
+  private settleDone(s: Settlement, now: number): void {
+    // fenced out: another runner owns this item now
+    if (this.settleOk.run(s.status, s.reason ?? null, now, s.id, s.fence).changes === 0) return;
+    if (typeof s.fingerprint === "string") this.setFingerprint.run(s.job, s.phase, s.key, s.fingerprint, now);
+    else if (s.fingerprint === null) this.deleteFingerprint.run(s.job, s.phase, s.key);
+    for (const w of s.writes ?? []) this.docs.apply(w, now);
+    if (s.status !== "COMPLETED" || !(s.enriched || s.fingerprint === null)) return;
+    // a fully enriched completion pays every old debt of the key; a raw one records what is owed
+    this.clearDebts.run(s.job, s.phase, s.key);
+    for (const d of s.debts ?? [])
+      this.insertDebt.run(s.job, s.phase, s.key, s.fingerprint ?? "", d.step, d.provider, d.reason, now, now);
+  }
+
+  requeueExpired(planId: number | undefined): number {
+    return this.db
+      .prepare(
+        `UPDATE items SET status = 'PENDING', lease_owner = NULL, lease_expires_at = NULL, updated_at = ${NOW}
+         WHERE status = 'PROCESSING' AND lease_expires_at < ${NOW} AND (? IS NULL OR plan_id = ?)`,
       )
+      .run(planId ?? null, planId ?? null).changes;
+  }
+
+  leaseOwners(planId: number): string[] {
+    return this.db
+      .prepare<[number], string>(
+        "SELECT DISTINCT lease_owner FROM items WHERE plan_id = ? AND status = 'PROCESSING' AND lease_owner IS NOT NULL",
+      )
+      .pluck()
       .all(planId);
-    let n = 0;
-    const requeue = this.db.prepare<[number, number, string, number]>(
-      `UPDATE items SET status = 'PENDING', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
-       WHERE plan_id = ? AND status = 'PROCESSING' AND lease_owner = ? AND lease_expires_at < ?`,
-    );
-    for (const { owner, expires } of owners) {
-      // a dead holder on this host frees all its items at once; otherwise only expired leases
-      if (isOwnerGone(owner)) n += requeue.run(now, planId, owner, Number.MAX_SAFE_INTEGER).changes;
-      else if (expires < now) n += requeue.run(now, planId, owner, now).changes;
-    }
-    return n;
+  }
+
+  expiredLeases(): LeaseCount[] {
+    return this.db
+      .prepare<[], LeaseCount>(
+        `SELECT job, phase, count(*) AS n FROM items
+         WHERE status = 'PROCESSING' AND lease_expires_at < ${NOW} GROUP BY job, phase ORDER BY job, phase`,
+      )
+      .all();
   }
 
   // by plan and status, so the claim index serves them and no index on lease_owner has to be kept up
-  renew(planId: number, owner: string, leaseUntil: number): void {
+  heartbeat(planId: number, owner: string, leaseMs: number): void {
     this.db
       .prepare(
-        "UPDATE items SET lease_expires_at = ? WHERE plan_id = ? AND status = 'PROCESSING' AND lease_owner = ?",
+        `UPDATE items SET lease_expires_at = ${NOW} + ? WHERE plan_id = ? AND status = 'PROCESSING' AND lease_owner = ?`,
       )
-      .run(leaseUntil, planId, owner);
+      .run(leaseMs, planId, owner);
   }
 
-  release(planId: number, owner: string, now: number): number {
+  release(planId: number, owner: string): number {
     return this.db
       .prepare(
-        `UPDATE items SET status = 'PENDING', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
+        `UPDATE items SET status = 'PENDING', lease_owner = NULL, lease_expires_at = NULL, updated_at = ${NOW}
          WHERE plan_id = ? AND status = 'PROCESSING' AND lease_owner = ?`,
       )
-      .run(now, planId, owner).changes;
+      .run(planId, owner).changes;
   }
 
   count(planId: number): StatusCounts {
@@ -234,13 +234,23 @@ export class ItemStore {
     return Object.fromEntries(rows.map((r) => [r.reason ?? "unspecified", r.n]));
   }
 
-  nextAttemptAt(planId: number): number | undefined {
-    const row = this.db
-      .prepare<[number], { t: number | null }>(
-        "SELECT MIN(next_attempt_at) AS t FROM items WHERE plan_id = ? AND status IN ('FAILED', 'PENDING')",
+  countByJob(status: ItemStatus): Record<string, number> {
+    const rows = this.db
+      .prepare<[string], { job: string; n: number }>(
+        "SELECT job, COUNT(*) AS n FROM items WHERE status = ? GROUP BY job ORDER BY job",
       )
+      .all(status);
+    return Object.fromEntries(rows.map((r) => [r.job, r.n]));
+  }
+
+  nextAttemptIn(planId: number): number | undefined {
+    const t = this.db
+      .prepare<[number], number | null>(
+        `SELECT MAX(0, MIN(next_attempt_at) - ${NOW}) FROM items WHERE plan_id = ? AND status IN ('FAILED', 'PENDING')`,
+      )
+      .pluck()
       .get(planId);
-    return row?.t ?? undefined;
+    return t ?? undefined;
   }
 
   /** One page of item rows after `afterId`, in id order. */
@@ -270,14 +280,14 @@ export class ItemStore {
   }
 
   /** Back to PENDING with a fresh attempt budget (a redrive). */
-  requeue(filter: { job?: string; statuses: readonly ItemStatus[] }, now: number): number {
+  requeue(filter: { job?: string; statuses: readonly ItemStatus[] }): number {
     const marks = filter.statuses.map(() => "?").join(", ");
     return this.db
       .prepare(
         `UPDATE items SET status = 'PENDING', attempts = 0, next_attempt_at = NULL, error_class = NULL,
-           error_message = NULL, reason = NULL, updated_at = ?
+           error_message = NULL, reason = NULL, updated_at = ${NOW}
          WHERE status IN (${marks}) AND (? IS NULL OR job = ?)`,
       )
-      .run(now, ...filter.statuses, filter.job ?? null, filter.job ?? null).changes;
+      .run(...filter.statuses, filter.job ?? null, filter.job ?? null).changes;
   }
 }

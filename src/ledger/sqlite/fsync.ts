@@ -1,0 +1,24 @@
+import { closeSync, fsyncSync, openSync } from "node:fs";
+
+export function fsyncFile(file: string): void {
+  const fd = openSync(file, "r+");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Best effort: some file systems refuse to fsync a directory. */
+export function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // not supported here
+  }
+}
