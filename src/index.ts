@@ -1,11 +1,31 @@
 // The public library API: explicit named exports only.
+export { SyncService, type ServiceOptions } from "./service/sync-service.js";
 export {
-  SyncService,
-  LAST_SUCCESS_KEY,
-  type ServiceEvent,
-  type ServiceListener,
-} from "./service/sync-service.js";
+  ReplicaService,
+  type ReplicaRequest,
+  type ReplicaResult,
+  type ReplicaTargetStatus,
+  type TargetReport,
+  type VerifyReport,
+} from "./service/replica-service.js";
+export { openServices, type Services } from "./service/open-services.js";
+export {
+  runDoctor,
+  type DoctorOptions,
+  type DoctorReport,
+  type CheckResult,
+  type RepairResult,
+} from "./service/doctor.js";
 export type { SyncRequest, SyncResult, SyncStatus, Degradation, Trigger } from "./service/types.js";
+export {
+  EventBus,
+  type EventMap,
+  type EventName,
+  type SyncEvent,
+  type Listener,
+  type Disposable,
+} from "./events.js";
+export type { Progress, PhaseResult } from "./results.js";
 export {
   loadConfig,
   resolveConfigFile,
@@ -14,7 +34,15 @@ export {
 } from "./config/load-config.js";
 export type { ConfigFile, JobConfig, PhaseConfig, SyncSettings } from "./config/schema.js";
 export type { Ledger } from "./ledger/ledger.js";
-export { SqliteLedger } from "./ledger/sqlite/sqlite-ledger.js";
+export type { RunStore } from "./ledger/run-store.js";
+export type { PlanStore, ItemFilter } from "./ledger/plan-store.js";
+export type { LockStore } from "./ledger/lock-store.js";
+export type { EventStore } from "./ledger/event-store.js";
+export type { MetaStore } from "./ledger/meta-store.js";
+export type { ResilienceStore, Reading } from "./ledger/resilience-store.js";
+export type { MaintenanceStore, StorageFacts, RestoreOutcome } from "./ledger/maintenance-store.js";
+export type { DocumentStore } from "./ledger/document-store.js";
+export { openLedger, openMaintenance, type LedgerConfig } from "./ledger/open-ledger.js";
 export type {
   ItemStatus,
   StatusCounts,
@@ -37,14 +65,8 @@ export type {
   ConnectorContext,
   ConnectorFactory,
 } from "./connectors/types.js";
-export type { EngineEvent, EngineEventMap, Progress, PhaseResult } from "./engine/events.js";
-export {
-  ProviderPolicy,
-  type PolicyOptions,
-  type PolicyEvent,
-  type RetryOptions,
-} from "./resilience/policy.js";
-export { CircuitBreaker, type BreakerOptions, type BreakerTransition } from "./resilience/circuit-breaker.js";
+export { ProviderPolicy, type PolicyOptions, type RetryOptions } from "./resilience/policy.js";
+export { CircuitBreaker, type BreakerOptions } from "./resilience/circuit-breaker.js";
 export { RateGate } from "./resilience/rate-gate.js";
 export { HttpClient, type HttpResponse } from "./resilience/http-client.js";
 export { Providers } from "./resilience/providers.js";
@@ -67,13 +89,4 @@ export {
   isUsageError,
   type ErrorClass,
 } from "./errors.js";
-export {
-  replicate,
-  resolveTargets,
-  replicaLastSuccess,
-  type ReplicateOverrides,
-} from "./replicas/replicate.js";
-export type { ResolvedTarget, RunOptions, TargetReport, TargetStatus } from "./replicas/run-target.js";
-export { verifyTarget, type VerifyReport } from "./replicas/verify.js";
-export { replicaStatus, type ReplicaTargetStatus } from "./replicas/target-status.js";
-export { runDoctor, type DoctorOptions, type DoctorReport } from "./health/doctor.js";
+export { resolveTargets, type ReplicateOverrides, type ResolvedTarget } from "./replicas/targets.js";

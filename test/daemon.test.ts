@@ -11,10 +11,11 @@ import {
   nextRunAt,
   parseDuration,
   parseSchedule,
-} from "../src/daemon/schedule.js";
+} from "../src/config/schedule.js";
 import { ConfigError, isConfigError } from "../src/errors.js";
 import { acquireJobLock } from "../src/service/job-lock.js";
-import { SyncService } from "../src/service/sync-service.js";
+import { openSqliteLedger } from "../src/ledger/sqlite/sqlite-ledger.js";
+import { openServices } from "../src/service/open-services.js";
 import { CLI, gitConfig, runCli, Workspace, type CliResult } from "./helpers/workspace.js";
 
 const SINK = path.resolve(import.meta.dirname, "fixtures/slow-sink.mjs");
@@ -128,10 +129,10 @@ describe("Daemon on a fake clock over a real ledger and git repo", () => {
       warn: (_f, m) => lines.push(`WARN ${m}`),
       error: (_f, m) => lines.push(`ERROR ${m}`),
     };
-    let service = SyncService.open(loadConfig(ws.configFile));
-    let daemon = new Daemon(service, { clock, logger });
+    let services = openServices(loadConfig(ws.configFile));
+    let daemon = new Daemon(services, { clock, logger });
     const runs = async (): Promise<string[]> =>
-      (await service.ledger.listRuns("code", 100)).map((r) => r.trigger).reverse();
+      (await services.sync.history("code", 100)).map((r) => r.trigger).reverse();
 
     const first = await daemon.runOnce();
     expect(first).toMatchObject([{ job: "code", action: "ran", result: { status: "completed" } }]);
@@ -146,26 +147,28 @@ describe("Daemon on a fake clock over a real ledger and git repo", () => {
     // a manual run at t0+8m resets the timer: at t0+12m (past the original t0+10m) the daemon waits
     const head2 = ws.commit({ "d.md": "delta" });
     at(8 * MIN);
-    expect((await service.execute({ job: "code", trigger: "cli" })).status).toBe("completed");
+    expect((await services.sync.execute({ job: "code", trigger: "cli" })).status).toBe("completed");
     at(12 * MIN);
     const skipped = await daemon.runOnce();
     expect(skipped).toMatchObject([{ action: "skipped", reason: "not-due", next: { at: T0 + 18 * MIN } }]);
     expect(await runs()).toEqual(["daemon", "cli"]);
 
     // a restart reads the same timer back from the ledger
-    await service.close();
-    service = SyncService.open(loadConfig(ws.configFile));
-    daemon = new Daemon(service, { clock, logger });
+    await services.close();
+    services = openServices(loadConfig(ws.configFile));
+    daemon = new Daemon(services, { clock, logger });
     expect(await daemon.nextRun("code")).toMatchObject({ due: false, at: T0 + 18 * MIN });
     expect(await daemon.runOnce()).toMatchObject([{ action: "skipped", next: { at: T0 + 18 * MIN } }]);
 
     // due again, but another runner holds the job: skipped (not an error), retried after the minimum gap
     at(18 * MIN + 1000);
-    const other = await acquireJobLock(service.ledger, "code", "elsewhere:1:abcd", false, () => undefined);
+    const elsewhere = openSqliteLedger(ws.dbFile);
+    const other = await acquireJobLock(elsewhere.locks, "code", "elsewhere:1:abcd", false, () => undefined);
     expect(await daemon.runOnce()).toMatchObject([
       { action: "skipped", reason: "locked", next: { at: T0 + 19 * MIN + 1000 } },
     ]);
     await other.release();
+    await elsewhere.close();
     at(19 * MIN + 1000);
     expect(await daemon.runOnce()).toMatchObject([{ action: "ran", result: { status: "completed" } }]);
     expect(await runs()).toEqual(["daemon", "cli", "daemon"]);
@@ -178,7 +181,7 @@ describe("Daemon on a fake clock over a real ledger and git repo", () => {
     expect(lines.some((l) => /^INFO code: not due; next run at 2031-03-01T12:18:00Z/.test(l))).toBe(true);
     expect(lines.some((l) => l.startsWith("WARN code: skipped, another runner holds it"))).toBe(true);
     expect(lines.some((l) => /^INFO code: completed in [\d.]+s: 3 items, 3 completed/.test(l))).toBe(true);
-    await service.close();
+    await services.close();
   });
 });
 

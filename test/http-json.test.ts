@@ -1,7 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { SqliteLedger } from "../src/ledger/sqlite/sqlite-ledger.js";
 import { startFaultServer, type FaultServer } from "../src/testing/fault-server.js";
-import { tempLedger } from "./helpers/resilience.js";
 import { runCli, Workspace } from "./helpers/workspace.js";
 
 function config(url: string, pagination: string): string {
@@ -62,30 +60,4 @@ describe("http-json source", () => {
       expect(second.phases[1]).toMatchObject({ total: 18, completed: 0, skipped: 18 });
     });
   }
-});
-
-describe("token bucket shared through the ledger", () => {
-  it("two ledgers on one file (two processes) share the same tokens, and waiting callers get a slot each, in turn", async () => {
-    const t = tempLedger();
-    const other = new SqliteLedger(t.file);
-    try {
-      const now = 1_000_000;
-      // capacity 3, refill 1 token per second: three now, then one reserved slot per second
-      const waits = [];
-      for (let i = 0; i < 6; i++)
-        waits.push(await (i % 2 ? other : t.ledger).reserveToken("api", 3, 1 / 1000, now));
-      expect(waits).toEqual([0, 0, 0, 1000, 2000, 3000]);
-      // a caller half a second later queues behind those three reservations
-      expect(await t.ledger.reserveToken("api", 3, 1 / 1000, now + 500)).toBe(3500);
-      // once every reservation is due the bucket is empty: the next caller waits one refill
-      expect(await other.reserveToken("api", 3, 1 / 1000, now + 4000)).toBe(1000);
-      // after a long quiet spell the bucket is full again, no fuller than its capacity
-      const later = [];
-      for (let i = 0; i < 4; i++) later.push(await t.ledger.reserveToken("api", 3, 1 / 1000, now + 60_000));
-      expect(later).toEqual([0, 0, 0, 1000]);
-    } finally {
-      await other.close();
-      await t.cleanup();
-    }
-  });
 });

@@ -12,7 +12,8 @@ import type { CallToolResult, Progress } from "@modelcontextprotocol/sdk/types.j
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config/load-config.js";
 import { createMcpServer } from "../src/mcp/server.js";
-import { SyncService } from "../src/service/sync-service.js";
+import { openServices } from "../src/service/open-services.js";
+import type { SyncService } from "../src/service/sync-service.js";
 import type { SyncResult } from "../src/service/types.js";
 import { CLI, gitConfig, Workspace } from "./helpers/workspace.js";
 
@@ -52,8 +53,9 @@ afterEach(async () => {
 });
 
 async function connect(): Promise<{ service: SyncService; client: Client; call: Call }> {
-  const service = SyncService.open(loadConfig(ws.configFile), { progressIntervalMs: 50 });
-  const server = createMcpServer(service);
+  const services = openServices(loadConfig(ws.configFile), { progressIntervalMs: 50 });
+  const service = services.sync;
+  const server = createMcpServer(services);
   const [serverSide, clientSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   const client = new Client({ name: "mcp-test", version: "1.0.0" });
@@ -61,7 +63,7 @@ async function connect(): Promise<{ service: SyncService; client: Client; call: 
   cleanups.push(async () => {
     await client.close();
     await server.close();
-    await service.close();
+    await services.close();
   });
   return { service, client, call: caller(client) };
 }

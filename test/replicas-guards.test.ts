@@ -11,7 +11,7 @@ import {
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { newOwnerId } from "../src/engine/owner.js";
-import { SqliteLedger } from "../src/ledger/sqlite/sqlite-ledger.js";
+import { openSqliteLedger } from "../src/ledger/sqlite/sqlite-ledger.js";
 import { acquireJobLock } from "../src/service/job-lock.js";
 import { freeSpace } from "../src/replicas/guards.js";
 import { ReplicaWorkspace } from "./replicas-workspace.js";
@@ -144,8 +144,14 @@ describe("replicate: safety guards", () => {
     ws.put(ws.local, "a.txt", "a");
     await ws.replicate();
     ws.put(ws.local, "b.txt", "b");
-    const ledger = new SqliteLedger(ws.dbFile);
-    const lock = await acquireJobLock(ledger, "replica:notes:drive", newOwnerId(), false, () => undefined);
+    const ledger = openSqliteLedger(ws.dbFile);
+    const lock = await acquireJobLock(
+      ledger.locks,
+      "replica:notes:drive",
+      newOwnerId(),
+      false,
+      () => undefined,
+    );
     try {
       const r = await ws.replicate();
       expect(r.code).toBe(75);

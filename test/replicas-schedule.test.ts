@@ -4,10 +4,11 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../src/config/load-config.js";
 import { Daemon, type Clock, type PassOutcome } from "../src/daemon/daemon.js";
 import type { DaemonLogger } from "../src/daemon/log.js";
-import { parseReplicaSchedules } from "../src/daemon/replica-schedule.js";
+import { parseReplicaSchedules } from "../src/config/schedule.js";
 import { isConfigError } from "../src/errors.js";
 import { acquireJobLock } from "../src/service/job-lock.js";
-import { SyncService } from "../src/service/sync-service.js";
+import { openSqliteLedger } from "../src/ledger/sqlite/sqlite-ledger.js";
+import { openServices, type Services } from "../src/service/open-services.js";
 import { ReplicaWorkspace } from "./replicas-workspace.js";
 
 const MIN = 60_000;
@@ -29,7 +30,7 @@ function scheduleJob(schedule: string): void {
 }
 
 /** A daemon over the workspace on a fake clock (only Date is faked: the ledger and the daemon share it). */
-function fakeDaemon(): { daemon: Daemon; service: SyncService; at: (ms: number) => void; lines: string[] } {
+function fakeDaemon(): { daemon: Daemon; service: Services; at: (ms: number) => void; lines: string[] } {
   vi.useFakeTimers({ toFake: ["Date"], now: T0 });
   const clock: Clock = { now: () => Date.now(), sleep: () => Promise.resolve() };
   const lines: string[] = [];
@@ -38,7 +39,7 @@ function fakeDaemon(): { daemon: Daemon; service: SyncService; at: (ms: number) 
     warn: (_f, m) => lines.push(`WARN ${m}`),
     error: (_f, m) => lines.push(`ERROR ${m}`),
   };
-  const service = SyncService.open(loadConfig(ws.configFile));
+  const service = openServices(loadConfig(ws.configFile));
   const daemon = new Daemon(service, { clock, logger, healthEveryMs: 0 });
   return { daemon, service, at: (ms) => vi.setSystemTime(T0 + ms), lines };
 }
@@ -71,7 +72,7 @@ describe("replica target schedules: configuration", () => {
         n: { targets: [{ name: "t", schedule: { every: "1m", cron: "* * * * *" } }] },
       }),
     ).toThrow("replicas.n.targets[0].schedule: give either every or cron");
-    const service = SyncService.open(loaded);
+    const service = openServices(loaded);
     try {
       expect(() => new Daemon(service)).toThrow("replicas.notes.targets[1].schedule.every");
     } finally {
@@ -164,8 +165,9 @@ describe("replica target schedules: the daemon on a fake clock", () => {
       ws.put(ws.local, "b.md", "beta");
       ws.commit({ "y.md": "later" });
       at(10 * MIN);
+      const elsewhere = openSqliteLedger(ws.dbFile);
       const other = await acquireJobLock(
-        service.ledger,
+        elsewhere.locks,
         "replica:notes:drive",
         "elsewhere:1:abcd",
         false,
@@ -173,6 +175,7 @@ describe("replica target schedules: the daemon on a fake clock", () => {
       );
       const held = await daemon.runOnce();
       await other.release();
+      await elsewhere.close();
       expect(of(held, "drive")).toMatchObject({ action: "skipped", reason: "locked" });
       expect(held.find((o) => "job" in o)).toMatchObject({ action: "ran", result: { status: "completed" } });
       expect(of(held, "gone")).toMatchObject({ action: "ran" });

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { backoffDelay } from "../src/resilience/backoff.js";
 import { HttpClient } from "../src/resilience/http-client.js";
-import { ProviderPolicy, type PolicyEvent } from "../src/resilience/policy.js";
+import { EventBus, type SyncEvent } from "../src/events.js";
+import { ProviderPolicy } from "../src/resilience/policy.js";
 import { parseRetryAfter } from "../src/resilience/retry-after.js";
 import { sleep } from "../src/resilience/sleep.js";
 import { startFaultServer, type FaultServer } from "../src/testing/fault-server.js";
@@ -17,8 +18,10 @@ describe("retry, Retry-After and rate limits", () => {
     const t = tempLedger();
     const server = await startFaultServer(script ? { script } : {});
     cleanups.push(t.cleanup, () => server.close());
-    const events: PolicyEvent[] = [];
-    const policy = new ProviderPolicy("api", t.ledger, fastPolicy(over), "host:1:t", (e) => events.push(e));
+    const events: SyncEvent[] = [];
+    const bus = new EventBus();
+    bus.on((e) => events.push(e));
+    const policy = new ProviderPolicy("api", t.ledger.resilience, fastPolicy(over), "host:1:t", bus);
     return { t, server, events, http: new HttpClient(policy, { baseUrl: server.url }) };
   }
 
@@ -85,8 +88,8 @@ describe("retry, Retry-After and rate limits", () => {
     const res = await http.getJson("/products");
     expect(res.status).toBe(200);
     expect(server.stats.requests).toBe(6);
-    expect(events.filter((e) => e.kind === "RATE").length).toBeGreaterThan(0);
-    expect(events.filter((e) => e.kind === "RETRY")).toEqual([]);
+    expect(events.filter((e) => e.type === "gate:pause").length).toBeGreaterThan(0);
+    expect(events.filter((e) => e.type === "retry:attempt")).toEqual([]);
   });
 
   it("403 with X-RateLimit-Remaining: 0 pauses the shared gate until the reset", async () => {
@@ -96,7 +99,7 @@ describe("retry, Retry-After and rate limits", () => {
     const res = await http.getJson("/products");
     expect(res.status).toBe(200);
     expect(server.stats.requests).toBe(2);
-    const gate = await t.ledger.readGate("api");
+    const gate = (await t.ledger.resilience.readGate("api")).record;
     expect(gate?.pausedUntil).toBeGreaterThan(0);
   });
 
@@ -107,7 +110,7 @@ describe("retry, Retry-After and rate limits", () => {
       status: 502,
     });
     expect(server.stats.requests).toBe(3);
-    expect(events.filter((e) => e.kind === "RETRY")).toHaveLength(2);
+    expect(events.filter((e) => e.type === "retry:attempt")).toHaveLength(2);
     // secrets in URLs never reach messages or events
     expect(JSON.stringify(events)).not.toContain("supersecret");
     await expect(http.getJson("/products?key=supersecret")).rejects.toSatisfy(

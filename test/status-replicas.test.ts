@@ -6,7 +6,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config/load-config.js";
 import { createMcpServer } from "../src/mcp/server.js";
-import { SyncService } from "../src/service/sync-service.js";
+import { openServices } from "../src/service/open-services.js";
 import { gitConfig } from "./helpers/workspace.js";
 import { ReplicaWorkspace } from "./replicas-workspace.js";
 
@@ -39,8 +39,8 @@ async function status(): Promise<StatusJson> {
 
 /** sync_status through a real MCP client, in process. */
 async function mcpStatus(): Promise<{ structured: StatusJson; text: string }> {
-  const service = SyncService.open(loadConfig(ws.configFile));
-  const server = createMcpServer(service);
+  const services = openServices(loadConfig(ws.configFile));
+  const server = createMcpServer(services);
   const [serverSide, clientSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   const client = new Client({ name: "status-replicas-test", version: "1.0.0" });
@@ -52,7 +52,7 @@ async function mcpStatus(): Promise<{ structured: StatusJson; text: string }> {
   } finally {
     await client.close();
     await server.close();
-    await service.close();
+    await services.close();
   }
 }
 

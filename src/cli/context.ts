@@ -1,20 +1,47 @@
-import { loadConfigCached, resolveConfigFile } from "../config/config-file.js";
-import { SyncService } from "../service/sync-service.js";
-import type { GlobalOptions } from "./ledger-context.js";
+import type { Command } from "commander";
+import { loadConfig, resolveConfigFile, type LoadedConfig } from "../config/load-config.js";
+import { errorMessage } from "../errors.js";
+import { openServices, type Services } from "../service/open-services.js";
+import { exitCodeForError } from "./exit-codes.js";
 
-export { printJson, type GlobalOptions } from "./ledger-context.js";
-
-/** Loads the configuration (-c FILE or ./syncwarden.yaml) and opens its service; config errors throw before any state is touched. */
-export async function openService(globals: GlobalOptions): Promise<SyncService> {
-  const loaded = await loadConfigCached(resolveConfigFile(globals.config));
-  return SyncService.open(loaded);
+/** Options every command takes. */
+export interface GlobalOptions {
+  config?: string;
 }
 
-export async function withService<T>(globals: GlobalOptions, fn: (s: SyncService) => Promise<T>): Promise<T> {
-  const service = await openService(globals);
+/** The configuration of -c FILE, $SYNCWARDEN_CONFIG or ./syncwarden.yaml; config errors throw before any state is touched. */
+export function loadGlobalConfig(globals: GlobalOptions): LoadedConfig {
+  return loadConfig(resolveConfigFile(globals.config));
+}
+
+/** Opens the configuration's services for the length of `fn`. */
+export async function withServices<T>(globals: GlobalOptions, fn: (s: Services) => Promise<T>): Promise<T> {
+  const services = openServices(loadGlobalConfig(globals));
   try {
-    return await fn(service);
+    return await fn(services);
   } finally {
-    await service.close();
+    await services.close();
   }
 }
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+}
+
+type Action = (...args: never[]) => Promise<number>;
+
+/** Runs a command action and turns its outcome (or error) into process.exitCode. */
+export function act<A extends Action>(fn: A): (...args: Parameters<A>) => Promise<void> {
+  return async (...args) => {
+    try {
+      process.exitCode = await fn(...args);
+    } catch (e) {
+      process.stderr.write(`syncwarden: ${errorMessage(e)}\n`);
+      process.exitCode = exitCodeForError(e);
+    }
+  };
+}
+
+/** The options of a command with the global ones (-c); each command names the shape of its own. */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- commander's options are untyped
+export const globalsOf = <T = object>(cmd: Command): T & GlobalOptions => cmd.optsWithGlobals();

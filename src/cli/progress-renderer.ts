@@ -1,5 +1,5 @@
-import type { Progress } from "../engine/events.js";
-import type { ServiceEvent } from "../service/sync-service.js";
+import type { SyncEvent } from "../events.js";
+import type { Progress } from "../results.js";
 
 function eta(s: number | null): string {
   if (s === null) return "?";
@@ -17,7 +17,7 @@ export function progressLine(p: Progress): string {
 }
 
 /** Renders service events on stderr: a redrawn bar on a TTY, plain lines otherwise. Never touches stdout. */
-export function createRenderer(stream: NodeJS.WriteStream, verbose: boolean): (e: ServiceEvent) => void {
+export function createRenderer(stream: NodeJS.WriteStream, verbose: boolean): (e: SyncEvent) => void {
   const tty = stream.isTTY;
   let barShown = false;
   const clearBar = (): void => {
@@ -63,8 +63,17 @@ export function createRenderer(stream: NodeJS.WriteStream, verbose: boolean): (e
       case "checkpoint:moved":
         line(`${e.job}/${e.phase}: checkpoint → ${e.to ?? "(none)"}`);
         return;
-      case "resilience":
-        if (verbose || e.kind !== "RETRY") line(`[${e.kind}] ${e.provider}: ${e.message}`);
+      case "breaker:transition":
+        line(`[CIRCUIT] ${e.provider}: ${e.from} → ${e.to} (${e.reason})`);
+        return;
+      case "gate:pause":
+        line(`[RATE] ${e.provider}: paused ${e.seconds.toFixed(1)}s (${e.reason})`);
+        return;
+      case "retry:attempt":
+        if (verbose)
+          line(
+            `[RETRY] ${e.provider}: attempt ${e.attempt}/${e.maxAttempts} failed, retrying in ${(e.delayMs / 1000).toFixed(2)}s: ${e.message}`,
+          );
         return;
       case "phase:end":
         clearBar();

@@ -41,11 +41,15 @@ export async function buildConnectors(
         : await loadModuleConnector<Enricher>(`${at}.enrich[${i}]`, e, ["enrich"], ctx);
     enrich.push({ step, degradable: e.degradable, provider: e.provider ?? null });
   }
-  const sink =
-    phase.sink.type === "sqlite-docs"
-      ? new SqliteDocsSink(phase.sink.table)
-      : await loadModuleConnector<Sink>(`${at}.sink`, phase.sink, ["apply"], ctx);
-  return { source, enrich, sink };
+  return { source, enrich, sink: await buildSink(phase, ctx) };
+}
+
+/** The sink of one phase (alone: `search` asks sinks for their documents). */
+export async function buildSink(phase: PhaseConfig, ctx: Omit<ConnectorContext, "signal">): Promise<Sink> {
+  const at = `jobs.${ctx.job}.phases.${phase.name}.sink`;
+  return phase.sink.type === "sqlite-docs"
+    ? SqliteDocsSink.from(phase.sink.table, at, ctx.documents)
+    : await loadModuleConnector<Sink>(at, phase.sink, ["apply"], ctx);
 }
 
 export async function closeConnectors(c: PhaseConnectors): Promise<void> {

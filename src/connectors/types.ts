@@ -1,3 +1,4 @@
+import type { DocumentStore } from "../ledger/document-store.js";
 import type { ClaimedItem, DocumentWrite, PlanMode, PlannedItem } from "../ledger/types.js";
 import type { HttpClient } from "../resilience/http-client.js";
 
@@ -12,6 +13,8 @@ export interface ConnectorContext {
   http(provider: string): HttpClient;
   /** Keys completed so far by an earlier phase of the same job (for fan-out, `for_each`), streamed. */
   parentKeys(phase: string): AsyncIterable<string>;
+  /** The document store embedded in the ledger, when it has one (the sqlite-docs sink writes there). */
+  documents?: DocumentStore;
 }
 
 /** A source's listing: every item at the target (snapshot) or only the changes since the checkpoint (delta). */
@@ -55,6 +58,8 @@ export type SinkChange = ({ kind: "upsert" } & Doc) | { kind: "delete"; key: str
 export interface Sink {
   readonly type: string;
   apply(change: SinkChange, ctx: ConnectorContext): Promise<DocumentWrite[] | undefined>;
+  /** The documents this sink stores, when it can be searched (`search` asks for it). */
+  readonly documents?: DocumentStore;
   close?(): Promise<void>;
 }
 

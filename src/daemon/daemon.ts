@@ -1,19 +1,18 @@
-import { errorMessage, isLockedError, UsageError } from "../errors.js";
-import { runDoctor } from "../health/doctor.js";
-import { replicaLockName } from "../replicas/replicate.js";
-import { sleep } from "../resilience/sleep.js";
-import { LAST_SUCCESS_KEY, type SyncService } from "../service/sync-service.js";
-import type { SyncResult } from "../service/types.js";
-import type { DaemonLogger } from "./log.js";
-import { parseReplicaSchedules, ReplicaScheduler, type ReplicaOutcome } from "./replica-schedule.js";
 import {
   explainNextRun,
   formatTime,
   MIN_GAP_MS,
+  parseReplicaSchedules,
   parseSchedules,
   type NextRun,
   type Schedule,
-} from "./schedule.js";
+} from "../config/schedule.js";
+import { errorMessage, isLockedError, UsageError } from "../errors.js";
+import type { Services } from "../service/open-services.js";
+import { replicaLockName } from "../service/replica-service.js";
+import type { SyncResult } from "../service/types.js";
+import type { DaemonLogger } from "./log.js";
+import { ReplicaScheduler, type ReplicaOutcome } from "./replica-schedule.js";
 
 /** Time as the daemon sees it; tests pass a fake one. */
 export interface Clock {
@@ -22,7 +21,20 @@ export interface Clock {
   sleep(ms: number, signal: AbortSignal): Promise<void>;
 }
 
-export const realClock: Clock = { now: () => Date.now(), sleep: (ms, signal) => sleep(ms, signal) };
+export const realClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal.aborted) return resolve();
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      }
+      signal.addEventListener("abort", done, { once: true });
+    }),
+};
 
 const silentLogger: DaemonLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -90,15 +102,20 @@ export class Daemon {
   private nextHealth = Number.NEGATIVE_INFINITY;
 
   constructor(
-    readonly service: SyncService,
+    readonly services: Services,
     options: DaemonOptions = {},
   ) {
-    this.schedules = parseSchedules(service.loaded.config.jobs, service.loaded.file);
+    const { loaded } = services.sync;
+    this.schedules = parseSchedules(loaded.config.jobs, loaded.file);
     this.clock = options.clock ?? realClock;
     this.logger = options.logger ?? silentLogger;
     this.healthEveryMs = options.healthEveryMs ?? HEALTH_EVERY_MS;
-    const targets = parseReplicaSchedules(service.loaded.config.replicas, service.loaded.file);
-    this.replicas = new ReplicaScheduler(service, targets, () => this.clock.now(), this.logger);
+    const targets = parseReplicaSchedules(loaded.config.replicas, loaded.file);
+    this.replicas = new ReplicaScheduler(services.replicas, targets, () => this.clock.now(), this.logger);
+  }
+
+  private get service() {
+    return this.services.sync;
   }
 
   /**
@@ -108,11 +125,10 @@ export class Daemon {
    * a person (`syncwarden doctor --repair`).
    */
   async healthPass(): Promise<void> {
-    const report = await runDoctor(this.service.loaded, {
+    const report = await this.services.health.run({
       repair: true,
       startSyncs: false,
       restore: false,
-      service: this.service,
       now: () => this.clock.now(),
     });
     for (const r of report.repairs) {
@@ -143,13 +159,11 @@ export class Daemon {
   async nextRun(job: string): Promise<NextRun> {
     const schedule = this.schedules.get(job);
     if (!schedule) throw new UsageError(`job "${job}" has no schedule`);
-    const stamp = await this.service.ledger.getMeta(LAST_SUCCESS_KEY(job));
-    const parsed = stamp === undefined ? Number.NaN : Date.parse(stamp);
-    const [last] = await this.service.ledger.listRuns(job, 1);
-    const starts = [last?.startedAt, this.attempts.get(job)].filter((t) => t !== undefined);
+    const facts = await this.service.scheduleFacts(job);
+    const starts = [facts.lastStart, this.attempts.get(job)].filter((t) => t !== undefined && t !== null);
     return explainNextRun(
       schedule,
-      Number.isFinite(parsed) ? parsed : null,
+      facts.lastSuccess,
       starts.length > 0 ? Math.max(...starts) : null,
       this.clock.now(),
     );

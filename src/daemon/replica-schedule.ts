@@ -1,24 +1,7 @@
-import { ConfigError, errorMessage } from "../errors.js";
-import type { Ledger } from "../ledger/ledger.js";
-import { replicaLastSuccess, replicaLockName, replicate, resolveTargets } from "../replicas/replicate.js";
-import { emptyReport, type TargetReport } from "../replicas/run-target.js";
-import type { SyncService } from "../service/sync-service.js";
+import { explainNextRun, formatTime, type NextRun, type ScheduledTarget } from "../config/schedule.js";
+import { errorMessage } from "../errors.js";
+import { replicaLockName, type ReplicaService, type TargetReport } from "../service/replica-service.js";
 import type { DaemonLogger } from "./log.js";
-import {
-  explainNextRun,
-  formatTime,
-  parseSchedule,
-  type NextRun,
-  type Schedule,
-  type ScheduleConfig,
-} from "./schedule.js";
-
-/** A replica target with a schedule. */
-export interface ScheduledTarget {
-  replica: string;
-  target: string;
-  schedule: Schedule;
-}
 
 /** What one pass did with one scheduled replica target. */
 export type ReplicaOutcome = { replica: string; target: string; next: NextRun } & (
@@ -27,63 +10,20 @@ export type ReplicaOutcome = { replica: string; target: string; next: NextRun } 
   | { action: "error"; message: string }
 );
 
-type ReplicasConfig = Readonly<
-  Record<string, { targets: readonly { name: string; schedule?: ScheduleConfig | undefined }[] }>
->;
-
-/**
- * Every replica target's schedule, in configuration order (targets without one are left out); the first
- * bad one throws, prefixed with the file.
- */
-export function parseReplicaSchedules(replicas: ReplicasConfig, file?: string): ScheduledTarget[] {
-  const out: ScheduledTarget[] = [];
-  for (const [replica, config] of Object.entries(replicas)) {
-    config.targets.forEach((t, i) => {
-      try {
-        const schedule = parseSchedule(t.name, t.schedule, `replicas.${replica}.targets[${i}].schedule`);
-        if (schedule) out.push({ replica, target: t.name, schedule });
-      } catch (e) {
-        if (file === undefined || !(e instanceof ConfigError)) throw e;
-        throw new ConfigError(`${file}: ${e.message}`, e.cause);
-      }
-    });
-  }
-  return out;
-}
-
-/** The ledger meta key holding the ISO time a scheduled (daemon or doctor) run of the target last started. */
-export const replicaLastRunKey = (t: { replica: string; target: string }): string =>
-  `last_run:${replicaLockName(t)}`;
-
 const parsed = (stamp: string | null | undefined): number | null => {
   const ms = stamp === null || stamp === undefined ? Number.NaN : Date.parse(stamp);
   return Number.isFinite(ms) ? ms : null;
 };
 
 /** When a scheduled target should next replicate: the jobs' rule over its last success and last start. */
-export async function replicaNextRun(ledger: Ledger, t: ScheduledTarget, now: number): Promise<NextRun> {
-  const lastSuccess = parsed(await replicaLastSuccess(ledger, t));
-  const lastStart = parsed(await ledger.getMeta(replicaLastRunKey(t)));
-  return explainNextRun(t.schedule, lastSuccess, lastStart, now);
-}
-
-/** Replicates one target now, first stamping its start so a failing target waits MIN_GAP_MS to retry. */
-export async function replicateScheduled(
-  service: Pick<SyncService, "ledger" | "owner" | "loaded">,
-  t: { replica: string; target: string },
+export async function replicaNextRun(
+  replicas: ReplicaService,
+  t: ScheduledTarget,
   now: number,
-  log: (line: string) => void,
-): Promise<TargetReport> {
-  await service.ledger.setMeta(replicaLastRunKey(t), new Date(now).toISOString());
-  const targets = resolveTargets(service.loaded, t.replica).filter((r) => r.target === t.target);
-  const [report] = await replicate(
-    service.ledger,
-    service.owner,
-    targets,
-    { dryRun: false, force: false },
-    log,
-  );
-  return report ?? emptyReport(t, "error", `target ${t.target} is no longer configured`);
+): Promise<NextRun> {
+  const lastSuccess = parsed(await replicas.lastSuccess(t));
+  const lastStart = parsed(await replicas.lastRun(t));
+  return explainNextRun(t.schedule, lastSuccess, lastStart, now);
 }
 
 const when = (at: number): string => (Number.isFinite(at) ? formatTime(at) : "never");
@@ -99,7 +39,7 @@ export class ReplicaScheduler {
   private readonly logged = new Map<string, string>();
 
   constructor(
-    private readonly service: SyncService,
+    private readonly replicas: ReplicaService,
     readonly targets: readonly ScheduledTarget[],
     private readonly now: () => number,
     private readonly logger: DaemonLogger,
@@ -110,7 +50,7 @@ export class ReplicaScheduler {
     const outcomes: ReplicaOutcome[] = [];
     for (const t of this.targets) {
       if (signal.aborted) break;
-      const next = await replicaNextRun(this.service.ledger, t, this.now());
+      const next = await replicaNextRun(this.replicas, t, this.now());
       if (next.due) {
         outcomes.push(await this.run(t, next));
         continue;
@@ -151,13 +91,17 @@ export class ReplicaScheduler {
       `${label}: replicating (${due.reason})`,
     );
     try {
-      const report = await replicateScheduled(this.service, t, this.now(), (line) =>
-        this.logger.warn({ event: "breaker", ...ids }, line),
-      );
-      const next = await replicaNextRun(this.service.ledger, t, this.now());
+      const { targets } = await this.replicas.replicate({
+        replica: t.replica,
+        target: t.target,
+        scheduled: true,
+      });
+      const report = targets[0];
+      if (!report) throw new Error(`target ${t.target} is no longer configured`);
+      const next = await replicaNextRun(this.replicas, t, this.now());
       return this.logReport(t, report, next);
     } catch (e) {
-      const next = await replicaNextRun(this.service.ledger, t, this.now());
+      const next = await replicaNextRun(this.replicas, t, this.now());
       const message = `${label}: run could not start: ${errorMessage(e)}; next try at ${when(next.at)}`;
       this.logger.error(
         { event: "replica:error", ...ids, err: { message: errorMessage(e) }, nextRunAt: when(next.at) },

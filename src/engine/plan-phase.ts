@@ -1,7 +1,7 @@
-import type { Ledger } from "../ledger/ledger.js";
+import type { PlanStore } from "../ledger/plan-store.js";
 import type { PhaseRef, PlannedItem, PlanRecord } from "../ledger/types.js";
 import type { ConnectorContext, Source } from "../connectors/types.js";
-import type { EngineListener } from "./events.js";
+import type { EventBus } from "../events.js";
 
 const RECORD_BATCH = 2000;
 
@@ -21,24 +21,23 @@ export interface PlanOutcome {
  * (every item written to the ledger) before any item is processed. None when the source is at the checkpoint.
  */
 export async function planPhase(
-  ledger: Ledger,
+  plans: PlanStore,
   ref: PhaseRef,
   source: Source,
   ctx: ConnectorContext,
   force: boolean,
-  emit: EngineListener,
+  events: EventBus,
   scope?: Scope,
 ): Promise<PlanOutcome> {
   // a plan whose recording was interrupted is incomplete: throw it away and list again
-  const half = await ledger.findPlan(ref, "planning");
-  if (half) await ledger.discardPlan(half.id);
+  const half = await plans.findPlan(ref, "planning");
+  if (half) await plans.discardPlan(half.id);
 
-  const open = await ledger.findPlan(ref, "open");
+  const open = await plans.findPlan(ref, "open");
   if (open && !force) {
-    const counts = await ledger.countItems(open.id);
+    const counts = await plans.count(open.id);
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    emit({
-      type: "plan:recorded",
+    events.emit("plan:recorded", {
       ...ref,
       planId: open.id,
       mode: open.mode,
@@ -49,9 +48,9 @@ export async function planPhase(
     });
     return { plan: open, resumed: true };
   }
-  if (open) await ledger.discardPlan(open.id); // --force replaces it with a full listing
+  if (open) await plans.discardPlan(open.id); // --force replaces it with a full listing
 
-  const checkpoint = (await ledger.getCheckpoint(ref))?.value ?? null;
+  const checkpoint = (await plans.checkpoint(ref))?.value ?? null;
   const target = await source.target(ctx);
   if (!scope && !force && checkpoint !== null && target === checkpoint)
     return { plan: undefined, resumed: false };
@@ -59,7 +58,7 @@ export async function planPhase(
   const from = scope ? (scope.since ?? null) : force ? null : checkpoint;
   const listing = await source.list(from, target, ctx);
   // a scoped listing is never a snapshot: it must not delete what it does not list
-  const plan = await ledger.createPlan(ref, from, target, scope ? "delta" : listing.mode);
+  const plan = await plans.createPlan(ref, from, target, scope ? "delta" : listing.mode);
   const wanted = scope?.ids ? new Set(scope.ids) : undefined;
   let batch: PlannedItem[] = [];
   let total = 0;
@@ -67,7 +66,7 @@ export async function planPhase(
     if (wanted && !wanted.has(item.key)) continue;
     batch.push(item);
     if (batch.length >= RECORD_BATCH) {
-      await ledger.recordItems(plan.id, batch);
+      await plans.recordItems(plan, batch);
       total += batch.length;
       batch = [];
       await new Promise((r) => setImmediate(r)); // keep signals and timers responsive during long listings
@@ -75,21 +74,20 @@ export async function planPhase(
     if (ctx.signal.aborted) break;
   }
   if (ctx.signal.aborted) {
-    await ledger.discardPlan(plan.id);
+    await plans.discardPlan(plan.id);
     return { plan: undefined, resumed: false };
   }
-  await ledger.recordItems(plan.id, batch);
+  await plans.recordItems(plan, batch);
   // some sources know the target only once everything is listed (the newest updated_at seen)
   const sealed: PlanRecord = {
     ...plan,
     target: listing.finalTarget ? listing.finalTarget() : target,
     state: "open",
   };
-  await ledger.sealPlan(sealed);
-  const counts = await ledger.countItems(plan.id);
+  await plans.sealPlan(sealed);
+  const counts = await plans.count(plan.id);
   total = Object.values(counts).reduce((a, b) => a + b, 0);
-  emit({
-    type: "plan:recorded",
+  events.emit("plan:recorded", {
     ...ref,
     planId: plan.id,
     mode: plan.mode,

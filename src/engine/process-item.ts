@@ -96,12 +96,12 @@ export async function processItem(
     if (ctx.signal.aborted && isAbort(e)) return undefined;
     const errorClass = classifyError(e);
     const message = redact(errorMessage(e)).slice(0, 2000);
-    const deferredUntil = isBrokenCircuitError(e)
-      ? (e.retryAt ?? Date.now() + 60_000)
+    const deferFor = isBrokenCircuitError(e)
+      ? Math.max(0, (e.retryAt ?? Date.now() + 60_000) - Date.now())
       : errorClass === "rate_limited"
-        ? Date.now() + ((isHttpError(e) ? e.retryAfterMs : undefined) ?? policy.rateLimitWaitMs)
+        ? ((isHttpError(e) ? e.retryAfterMs : undefined) ?? policy.rateLimitWaitMs)
         : undefined;
-    if (deferredUntil !== undefined && item.attempts < MAX_DEFERRALS) {
+    if (deferFor !== undefined && item.attempts < MAX_DEFERRALS) {
       return {
         ...base,
         status: "PENDING",
@@ -109,7 +109,7 @@ export async function processItem(
         errorClass,
         errorMessage: message,
         attempts: item.attempts,
-        nextAttemptAt: deferredUntil,
+        retryInMs: deferFor,
       };
     }
     const attempts = item.attempts + 1;
@@ -127,7 +127,7 @@ export async function processItem(
       errorClass,
       errorMessage: message,
       attempts,
-      nextAttemptAt: Date.now() + delay,
+      retryInMs: delay,
     };
   }
 }

@@ -1,42 +1,53 @@
 import type { PhaseConnectors } from "../connectors/build-connectors.js";
 import type { ConnectorContext } from "../connectors/types.js";
-import type { Ledger } from "../ledger/ledger.js";
+import type { PlanStore } from "../ledger/plan-store.js";
 import type { ClaimedItem, PlanRecord } from "../ledger/types.js";
 import { sleep } from "../resilience/sleep.js";
-import type { EngineListener } from "./events.js";
+import type { EventBus } from "../events.js";
 import { isOwnerGone } from "./owner.js";
 import { processItem, type ItemPolicy } from "./process-item.js";
 import { ProgressTracker } from "./progress.js";
 import { SettleBuffer } from "./settle-buffer.js";
 
 export interface ProcessOptions extends ItemPolicy {
-  ledger: Ledger;
+  plans: PlanStore;
   connectors: PhaseConnectors;
   ctx: ConnectorContext;
   owner: string;
   workers: number;
   leaseMs: number;
-  emit: EngineListener;
+  events: EventBus;
   progressIntervalMs: number;
+}
+
+/**
+ * Items a stopped run left PROCESSING: expired leases (the ledger's clock), and at once those of an
+ * owner known to be gone (a dead pid on this host: a hint the ledger cannot have).
+ */
+async function requeueAbandoned(plans: PlanStore, planId: number): Promise<number> {
+  let n = await plans.requeueExpired(planId);
+  for (const owner of await plans.leaseOwners(planId))
+    if (isOwnerGone(owner)) n += await plans.release(planId, owner);
+  return n;
 }
 
 /** Claims and processes a plan's items with `workers` in flight until none is left to try (or the signal aborts). */
 export async function processPlan(plan: PlanRecord, o: ProcessOptions): Promise<void> {
-  const { ledger, ctx, owner, emit } = o;
-  const requeued = await ledger.requeueAbandoned(plan.id, Date.now(), isOwnerGone);
-  if (requeued > 0) emit({ type: "leases:requeued", job: plan.job, phase: plan.phase, count: requeued });
+  const { plans, ctx, owner, events } = o;
+  const requeued = await requeueAbandoned(plans, plan.id);
+  if (requeued > 0) events.emit("leases:requeued", { job: plan.job, phase: plan.phase, count: requeued });
 
   const tracker = new ProgressTracker(
     plan.job,
     plan.phase,
-    await ledger.countItems(plan.id),
-    emit,
+    await plans.count(plan.id),
+    events,
     o.progressIntervalMs,
   );
-  const buffer = new SettleBuffer(ledger, 256, 100);
+  const buffer = new SettleBuffer(plans, 256, 100);
   const heartbeat = setInterval(
     () => {
-      ledger.renewLeases(plan.id, owner, Date.now() + o.leaseMs).catch(() => undefined);
+      plans.heartbeat(plan.id, owner, o.leaseMs).catch(() => undefined);
     },
     Math.max(1000, o.leaseMs / 3),
   );
@@ -51,7 +62,7 @@ export async function processPlan(plan: PlanRecord, o: ProcessOptions): Promise<
     const claim = async (): Promise<void> => {
       // let timers (progress, heartbeat) and signal handlers run even when connectors never do real I/O
       await new Promise((r) => setImmediate(r));
-      const got = await ledger.claimItems(plan.id, owner, Date.now() + o.leaseMs, claimBatch, Date.now());
+      const got = await plans.claim(plan.id, owner, o.leaseMs, claimBatch);
       if (got.length === 0) exhausted = true;
       tracker.claimed(got);
       queue.push(...got);
@@ -71,8 +82,7 @@ export async function processPlan(plan: PlanRecord, o: ProcessOptions): Promise<
         await buffer.add(s);
         tracker.settled(s.status);
         if (s.status === "FAILED" || s.status === "DEAD") {
-          emit({
-            type: "item:failed",
+          events.emit("item:failed", {
             job: plan.job,
             phase: plan.phase,
             key: item.key,
@@ -92,11 +102,10 @@ export async function processPlan(plan: PlanRecord, o: ProcessOptions): Promise<
       await runWorkers();
       await buffer.flush();
       if (ctx.signal.aborted) break;
-      const due = await ledger.nextAttemptAt(plan.id);
-      if (due === undefined) break;
-      const wait = due - Date.now();
+      const wait = await plans.nextAttemptIn(plan.id);
+      if (wait === undefined) break;
       if (wait > 0) {
-        emit({ type: "retry:wait", job: plan.job, phase: plan.phase, seconds: Math.round(wait / 100) / 10 });
+        events.emit("retry:wait", { job: plan.job, phase: plan.phase, seconds: Math.round(wait / 100) / 10 });
         await sleep(wait, ctx.signal);
       }
     }
@@ -105,6 +114,6 @@ export async function processPlan(plan: PlanRecord, o: ProcessOptions): Promise<
     tracker.stop();
     await buffer.flush().catch(() => undefined);
     // claimed but unfinished items go straight back to PENDING for the next run
-    await ledger.releaseLeases(plan.id, owner);
+    await plans.release(plan.id, owner);
   }
 }

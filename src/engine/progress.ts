@@ -1,5 +1,6 @@
 import type { ClaimedItem, ItemStatus, StatusCounts } from "../ledger/types.js";
-import type { EngineListener, Progress } from "./events.js";
+import type { EventBus } from "../events.js";
+import type { Progress } from "../results.js";
 
 /** Keeps a phase's counts in memory (no database query per tick) and emits them at an interval. */
 export class ProgressTracker {
@@ -11,10 +12,10 @@ export class ProgressTracker {
     private readonly job: string,
     private readonly phase: string,
     private readonly counts: StatusCounts,
-    private readonly emit: EngineListener,
+    private readonly events: EventBus,
     intervalMs: number,
   ) {
-    this.timer = setInterval(() => this.emit({ type: "progress", ...this.snapshot() }), intervalMs);
+    this.timer = setInterval(() => this.events.emit("progress", { ...this.snapshot() }), intervalMs);
     this.timer.unref();
   }
 
@@ -58,6 +59,6 @@ export class ProgressTracker {
 
   stop(): void {
     clearInterval(this.timer);
-    this.emit({ type: "progress", ...this.snapshot() });
+    this.events.emit("progress", { ...this.snapshot() });
   }
 }

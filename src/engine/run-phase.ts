@@ -1,19 +1,20 @@
 import type { PhaseConnectors } from "../connectors/build-connectors.js";
 import type { ConnectorContext } from "../connectors/types.js";
-import type { Ledger } from "../ledger/ledger.js";
+import type { PlanStore } from "../ledger/plan-store.js";
 import type { PhaseRef, PlanRecord } from "../ledger/types.js";
-import type { EngineListener, PhaseResult } from "./events.js";
+import type { EventBus } from "../events.js";
+import type { PhaseResult } from "../results.js";
 import { planPhase, type Scope } from "./plan-phase.js";
 import { processPlan } from "./process-plan.js";
 
 export interface RunPhaseOptions {
-  ledger: Ledger;
+  plans: PlanStore;
   ref: PhaseRef;
   connectors: PhaseConnectors;
   context: Omit<ConnectorContext, "signal">;
   owner: string;
   signal: AbortSignal;
-  emit: EngineListener;
+  events: EventBus;
   force: boolean;
   workers: number;
   maxRetries: number;
@@ -32,41 +33,45 @@ export interface RunPhaseOptions {
  * A resumed plan that closes is followed by a fresh plan to the source's current target.
  */
 export async function runPhase(o: RunPhaseOptions): Promise<PhaseResult> {
-  const { ledger, ref, emit } = o;
+  const { plans, ref, events } = o;
   const ctx: ConnectorContext = { ...o.context, signal: o.signal };
-  const start = (await ledger.getCheckpoint(ref))?.value ?? null;
-  emit({ type: "phase:start", job: ref.job, phase: ref.phase, checkpoint: start });
+  const start = (await plans.checkpoint(ref))?.value ?? null;
+  events.emit("phase:start", { job: ref.job, phase: ref.phase, checkpoint: start });
 
   const aborted = (): boolean => o.signal.aborted;
   let last: PlanRecord | undefined;
   for (let round = 0; round < 2 && !aborted(); round++) {
     const { plan, resumed } = await planPhase(
-      ledger,
+      plans,
       ref,
       o.connectors.source,
       ctx,
       o.force && round === 0,
-      emit,
+      events,
       o.scope,
     );
     if (!plan) break;
     last = plan;
     await processPlan(plan, { ...o, ctx, force: o.force });
     if (aborted()) break;
-    const before = (await ledger.getCheckpoint(ref))?.value ?? null;
-    if (!(await ledger.closePlan(plan, Date.now(), o.fence))) break;
+    const before = (await plans.checkpoint(ref))?.value ?? null;
+    if (!(await plans.closePlan(plan, o.fence))) break;
     if (plan.target !== before)
-      emit({ type: "checkpoint:moved", job: ref.job, phase: ref.phase, from: before, to: plan.target });
+      events.emit("checkpoint:moved", { job: ref.job, phase: ref.phase, from: before, to: plan.target });
     if (!resumed || o.scope) break;
   }
 
-  const result = await summarize(ledger, ref, last);
-  emit({ type: "phase:end", job: ref.job, phase: ref.phase, result });
+  const result = await summarize(plans, ref, last);
+  events.emit("phase:end", { job: ref.job, phase: ref.phase, result });
   return result;
 }
 
-async function summarize(ledger: Ledger, ref: PhaseRef, plan: PlanRecord | undefined): Promise<PhaseResult> {
-  const checkpoint = (await ledger.getCheckpoint(ref))?.value ?? null;
+async function summarize(
+  plans: PlanStore,
+  ref: PhaseRef,
+  plan: PlanRecord | undefined,
+): Promise<PhaseResult> {
+  const checkpoint = (await plans.checkpoint(ref))?.value ?? null;
   if (!plan) {
     return {
       name: ref.phase,
@@ -81,7 +86,7 @@ async function summarize(ledger: Ledger, ref: PhaseRef, plan: PlanRecord | undef
       degraded: 0,
     };
   }
-  const c = await ledger.countItems(plan.id);
+  const c = await plans.count(plan.id);
   return {
     name: ref.phase,
     total: c.PENDING + c.PROCESSING + c.COMPLETED + c.SKIPPED + c.FAILED + c.DEAD,
@@ -91,7 +96,7 @@ async function summarize(ledger: Ledger, ref: PhaseRef, plan: PlanRecord | undef
     dead: c.DEAD,
     pending: c.PENDING + c.PROCESSING,
     checkpoint,
-    skippedReasons: await ledger.countReasons(plan.id, "SKIPPED"),
-    degraded: (await ledger.countReasons(plan.id, "COMPLETED")).raw ?? 0,
+    skippedReasons: await plans.countReasons(plan.id, "SKIPPED"),
+    degraded: (await plans.countReasons(plan.id, "COMPLETED")).raw ?? 0,
   };
 }

@@ -1,4 +1,4 @@
-import type { Ledger } from "../ledger/ledger.js";
+import type { PlanStore } from "../ledger/plan-store.js";
 import type { Settlement } from "../ledger/types.js";
 
 /** Group commit: settlements are written in one transaction per batch, or after a short delay. */
@@ -9,7 +9,7 @@ export class SettleBuffer {
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly ledger: Ledger,
+    private readonly plans: PlanStore,
     private readonly maxBatch: number,
     private readonly maxDelayMs: number,
   ) {}
@@ -30,7 +30,7 @@ export class SettleBuffer {
     this.flushing = this.flushing.then(async () => {
       if (batch.length === 0 || this.failure !== undefined) return;
       try {
-        await this.ledger.settleItems(batch, Date.now());
+        await this.plans.settle(batch);
       } catch (e) {
         this.failure = e instanceof Error ? e : new Error(String(e));
       }

@@ -1,33 +1,21 @@
-import type Database from "better-sqlite3";
+import type { BreakerRecord } from "../ledger/types.js";
 import { check, type CheckResult } from "./types.js";
 
-interface BreakerRow {
-  provider: string;
-  state: string;
-  open_until: number | null;
-  isolated: number;
-  reason: string | null;
-}
-
 /**
- * Open (and half-open) circuit breakers. doctor only reports them: a breaker whose open period
- * passed moves itself to half_open on the next call (with the cross-process probe lease), so a
+ * Open (and half-open) circuit breakers of providers. doctor only reports them: a breaker whose open
+ * period passed moves itself to half_open on the next call (with the cross-process probe lease), so a
  * repair that moved it would only race the providers' own callers. Replica targets' breakers
  * (`replica:<replica>:<target>`) are reported by the replicas check.
  */
-export function checkBreakers(db: Database.Database, now: number): CheckResult {
-  const rows = db
-    .prepare<[], BreakerRow>(
-      "SELECT provider, state, open_until, isolated, reason FROM breakers WHERE state != 'closed' AND provider NOT LIKE 'replica:%' ORDER BY provider",
-    )
-    .all();
+export function checkBreakers(breakers: readonly BreakerRecord[], now: number): CheckResult {
+  const rows = breakers.filter((b) => b.state !== "closed" && !b.provider.startsWith("replica:"));
   if (rows.length === 0) return check("breakers", "ok", "every circuit breaker is closed", { open: [] });
   const open = rows.map((r) => ({
     provider: r.provider,
     state: r.state,
-    isolated: r.isolated === 1,
-    openUntil: r.open_until === null ? null : new Date(r.open_until).toISOString(),
-    elapsed: r.open_until !== null && r.open_until <= now,
+    isolated: r.isolated,
+    openUntil: r.openUntil === null ? null : new Date(r.openUntil).toISOString(),
+    elapsed: r.openUntil !== null && r.openUntil <= now,
     reason: r.reason,
   }));
   const text = open

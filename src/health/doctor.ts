@@ -1,37 +1,37 @@
-import { existsSync } from "node:fs";
 import path from "node:path";
-import Database from "better-sqlite3";
 import type { LoadedConfig } from "../config/load-config.js";
 import { errorMessage } from "../errors.js";
-import { SqliteLedger } from "../ledger/sqlite/sqlite-ledger.js";
-import { SyncService } from "../service/sync-service.js";
+import type { Ledger } from "../ledger/ledger.js";
+import type { MaintenanceStore } from "../ledger/maintenance-store.js";
 import { checkBacklog } from "./backlog.js";
 import { checkBackups, pruneBackups, pruneTempFiles } from "./backups.js";
 import { checkBreakers } from "./breakers.js";
 import { checkDisk } from "./disk.js";
 import { checkIntegrity } from "./integrity.js";
-import { checkLeases, requeueExpiredLeases } from "./leases.js";
-import { checkLocks, reclaimLocks } from "./locks.js";
-import { checkSchedules, overdueJobs, overdueReplicaTargets, startReplication } from "./overdue.js";
+import { checkLeases } from "./leases.js";
+import { checkLocks, staleLocks } from "./locks.js";
+import {
+  checkSchedules,
+  overdueJobs,
+  overdueReplicaTargets,
+  type OverdueJob,
+  type OverdueTarget,
+} from "./overdue.js";
 import { checkReplicas } from "./replicas.js";
-import { replicaSnapshots, restoreFromSnapshot } from "./restore.js";
-import { checkStorage, compact } from "./storage.js";
+import { restoreCandidates } from "./restore.js";
+import { checkStorage } from "./storage.js";
 import { check, exitCodeFor, type CheckResult, type RepairResult } from "./types.js";
 
 export interface DoctorOptions {
   repair?: boolean;
   thorough?: boolean;
-  /** Repairs that start syncs of overdue jobs (off for the daemon, which runs due jobs itself). */
+  /** Repairs that start syncs of overdue jobs and replica targets (off for the daemon, which runs them on schedule). */
   startSyncs?: boolean;
-  /**
-   * Restore a database failing its integrity check from a snapshot (default true). Only safe when no
-   * connection holds the file: the daemon, which holds one, turns it off.
-   */
+  /** Restore a ledger failing its integrity check from a snapshot (only where nothing holds it open). */
   restore?: boolean;
-  /** An open service on this state to repair through (the daemon's); otherwise doctor opens its own. */
-  service?: SyncService;
   env?: NodeJS.ProcessEnv;
   now?: () => number;
+  signal?: AbortSignal;
 }
 
 export interface DoctorReport {
@@ -42,57 +42,13 @@ export interface DoctorReport {
   exitCode: number;
 }
 
-/** A check that threw (a missing table, a locked file) is reported, not thrown. */
-function guarded(name: string, fn: () => CheckResult): CheckResult {
-  try {
-    return fn();
-  } catch (e) {
-    return check(name, "critical", `check failed: ${errorMessage(e)}`, {});
-  }
+/** What the repairs that start work call (the services). */
+export interface DoctorActions {
+  startSync(job: OverdueJob): Promise<RepairResult>;
+  startReplication(target: OverdueTarget): Promise<RepairResult>;
 }
 
-/** Runs every check on the state folder as it is now; the database is opened read-only. */
-export function runChecks(
-  loaded: LoadedConfig,
-  thorough: boolean,
-  env: NodeJS.ProcessEnv,
-  now: number,
-): CheckResult[] {
-  const dbFile = path.join(loaded.stateDir, "state.db");
-  const checks: CheckResult[] = [guarded("disk", () => checkDisk(loaded.stateDir, env))];
-  const integrity = checkIntegrity(dbFile, thorough);
-  checks.push(integrity);
-  const replicas = (db?: Database.Database): CheckResult =>
-    guarded("replicas", () => checkReplicas(loaded, db));
-  if (integrity.status === "ok" && existsSync(dbFile)) {
-    let db: Database.Database | undefined;
-    try {
-      db = new Database(dbFile, { readonly: true, fileMustExist: true });
-      db.pragma("busy_timeout = 5000");
-      const open = db;
-      checks.push(
-        guarded("database-size", () => checkStorage(open, dbFile, env)),
-        guarded("schedules", () => checkSchedules(open, loaded.config.jobs, now, loaded.config.replicas)),
-        guarded("breakers", () => checkBreakers(open, now)),
-        guarded("job-locks", () => checkLocks(open, now)),
-        guarded("leases", () => checkLeases(open, now)),
-        guarded("backlog", () => checkBacklog(open)),
-        replicas(open),
-      );
-    } catch (e) {
-      checks.push(
-        check("database-open", "critical", `cannot open the state database: ${errorMessage(e)}`, {}),
-        replicas(),
-      );
-    } finally {
-      db?.close();
-    }
-  } else checks.push(replicas());
-  checks.push(guarded("backups", () => checkBackups(loaded.stateDir, env, now)));
-  return checks;
-}
-
-const repair = (
+export const repair = (
   name: string,
   ok: boolean,
   message: string,
@@ -104,45 +60,77 @@ const repair = (
   details,
 });
 
-/**
- * Safe repairs, in order: restore a database failing its integrity check from the newest verified
- * snapshot (in backups/ or on a replica target); prune backups past retention and stray *.tmp files;
- * then, only once the database is sound and opened through the service (migrations), reclaim stale
- * job locks, requeue expired leases, start syncs of overdue jobs, and checkpoint/optimize/VACUUM. Each
- * repair is appended to the events table.
- */
-export async function runRepairs(
-  loaded: LoadedConfig,
-  o: {
-    thorough: boolean;
-    startSyncs: boolean;
-    restore: boolean;
-    env: NodeJS.ProcessEnv;
-    now: () => number;
-    service?: SyncService | undefined;
-  },
-): Promise<RepairResult[]> {
-  const dbFile = path.join(loaded.stateDir, "state.db");
-  const repairs: RepairResult[] = [];
-  const attempt = async (
-    name: string,
-    fn: () => RepairResult | undefined | Promise<RepairResult | undefined>,
-  ): Promise<void> => {
-    try {
-      const r = await fn();
-      if (r) repairs.push(r);
-    } catch (e) {
-      repairs.push(repair(name, false, `failed: ${errorMessage(e)}`));
-    }
-  };
+/** A check that threw (a locked file, an unreadable folder) is reported, not thrown. */
+async function guarded(name: string, fn: () => CheckResult | Promise<CheckResult>): Promise<CheckResult> {
+  try {
+    return await fn();
+  } catch (e) {
+    return check(name, "critical", `check failed: ${errorMessage(e)}`, {});
+  }
+}
 
-  const database = { sound: true };
-  if (existsSync(dbFile) && checkIntegrity(dbFile, o.thorough).status === "critical") {
-    database.sound = false;
+/** Runs `fn` as one repair: its result (or none), or its failure as a failed repair. */
+async function attempt(
+  repairs: RepairResult[],
+  name: string,
+  fn: () => RepairResult | undefined | Promise<RepairResult | undefined>,
+): Promise<void> {
+  try {
+    const r = await fn();
+    if (r) repairs.push(r);
+  } catch (e) {
+    repairs.push(repair(name, false, `failed: ${errorMessage(e)}`));
+  }
+}
+
+/**
+ * Every check of the state as it is now. `ledger` is the open ledger, when it is sound and exists: the
+ * checks that read it are left out otherwise (integrity says why).
+ */
+export async function runChecks(
+  loaded: LoadedConfig,
+  maintenance: MaintenanceStore,
+  ledger: Ledger | undefined,
+  o: { thorough: boolean; env: NodeJS.ProcessEnv; now: number },
+): Promise<CheckResult[]> {
+  const checks: CheckResult[] = [await guarded("disk", () => checkDisk(loaded.stateDir, o.env))];
+  checks.push(await guarded("database-integrity", () => checkIntegrity(maintenance, o.thorough)));
+  if (ledger) {
+    const { jobs, replicas } = loaded.config;
+    checks.push(
+      await guarded("database-size", async () => checkStorage(await maintenance.size(), o.env)),
+      await guarded("schedules", () => checkSchedules(ledger.meta, jobs, o.now, replicas)),
+      await guarded("breakers", async () => checkBreakers(await ledger.resilience.listBreakers(), o.now)),
+      await guarded("job-locks", async () => checkLocks(await ledger.locks.list())),
+      await guarded("leases", async () => checkLeases(await ledger.plans.expiredLeases())),
+      await guarded("backlog", async () =>
+        checkBacklog(await ledger.plans.countByJob("DEAD"), await ledger.resilience.countDebtsByJob()),
+      ),
+      await guarded("replicas", async () => checkReplicas(loaded, await ledger.resilience.listBreakers())),
+    );
+  } else checks.push(await guarded("replicas", () => checkReplicas(loaded)));
+  checks.push(await guarded("backups", () => checkBackups(loaded.stateDir, o.env, o.now)));
+  return checks;
+}
+
+/**
+ * The repairs that need no open ledger, in order: restore a ledger failing its integrity check from
+ * the newest verified snapshot (backups/ or a replica target), prune backups past retention and stray
+ * temp files. Returns whether the ledger is sound afterwards.
+ */
+export async function fileRepairs(
+  loaded: LoadedConfig,
+  maintenance: MaintenanceStore,
+  o: { thorough: boolean; restore: boolean; env: NodeJS.ProcessEnv; now: () => number },
+): Promise<{ repairs: RepairResult[]; sound: boolean }> {
+  const repairs: RepairResult[] = [];
+  let sound = true;
+  if (maintenance.exists() && (await maintenance.integrity(o.thorough)).length > 0) {
+    sound = false;
     if (o.restore)
-      await attempt("restore-database", () => {
-        const r = restoreFromSnapshot(dbFile, loaded.stateDir, o.now(), replicaSnapshots(loaded));
-        database.sound = r.restored && checkIntegrity(dbFile, o.thorough).status === "ok";
+      await attempt(repairs, "restore-database", async () => {
+        const r = await maintenance.restore(restoreCandidates(loaded, path.basename(maintenance.location)));
+        sound = r.restored && (await maintenance.integrity(o.thorough)).length === 0;
         return repair("restore-database", r.restored, r.message, {
           from: r.from ?? null,
           movedAside: r.movedAside,
@@ -150,7 +138,7 @@ export async function runRepairs(
         });
       });
   }
-  await attempt("prune-backups", () => {
+  await attempt(repairs, "prune-backups", () => {
     const pruned = pruneBackups(loaded.stateDir, o.env, o.now());
     return pruned.length === 0
       ? undefined
@@ -158,10 +146,12 @@ export async function runRepairs(
           "prune-backups",
           true,
           `deleted ${pruned.length} backups past retention: ${pruned.join(", ")}`,
-          { pruned },
+          {
+            pruned,
+          },
         );
   });
-  await attempt("prune-temp-files", () => {
+  await attempt(repairs, "prune-temp-files", () => {
     const removed = pruneTempFiles(loaded.stateDir);
     return removed.length === 0
       ? undefined
@@ -169,95 +159,63 @@ export async function runRepairs(
           "prune-temp-files",
           true,
           `deleted ${removed.length} stray temp files: ${removed.join(", ")}`,
-          { removed },
+          {
+            removed,
+          },
         );
   });
-  if (!database.sound || !existsSync(dbFile)) return repairs;
+  return { repairs, sound };
+}
 
-  let service: SyncService;
-  try {
-    service = o.service ?? SyncService.open(loaded);
-  } catch (e) {
-    repairs.push(repair("open-ledger", false, `cannot open the ledger to repair it: ${errorMessage(e)}`));
-    return repairs;
-  }
-  try {
-    if (!(service.ledger instanceof SqliteLedger)) return repairs;
-    const db = service.ledger.db;
-    await attempt("reclaim-locks", () => {
-      const freed = reclaimLocks(db, o.now());
-      return freed.length === 0
-        ? undefined
-        : repair(
-            "reclaim-locks",
-            true,
-            `deleted ${freed.length} stale job locks: ${freed.map((l) => `${l.job} (pid ${l.pid} on ${l.host})`).join(", ")}`,
-            { locks: freed },
-          );
-    });
-    await attempt("requeue-leases", () => {
-      const n = requeueExpiredLeases(db, o.now());
-      return n === 0
-        ? undefined
-        : repair("requeue-leases", true, `requeued ${n} items whose lease expired`, { items: n });
-    });
-    if (o.startSyncs) {
-      for (const job of overdueJobs(db, loaded.config.jobs, o.now())) {
-        await attempt("start-sync", async () => {
-          const result = await service
-            .execute({ job: job.job, scope: {}, options: { wait: false }, trigger: "api" })
-            .catch((e: unknown) => {
-              throw new Error(`could not start a sync of overdue job ${job.job}: ${errorMessage(e)}`);
-            });
-          return repair(
-            "start-sync",
-            result.status === "completed",
-            `started a sync of overdue job ${job.job} (last success ${job.lastSuccess ?? "never"}): ${result.status} in ${result.durationSeconds}s`,
-            { job: job.job, runId: result.runId, status: result.status },
-          );
-        });
-      }
-      for (const t of overdueReplicaTargets(db, loaded.config.replicas, o.now()))
-        await attempt("start-replication", () => startReplication(service, t, o.now()));
+/**
+ * The repairs on an open, sound ledger, in order: reclaim stale job locks, requeue expired leases,
+ * start overdue syncs and replications (when `actions` are given), compact.
+ */
+export async function ledgerRepairs(
+  loaded: LoadedConfig,
+  ledger: Ledger,
+  o: { now: () => number; actions?: DoctorActions; signal?: AbortSignal },
+): Promise<RepairResult[]> {
+  const repairs: RepairResult[] = [];
+  await attempt(repairs, "reclaim-locks", async () => {
+    const freed = [];
+    for (const s of staleLocks(await ledger.locks.list())) {
+      // only if it is still the same holder's
+      const now = await ledger.locks.read(s.job);
+      if (now?.owner !== s.owner) continue;
+      await ledger.locks.release(s.job, s.owner);
+      freed.push(s);
     }
-    await attempt("compact", () => {
-      const r = compact(db, dbFile);
-      return repair("compact", true, r.message, r.details as unknown as Record<string, unknown>);
-    });
-    await service.ledger.appendEvents(
-      repairs.map((r) => ({
-        ts: o.now(),
-        runId: null,
-        job: typeof r.details.job === "string" ? r.details.job : null,
-        level: r.ok ? "info" : "warn",
-        type: "doctor:repair",
-        message: `doctor: ${r.name}: ${r.message}`,
-        data: r,
-      })),
-    );
-    // the events just written go to the main file too, so the WAL is left empty
-    db.pragma("wal_checkpoint(TRUNCATE)");
-  } finally {
-    if (!o.service) await service.close();
+    return freed.length === 0
+      ? undefined
+      : repair(
+          "reclaim-locks",
+          true,
+          `deleted ${freed.length} stale job locks: ${freed.map((l) => `${l.job} (pid ${l.pid} on ${l.host})`).join(", ")}`,
+          { locks: freed },
+        );
+  });
+  await attempt(repairs, "requeue-leases", async () => {
+    const n = await ledger.plans.requeueExpired();
+    return n === 0
+      ? undefined
+      : repair("requeue-leases", true, `requeued ${n} items whose lease expired`, { items: n });
+  });
+  if (o.actions) {
+    for (const job of await overdueJobs(ledger.meta, loaded.config.jobs, o.now())) {
+      if (o.signal?.aborted) break;
+      await attempt(repairs, "start-sync", () => o.actions!.startSync(job));
+    }
+    for (const t of await overdueReplicaTargets(ledger.meta, loaded.config.replicas, o.now())) {
+      if (o.signal?.aborted) break;
+      await attempt(repairs, "start-replication", () => o.actions!.startReplication(t));
+    }
   }
+  await attempt(repairs, "compact", async () => {
+    const r = await ledger.maintenance.compact();
+    return repair("compact", true, r.message, r.details as unknown as Record<string, unknown>);
+  });
   return repairs;
 }
 
-/** `syncwarden doctor`: repairs (when asked), then the checks of the state as it is afterwards. */
-export async function runDoctor(loaded: LoadedConfig, options: DoctorOptions = {}): Promise<DoctorReport> {
-  const env = options.env ?? process.env;
-  const now = options.now ?? Date.now;
-  const thorough = options.thorough ?? false;
-  const repairs = options.repair
-    ? await runRepairs(loaded, {
-        thorough,
-        startSyncs: options.startSyncs ?? true,
-        restore: options.restore ?? true,
-        env,
-        now,
-        service: options.service,
-      })
-    : [];
-  const checks = runChecks(loaded, thorough, env, now());
-  return { checks, repairs, exitCode: exitCodeFor(checks) };
-}
+export { exitCodeFor };

@@ -1,15 +1,6 @@
-import { hostname } from "node:os";
-import type Database from "better-sqlite3";
-import { isOwnerGone, pidAlive } from "../engine/owner.js";
+import { isOwnerGone } from "../engine/owner.js";
+import type { JobLock } from "../ledger/types.js";
 import { check, type CheckResult } from "./types.js";
-
-interface LockRow {
-  job: string;
-  owner: string;
-  pid: number;
-  host: string;
-  expires_at: number;
-}
 
 export interface StaleLock {
   job: string;
@@ -19,42 +10,32 @@ export interface StaleLock {
   why: "holder-dead" | "expired";
 }
 
-/** Job locks whose holder died on this host, or whose lease expired (holders on other hosts). */
-export function staleLocks(db: Database.Database, now: number): StaleLock[] {
-  const rows = db.prepare<[], LockRow>("SELECT job, owner, pid, host, expires_at FROM job_locks").all();
-  const out: StaleLock[] = [];
-  for (const r of rows) {
-    const dead = isOwnerGone(r.owner) || (r.host === hostname() && r.pid !== process.pid && !pidAlive(r.pid));
-    if (dead || r.expires_at < now)
-      out.push({
-        job: r.job,
-        owner: r.owner,
-        pid: r.pid,
-        host: r.host,
+/** Job locks whose lease expired (the ledger's clock), or whose holder died on this host (its pid: a hint). */
+export function staleLocks(locks: readonly JobLock[]): StaleLock[] {
+  return locks.flatMap((l) => {
+    const dead = isOwnerGone(l.owner);
+    if (!dead && !l.expired) return [];
+    return [
+      {
+        job: l.job,
+        owner: l.owner,
+        pid: l.pid,
+        host: l.host,
         why: dead ? "holder-dead" : "expired",
-      });
-  }
-  return out;
+      } as const,
+    ];
+  });
 }
 
-export function checkLocks(db: Database.Database, now: number): CheckResult {
-  const total = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM job_locks").get()!.n;
-  const stale = staleLocks(db, now);
+export function checkLocks(locks: readonly JobLock[]): CheckResult {
+  const stale = staleLocks(locks);
   if (stale.length === 0)
-    return check("job-locks", "ok", `${total} job locks held, none stale`, { held: total });
+    return check("job-locks", "ok", `${locks.length} job locks held, none stale`, { held: locks.length });
   const list = stale.map(
     (s) => `${s.job} (pid ${s.pid} on ${s.host}, ${s.why === "expired" ? "expired" : "holder gone"})`,
   );
   return check("job-locks", "warning", `${stale.length} stale job locks: ${list.join(", ")}`, {
-    held: total,
+    held: locks.length,
     stale,
   });
-}
-
-/** Deletes the stale locks (each only if it is still the same holder's). */
-export function reclaimLocks(db: Database.Database, now: number): StaleLock[] {
-  const del = db.prepare("DELETE FROM job_locks WHERE job = ? AND owner = ?");
-  return db
-    .transaction(() => staleLocks(db, now).filter((s) => del.run(s.job, s.owner).changes === 1))
-    .immediate();
 }

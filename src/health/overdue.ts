@@ -1,13 +1,7 @@
-import type Database from "better-sqlite3";
-import {
-  parseReplicaSchedules,
-  replicateScheduled,
-  type ScheduledTarget,
-} from "../daemon/replica-schedule.js";
-import { parseSchedules, type Schedule } from "../daemon/schedule.js";
-import { replicaLastSuccessKey, replicaLockName } from "../replicas/replicate.js";
-import { LAST_SUCCESS_KEY, type SyncService } from "../service/sync-service.js";
-import { check, type CheckResult, type RepairResult } from "./types.js";
+import { parseReplicaSchedules, parseSchedules, type Schedule } from "../config/schedule.js";
+import { lastSuccessKey, replicaLastSuccessKey, replicaLockName } from "../ledger/meta-keys.js";
+import type { MetaStore } from "../ledger/meta-store.js";
+import { check, type CheckResult } from "./types.js";
 
 interface Overdue {
   schedule: string;
@@ -44,52 +38,49 @@ function judge(schedule: Schedule, raw: string | undefined, now: number): Overdu
   };
 }
 
-const metaReader = (db: Database.Database): ((key: string) => string | undefined) => {
-  const meta = db.prepare<[string], { value: string }>("SELECT value FROM metadata WHERE key = ?");
-  return (key) => meta.get(key)?.value;
-};
-
 /** Scheduled jobs whose last success is more than one interval past due (or that never succeeded). */
-export function overdueJobs(
-  db: Database.Database,
+export async function overdueJobs(
+  meta: MetaStore,
   jobs: Readonly<
     Record<string, { schedule?: { every?: string | undefined; cron?: string | undefined } | undefined }>
   >,
   now: number,
-): OverdueJob[] {
-  const meta = metaReader(db);
-  return [...parseSchedules(jobs)].flatMap(([job, schedule]) => {
-    const o = judge(schedule, meta(LAST_SUCCESS_KEY(job)), now);
-    return o ? [{ job, ...o }] : [];
-  });
+): Promise<OverdueJob[]> {
+  const out: OverdueJob[] = [];
+  for (const [job, schedule] of parseSchedules(jobs)) {
+    const o = judge(schedule, await meta.get(lastSuccessKey(job)), now);
+    if (o) out.push({ job, ...o });
+  }
+  return out;
 }
 
 /** Scheduled replica targets overdue by the jobs' rule, from their last successful run. */
-export function overdueReplicaTargets(
-  db: Database.Database,
+export async function overdueReplicaTargets(
+  meta: MetaStore,
   replicas: ReplicasConfig,
   now: number,
-): OverdueTarget[] {
-  const meta = metaReader(db);
-  return parseReplicaSchedules(replicas).flatMap((t: ScheduledTarget) => {
-    const o = judge(t.schedule, meta(replicaLastSuccessKey(t)), now);
-    return o ? [{ replica: t.replica, target: t.target, ...o }] : [];
-  });
+): Promise<OverdueTarget[]> {
+  const out: OverdueTarget[] = [];
+  for (const t of parseReplicaSchedules(replicas)) {
+    const o = judge(t.schedule, await meta.get(replicaLastSuccessKey(t)), now);
+    if (o) out.push({ replica: t.replica, target: t.target, ...o });
+  }
+  return out;
 }
 
 const describe = (name: string, o: Overdue): string =>
   `${name} (${o.schedule}; last success ${o.lastSuccess ?? "never"})`;
 
-export function checkSchedules(
-  db: Database.Database,
+export async function checkSchedules(
+  meta: MetaStore,
   jobs: Parameters<typeof overdueJobs>[1],
   now: number,
   replicas: ReplicasConfig = {},
-): CheckResult {
+): Promise<CheckResult> {
   const scheduled = parseSchedules(jobs).size;
   const targets = parseReplicaSchedules(replicas).length;
-  const overdue = overdueJobs(db, jobs, now);
-  const late = overdueReplicaTargets(db, replicas, now);
+  const overdue = await overdueJobs(meta, jobs, now);
+  const late = await overdueReplicaTargets(meta, replicas, now);
   if (overdue.length === 0 && late.length === 0) {
     const what = targets === 0 ? "" : ` and ${targets} scheduled replica targets`;
     return check(
@@ -114,23 +105,4 @@ export function checkSchedules(
     overdue,
     ...(targets === 0 ? {} : { scheduledTargets: targets, overdueTargets: late }),
   });
-}
-
-/** doctor --repair: replicates an overdue target now (stamping its start, as the daemon does). */
-export async function startReplication(
-  service: SyncService,
-  t: OverdueTarget,
-  now: number,
-): Promise<RepairResult> {
-  const r = await replicateScheduled(service, t, now, () => undefined);
-  const outcome =
-    r.status === "ok"
-      ? `ok, ${r.copied} copied, ${r.deleted} deleted, ${r.conflicts.length} conflicts, ${r.errors.length} errors`
-      : `${r.status}${r.message === undefined ? "" : ` (${r.message})`}`;
-  return {
-    name: "start-replication",
-    ok: r.status === "ok",
-    message: `replicated overdue target ${replicaLockName(t)} (last success ${t.lastSuccess ?? "never"}): ${outcome}`,
-    details: { replica: t.replica, target: t.target, status: r.status, copied: r.copied, deleted: r.deleted },
-  };
 }

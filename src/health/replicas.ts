@@ -1,20 +1,12 @@
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import type Database from "better-sqlite3";
 import type { LoadedConfig } from "../config/load-config.js";
+import { replicaLockName } from "../ledger/meta-keys.js";
+import type { BreakerRecord } from "../ledger/types.js";
 import { hasManifest } from "../replicas/manifest-match.js";
-import { replicaLockName } from "../replicas/replicate.js";
-import type { ResolvedTarget } from "../replicas/run-target.js";
 import { MARKER } from "../replicas/names.js";
-import { configuredTargets } from "../replicas/target-status.js";
+import { configuredTargets, type ResolvedTarget } from "../replicas/targets.js";
 import { check, worst, type CheckResult, type HealthStatus } from "./types.js";
-
-interface BreakerRow {
-  state: string;
-  open_until: number | null;
-  isolated: number;
-  reason: string | null;
-}
 
 interface TargetHealth {
   name: string;
@@ -44,16 +36,15 @@ function folderProblem(t: ResolvedTarget): { status: HealthStatus; problem: stri
 
 type TargetBreaker = NonNullable<TargetHealth["breaker"]>;
 
-/** The target's breaker row (`replica:<replica>:<target>`), or null when it never failed or no db. */
-function readBreaker(db: Database.Database | undefined, name: string): TargetBreaker | null {
-  const row = db
-    ?.prepare<[string], BreakerRow>(
-      "SELECT state, open_until, isolated, reason FROM breakers WHERE provider = ?",
-    )
-    .get(name);
-  if (!row) return null;
-  const openUntil = row.open_until === null ? null : new Date(row.open_until).toISOString();
-  return { state: row.state, isolated: row.isolated === 1, openUntil, reason: row.reason };
+/** The target's breaker (`replica:<replica>:<target>`), or null when it never failed or was not read. */
+function readBreaker(
+  breakers: ReadonlyMap<string, BreakerRecord> | undefined,
+  name: string,
+): TargetBreaker | null {
+  const b = breakers?.get(name);
+  if (!b) return null;
+  const openUntil = b.openUntil === null ? null : new Date(b.openUntil).toISOString();
+  return { state: b.state, isolated: b.isolated, openUntil, reason: b.reason };
 }
 
 function breakerProblem(b: TargetBreaker): string {
@@ -61,9 +52,12 @@ function breakerProblem(b: TargetBreaker): string {
   return `breaker ${state}${b.reason ? ` (${b.reason})` : ""}`;
 }
 
-function targetHealth(t: ResolvedTarget, db: Database.Database | undefined): TargetHealth {
+function targetHealth(
+  t: ResolvedTarget,
+  breakers: ReadonlyMap<string, BreakerRecord> | undefined,
+): TargetHealth {
   const name = replicaLockName(t);
-  const breaker = readBreaker(db, name);
+  const breaker = readBreaker(breakers, name);
   const folder = folderProblem(t);
   const statuses: HealthStatus[] = [folder?.status ?? "ok"];
   const problems = folder ? [folder.problem] : [];
@@ -76,10 +70,11 @@ function targetHealth(t: ResolvedTarget, db: Database.Database | undefined): Tar
 
 /**
  * Every configured replica target: reachable, carrying its marker once synced, breaker closed. The
- * breakers are read from the database when it could be opened (`db`), else left out.
+ * breakers are given when the ledger could be read, else left out.
  */
-export function checkReplicas(loaded: LoadedConfig, db: Database.Database | undefined): CheckResult {
-  const targets = configuredTargets(loaded).map((t) => targetHealth(t, db));
+export function checkReplicas(loaded: LoadedConfig, breakers?: readonly BreakerRecord[]): CheckResult {
+  const byName = breakers && new Map(breakers.map((b) => [b.provider, b]));
+  const targets = configuredTargets(loaded).map((t) => targetHealth(t, byName));
   if (targets.length === 0) return check("replicas", "ok", "no replica targets configured", { targets });
   const status = worst(targets.map((t) => t.status));
   if (status === "ok")

@@ -9,7 +9,11 @@ export interface DocumentStore {
   count(filter: { job?: string; collection?: string }): Promise<number>;
   /** Keyword search (every word must match), best first, one hit per document with a snippet. */
   search(query: string, filter: { job?: string; limit: number }): Promise<SearchHit[]>;
-  get(job: string, collection: string, key: string): Promise<{ version: string; content: string } | undefined>;
+  get(
+    job: string,
+    collection: string,
+    key: string,
+  ): Promise<{ version: string; content: string } | undefined>;
   countVectors(job: string | undefined): Promise<number>;
   /** Documents with vectors, ranked by cosine similarity to `vector`. */
   semanticSearch(vector: readonly number[], filter: { job?: string; limit: number }): Promise<SearchHit[]>;

@@ -31,7 +31,10 @@ export interface MaintenanceStore {
   /** A consistent, verified copy of the whole ledger at `dest` (written atomically). */
   backup(dest: string): Promise<void>;
   /** Reclaims space and refreshes statistics; says what it did. */
-  compact(): Promise<{ message: string; details: StorageFacts & { vacuumed: boolean; before: StorageFacts } }>;
+  compact(): Promise<{
+    message: string;
+    details: StorageFacts & { vacuumed: boolean; before: StorageFacts };
+  }>;
   /** Replaces a damaged ledger with the newest candidate backup that passes the integrity check. */
   restore(candidates: readonly { file: string; at: number }[]): Promise<RestoreOutcome>;
 }

@@ -4,8 +4,8 @@ import type { AddressInfo } from "node:net";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
-import type { SyncService } from "../service/sync-service.js";
-import { createMcpServer, type McpServerOptions } from "./server.js";
+import { errorMessage } from "../errors.js";
+import { createMcpServer, type McpServerOptions, type McpServices } from "./server.js";
 
 /*
  * Streamable HTTP on 127.0.0.1 only, at /mcp.
@@ -45,6 +45,7 @@ export interface McpHttpHandle {
 }
 
 class Refusal extends Error {
+  readonly refusal = true;
   constructor(
     readonly status: number,
     message: string,
@@ -52,6 +53,8 @@ class Refusal extends Error {
     super(message);
   }
 }
+
+const isRefusal = (e: unknown): e is Refusal => (e as { refusal?: unknown } | null)?.refusal === true;
 
 function reply(
   res: ServerResponse,
@@ -81,7 +84,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-export async function startMcpHttp(service: SyncService, opts: McpHttpOptions): Promise<McpHttpHandle> {
+export async function startMcpHttp(services: McpServices, opts: McpHttpOptions): Promise<McpHttpHandle> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const fromEnv = process.env.SYNCWARDEN_MCP_TOKEN;
   const token = opts.token ?? (fromEnv || randomBytes(32).toString("base64url"));
@@ -122,7 +125,7 @@ export async function startMcpHttp(service: SyncService, opts: McpHttpOptions): 
     if (req.method !== "POST" || !isInitializeRequest(body))
       throw new Refusal(400, "no Mcp-Session-Id: the first request must be initialize");
     if (sessions.size >= MAX_SESSIONS) throw new Refusal(503, `too many open sessions (${MAX_SESSIONS})`);
-    const server = createMcpServer(service, opts);
+    const server = createMcpServer(services, opts);
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => void sessions.set(id, { transport, server }),
@@ -137,9 +140,9 @@ export async function startMcpHttp(service: SyncService, opts: McpHttpOptions): 
 
   const http = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
-      if (e instanceof Refusal) reply(res, e.status, e.message);
+      if (isRefusal(e)) reply(res, e.status, e.message);
       else {
-        log(`syncwarden mcp: ${e instanceof Error ? e.message : String(e)}`);
+        log(`syncwarden mcp: ${errorMessage(e)}`);
         reply(res, 500, "internal error");
       }
     });

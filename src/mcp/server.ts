@@ -1,11 +1,10 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import type { CallToolResult, ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
-import { Cron } from "croner";
+import { explainNextRun, parseSchedule } from "../config/schedule.js";
 import type { JobConfig } from "../config/schema.js";
 import { errorMessage, isLockedError, UsageError } from "../errors.js";
-import { replicaStatus } from "../replicas/target-status.js";
-import { jobStatus, providerHealth } from "../service/status.js";
+import type { ReplicaService } from "../service/replica-service.js";
 import type { SyncService } from "../service/sync-service.js";
 import type { SyncResult } from "../service/types.js";
 import * as S from "./schemas.js";
@@ -44,25 +43,18 @@ function requireJob(service: SyncService, job: string): JobConfig {
   return config;
 }
 
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/** When a scheduled job is due next: `every` after the last success (now when overdue), or the cron's next time. */
+/** When a scheduled job is due next (the daemon's rule: after its last success), or null when unscheduled. */
 export function nextRun(
   schedule: JobConfig["schedule"],
   lastSuccess: string | null,
   now = Date.now(),
 ): string | null {
-  const every = /^(\d+(?:\.\d+)?)\s*([smhd])$/.exec(schedule?.every?.trim() ?? "");
-  if (every) {
-    const last = lastSuccess === null ? NaN : Date.parse(lastSuccess);
-    const due = Number.isNaN(last)
-      ? now
-      : last + Number(every[1]) * UNIT_MS[every[2] as keyof typeof UNIT_MS];
-    return new Date(Math.max(now, due)).toISOString();
-  }
-  if (schedule?.cron === undefined) return null;
   try {
-    return new Cron(schedule.cron).nextRun(new Date(now))?.toISOString() ?? null;
+    const parsed = parseSchedule("job", schedule);
+    if (!parsed) return null;
+    const last = lastSuccess === null ? Number.NaN : Date.parse(lastSuccess);
+    const at = explainNextRun(parsed, Number.isNaN(last) ? null : last, null, now).at;
+    return Number.isFinite(at) ? new Date(at).toISOString() : null;
   } catch {
     return null;
   }
@@ -77,7 +69,7 @@ function forwardProgress(service: SyncService, job: string, extra: Extra): () =>
   let phase: string | undefined;
   let phaseTotal = 0;
   let sent = -1;
-  return service.on((e) => {
+  const subscription = service.on((e) => {
     if (e.type === "run:start" && e.job === job) mine = true;
     if (!mine || e.type !== "progress" || e.job !== job) return;
     if (phase !== undefined && e.phase !== phase) base += phaseTotal;
@@ -98,6 +90,7 @@ function forwardProgress(service: SyncService, job: string, extra: Extra): () =>
       })
       .catch(() => undefined);
   });
+  return () => subscription.dispose();
 }
 
 function summary(r: SyncResult): string {
@@ -113,8 +106,16 @@ function summary(r: SyncResult): string {
   ].join("\n");
 }
 
-/** An MCP server over one SyncService: every tool is a thin call into the service (DESIGN.md, guarantee 7). */
-export function createMcpServer(service: SyncService, opts: McpServerOptions = {}): McpServer {
+/** What the tools call: the sync service, and the replicas beside it. */
+export interface McpServices {
+  sync: SyncService;
+  replicas: ReplicaService;
+}
+
+type Track = <T>(extra: Extra, fn: (signal: AbortSignal) => Promise<T>) => Promise<T>;
+
+/** An MCP server over the services: every tool is a thin call into them (DESIGN.md, guarantee 7). */
+export function createMcpServer(services: McpServices, opts: McpServerOptions = {}): McpServer {
   const server = new McpServer(
     { name: "syncwarden", version: opts.version ?? "0.1.0" },
     {
@@ -123,7 +124,7 @@ export function createMcpServer(service: SyncService, opts: McpServerOptions = {
     },
   );
   /** Runs fn with a signal that the request's cancellation and the server's shutdown both abort. */
-  const track = async <T>(extra: Extra, fn: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+  const track: Track = async (extra, fn) => {
     const signal = opts.shutdown ? AbortSignal.any([extra.signal, opts.shutdown]) : extra.signal;
     const p = fn(signal);
     opts.inflight?.add(p);
@@ -133,7 +134,14 @@ export function createMcpServer(service: SyncService, opts: McpServerOptions = {
       opts.inflight?.delete(p);
     }
   };
+  registerSyncData(server, services.sync, track);
+  registerSyncStatus(server, services);
+  registerRetryFailed(server, services.sync, track);
+  registerListJobs(server, services.sync);
+  return server;
+}
 
+function registerSyncData(server: McpServer, service: SyncService, track: Track): void {
   server.registerTool(
     "sync_data",
     {
@@ -148,11 +156,12 @@ export function createMcpServer(service: SyncService, opts: McpServerOptions = {
         requireJob(service, args.job);
         const off = forwardProgress(service, args.job, extra);
         try {
+          const scoped = args.ids !== undefined || args.since !== undefined;
           const result = await track(extra, (signal) =>
             service.execute({
               job: args.job,
               trigger: "mcp",
-              ...(args.ids !== undefined || args.since !== undefined
+              ...(scoped
                 ? {
                     scope: {
                       ...(args.ids !== undefined ? { ids: args.ids } : {}),
@@ -180,7 +189,12 @@ export function createMcpServer(service: SyncService, opts: McpServerOptions = {
       }
     },
   );
+}
 
+function registerSyncStatus(
+  server: McpServer,
+  { sync: service, replicas: replicaService }: McpServices,
+): void {
   server.registerTool(
     "sync_status",
     {
@@ -192,24 +206,19 @@ export function createMcpServer(service: SyncService, opts: McpServerOptions = {
     },
     async (args) => {
       try {
-        const names = args.job === undefined ? service.jobNames() : [args.job];
-        const jobs = [];
-        for (const name of names) {
-          const config = requireJob(service, name);
-          const status = await jobStatus(service, name);
-          jobs.push({
-            ...status,
-            running: service.running(name) ?? null,
-            nextRun: nextRun(config.schedule, status.lastSuccess),
-          });
-        }
-        const providers = await providerHealth(service);
+        if (args.job !== undefined) requireJob(service, args.job);
+        const jobs = (await service.status(args.job)).map((status) => ({
+          ...status,
+          running: service.running(status.job) ?? null,
+          nextRun: nextRun(service.loaded.config.jobs[status.job]?.schedule, status.lastSuccess),
+        }));
+        const providers = await service.providerHealth();
+        const replicas = await replicaService.status();
         const lines = jobs.map(
           (j) =>
             `${j.job}: ${j.running ? `running ${j.running.phase} ${j.running.percent}%` : "idle"}; last success ${j.lastSuccess ?? "never"}; ${j.documents} documents; ${j.debts} debts; next run ${j.nextRun ?? "unscheduled"}; ` +
             j.phases.map((p) => `${p.name} checkpoint ${p.checkpoint ?? "none"}`).join(", "),
         );
-        const replicas = await replicaStatus(service.ledger, service.loaded);
         const open = [
           ...providers.map((p) => ({ name: p.provider, breaker: p.breaker })),
           ...replicas,
@@ -227,7 +236,9 @@ export function createMcpServer(service: SyncService, opts: McpServerOptions = {
       }
     },
   );
+}
 
+function registerRetryFailed(server: McpServer, service: SyncService, track: Track): void {
   server.registerTool(
     "retry_failed",
     {
@@ -255,7 +266,9 @@ export function createMcpServer(service: SyncService, opts: McpServerOptions = {
       }
     },
   );
+}
 
+function registerListJobs(server: McpServer, service: SyncService): void {
   server.registerTool(
     "list_jobs",
     {
@@ -277,6 +290,4 @@ export function createMcpServer(service: SyncService, opts: McpServerOptions = {
       return { content: [text(lines.join("\n") || "no jobs configured")], structuredContent: { jobs } };
     },
   );
-
-  return server;
 }

@@ -1,6 +1,6 @@
 import path from "node:path";
 import type { LoadedConfig } from "../config/load-config.js";
-import { ConfigError, UsageError } from "../errors.js";
+import { ConfigError, isConfigError, UsageError } from "../errors.js";
 import type { ConflictStrategy, Direction } from "./reconcile.js";
 import type { ScanOptions } from "./scan.js";
 
@@ -76,4 +76,14 @@ export function resolveTargets(
       windowMs: t.modtime_window * 1000,
     }));
   });
+}
+
+/** Every configured target; none (rather than a ConfigError) when no replicas are configured. */
+export function configuredTargets(loaded: LoadedConfig): ResolvedTarget[] {
+  try {
+    return resolveTargets(loaded);
+  } catch (e) {
+    if (isConfigError(e)) return [];
+    throw e;
+  }
 }

@@ -1,5 +1,6 @@
+import type { EventBus } from "../events.js";
 import { BrokenCircuitError } from "../errors.js";
-import type { Ledger } from "../ledger/ledger.js";
+import type { ResilienceStore } from "../ledger/resilience-store.js";
 import type { BreakerRecord, BreakerState } from "../ledger/types.js";
 
 export interface BreakerOptions {
@@ -14,13 +15,6 @@ export interface BreakerOptions {
   failureRate?: { threshold: number; windowMs: number; minCalls: number };
   /** How long a probe lease lives if its holder dies mid-call. */
   probeLeaseMs: number;
-}
-
-export interface BreakerTransition {
-  provider: string;
-  from: BreakerState;
-  to: BreakerState;
-  reason: string;
 }
 
 /** What acquire() hands out; give it back to success(), failure() or release(). */
@@ -44,8 +38,9 @@ const closed = (provider: string, now: number): BreakerRecord => ({
 });
 
 /**
- * A circuit breaker whose state lives in the ledger, shared by every process using it. A closed
- * breaker costs one read per call and no write on success (unless failures were pending).
+ * A circuit breaker whose state lives in the ledger, shared by every process using it; its timeouts
+ * are judged by the ledger's clock. A closed breaker costs one read per call and no write on success
+ * (unless failures were pending).
  */
 export class CircuitBreaker {
   private probeSeq = 0;
@@ -53,42 +48,41 @@ export class CircuitBreaker {
 
   constructor(
     readonly provider: string,
-    private readonly ledger: Ledger,
+    private readonly store: ResilienceStore,
     private readonly o: BreakerOptions,
     private readonly owner: string,
-    private readonly onTransition: (t: BreakerTransition) => void = () => undefined,
-    private readonly now: () => number = Date.now,
+    private readonly events?: EventBus,
   ) {}
 
-  state(): Promise<BreakerRecord> {
-    return this.ledger.readBreaker(this.provider).then((r) => r ?? closed(this.provider, this.now()));
+  async state(): Promise<BreakerRecord> {
+    const { record, now } = await this.store.readBreaker(this.provider);
+    return record ?? closed(this.provider, now);
   }
 
   async acquire(): Promise<Permit> {
-    const rec = await this.ledger.readBreaker(this.provider);
+    const { record: rec, now } = await this.store.readBreaker(this.provider);
     if (!rec || rec.state === "closed") return { failures: rec?.failures ?? 0 };
     if (rec.isolated) throw new BrokenCircuitError(this.provider, undefined);
-    const now = this.now();
     if (rec.state === "open") {
+      // the ledger's clock decides; the caller is told when, on its own clock, to come back
       if (rec.openUntil !== null && now < rec.openUntil)
-        throw new BrokenCircuitError(this.provider, rec.openUntil);
+        throw new BrokenCircuitError(this.provider, Date.now() + rec.openUntil - now);
       await this.change(
-        (cur) =>
-          cur?.state === "open" && !cur.isolated && (cur.openUntil ?? 0) <= now
-            ? { ...cur, state: "half_open", successes: 0, updatedAt: now }
+        (cur, at) =>
+          cur?.state === "open" && !cur.isolated && (cur.openUntil ?? 0) <= at
+            ? { ...cur, state: "half_open", successes: 0, updatedAt: at }
             : undefined,
         "open period elapsed",
       );
     }
     const probeId = `${this.owner}#${++this.probeSeq}`;
-    const got = await this.ledger.acquireProbe(
+    const got = await this.store.acquireProbe(
       this.provider,
       probeId,
       this.o.halfOpenMaxCalls,
-      now + this.o.probeLeaseMs,
-      now,
+      this.o.probeLeaseMs,
     );
-    if (!got) throw new BrokenCircuitError(this.provider, now + Math.min(1000, this.o.timeoutMs));
+    if (!got) throw new BrokenCircuitError(this.provider, Date.now() + Math.min(1000, this.o.timeoutMs));
     return { probeId, failures: 0 };
   }
 
@@ -96,17 +90,14 @@ export class CircuitBreaker {
     if (p.probeId === undefined) {
       this.record(true);
       if (p.failures > 0) {
-        await this.ledger.updateBreaker(this.provider, (cur) =>
-          cur?.state === "closed" && cur.failures > 0
-            ? { ...cur, failures: 0, updatedAt: this.now() }
-            : undefined,
+        await this.store.updateBreaker(this.provider, (cur, now) =>
+          cur?.state === "closed" && cur.failures > 0 ? { ...cur, failures: 0, updatedAt: now } : undefined,
         );
       }
       return;
     }
-    const now = this.now();
     await this.change(
-      (cur) => {
+      (cur, now) => {
         if (cur?.state !== "half_open") return undefined;
         const successes = cur.successes + 1;
         return successes >= this.o.successThreshold
@@ -115,13 +106,12 @@ export class CircuitBreaker {
       },
       `${this.o.successThreshold} successful probe${this.o.successThreshold === 1 ? "" : "s"}`,
     );
-    await this.ledger.releaseProbe(this.provider, p.probeId);
+    await this.store.releaseProbe(this.provider, p.probeId);
   }
 
   async failure(p: Permit, reason: string): Promise<void> {
-    const now = this.now();
     if (p.probeId !== undefined) {
-      await this.change((cur) => {
+      await this.change((cur, now) => {
         if (cur?.state !== "half_open") return undefined;
         const reopenCount = cur.reopenCount + 1;
         const timeout = Math.min(this.o.maxTimeoutMs, this.o.timeoutMs * 2 ** reopenCount);
@@ -136,14 +126,14 @@ export class CircuitBreaker {
           updatedAt: now,
         };
       }, `probe failed: ${reason}`);
-      await this.ledger.releaseProbe(this.provider, p.probeId);
+      await this.store.releaseProbe(this.provider, p.probeId);
       return;
     }
     this.record(false);
-    const rateTripped = this.rateTripped(now);
+    const rateTripped = this.rateTripped(Date.now());
     let why = "";
     await this.change(
-      (cur) => {
+      (cur, now) => {
         const c = cur ?? closed(this.provider, now);
         if (c.state !== "closed") return undefined;
         const failures = c.failures + 1;
@@ -169,14 +159,13 @@ export class CircuitBreaker {
 
   /** A probe that ended neither in success nor in a provider failure (a 404, a rate limit) gives its lease back. */
   async release(p: Permit | undefined): Promise<void> {
-    if (p?.probeId !== undefined) await this.ledger.releaseProbe(this.provider, p.probeId);
+    if (p?.probeId !== undefined) await this.store.releaseProbe(this.provider, p.probeId);
   }
 
   /** Opens the breaker until reset by hand. */
   async isolate(): Promise<void> {
-    const now = this.now();
     await this.change(
-      (cur) => ({
+      (cur, now) => ({
         ...(cur ?? closed(this.provider, now)),
         state: "open",
         isolated: true,
@@ -190,24 +179,24 @@ export class CircuitBreaker {
   }
 
   async reset(): Promise<void> {
-    await this.change(() => closed(this.provider, this.now()), "reset by hand");
-    await this.ledger.clearProbes(this.provider);
+    await this.change((_cur, now) => closed(this.provider, now), "reset by hand");
+    await this.store.clearProbes(this.provider);
   }
 
   private async change(
-    fn: (cur: BreakerRecord | undefined) => BreakerRecord | undefined,
+    fn: (cur: BreakerRecord | undefined, now: number) => BreakerRecord | undefined,
     reason: string | (() => string),
   ): Promise<void> {
     let from: BreakerState = "closed";
     let to: BreakerState | undefined;
-    await this.ledger.updateBreaker(this.provider, (cur) => {
-      const next = fn(cur);
+    await this.store.updateBreaker(this.provider, (cur, now) => {
+      const next = fn(cur, now);
       from = cur?.state ?? "closed";
       to = next?.state;
       return next;
     });
     if (to !== undefined && to !== from) {
-      this.onTransition({
+      this.events?.emit("breaker:transition", {
         provider: this.provider,
         from,
         to,
@@ -216,9 +205,10 @@ export class CircuitBreaker {
     }
   }
 
+  /** The failure-rate window is this process's own count, on its own clock. */
   private record(ok: boolean): void {
     if (!this.o.failureRate) return;
-    const now = this.now();
+    const now = Date.now();
     this.window.push({ t: now, ok });
     const since = now - this.o.failureRate.windowMs;
     while (this.window.length > 0 && this.window[0]!.t < since) this.window.shift();

@@ -1,5 +1,6 @@
+import type { EventBus } from "../events.js";
 import { errorMessage, isBrokenCircuitError, isHttpError, type ErrorClass } from "../errors.js";
-import type { Ledger } from "../ledger/ledger.js";
+import type { ResilienceStore } from "../ledger/resilience-store.js";
 import { backoffDelay, type Jitter } from "./backoff.js";
 import { Bulkhead } from "./bulkhead.js";
 import { CircuitBreaker, type BreakerOptions, type Permit } from "./circuit-breaker.js";
@@ -33,14 +34,6 @@ export interface PolicyOptions {
   classify: Readonly<Record<number, ErrorClass>>;
 }
 
-/** One line for the event log: `[RETRY] openai: …`, `[CIRCUIT] …`, `[RATE] …`. */
-export interface PolicyEvent {
-  kind: "RETRY" | "CIRCUIT" | "RATE";
-  provider: string;
-  level: "info" | "warn";
-  message: string;
-}
-
 /** Rate-limit waits are bounded by the budget, not by attempts; this caps the loop regardless. */
 const MAX_RATE_LIMIT_WAITS = 10_000;
 
@@ -60,32 +53,18 @@ export class ProviderPolicy {
 
   constructor(
     readonly name: string,
-    ledger: Ledger,
+    store: ResilienceStore,
     readonly options: PolicyOptions,
     owner: string,
-    private readonly onEvent: (e: PolicyEvent) => void = () => undefined,
+    private readonly events?: EventBus,
     private readonly now: () => number = Date.now,
   ) {
-    this.breaker = new CircuitBreaker(
-      name,
-      ledger,
-      options.breaker,
-      owner,
-      (t) =>
-        onEvent({
-          kind: "CIRCUIT",
-          provider: name,
-          level: t.to === "closed" ? "info" : "warn",
-          message: `${t.from} → ${t.to} (${t.reason})`,
-        }),
-      now,
-    );
+    this.breaker = new CircuitBreaker(name, store, options.breaker, owner, events);
     this.gate = new RateGate(
       name,
-      ledger,
+      store,
       { ...(options.rate ? { rate: options.rate } : {}), inFlight: options.concurrency },
-      (e) => onEvent({ kind: "RATE", provider: name, level: "warn", message: e.message }),
-      now,
+      events,
     );
     this.bulkhead = new Bulkhead(options.concurrency);
   }
@@ -124,7 +103,7 @@ export class ProviderPolicy {
         // not the provider's fault: the breaker does not count it, and no attempt is consumed
         await this.breaker.release(permit);
         const wait = hint ?? o.rateLimitWaitMs;
-        await this.gate.pause(this.now() + wait, message);
+        await this.gate.pause(wait, message);
         if (
           !o.pauseOnRateLimit ||
           this.now() - started + wait > o.retry.budgetMs ||
@@ -155,11 +134,12 @@ export class ProviderPolicy {
       );
       previousDelay = delay;
       if (this.now() - started + delay > o.retry.budgetMs) throw failure;
-      this.onEvent({
-        kind: "RETRY",
+      this.events?.emit("retry:attempt", {
         provider: this.name,
-        level: "info",
-        message: `attempt ${attempt}/${o.retry.maxAttempts} failed, retrying in ${(delay / 1000).toFixed(2)}s: ${message}`,
+        attempt,
+        maxAttempts: o.retry.maxAttempts,
+        delayMs: delay,
+        message,
       });
       await sleep(delay, signal);
       signal?.throwIfAborted();

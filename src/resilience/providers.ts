@@ -1,8 +1,9 @@
 import type { ProviderConfig, SyncSettings } from "../config/schema.js";
 import { ConfigError } from "../errors.js";
-import type { Ledger } from "../ledger/ledger.js";
+import type { ResilienceStore } from "../ledger/resilience-store.js";
 import { HttpClient } from "./http-client.js";
-import { ProviderPolicy, type PolicyEvent, type PolicyOptions } from "./policy.js";
+import { ProviderPolicy, type PolicyOptions } from "./policy.js";
+import type { EventBus } from "../events.js";
 
 /** `${NAME}` in a header value, from the environment; a missing variable is a configuration error. */
 function interpolate(provider: string, header: string, value: string, env: NodeJS.ProcessEnv): string {
@@ -64,9 +65,9 @@ export class Providers {
     private readonly config: Readonly<Record<string, ProviderConfig>>,
     private readonly sync: SyncSettings,
     private readonly enabled: boolean,
-    private readonly ledger: Ledger,
+    private readonly store: ResilienceStore,
     private readonly owner: string,
-    private readonly onEvent: (e: PolicyEvent) => void,
+    private readonly events: EventBus,
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
 
@@ -87,10 +88,10 @@ export class Providers {
     );
     const policy = new ProviderPolicy(
       name,
-      this.ledger,
+      this.store,
       policyOptions(p, this.sync, this.enabled),
       this.owner,
-      this.onEvent,
+      this.events,
     );
     const client = new HttpClient(policy, { ...(p.base_url ? { baseUrl: p.base_url } : {}), headers });
     this.built.set(name, client);

@@ -1,4 +1,5 @@
-import type { Ledger } from "../ledger/ledger.js";
+import type { EventBus } from "../events.js";
+import type { ResilienceStore } from "../ledger/resilience-store.js";
 import { parseRateLimit, type HeaderBag } from "./retry-after.js";
 import { sleep } from "./sleep.js";
 
@@ -9,19 +10,13 @@ export interface RateGateOptions {
   inFlight: number;
 }
 
-export interface RateEvent {
-  provider: string;
-  message: string;
-}
-
-/** A provider's shared pause (`paused_until`), header-driven pacing and optional token bucket. */
+/** A provider's shared pause, header-driven pacing and optional token bucket (the ledger's clock decides). */
 export class RateGate {
   constructor(
     readonly provider: string,
-    private readonly ledger: Ledger,
+    private readonly store: ResilienceStore,
     private readonly o: RateGateOptions,
-    private readonly onEvent: (e: RateEvent) => void = () => undefined,
-    private readonly now: () => number = Date.now,
+    private readonly events?: EventBus,
   ) {}
 
   /**
@@ -31,36 +26,25 @@ export class RateGate {
   async wait(signal?: AbortSignal): Promise<void> {
     let reserved = false;
     for (let i = 0; i < 100_000 && !signal?.aborted; i++) {
-      const gate = await this.ledger.readGate(this.provider);
-      const pause = (gate?.pausedUntil ?? 0) - this.now();
+      const { record: gate, now } = await this.store.readGate(this.provider);
+      const pause = (gate?.pausedUntil ?? 0) - now;
       if (pause > 0) {
         await sleep(pause, signal);
         continue;
       }
       if (!this.o.rate || reserved) return;
       const { requests, perSeconds, burst } = this.o.rate;
-      const waitMs = await this.ledger.reserveToken(
-        this.provider,
-        burst,
-        requests / (perSeconds * 1000),
-        this.now(),
-      );
+      const waitMs = await this.store.reserveToken(this.provider, burst, requests / (perSeconds * 1000));
       reserved = true;
       if (waitMs === 0) return;
       await sleep(waitMs, signal);
     }
   }
 
-  /** Pauses every process's calls to this provider until `until` (extends, never shortens). */
-  async pause(until: number, reason: string): Promise<void> {
-    const before = (await this.ledger.readGate(this.provider))?.pausedUntil ?? 0;
-    await this.ledger.pauseGate(this.provider, until, reason, this.now());
-    if (until > before + 50) {
-      this.onEvent({
-        provider: this.provider,
-        message: `paused ${((until - this.now()) / 1000).toFixed(1)}s (${reason})`,
-      });
-    }
+  /** Pauses every process's calls to this provider for `forMs` from now (extends, never shortens). */
+  async pause(forMs: number, reason: string): Promise<void> {
+    if (await this.store.pauseGate(this.provider, forMs, reason))
+      this.events?.emit("gate:pause", { provider: this.provider, seconds: forMs / 1000, reason });
   }
 
   /**
@@ -69,12 +53,13 @@ export class RateGate {
    * bucket pacing the calls, only an exhausted window pauses.
    */
   async observe(headers: HeaderBag, others: number): Promise<void> {
-    const now = this.now();
+    // the reset is the server's time: its distance from this process's clock is what to wait
+    const now = Date.now();
     const info = parseRateLimit(headers, now);
     if (!info || info.resetAt === undefined || info.resetAt <= now) return;
     if (info.remaining <= (this.o.rate ? 0 : others)) {
       await this.pause(
-        info.resetAt,
+        info.resetAt - now,
         `X-RateLimit-Remaining ${info.remaining}, resets in ${Math.ceil((info.resetAt - now) / 1000)}s`,
       );
     }

@@ -1,10 +1,37 @@
-import type { EngineEvent } from "../engine/events.js";
+import type { Disposable, EventBus, SyncEvent } from "../events.js";
+import type { EventStore } from "../ledger/event-store.js";
 import type { EventRecord } from "../ledger/types.js";
 
-/** A one-line, human-readable message for an engine event, or undefined for events not worth persisting. */
-export function describeEvent(e: EngineEvent): { level: EventRecord["level"]; message: string } | undefined {
-  const at = `${e.job}/${e.phase}`;
+const PROGRESS_LOG_MS = 5000;
+const FLUSH_MS = 200;
+
+type Described = { level: EventRecord["level"]; type?: string; message: string };
+
+const VERB = {
+  completed: "completed in",
+  partial: "partial after",
+  failed: "failed after",
+  cancelled: "cancelled after",
+  skipped: "skipped after",
+} as const;
+
+/** A one-line, human-readable record of an event, or undefined for events not worth persisting. */
+export function describeEvent(e: SyncEvent): Described | undefined {
+  const at = "phase" in e ? `${e.job}/${e.phase}` : "";
   switch (e.type) {
+    case "run:start":
+      return {
+        level: "info",
+        message: `Sync of ${e.job} started (${e.trigger}${e.forced ? ", forced" : ""})`,
+      };
+    case "run:end": {
+      const r = e.result;
+      const level = r.status === "failed" ? "error" : r.status === "completed" ? "info" : "warn";
+      return {
+        level,
+        message: `Sync ${VERB[r.status]} ${r.durationSeconds}s${r.error ? `: ${r.error.message}` : ""}`,
+      };
+    }
     case "phase:start":
       return { level: "info", message: `${at}: phase started at checkpoint ${e.checkpoint ?? "(none)"}` };
     case "plan:recorded":
@@ -37,5 +64,121 @@ export function describeEvent(e: EngineEvent): { level: EventRecord["level"]; me
         message: `${at}: phase ended: ${r.completed} completed, ${r.skipped} skipped, ${r.failed} failed, ${r.dead} dead, ${r.pending} pending`,
       };
     }
+    case "nuke:done":
+      return {
+        level: "warn",
+        type: "nuke",
+        message: `${e.job}: deleted its ledger state and documents before syncing from scratch`,
+      };
+    case "debts:paid":
+      return { level: "info", message: `${e.job}: paid ${e.paid} enrichment debts; ${e.remaining} remain` };
+    case "lock:wait":
+    case "lock:reclaimed":
+      return { level: "warn", message: e.message };
+    case "breaker:transition":
+      return {
+        level: e.to === "closed" ? "info" : "warn",
+        type: "resilience:circuit",
+        message: `[CIRCUIT] ${e.provider}: ${e.from} → ${e.to} (${e.reason})`,
+      };
+    case "retry:attempt":
+      return {
+        level: "info",
+        type: "resilience:retry",
+        message: `[RETRY] ${e.provider}: attempt ${e.attempt}/${e.maxAttempts} failed, retrying in ${(e.delayMs / 1000).toFixed(2)}s: ${e.message}`,
+      };
+    case "gate:pause":
+      return {
+        level: "warn",
+        type: "resilience:rate",
+        message: `[RATE] ${e.provider}: paused ${e.seconds.toFixed(1)}s (${e.reason})`,
+      };
+    case "replica:end": {
+      const head = `replica:${e.replica}:${e.target}: ${e.status}`;
+      const level =
+        e.status === "ok" ? (e.errors > 0 ? "warn" : "info") : e.status === "locked" ? "info" : "warn";
+      const message =
+        e.status === "ok"
+          ? `${head}: ${e.copied} copied, ${e.deleted} deleted, ${e.conflicts} conflicts, ${e.errors} errors`
+          : `${head}${e.message === undefined ? "" : ` (${e.message})`}`;
+      return { level, type: "replica:run", message };
+    }
+    case "health:repair":
+      return {
+        level: e.ok ? "info" : "warn",
+        type: "doctor:repair",
+        message: `doctor: ${e.name}: ${e.message}`,
+      };
+    case "replica:start":
+    case "health:check":
+      return undefined;
+  }
+}
+
+/**
+ * The events table as a subscriber of the event map: records are written in batches (a short delay, or
+ * when a run ends), each with the run it belongs to. Progress is written every few seconds per phase.
+ */
+export class EventLogWriter {
+  private readonly subscription: Disposable;
+  private pending: EventRecord[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  /** The job of each run in progress (events of a provider inside a run carry only the run's id). */
+  private readonly jobs = new Map<string, string>();
+  private readonly progressAt = new Map<string, number>();
+
+  constructor(
+    bus: EventBus,
+    private readonly store: EventStore,
+  ) {
+    this.subscription = bus.on((e) => this.take(e));
+  }
+
+  private take(e: SyncEvent): void {
+    if (e.type === "run:start") this.jobs.set(e.runId, e.job);
+    if (e.type === "progress") {
+      const key = `${e.runId ?? ""}/${e.job}/${e.phase}`;
+      const last = this.progressAt.get(key) ?? 0;
+      if (e.at - last < PROGRESS_LOG_MS && e.percent !== 100) return;
+      this.progressAt.set(key, e.at);
+    }
+    const d = describeEvent(e);
+    if (!d) return;
+    const job = "job" in e ? e.job : e.runId === undefined ? undefined : this.jobs.get(e.runId);
+    const { type: _type, at: _at, ...data } = e;
+    this.pending.push({
+      ts: e.at,
+      runId: e.runId ?? null,
+      job: job ?? null,
+      level: d.level,
+      type: d.type ?? e.type,
+      message: d.message,
+      ...(e.type === "run:start" || e.type === "run:end" ? {} : { data }),
+    });
+    if (e.type === "run:end") {
+      this.jobs.delete(e.runId);
+      for (const k of this.progressAt.keys()) if (k.startsWith(`${e.runId}/`)) this.progressAt.delete(k);
+    }
+    this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), FLUSH_MS);
+    this.timer.unref();
+  }
+
+  /** Writes everything taken so far. */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending;
+    this.pending = [];
+    // one failed write must not fail every later one
+    this.writing = this.writing
+      .catch(() => undefined)
+      .then(() => (batch.length > 0 ? this.store.append(batch) : undefined));
+    return this.writing;
+  }
+
+  async close(): Promise<void> {
+    this.subscription.dispose();
+    await this.flush();
   }
 }

@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { isOwnerGone } from "../engine/owner.js";
 import { LockedError } from "../errors.js";
-import type { Ledger } from "../ledger/ledger.js";
+import type { LockStore } from "../ledger/lock-store.js";
 import type { JobLock } from "../ledger/types.js";
 import { sleep } from "../resilience/sleep.js";
 
@@ -24,11 +24,12 @@ export interface HeldLock {
 }
 
 /**
- * Takes the job's lease, waiting up to `waitSeconds` (false: not at all) for the holder; a holder
- * that died on this host or whose lease expired is reclaimed at once. Throws LockedError naming the holder.
+ * Takes the job's lease, waiting up to `waitSeconds` (false: not at all) for the holder; a lease that
+ * expired (the ledger's clock) is taken over, and one whose holder died on this host at once (its pid
+ * is the hint). Throws LockedError naming the holder.
  */
 export async function acquireJobLock(
-  ledger: Ledger,
+  locks: LockStore,
   job: string,
   owner: string,
   waitSeconds: number | false,
@@ -37,15 +38,17 @@ export async function acquireJobLock(
 ): Promise<HeldLock> {
   const holder = { owner, pid: process.pid, host: hostname() };
   const deadline = Date.now() + (waitSeconds === false ? 0 : waitSeconds * 1000);
-  const gone = (l: JobLock): boolean => isOwnerGone(l.owner);
   let told = false;
   for (;;) {
-    const got = await ledger.acquireJobLock(job, holder, LOCK_TTL_MS, Date.now(), gone);
+    let got = await locks.acquire(job, holder, LOCK_TTL_MS);
+    if (!got.acquired && isOwnerGone(got.holder.owner))
+      got = await locks.acquire(job, holder, LOCK_TTL_MS, got.holder.owner);
     if (got.acquired) {
+      const lock = got.lock;
       let lost = false;
       const beat = setInterval(() => {
-        ledger
-          .renewJobLock(job, owner, got.lock.fence, LOCK_TTL_MS, Date.now())
+        locks
+          .renew(job, owner, lock.fence, LOCK_TTL_MS)
           .then((ok) => {
             if (!ok) lost = true;
           })
@@ -53,12 +56,12 @@ export async function acquireJobLock(
       }, LOCK_TTL_MS / 4);
       beat.unref();
       return {
-        fence: got.lock.fence,
+        fence: lock.fence,
         ...(got.reclaimed ? { reclaimed: got.reclaimed } : {}),
         lost: () => lost,
         release: async () => {
           clearInterval(beat);
-          await ledger.releaseJobLock(job, owner);
+          await locks.release(job, owner);
         },
       };
     }

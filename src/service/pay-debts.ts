@@ -2,11 +2,11 @@ import { buildConnectors, closeConnectors, type PhaseConnectors } from "../conne
 import type { ConnectorContext, Doc } from "../connectors/types.js";
 import type { JobConfig } from "../config/schema.js";
 import { errorMessage } from "../errors.js";
-import type { Ledger } from "../ledger/ledger.js";
+import type { ResilienceStore } from "../ledger/resilience-store.js";
 import type { DebtRecord, DocumentWrite } from "../ledger/types.js";
+import { redact } from "../resilience/redact.js";
 
 const SERIAL_FIRST = 8;
-import { redact } from "../resilience/redact.js";
 
 export interface DebtOutcome {
   paid: number;
@@ -20,7 +20,7 @@ export interface DebtOutcome {
  * being asked this round; its debts stay for the next run or `retry --debts`.
  */
 export async function payDebts(
-  ledger: Ledger,
+  debts: ResilienceStore,
   jobName: string,
   job: JobConfig,
   context: (phase: string) => Omit<ConnectorContext, "signal">,
@@ -32,7 +32,7 @@ export async function payDebts(
   let attempts = 0;
   try {
     for (let after = 0; !signal.aborted;) {
-      const page = await ledger.listDebts({ job: jobName, limit: 64, afterId: after });
+      const page = await debts.listDebts({ job: jobName, limit: 64, afterId: after });
       if (page.length === 0) break;
       after = page[page.length - 1]!.id;
       // the first few go one at a time: a half-open breaker admits one probe, and must close before a crowd arrives
@@ -46,13 +46,13 @@ export async function payDebts(
   } finally {
     await Promise.all([...connectors.values()].map(closeConnectors));
   }
-  return { paid, remaining: await ledger.countDebts(jobName), stillDown: [...down] };
+  return { paid, remaining: await debts.countDebts(jobName), stillDown: [...down] };
 
   async function pay(debt: DebtRecord): Promise<void> {
     const phase = job.phases.find((p) => p.name === debt.phase);
     const sinkTable = phase?.sink.type === "sqlite-docs" ? phase.sink.table : undefined;
     if (!phase || sinkTable === undefined || debt.provider === null || down.has(debt.provider)) {
-      if (!phase) await ledger.settleDebt(debt.id, true, null, Date.now()); // the phase is gone: nothing is owed
+      if (!phase) await debts.settleDebt(debt.id, true, null); // the phase is gone: nothing is owed
       return;
     }
     let c = connectors.get(phase.name);
@@ -61,10 +61,12 @@ export async function payDebts(
       connectors.set(phase.name, c);
     }
     const step = c.enrich[debt.step];
-    const stored = await ledger.getDocument(jobName, sinkTable, debt.key);
-    if (!step || stored?.version !== debt.version) {
+    // the documents are the sink's: it stored the raw version, and takes the enrichment
+    const docs = c.sink.documents;
+    const stored = await docs?.get(jobName, sinkTable, debt.key);
+    if (!docs || !step || stored?.version !== debt.version) {
       // a newer version was (or will be) processed in full: this debt is void
-      await ledger.settleDebt(debt.id, true, null, Date.now());
+      await debts.settleDebt(debt.id, true, null);
       return;
     }
     try {
@@ -82,12 +84,12 @@ export async function payDebts(
             },
           ]
         : [];
-      await ledger.writeDocuments(writes);
-      await ledger.settleDebt(debt.id, true, null, Date.now());
+      await docs.write(writes);
+      await debts.settleDebt(debt.id, true, null);
       paid++;
     } catch (e) {
       down.add(debt.provider);
-      await ledger.settleDebt(debt.id, false, redact(errorMessage(e)).slice(0, 500), Date.now());
+      await debts.settleDebt(debt.id, false, redact(errorMessage(e)).slice(0, 500));
     }
   }
 }

@@ -1,5 +1,7 @@
+import type { LoadedConfig } from "../config/load-config.js";
+import type { Ledger } from "../ledger/ledger.js";
 import type { BreakerRecord, GateRecord, StatusCounts } from "../ledger/types.js";
-import { LAST_SUCCESS_KEY, type SyncService } from "./sync-service.js";
+import { lastSuccessKey } from "../ledger/meta-keys.js";
 
 export interface PhaseStatus {
   name: string;
@@ -29,28 +31,29 @@ export interface JobStatus {
 
 const iso = (t: number | null | undefined): string | null => (t == null ? null : new Date(t).toISOString());
 
-export async function jobStatus(service: SyncService, job: string): Promise<JobStatus> {
-  const { ledger } = service;
-  const config = service.loaded.config.jobs[job]!;
+/** A job's checkpoints, plans and item counts, documents, debts, last run and last success. */
+export async function jobStatus(ledger: Ledger, loaded: LoadedConfig, job: string): Promise<JobStatus> {
+  const config = loaded.config.jobs[job]!;
+  const docs = ledger.documents;
   const phases: PhaseStatus[] = [];
   for (const p of config.phases) {
     const ref = { job, phase: p.name, scope: "" };
-    const cp = await ledger.getCheckpoint(ref);
-    const plan = await ledger.latestPlan(ref);
+    const cp = await ledger.plans.checkpoint(ref);
+    const plan = await ledger.plans.latestPlan(ref);
     phases.push({
       name: p.name,
       checkpoint: cp?.value ?? null,
       checkpointUpdatedAt: iso(cp?.updatedAt),
       plan: plan ? { id: plan.id, state: plan.state, target: plan.target } : null,
-      items: plan ? await ledger.countItems(plan.id) : null,
+      items: plan ? await ledger.plans.count(plan.id) : null,
       documents:
-        p.sink.type === "sqlite-docs" ? await ledger.countDocuments({ job, collection: p.sink.table }) : null,
+        p.sink.type === "sqlite-docs" && docs ? await docs.count({ job, collection: p.sink.table }) : null,
     });
   }
-  const [run] = await ledger.listRuns(job, 1);
+  const [run] = await ledger.runs.list(job, 1);
   return {
     job,
-    lastSuccess: (await ledger.getMeta(LAST_SUCCESS_KEY(job))) ?? null,
+    lastSuccess: (await ledger.meta.get(lastSuccessKey(job))) ?? null,
     lastRun: run
       ? {
           id: run.id,
@@ -62,8 +65,8 @@ export async function jobStatus(service: SyncService, job: string): Promise<JobS
             run.finishedAt === null ? null : Math.round((run.finishedAt - run.startedAt) / 100) / 10,
         }
       : null,
-    documents: await ledger.countDocuments({ job }),
-    debts: await ledger.countDebts(job),
+    documents: docs ? await docs.count({ job }) : 0,
+    debts: await ledger.resilience.countDebts(job),
     phases,
   };
 }
@@ -100,14 +103,19 @@ export function breakerHealth(b: BreakerRecord | undefined): BreakerHealth {
 }
 
 /** Breaker and rate-gate state of every configured provider (and any the ledger remembers). */
-export async function providerHealth(service: SyncService): Promise<ProviderHealth[]> {
+export async function providerHealth(
+  ledger: Ledger,
+  configured: readonly string[],
+): Promise<ProviderHealth[]> {
   const breakers = new Map<string, BreakerRecord>(
-    (await service.ledger.listBreakers())
+    (await ledger.resilience.listBreakers())
       .filter((b) => !b.provider.startsWith(REPLICA_BREAKER_PREFIX))
       .map((b) => [b.provider, b]),
   );
-  const gates = new Map<string, GateRecord>((await service.ledger.listGates()).map((g) => [g.provider, g]));
-  const names = [...new Set([...service.providers.names(), ...breakers.keys()])].sort();
+  const gates = new Map<string, GateRecord>(
+    (await ledger.resilience.listGates()).map((g) => [g.provider, g]),
+  );
+  const names = [...new Set([...configured, ...breakers.keys()])].sort();
   return names.map((provider) => {
     const g = gates.get(provider);
     return {

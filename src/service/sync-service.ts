@@ -1,124 +1,82 @@
-import { randomUUID } from "node:crypto";
-import path from "node:path";
-import type { LoadedConfig } from "../config/load-config.js";
-import { buildConnectors, closeConnectors } from "../connectors/build-connectors.js";
-import type { EngineEvent, PhaseResult, Progress } from "../engine/events.js";
-import { newOwnerId } from "../engine/owner.js";
-import { runPhase } from "../engine/run-phase.js";
-import { errorMessage, LockedError, UsageError } from "../errors.js";
-import type { Ledger } from "../ledger/ledger.js";
-import { SqliteLedger } from "../ledger/sqlite/sqlite-ledger.js";
-import type { EventRecord, ItemStatus } from "../ledger/types.js";
-import { classifyError } from "../resilience/classify.js";
-import type { PolicyEvent } from "../resilience/policy.js";
-import { Providers } from "../resilience/providers.js";
-import type { ConnectorContext } from "../connectors/types.js";
-import { payDebts } from "./pay-debts.js";
-import { normaliseScope, type NormalScope } from "./scope.js";
-import { acquireJobLock, describeHolder, JobMutex, type HeldLock } from "./job-lock.js";
-import type { JobConfig, PhaseConfig } from "../config/schema.js";
 import { hostname } from "node:os";
-import { describeEvent } from "./event-log.js";
-import type { SyncRequest, SyncResult, SyncStatus } from "./types.js";
+import type { LoadedConfig } from "../config/load-config.js";
+import type { JobConfig, PhaseConfig } from "../config/schema.js";
+import type { ConnectorContext } from "../connectors/types.js";
+import { newOwnerId } from "../engine/owner.js";
+import { LockedError, UsageError } from "../errors.js";
+import { EventBus, type Disposable, type Listener } from "../events.js";
+import type { Ledger } from "../ledger/ledger.js";
+import { lastSuccessKey } from "../ledger/meta-keys.js";
+import { openLedger } from "../ledger/open-ledger.js";
+import type { EventRecord, ItemRow, ItemStatus, RunRecord } from "../ledger/types.js";
+import type { Progress, SyncResult } from "../results.js";
+import { Providers } from "../resilience/providers.js";
+import { EventLogWriter } from "./event-log.js";
+import { acquireDaemonLock } from "./daemon-lock.js";
+import { acquireJobLock, describeHolder, JobMutex, type HeldLock } from "./job-lock.js";
+import { payDebts, type DebtOutcome } from "./pay-debts.js";
+import { runJob } from "./run-job.js";
+import { normaliseScope } from "./scope.js";
+import { searchDocuments, type SearchOptions, type SearchOutcome } from "./search.js";
+import { jobStatus, providerHealth, type JobStatus, type ProviderHealth } from "./status.js";
+import type { SyncRequest } from "./types.js";
 
-export type ServiceEvent =
-  | EngineEvent
-  | { type: "run:start"; runId: string; job: string; trigger: string }
-  | { type: "run:end"; result: SyncResult }
-  | ({ type: "resilience" } & PolicyEvent)
-  | { type: "lock:wait"; job: string; message: string };
-export type ServiceListener = (e: ServiceEvent) => void;
-
-const PROGRESS_LOG_MS = 5000;
-
-export const LAST_SUCCESS_KEY = (job: string): string => `last_success:${job}`;
+export interface ServiceOptions {
+  /** How often a running phase emits `progress` (ms). */
+  progressIntervalMs?: number;
+  /** The event map to emit on (a ReplicaService beside this service shares it; see openServices). */
+  events?: EventBus;
+  /** The events table's writer, when the opener shares one between services. */
+  log?: EventLogWriter;
+}
 
 /** The one orchestration behind the CLI, the daemon, the MCP server and the library API. */
 export class SyncService {
-  private readonly listeners = new Set<ServiceListener>();
+  readonly events: EventBus;
+  private readonly log: EventLogWriter;
   private readonly mutex = new JobMutex();
   /** The newest progress of each job running in this process. */
   private readonly progress = new Map<string, Progress>();
-  /** Owns this process's probe leases and item leases outside runs. */
+  /** Owns this process's probe leases. */
   readonly owner = newOwnerId();
   readonly providers: Providers;
-  /** Where resilience events of the run in progress are logged. */
-  private activeLog: ((e: EventRecord) => void) | undefined;
+  private readonly progressIntervalMs: number;
 
+  /** The service over its stores; `SyncService.open(loaded)` opens the configuration's ledger. */
   constructor(
     readonly loaded: LoadedConfig,
-    readonly ledger: Ledger,
-    private readonly progressIntervalMs = 2000,
+    private readonly ledger: Ledger,
+    options: ServiceOptions = {},
   ) {
+    this.events = options.events ?? new EventBus();
+    this.progressIntervalMs = options.progressIntervalMs ?? 2000;
+    this.log = options.log ?? new EventLogWriter(this.events, ledger.events);
+    this.events.on((e) => {
+      if (e.type === "progress") this.progress.set(e.job, e);
+      else if (e.type === "run:end") this.progress.delete(e.job);
+    });
     this.providers = new Providers(
       loaded.config.providers,
       loaded.config.sync,
       loaded.resilienceEnabled,
-      ledger,
+      ledger.resilience,
       this.owner,
-      (e) => {
-        const message = `[${e.kind}] ${e.provider}: ${e.message}`;
-        const record: EventRecord = {
-          ts: Date.now(),
-          runId: null,
-          job: null,
-          level: e.level,
-          type: `resilience:${e.kind.toLowerCase()}`,
-          message,
-          data: e,
-        };
-        if (this.activeLog) this.activeLog(record);
-        else void this.ledger.appendEvents([record]).catch(() => undefined);
-        for (const l of this.listeners) l({ type: "resilience", ...e });
-      },
+      this.events,
     );
   }
 
-  /** What connectors of a job's phase are given (without the signal). */
-  connectorContext(job: string, phase: string): Omit<ConnectorContext, "signal"> {
-    return {
-      job,
-      phase,
-      baseDir: this.loaded.baseDir,
-      http: (provider) => this.providers.http(provider),
-      parentKeys: (parent) => this.ledger.fingerprintKeys(job, parent),
-    };
+  static open(loaded: LoadedConfig, options: ServiceOptions = {}): SyncService {
+    return new SyncService(loaded, openLedger(loaded), options);
   }
 
-  /** Runs owed enrich steps (`retry --debts`); providers still down keep their debts. */
-  async payDebts(
-    job: string,
-    signal: AbortSignal = new AbortController().signal,
-  ): Promise<{ paid: number; remaining: number; stillDown: string[] }> {
-    const config = this.job(job);
-    return payDebts(this.ledger, job, config, (phase) => this.connectorContext(job, phase), signal);
+  /** Subscribes to every event (runs, phases, progress, locks, breakers, gates, retries, debts). */
+  on(listener: Listener): Disposable {
+    return this.events.on(listener);
   }
 
-  /** Opens the configuration's ledger (state_dir/state.db). */
-  static open(loaded: LoadedConfig, options: { progressIntervalMs?: number } = {}): SyncService {
-    const ledger = new SqliteLedger(path.join(loaded.stateDir, "state.db"));
-    return new SyncService(loaded, ledger, options.progressIntervalMs);
-  }
-
-  /** Progress of a job running in this process (undefined when it is not running here). */
-  running(job: string): Progress | undefined {
-    return this.progress.get(job);
-  }
-
-  /** FAILED (and with includeDead, DEAD) items back to PENDING with a fresh attempt budget; returns how many. */
-  retryFailed(job: string | undefined, includeDead: boolean): Promise<number> {
-    const statuses: ItemStatus[] = includeDead ? ["FAILED", "DEAD"] : ["FAILED"];
-    return this.ledger.requeueItems({ ...(job ? { job } : {}), statuses }, Date.now());
-  }
-
-  /** Subscribes to every engine and run event; returns the unsubscribe function. */
-  on(listener: ServiceListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  close(): Promise<void> {
-    return this.ledger.close();
+  async close(): Promise<void> {
+    await this.log.close();
+    await this.ledger.close();
   }
 
   jobNames(): string[] {
@@ -135,21 +93,22 @@ export class SyncService {
     return job;
   }
 
+  /** What connectors of a job's phase are given (without the signal). */
+  connectorContext(job: string, phase: string): Omit<ConnectorContext, "signal"> {
+    return {
+      job,
+      phase,
+      baseDir: this.loaded.baseDir,
+      http: (provider) => this.providers.http(provider),
+      parentKeys: (parent) => this.ledger.plans.fingerprintKeys(job, parent),
+      ...(this.ledger.documents ? { documents: this.ledger.documents } : {}),
+    };
+  }
+
+  /** Runs a job: waits for its lock (in this process, then across processes), then its phases. */
   async execute(req: SyncRequest): Promise<SyncResult> {
-    const job = this.job(req.job);
+    const phases = this.selectPhases(req);
     const scope = normaliseScope(req.scope);
-    const unknown = (req.phases ?? []).filter((p) => !job.phases.some((ph) => ph.name === p));
-    if (unknown.length > 0) {
-      throw new UsageError(
-        `job "${req.job}" has no phase ${unknown.join(", ")}; its phases: ${job.phases.map((p) => p.name).join(", ")}`,
-      );
-    }
-    const phases = job.phases.filter(
-      (p) =>
-        (req.phases === undefined || req.phases.includes(p.name)) &&
-        (!req.options?.incrementalOnly || p.incremental) &&
-        (scope?.entities === undefined || scope.entities.includes(p.name)),
-    );
     const wait = req.options?.wait ?? 30;
     if (!(await this.mutex.acquire(req.job, wait === false ? 0 : wait * 1000))) {
       throw new LockedError(
@@ -160,200 +119,151 @@ export class SyncService {
     try {
       const owner = newOwnerId();
       const lock = await acquireJobLock(
-        this.ledger,
+        this.ledger.locks,
         req.job,
         owner,
         wait,
-        (holder) => {
-          const message = `${describeHolder(req.job, holder)}; waiting up to ${wait === false ? 0 : wait}s`;
-          void this.ledger.appendEvents([
-            { ts: Date.now(), runId: null, job: req.job, level: "warn", type: "lock:wait", message },
-          ]);
-          for (const l of this.listeners) l({ type: "lock:wait", job: req.job, message });
-        },
+        (holder) =>
+          this.events.emit("lock:wait", {
+            job: req.job,
+            message: `${describeHolder(req.job, holder)}; waiting up to ${wait === false ? 0 : wait}s`,
+          }),
         req.signal,
       );
       try {
-        return await this.run(req, phases, scope, owner, lock);
+        const deps = {
+          ledger: this.ledger,
+          events: this.events,
+          sync: this.loaded.config.sync,
+          progressIntervalMs: this.progressIntervalMs,
+          context: (phase: string) => this.connectorContext(req.job, phase),
+          payDebts: (signal: AbortSignal) => this.payDebts(req.job, signal),
+        };
+        return await runJob(deps, req, phases, scope, owner, lock);
       } finally {
         await lock.release();
+        await this.log.flush();
       }
     } finally {
       this.mutex.release(req.job);
     }
   }
 
-  private async run(
-    req: SyncRequest,
-    phases: PhaseConfig[],
-    scope: NormalScope | undefined,
-    owner: string,
-    lock: HeldLock,
-  ): Promise<SyncResult> {
-    const started = Date.now();
-
-    const runId = randomUUID();
-    this.activeLog = (e) => log.push({ ...e, runId, job: req.job });
-    const signal = req.signal ?? new AbortController().signal;
-    const settings = this.loaded.config.sync;
-    const log: EventRecord[] = [];
-
-    let lastProgressLogged = 0;
-    const emit = (e: ServiceEvent): void => {
-      if (
-        e.type !== "run:start" &&
-        e.type !== "run:end" &&
-        e.type !== "resilience" &&
-        e.type !== "lock:wait"
-      ) {
-        const d = describeEvent(e);
-        // progress reaches listeners at every tick, the event log every few seconds
-        const logged =
-          e.type !== "progress" || Date.now() - lastProgressLogged >= PROGRESS_LOG_MS || e.percent === 100;
-        if (e.type === "progress" && logged) lastProgressLogged = Date.now();
-        if (d && logged)
-          log.push({
-            ts: Date.now(),
-            runId,
-            job: req.job,
-            level: d.level,
-            type: e.type,
-            message: d.message,
-            data: e,
-          });
-      }
-      if (e.type === "progress") this.progress.set(req.job, e);
-      for (const l of this.listeners) l(e);
-    };
-    const note = (level: EventRecord["level"], type: string, message: string): void => {
-      log.push({ ts: Date.now(), runId, job: req.job, level, type, message });
-    };
-    const flushLog = async (): Promise<void> => {
-      const batch = log.splice(0);
-      if (batch.length > 0) await this.ledger.appendEvents(batch);
-    };
-
-    await this.ledger.startRun({ id: runId, job: req.job, trigger: req.trigger, owner, startedAt: started });
-    emit({ type: "run:start", runId, job: req.job, trigger: req.trigger });
-    note(
-      "info",
-      "run:start",
-      `Sync of ${req.job} started (${req.trigger}${req.options?.force ? ", forced" : ""})`,
-    );
-
-    if (lock.reclaimed) {
-      note(
-        "warn",
-        "lock:reclaimed",
-        `reclaimed the lock of a stopped run: ${describeHolder(req.job, lock.reclaimed)}`,
+  /** The phases a request runs, in configuration order; a UsageError for an unknown job or phase. */
+  private selectPhases(req: SyncRequest): PhaseConfig[] {
+    const job = this.job(req.job);
+    const unknown = (req.phases ?? []).filter((p) => !job.phases.some((ph) => ph.name === p));
+    if (unknown.length > 0)
+      throw new UsageError(
+        `job "${req.job}" has no phase ${unknown.join(", ")}; its phases: ${job.phases.map((p) => p.name).join(", ")}`,
       );
-    }
-    const results: PhaseResult[] = [];
-    let status: SyncStatus;
-    let error: SyncResult["error"];
-    let debtsLeft = 0;
-    try {
-      if (req.options?.nuke) {
-        await this.ledger.nukeJob(req.job);
-        note(
-          "warn",
-          "nuke",
-          `${req.job}: deleted its ledger state and documents before syncing from scratch`,
-        );
-      }
-      for (const phase of phases) {
-        if (signal.aborted) break;
-        const context = this.connectorContext(req.job, phase.name);
-        const connectors = await buildConnectors(phase, context);
-        try {
-          results.push(
-            await runPhase({
-              ledger: this.ledger,
-              ref: { job: req.job, phase: phase.name, scope: scope?.key ?? "" },
-              ...(scope ? { scope } : {}),
-              fence: lock.fence,
-              connectors,
-              context,
-              owner,
-              signal,
-              emit,
-              force: req.options?.force ?? false,
-              workers: settings.max_workers,
-              maxRetries: settings.max_retries,
-              retryWaitMs: settings.retry_wait_seconds * 1000,
-              rateLimitWaitMs: settings.rate_limit_wait_seconds * 1000,
-              leaseMs: settings.lease_seconds * 1000,
-              progressIntervalMs: this.progressIntervalMs,
-            }),
-          );
-        } finally {
-          await closeConnectors(connectors);
-          await flushLog();
-        }
-      }
-      // debts of earlier runs are paid once their providers answer again
-      if (!signal.aborted && (await this.ledger.countDebts(req.job)) > 0) {
-        const paid = await this.payDebts(req.job, signal);
-        debtsLeft = paid.remaining;
-        if (paid.paid > 0)
-          note(
-            "info",
-            "debts:paid",
-            `${req.job}: paid ${paid.paid} enrichment debts; ${paid.remaining} remain`,
-          );
-      }
-      const unfinished = results.some((r) => r.pending + r.failed + r.dead > 0);
-      status = signal.aborted ? "cancelled" : unfinished ? "partial" : "completed";
-    } catch (e) {
-      status = signal.aborted ? "cancelled" : "failed";
-      error = { errorClass: classifyError(e), message: errorMessage(e) };
-    }
-
-    const durationSeconds = Math.round((Date.now() - started) / 100) / 10;
-    const troubled = results.some((r) => r.failed + r.dead > 0);
-    const withEnrich = results.filter((r) => phases.find((p) => p.name === r.name)?.enrich.length);
-    const degraded = withEnrich.reduce((a, r) => a + r.degraded, 0);
-    const enrichable = withEnrich.reduce((a, r) => a + r.completed, 0);
-    const result: SyncResult = {
-      runId,
-      job: req.job,
-      status,
-      degradation:
-        degraded > 0 && degraded >= enrichable
-          ? "raw_only"
-          : troubled || degraded > 0 || debtsLeft > 0
-            ? "partial"
-            : "full",
-      durationSeconds,
-      phasesCompleted: results.filter((r) => r.pending + r.failed + r.dead === 0).length,
-      phases: results,
-      warnings: results
-        .filter((r) => r.dead > 0)
-        .map(
-          (r) => `${req.job}/${r.name}: ${r.dead} dead items hold the checkpoint; see \`syncwarden failed\``,
-        ),
-      ...(error ? { error } : {}),
-    };
-    await this.ledger.finishRun(runId, status, result, Date.now());
-    // a scoped run syncs only part of the job: it neither moves the main checkpoint nor resets the schedule
-    if (status === "completed" && !scope)
-      await this.ledger.setMeta(LAST_SUCCESS_KEY(req.job), new Date().toISOString());
-    const verb = {
-      completed: "completed in",
-      partial: "partial after",
-      failed: "failed after",
-      cancelled: "cancelled after",
-      skipped: "skipped after",
-    }[status];
-    note(
-      status === "failed" ? "error" : status === "completed" ? "info" : "warn",
-      "run:end",
-      `Sync ${verb} ${durationSeconds}s${error ? `: ${error.message}` : ""}`,
+    const entities = req.scope?.entities?.length ? req.scope.entities : undefined;
+    return job.phases.filter(
+      (p) =>
+        (req.phases === undefined || req.phases.includes(p.name)) &&
+        (!req.options?.incrementalOnly || p.incremental) &&
+        (entities === undefined || entities.includes(p.name)),
     );
-    await flushLog();
-    this.activeLog = undefined;
-    this.progress.delete(req.job);
-    emit({ type: "run:end", result });
-    return result;
+  }
+
+  /** Runs owed enrich steps (`retry --debts`); providers still down keep their debts. */
+  payDebts(job: string, signal: AbortSignal = new AbortController().signal): Promise<DebtOutcome> {
+    return payDebts(
+      this.ledger.resilience,
+      job,
+      this.job(job),
+      (phase) => this.connectorContext(job, phase),
+      signal,
+    );
+  }
+
+  /** FAILED (and with includeDead, DEAD) items back to PENDING with a fresh attempt budget; returns how many. */
+  retryFailed(job: string | undefined, includeDead: boolean): Promise<number> {
+    if (job !== undefined) this.job(job);
+    const statuses: ItemStatus[] = includeDead ? ["FAILED", "DEAD"] : ["FAILED"];
+    return this.ledger.plans.requeue({ ...(job ? { job } : {}), statuses });
+  }
+
+  /** The state folder's one daemon lease (a second daemon gets a LockedError naming the first). */
+  lockDaemon(): Promise<HeldLock> {
+    return acquireDaemonLock(this.ledger.locks, this.loaded.stateDir);
+  }
+
+  /** Progress of a job running in this process (undefined when it is not running here). */
+  running(job: string): Progress | undefined {
+    return this.progress.get(job);
+  }
+
+  /** Per job (all, or the one named): checkpoints, plans, item counts, documents, debts, last run and success. */
+  async status(job?: string): Promise<JobStatus[]> {
+    if (job !== undefined) this.job(job);
+    const names = job === undefined ? this.jobNames() : [job];
+    const out: JobStatus[] = [];
+    for (const name of names) out.push(await jobStatus(this.ledger, this.loaded, name));
+    return out;
+  }
+
+  /** Breaker and rate-gate state of every provider. */
+  providerHealth(): Promise<ProviderHealth[]> {
+    return providerHealth(this.ledger, this.providers.names());
+  }
+
+  /** What a schedule is judged by: the job's last success and its last run's start (ms), or null. */
+  async scheduleFacts(job: string): Promise<{ lastSuccess: number | null; lastStart: number | null }> {
+    const stamp = await this.ledger.meta.get(lastSuccessKey(job));
+    const parsed = stamp === undefined ? Number.NaN : Date.parse(stamp);
+    const [last] = await this.ledger.runs.list(job, 1);
+    return { lastSuccess: Number.isFinite(parsed) ? parsed : null, lastStart: last?.startedAt ?? null };
+  }
+
+  /** Past runs, newest first. */
+  history(job: string | undefined, limit: number): Promise<RunRecord[]> {
+    return this.ledger.runs.list(job, limit);
+  }
+
+  /** The event log, oldest first (the newest `limit`). */
+  async eventLog(filter: { job?: string; since?: number; limit: number }): Promise<EventRecord[]> {
+    await this.log.flush();
+    return this.ledger.events.list(filter);
+  }
+
+  /** FAILED and DEAD items, streamed. */
+  failed(job: string | undefined): AsyncIterable<ItemRow> {
+    if (job !== undefined) this.job(job);
+    return this.ledger.plans.listItems({ ...(job ? { job } : {}), statuses: ["FAILED", "DEAD"] });
+  }
+
+  /** How many documents each phase of a job holds (what --nuke would delete). */
+  async documentCounts(job: string): Promise<{ phase: string; documents: number }[]> {
+    const docs = this.ledger.documents;
+    const out = [];
+    for (const p of this.job(job).phases) {
+      const n =
+        p.sink.type === "sqlite-docs" && docs ? await docs.count({ job, collection: p.sink.table }) : 0;
+      out.push({ phase: p.name, documents: n });
+    }
+    return out;
+  }
+
+  /** Keyword (or with `semantic`, embedding) search over the documents the sinks store. */
+  search(query: string, o: SearchOptions): Promise<SearchOutcome> {
+    if (o.job !== undefined) this.job(o.job);
+    return searchDocuments(
+      this.loaded,
+      query,
+      o,
+      (job, phase) => this.connectorContext(job, phase),
+      this.ledger.documents,
+    );
+  }
+
+  /** Closes (reset) or isolates a provider's breaker, shared by every process on this ledger. */
+  async breaker(name: string, action: "reset" | "isolate"): Promise<void> {
+    if (!this.providers.names().includes(name))
+      throw new UsageError(
+        `unknown provider "${name}"; providers: ${this.providers.names().join(", ") || "(none configured)"}`,
+      );
+    const b = this.providers.policy(name).breaker;
+    await (action === "reset" ? b.reset() : b.isolate());
   }
 }

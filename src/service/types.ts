@@ -1,7 +1,6 @@
-import type { PhaseResult } from "../engine/events.js";
-import type { ErrorClass } from "../errors.js";
+import type { Trigger } from "../results.js";
 
-export type Trigger = "cli" | "daemon" | "mcp" | "api";
+export type { Degradation, SyncResult, SyncStatus, Trigger } from "../results.js";
 
 /** One request shape for every entry point (DESIGN.md). */
 export interface SyncRequest {
@@ -11,20 +10,4 @@ export interface SyncRequest {
   options?: { force?: boolean; incrementalOnly?: boolean; nuke?: boolean; wait?: number | false };
   trigger: Trigger;
   signal?: AbortSignal;
-}
-
-export type SyncStatus = "completed" | "partial" | "failed" | "cancelled" | "skipped";
-export type Degradation = "full" | "partial" | "raw_only";
-
-/** One result shape for every entry point (DESIGN.md). */
-export interface SyncResult {
-  runId: string;
-  job: string;
-  status: SyncStatus;
-  degradation: Degradation;
-  durationSeconds: number;
-  phasesCompleted: number;
-  phases: PhaseResult[];
-  warnings: string[];
-  error?: { errorClass: ErrorClass; message: string };
 }

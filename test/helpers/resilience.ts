@@ -1,19 +1,20 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { SqliteLedger } from "../../src/ledger/sqlite/sqlite-ledger.js";
+import type { Ledger } from "../../src/ledger/ledger.js";
+import { openSqliteLedger } from "../../src/ledger/sqlite/sqlite-ledger.js";
 import type { PolicyOptions } from "../../src/resilience/policy.js";
 
 /** A fresh SQLite ledger in a temp folder. */
 export function tempLedger(): {
-  ledger: SqliteLedger;
+  ledger: Ledger;
   dir: string;
   file: string;
   cleanup: () => Promise<void>;
 } {
   const dir = mkdtempSync(path.join(tmpdir(), "syncwarden-res-"));
   const file = path.join(dir, "state.db");
-  const ledger = new SqliteLedger(file);
+  const ledger = openSqliteLedger(file);
   return {
     ledger,
     dir,

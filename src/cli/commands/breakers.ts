@@ -1,10 +1,28 @@
+import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
-import { replicaLockName, targetBreaker } from "../../replicas/replicate.js";
-import { configuredTargets, replicaStatus, type ReplicaTargetStatus } from "../../replicas/target-status.js";
-import type { CircuitBreaker } from "../../resilience/circuit-breaker.js";
-import { providerHealth, type ProviderHealth } from "../../service/status.js";
-import type { SyncService } from "../../service/sync-service.js";
-import { printJson, withService, type GlobalOptions } from "../context.js";
+import { replicaLockName, type ReplicaTargetStatus } from "../../service/replica-service.js";
+import type { ProviderHealth } from "../../service/status.js";
+import { act, globalsOf, printJson, withServices, type GlobalOptions } from "../context.js";
+
+export function register(program: Command): void {
+  const breakers = program
+    .command("breakers")
+    .description(
+      "circuit breakers and rate gates of every provider, and the breakers of replica targets (shared by all processes on this state)",
+    )
+    .option("--json", "print as JSON on stdout")
+    .action(act((_o: unknown, cmd: Command) => breakersCommand(globalsOf(cmd))));
+  breakers
+    .command("reset")
+    .description("close a provider's breaker (or a replica target's: replica:<replica>:<target>) now")
+    .argument("<name>")
+    .action(act((name: string, _o: unknown, cmd: Command) => breakerAction("reset", name, globalsOf(cmd))));
+  breakers
+    .command("isolate")
+    .description("open a provider's breaker (or a replica target's) until it is reset by hand")
+    .argument("<name>")
+    .action(act((name: string, _o: unknown, cmd: Command) => breakerAction("isolate", name, globalsOf(cmd))));
+}
 
 export function renderHealth(h: ProviderHealth): string {
   const b = h.breaker;
@@ -33,10 +51,10 @@ const targetJson = (r: ReplicaTargetStatus) => ({
   gate: null,
 });
 
-export async function breakersCommand(opts: GlobalOptions & { json?: boolean }): Promise<number> {
-  return withService(opts, async (service) => {
-    const health = await providerHealth(service);
-    const targets = await replicaStatus(service.ledger, service.loaded);
+async function breakersCommand(opts: GlobalOptions & { json?: boolean }): Promise<number> {
+  return withServices(opts, async ({ sync, replicas }) => {
+    const health = await sync.providerHealth();
+    const targets = await replicas.status();
     const lines = [...health.map(renderHealth), ...targets.map(renderTarget)];
     if (opts.json)
       printJson([...health.map((h) => ({ kind: "provider" as const, ...h })), ...targets.map(targetJson)]);
@@ -48,26 +66,23 @@ export async function breakersCommand(opts: GlobalOptions & { json?: boolean }):
   });
 }
 
-/** A configured provider's breaker, or a configured replica target's (`replica:<replica>:<target>`; no provider name holds a colon). */
-function namedBreaker(service: SyncService, name: string): CircuitBreaker {
-  const targets = configuredTargets(service.loaded);
-  const target = targets.find((t) => replicaLockName(t) === name);
-  if (target) return targetBreaker(service.ledger, target, service.owner);
-  if (service.providers.names().includes(name)) return service.providers.policy(name).breaker;
-  const list = (names: string[]): string => names.join(", ") || "(none configured)";
-  throw new UsageError(
-    `unknown breaker "${name}"; providers: ${list(service.providers.names())}; replica targets: ${list(targets.map(replicaLockName))}`,
-  );
-}
-
-export async function breakerActionCommand(
+/** A provider's breaker, or a replica target's (`replica:<replica>:<target>`; no provider name holds a colon). */
+async function breakerAction(
   action: "reset" | "isolate",
   name: string,
   opts: GlobalOptions,
 ): Promise<number> {
-  return withService(opts, async (service) => {
-    const breaker = namedBreaker(service, name);
-    await (action === "reset" ? breaker.reset() : breaker.isolate());
+  return withServices(opts, async ({ sync, replicas }) => {
+    const providers = sync.providers.names();
+    const targets = replicas.targets().map(replicaLockName);
+    if (providers.includes(name)) await sync.breaker(name, action);
+    else if (targets.includes(name)) await replicas.breaker(name, action);
+    else {
+      const list = (names: string[]): string => names.join(", ") || "(none configured)";
+      throw new UsageError(
+        `unknown breaker "${name}"; providers: ${list(providers)}; replica targets: ${list(targets)}`,
+      );
+    }
     process.stderr.write(
       `${name}: breaker ${action === "reset" ? "reset to closed" : "isolated (open until reset)"}\n`,
     );

@@ -1,14 +1,23 @@
-import { loadConfig, resolveConfigFile } from "../../config/load-config.js";
+import type { Command } from "commander";
+import { describeSchedule, parseReplicaSchedules, parseSchedules } from "../../config/schedule.js";
 import { Daemon } from "../../daemon/daemon.js";
-import { acquireDaemonLock } from "../../daemon/daemon-lock.js";
 import { createDaemonLogger, parseLogFormat, type DaemonLogger } from "../../daemon/log.js";
-import { parseReplicaSchedules } from "../../daemon/replica-schedule.js";
-import { describeSchedule, parseSchedules } from "../../daemon/schedule.js";
 import { ConfigError, errorMessage, UsageError } from "../../errors.js";
-import { replicaLockName } from "../../replicas/replicate.js";
 import type { HeldLock } from "../../service/job-lock.js";
-import { SyncService } from "../../service/sync-service.js";
+import { openServices, type Services } from "../../service/open-services.js";
+import { replicaLockName } from "../../service/replica-service.js";
+import { act, globalsOf, loadGlobalConfig } from "../context.js";
 import { EXIT, exitCodeForError, exitCodeForResults } from "../exit-codes.js";
+
+export function register(program: Command): void {
+  program
+    .command("daemon")
+    .description("run jobs on their schedule (every: 10m, or cron), one daemon per state folder")
+    .option("--once", "run every due job once, then exit")
+    .option("--log-format <format>", "pretty (one readable line per event) or json (pino lines)", "pretty")
+    .option("--grace <seconds>", "on SIGTERM/SIGINT, how long in-flight items may finish", "30")
+    .action(act((_o: unknown, cmd: Command) => daemonCommand(globalsOf<DaemonCommandOptions>(cmd))));
+}
 
 export interface DaemonCommandOptions {
   config?: string;
@@ -36,13 +45,13 @@ function parseGrace(value: string | undefined): number {
  * in-flight ones finish within the grace period and exits 0; a second signal (or an expired grace) exits 130.
  * Logs go to stderr through pino; nothing is printed on stdout.
  */
-export async function daemonCommand(opts: DaemonCommandOptions): Promise<number> {
+async function daemonCommand(opts: DaemonCommandOptions): Promise<number> {
   const logger = createDaemonLogger(parseLogFormat(opts.logFormat));
-  let service: SyncService | undefined;
+  let services: Services | undefined;
   let lock: HeldLock | undefined;
   try {
     const graceMs = parseGrace(opts.grace) * 1000;
-    const loaded = loadConfig(resolveConfigFile(opts.config));
+    const loaded = loadGlobalConfig(opts);
     const schedules = parseSchedules(loaded.config.jobs, loaded.file);
     const targets = parseReplicaSchedules(loaded.config.replicas, loaded.file);
     if (schedules.size === 0 && targets.length === 0)
@@ -50,9 +59,14 @@ export async function daemonCommand(opts: DaemonCommandOptions): Promise<number>
         `${loaded.file}: no job or replica target has a schedule; add jobs.<job>.schedule: { every: 10m } (or cron: "0 * * * *")`,
       );
     const replicas = targets.map((t) => [replicaLockName(t), describeSchedule(t.schedule)] as const);
-    service = SyncService.open(loaded);
-    lock = await acquireDaemonLock(service.ledger, loaded.stateDir);
-    const daemon = new Daemon(service, { logger });
+    services = openServices(loaded);
+    lock = await services.sync.lockDaemon();
+    // the daemon's log subscribes to the event map for what the scheduler does not report itself
+    services.events.on((e) => {
+      if (e.type === "breaker:transition")
+        logger.warn({ event: "breaker", ...e }, `[CIRCUIT] ${e.provider}: ${e.from} → ${e.to} (${e.reason})`);
+    });
+    const daemon = new Daemon(services, { logger });
     logger.info(
       {
         event: "daemon:start",
@@ -75,7 +89,7 @@ export async function daemonCommand(opts: DaemonCommandOptions): Promise<number>
     return exitCodeForError(e);
   } finally {
     await lock?.release().catch(() => undefined);
-    await service?.close().catch(() => undefined);
+    await services?.close().catch(() => undefined);
   }
 }
 

@@ -1,24 +1,54 @@
-import { loadConfig, resolveConfigFile } from "../../config/load-config.js";
-import { runDoctor } from "../../health/doctor.js";
-import type { CheckResult, RepairResult } from "../../health/types.js";
-import { printJson, type GlobalOptions } from "../context.js";
+import type { Command } from "commander";
+import type { CheckResult, RepairResult } from "../../service/doctor.js";
+import { runDoctor } from "../../service/doctor.js";
+import { act, globalsOf, loadGlobalConfig, printJson, type GlobalOptions } from "../context.js";
+
+interface DoctorFlags extends GlobalOptions {
+  repair?: boolean;
+  thorough?: boolean;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command("doctor")
+    .description(
+      "health checks of the state: disk, database integrity and size, schedules, breakers, locks, leases, backlog, backups (exit 0 ok, 1 warnings, 2 critical)",
+    )
+    .option(
+      "--repair",
+      "apply the safe repairs first (restore a damaged database from a snapshot, prune, requeue, vacuum, sync overdue jobs)",
+    )
+    .option("--thorough", "PRAGMA integrity_check instead of quick_check")
+    .option("--json", "print { checks, repairs } as JSON on stdout")
+    .addHelpText(
+      "after",
+      `
+Environment:
+  SYNCWARDEN_DOCTOR_DISK_WARN_GB     warn under this much free disk on the state volume (default 10)
+  SYNCWARDEN_DOCTOR_DISK_CRIT_GB     critical under this much (default 5)
+  SYNCWARDEN_DOCTOR_WAL_WARN_MB      warn when the WAL is larger (default 256)
+  SYNCWARDEN_BACKUP_RETENTION_DAYS   --repair deletes backups/<ISO time>/ folders older than this (default 30)
+
+Exit codes: 0 healthy, 1 warnings, 2 critical (after --repair: the state it left).
+`,
+    )
+    .action(act((_o: unknown, cmd: Command) => doctorCommand(globalsOf<DoctorFlags>(cmd))));
+}
 
 const LABEL = { ok: "ok      ", warning: "WARNING ", critical: "CRITICAL" } as const;
-
 const renderCheck = (c: CheckResult): string => `${LABEL[c.status]} ${c.name}: ${c.message}`;
 const renderRepair = (r: RepairResult): string => `${r.ok ? "repaired" : "FAILED  "} ${r.name}: ${r.message}`;
 
 /**
  * `syncwarden doctor [--repair] [--thorough] [--json]`: health checks of the state folder (and with
  * --repair, the safe repairs first). Exit 0 healthy, 1 warnings, 2 critical, judged after repairs.
- * The database is opened by doctor itself (read-only) before any service, so a damaged file is
- * diagnosed instead of failing in migrations.
  */
-export async function doctorCommand(
-  opts: GlobalOptions & { repair?: boolean; thorough?: boolean; json?: boolean },
-): Promise<number> {
-  const loaded = loadConfig(resolveConfigFile(opts.config));
-  const report = await runDoctor(loaded, { repair: opts.repair ?? false, thorough: opts.thorough ?? false });
+async function doctorCommand(opts: DoctorFlags): Promise<number> {
+  const report = await runDoctor(loadGlobalConfig(opts), {
+    repair: opts.repair ?? false,
+    thorough: opts.thorough ?? false,
+  });
   if (opts.json) printJson({ checks: report.checks, repairs: report.repairs });
   else
     process.stdout.write(

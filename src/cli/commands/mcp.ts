@@ -1,9 +1,16 @@
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
-import { startMcpHttp } from "../../mcp/http.js";
-import { createMcpServer } from "../../mcp/server.js";
-import { openService, type GlobalOptions } from "../context.js";
+import { openServices } from "../../service/open-services.js";
+import { act, globalsOf, loadGlobalConfig, type GlobalOptions } from "../context.js";
 import { EXIT } from "../exit-codes.js";
+
+export function register(program: Command): void {
+  program
+    .command("mcp")
+    .description("MCP server (stdio; --http PORT for Streamable HTTP on 127.0.0.1 with a bearer token)")
+    .option("--http <port>", "serve Streamable HTTP on 127.0.0.1:PORT instead of stdio")
+    .action(act((_o: unknown, cmd: Command) => mcpCommand(globalsOf<{ http?: string }>(cmd))));
+}
 
 const log = (line: string): void => void process.stderr.write(`syncwarden mcp: ${line}\n`);
 
@@ -43,12 +50,19 @@ function untilStopped(stdin: boolean): { stopped: Promise<string>; dispose: () =
  * carries only the protocol; logs go to stderr) or on Streamable HTTP at 127.0.0.1:PORT/mcp. Runs until
  * stdin closes (stdio) or SIGINT/SIGTERM; runs in flight are cancelled (resumable) before the service closes.
  */
-export async function mcpCommand(opts: GlobalOptions & { http?: string }): Promise<number> {
+async function mcpCommand(opts: GlobalOptions & { http?: string }): Promise<number> {
   const port = opts.http === undefined ? undefined : parsePort(opts.http);
-  const service = await openService(opts);
+  const services = openServices(loadGlobalConfig(opts));
+  const service = services.sync;
   const shutdown = new AbortController();
   const inflight = new Set<Promise<unknown>>();
-  const off = service.on((e) => {
+  // the MCP SDK is large: loaded by this command only
+  const [{ StdioServerTransport }, { startMcpHttp }, { createMcpServer }] = await Promise.all([
+    import("@modelcontextprotocol/sdk/server/stdio.js"),
+    import("../../mcp/http.js"),
+    import("../../mcp/server.js"),
+  ]);
+  const logging = services.events.on((e) => {
     if (e.type === "run:start") log(`${e.job}: run ${e.runId} started (${e.trigger})`);
     else if (e.type === "run:end") log(`${e.result.job}: ${e.result.status} in ${e.result.durationSeconds}s`);
     else if (e.type === "lock:wait") log(e.message);
@@ -60,12 +74,12 @@ export async function mcpCommand(opts: GlobalOptions & { http?: string }): Promi
     let close: () => Promise<void>;
     if (port === undefined) {
       console.log = console.error;
-      const server = createMcpServer(service, { shutdown: shutdown.signal, inflight });
+      const server = createMcpServer(services, { shutdown: shutdown.signal, inflight });
       await server.connect(new StdioServerTransport());
       log(`serving ${service.loaded.file} over stdio`);
       close = () => server.close();
     } else {
-      const http = await startMcpHttp(service, { port, shutdown: shutdown.signal, inflight });
+      const http = await startMcpHttp(services, { port, shutdown: shutdown.signal, inflight });
       log(`serving ${service.loaded.file}`);
       close = () => http.close();
     }
@@ -76,8 +90,8 @@ export async function mcpCommand(opts: GlobalOptions & { http?: string }): Promi
   } finally {
     console.log = consoleLog;
     stop.dispose();
-    off();
-    await service.close();
+    logging.dispose();
+    await services.close();
   }
   log("stopped");
   return 0;

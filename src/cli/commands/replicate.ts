@@ -1,15 +1,13 @@
-import { loadConfigCached, resolveConfigFile } from "../../config/config-file.js";
+import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
-import { earlyScanFor } from "../../replicas/early-scan.js";
-import type { ConflictStrategy, Direction } from "../../replicas/reconcile.js";
-import type { TargetReport } from "../../replicas/run-target.js";
-import { resolveTargets } from "../../replicas/targets.js";
-import type { VerifyReport } from "../../replicas/verify.js";
+import type {
+  ConflictStrategy,
+  Direction,
+  TargetReport,
+  VerifyReport,
+} from "../../service/replica-service.js";
+import { act, globalsOf, printJson, withServices, type GlobalOptions } from "../context.js";
 import { EXIT } from "../exit-codes.js";
-import type { GlobalOptions } from "../ledger-context.js";
-
-// Imports only what finds the targets; the ledger (the SQLite library) and the copy code load while the
-// first target is being walked.
 
 export interface ReplicateOptions extends GlobalOptions {
   direction?: string;
@@ -17,6 +15,35 @@ export interface ReplicateOptions extends GlobalOptions {
   dryRun?: boolean;
   force?: boolean;
   json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command("replicate")
+    .description(
+      "keep replica folders in step with their targets (three-way, from the last synced state); a target needs its .syncwarden-replica marker, created by the first run only (no manifest yet, target folder exists)",
+    )
+    .argument("[name]", "only this replica")
+    .option("--direction <direction>", "push | pull | bidirectional (overrides the config)")
+    .option("--conflict <strategy>", "newest | local | remote | manual (overrides the config)")
+    .option("--dry-run", "print the plan (copies, deletes, conflicts) without writing")
+    .option("--force", "go past the max_delete and clock-shift guards")
+    .option("--json", "print a summary per target as JSON on stdout")
+    .action(
+      act((name: string | undefined, _o: unknown, cmd: Command) =>
+        replicateCommand(name, globalsOf<ReplicateOptions>(cmd)),
+      ),
+    );
+  program
+    .command("replicas")
+    .description("replica folders")
+    .command("verify")
+    .description("hash both sides of every target and report every difference (exit 0 only when they match)")
+    .argument("[name]", "only this replica")
+    .option("--json", "print as JSON on stdout")
+    .action(
+      act((name: string | undefined, _o: unknown, cmd: Command) => verifyCommand(name, globalsOf(cmd))),
+    );
 }
 
 function pick<T extends string>(
@@ -69,63 +96,58 @@ export function replicateExitCode(reports: readonly TargetReport[]): number {
   return partial ? EXIT.partial : EXIT.ok;
 }
 
-export async function replicateCommand(name: string | undefined, opts: ReplicateOptions): Promise<number> {
+async function replicateCommand(name: string | undefined, opts: ReplicateOptions): Promise<number> {
   const direction = pick<Direction>("direction", opts.direction, ["push", "pull", "bidirectional"]);
   const conflict = pick<ConflictStrategy>("conflict", opts.conflict, ["newest", "local", "remote", "manual"]);
-  const loaded = await loadConfigCached(resolveConfigFile(opts.config));
-
-  const targets = resolveTargets(loaded, name, {
-    ...(direction ? { direction } : {}),
-    ...(conflict ? { conflict } : {}),
-  });
-  const early = new Map(targets.slice(0, 1).map((t) => [t, earlyScanFor(t)]));
-  const [{ printJson, withLoadedLedger }, { replicate }] = await Promise.all([
-    import("../ledger-context.js"),
-    import("../../replicas/replicate.js"),
-  ]);
-  return withLoadedLedger(loaded, async (service) => {
-    const reports = await replicate(
-      service.ledger,
-      service.owner,
-      targets,
-      { dryRun: opts.dryRun === true, force: opts.force === true },
-      (line) => process.stderr.write(line + "\n"),
-      early,
-    );
-    if (opts.json)
-      printJson({
-        targets: reports.map(({ unreachable: _u, plan, ...r }) => ({ ...r, ...(plan ? { plan } : {}) })),
+  return withServices(opts, async ({ replicas, events }) => {
+    // a breaker opening or closing is news to the person at the terminal
+    const circuit = events.on((e) => {
+      if (e.type === "breaker:transition")
+        process.stderr.write(`[CIRCUIT] ${e.provider}: ${e.from} → ${e.to} (${e.reason})\n`);
+    });
+    const controller = new AbortController();
+    const stop = (): void => controller.abort();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    try {
+      const { targets: reports } = await replicas.replicate({
+        ...(name === undefined ? {} : { replica: name }),
+        ...(direction ? { direction } : {}),
+        ...(conflict ? { conflict } : {}),
+        dryRun: opts.dryRun === true,
+        force: opts.force === true,
+        signal: controller.signal,
       });
-    else process.stdout.write(reports.map(render).join("\n") + "\n");
-    return replicateExitCode(reports);
+      if (opts.json)
+        printJson({
+          targets: reports.map(({ unreachable: _u, plan, ...r }) => ({ ...r, ...(plan ? { plan } : {}) })),
+        });
+      else process.stdout.write(reports.map(render).join("\n") + "\n");
+      return controller.signal.aborted ? EXIT.interrupted : replicateExitCode(reports);
+    } finally {
+      circuit.dispose();
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+    }
   });
 }
 
-export async function verifyCommand(
+const renderVerify = (r: VerifyReport): string =>
+  [
+    `${r.replica} → ${r.target}: ${r.error !== undefined ? `error: ${r.error}` : r.match ? "identical" : "DIFFERENT"}`,
+    ...r.onlyLocal.map((p) => `  only local: ${p}`),
+    ...r.onlyRemote.map((p) => `  only remote: ${p}`),
+    ...r.differ.map((p) => `  contents differ: ${p}`),
+  ].join("\n");
+
+async function verifyCommand(
   name: string | undefined,
   opts: GlobalOptions & { json?: boolean },
 ): Promise<number> {
-  const [{ printJson, withLedger }, { verifyTarget }] = await Promise.all([
-    import("../ledger-context.js"),
-    import("../../replicas/verify.js"),
-  ]);
-  return withLedger(opts, async (service) => {
-    const reports: VerifyReport[] = [];
-    for (const t of resolveTargets(service.loaded, name)) reports.push(await verifyTarget(t));
+  return withServices(opts, async ({ replicas }) => {
+    const reports = await replicas.verify(name);
     if (opts.json) printJson({ targets: reports });
-    else
-      process.stdout.write(
-        reports
-          .map((r) =>
-            [
-              `${r.replica} → ${r.target}: ${r.error !== undefined ? `error: ${r.error}` : r.match ? "identical" : "DIFFERENT"}`,
-              ...r.onlyLocal.map((p) => `  only local: ${p}`),
-              ...r.onlyRemote.map((p) => `  only remote: ${p}`),
-              ...r.differ.map((p) => `  contents differ: ${p}`),
-            ].join("\n"),
-          )
-          .join("\n") + "\n",
-      );
+    else process.stdout.write(reports.map(renderVerify).join("\n") + "\n");
     return reports.every((r) => r.match) ? EXIT.ok : EXIT.partial;
   });
 }

@@ -1,10 +1,37 @@
 import { createInterface } from "node:readline/promises";
+import { Option, type Command } from "commander";
 import { UsageError } from "../../errors.js";
 import type { SyncService } from "../../service/sync-service.js";
 import type { SyncResult } from "../../service/types.js";
-import { printJson, withService, type GlobalOptions } from "../context.js";
+import { act, globalsOf, printJson, withServices, type GlobalOptions } from "../context.js";
 import { exitCodeForResults, EXIT } from "../exit-codes.js";
 import { createRenderer } from "../progress-renderer.js";
+
+export function register(program: Command): void {
+  program
+    .command("run")
+    .description("sync jobs (all of them, or those named): plan, record, process, move checkpoints")
+    .argument("[jobs...]", "jobs to run, in order")
+    .option("--force", "ignore fingerprints and reprocess every item")
+    .addOption(
+      new Option("--phase <name>", "run only this phase (repeatable)").argParser(
+        (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+      ),
+    )
+    .option("--incremental-only", "run only phases marked incremental")
+    .option("--ids <a,b>", "only these item keys (a scoped run: the job's main checkpoint does not move)")
+    .option(
+      "--since <value>",
+      "only what changed since this value (e.g. a date for http-json since:); scoped",
+    )
+    .option("--nuke", "delete the job's ledger state and documents, then sync from scratch (asks, or --yes)")
+    .option("--yes", "confirm --nuke without asking")
+    .option("--wait <seconds>", "wait this long for another runner of the job (default 30), then exit 75")
+    .option("--no-wait", "fail at once (exit 75) when another runner holds the job")
+    .option("--json", "print the SyncResult as JSON on stdout")
+    .option("-v, --verbose", "report every failed attempt, not only dead items")
+    .action(act((jobs: string[], _o: unknown, cmd: Command) => runCommand(jobs, globalsOf<RunOptions>(cmd))));
+}
 
 export interface RunOptions extends GlobalOptions {
   force?: boolean;
@@ -30,14 +57,9 @@ function parseWait(w: string | boolean | undefined): number | false {
 
 /** "Current data: 6 products, 724 tests": what --nuke would delete, per phase. */
 async function currentData(service: SyncService, job: string): Promise<string> {
-  const parts: string[] = [];
-  for (const p of service.loaded.config.jobs[job]!.phases) {
-    const n =
-      p.sink.type === "sqlite-docs"
-        ? await service.ledger.countDocuments({ job, collection: p.sink.table })
-        : 0;
-    parts.push(`${n.toLocaleString("en-US")} ${p.name}`);
-  }
+  const parts = (await service.documentCounts(job)).map(
+    (p) => `${p.documents.toLocaleString("en-US")} ${p.phase}`,
+  );
   return `Current data: ${parts.join(", ")}`;
 }
 
@@ -74,7 +96,7 @@ export async function runCommand(jobs: string[], opts: RunOptions): Promise<numb
     throw new UsageError("--since needs a value, e.g. --since 2026-11-01");
   if (opts.nuke && (ids || opts.since))
     throw new UsageError("--nuke cannot be combined with --ids or --since");
-  return withService(opts, async (service) => {
+  return withServices(opts, async ({ sync: service }) => {
     // a configuration may hold replicas alone: running no job at all must not look like success
     if (jobs.length === 0 && service.jobNames().length === 0)
       throw new UsageError(`no jobs in ${service.loaded.file}; replicas run with "syncwarden replicate"`);
@@ -91,7 +113,7 @@ export async function runCommand(jobs: string[], opts: RunOptions): Promise<numb
     };
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
-    const off = service.on(createRenderer(process.stderr, opts.verbose ?? false));
+    const rendering = service.on(createRenderer(process.stderr, opts.verbose ?? false));
     const results: SyncResult[] = [];
     try {
       for (const job of names) {
@@ -115,7 +137,7 @@ export async function runCommand(jobs: string[], opts: RunOptions): Promise<numb
         );
       }
     } finally {
-      off();
+      rendering.dispose();
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
     }

@@ -1,7 +1,17 @@
-import { replicaStatus, type ReplicaTargetStatus } from "../../replicas/target-status.js";
-import { jobStatus, providerHealth, type JobStatus } from "../../service/status.js";
-import { printJson, withService, type GlobalOptions } from "../context.js";
+import type { Command } from "commander";
+import type { JobStatus } from "../../service/status.js";
+import type { ReplicaTargetStatus } from "../../service/replica-service.js";
+import { act, globalsOf, printJson, withServices, type GlobalOptions } from "../context.js";
 import { renderHealth } from "./breakers.js";
+
+export function register(program: Command): void {
+  program
+    .command("status")
+    .description("checkpoints, item counts, documents, last run and last success per job and phase")
+    .argument("[job]")
+    .option("--json", "print as JSON on stdout")
+    .action(act((job: string | undefined, _o: unknown, cmd: Command) => statusCommand(job, globalsOf(cmd))));
+}
 
 function render(s: JobStatus): string {
   const lines = [
@@ -23,25 +33,16 @@ function render(s: JobStatus): string {
 const renderReplica = (r: ReplicaTargetStatus): string =>
   `${renderHealth({ provider: `${r.name} → ${r.path} (${r.direction})`, breaker: r.breaker, gate: null })}; last success ${r.lastSuccess ?? "never"}`;
 
-export async function statusCommand(
+async function statusCommand(
   job: string | undefined,
   opts: GlobalOptions & { json?: boolean },
 ): Promise<number> {
-  return withService(opts, async (service) => {
-    if (job !== undefined) service.job(job);
-    const jobs = [];
-    for (const name of job === undefined ? service.jobNames() : [job])
-      jobs.push(await jobStatus(service, name));
-    const providers = await providerHealth(service);
-    const replicas = await replicaStatus(service.ledger, service.loaded);
+  return withServices(opts, async ({ sync, replicas: replicaService }) => {
+    const jobs = await sync.status(job);
+    const providers = await sync.providerHealth();
+    const replicas = await replicaService.status();
     if (opts.json)
-      printJson({
-        config: service.loaded.file,
-        stateDir: service.loaded.stateDir,
-        jobs,
-        providers,
-        replicas,
-      });
+      printJson({ config: sync.loaded.file, stateDir: sync.loaded.stateDir, jobs, providers, replicas });
     else
       process.stdout.write(
         [...jobs.map(render), ...providers.map(renderHealth), ...replicas.map(renderReplica)].join("\n") +

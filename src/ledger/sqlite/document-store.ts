@@ -116,11 +116,13 @@ export class SqliteDocumentStore implements DocumentStore {
   }
 
   countVectors(job: string | undefined): Promise<number> {
-    return Promise.resolve(this.db
-      .prepare<[{ job: string | null }], { n: number }>(
-        "SELECT COUNT(*) AS n FROM vectors v JOIN documents d ON d.id = v.document_id WHERE @job IS NULL OR d.job = @job",
-      )
-      .get({ job: job ?? null })!.n);
+    return Promise.resolve(
+      this.db
+        .prepare<[{ job: string | null }], { n: number }>(
+          "SELECT COUNT(*) AS n FROM vectors v JOIN documents d ON d.id = v.document_id WHERE @job IS NULL OR d.job = @job",
+        )
+        .get({ job: job ?? null })!.n,
+    );
   }
 
   /** Documents with vectors, ranked by cosine similarity to `query` (a linear scan). */
@@ -168,7 +170,11 @@ export class SqliteDocumentStore implements DocumentStore {
     return Promise.resolve(row.n);
   }
 
-  get(job: string, collection: string, key: string): Promise<{ version: string; content: string } | undefined> {
+  get(
+    job: string,
+    collection: string,
+    key: string,
+  ): Promise<{ version: string; content: string } | undefined> {
     const doc = this.db
       .prepare<[string, string, string], { id: number; version: string }>(
         "SELECT id, version FROM documents WHERE job = ? AND collection = ? AND key = ?",

@@ -96,5 +96,7 @@ export class SqliteLockStore implements LockStore {
 
 /** True while `fence` is the job's newest token (checked inside the checkpoint transaction). */
 export function fenceValid(db: Database.Database, job: string, fence: number): boolean {
-  return db.prepare<[string], number>("SELECT fence FROM lock_fences WHERE job = ?").pluck().get(job) === fence;
+  return (
+    db.prepare<[string], number>("SELECT fence FROM lock_fences WHERE job = ?").pluck().get(job) === fence
+  );
 }

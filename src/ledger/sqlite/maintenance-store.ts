@@ -24,7 +24,10 @@ export function verifyDatabaseFile(file: string, thorough: boolean): string[] {
   let db: Database.Database | undefined;
   try {
     db = openReadOnly(file);
-    const rows = db.pragma(`${thorough ? "integrity_check" : "quick_check"}(20)`) as Record<string, unknown>[];
+    const rows = db.pragma(`${thorough ? "integrity_check" : "quick_check"}(20)`) as Record<
+      string,
+      unknown
+    >[];
     const messages = rows.map((r) => String(Object.values(r)[0]));
     return messages.length === 1 && messages[0] === "ok" ? [] : messages;
   } catch (e) {
@@ -96,7 +99,8 @@ export class SqliteMaintenanceStore implements MaintenanceStore {
         if (source !== this.open) source.close();
       }
       const problems = verifyDatabaseFile(tmp, false);
-      if (problems.length > 0) throw new Error(`backup of ${this.location} failed quick_check: ${problems[0]!}`);
+      if (problems.length > 0)
+        throw new Error(`backup of ${this.location} failed quick_check: ${problems[0]!}`);
       fsyncFile(tmp);
       for (const s of SIDECARS) rmSync(dest + s, { force: true });
       renameSync(tmp, dest);
@@ -106,7 +110,10 @@ export class SqliteMaintenanceStore implements MaintenanceStore {
     }
   }
 
-  compact(): Promise<{ message: string; details: StorageFacts & { vacuumed: boolean; before: StorageFacts } }> {
+  compact(): Promise<{
+    message: string;
+    details: StorageFacts & { vacuumed: boolean; before: StorageFacts };
+  }> {
     return Promise.resolve(
       this.with(false, (db) => {
         const before = storageFacts(db, this.location);

@@ -206,7 +206,7 @@ export class SqlitePlanStore implements PlanStore {
   async *listItems(filter: ItemFilter): AsyncIterable<ItemRow> {
     // pages by id, so that no SQLite cursor stays open across an await and memory stays flat
     const page = 500;
-    for (let afterId = 0; ; ) {
+    for (let afterId = 0; ;) {
       const rows = this.items.list(filter, afterId, page);
       yield* rows;
       if (rows.length < page) return;
@@ -230,7 +230,7 @@ export class SqlitePlanStore implements PlanStore {
         "SELECT key FROM fingerprints WHERE job = ? AND phase = ? AND key > ? ORDER BY key LIMIT 500",
       )
       .pluck();
-    for (let after = ""; ; ) {
+    for (let after = ""; ;) {
       const keys = page.all(job, phase, after);
       yield* keys;
       if (keys.length < 500) return;

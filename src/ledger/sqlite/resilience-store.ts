@@ -104,7 +104,9 @@ export class SqliteResilienceStore implements ResilienceStore {
   acquireProbe(provider: string, owner: string, max: number, leaseMs: number): Promise<boolean> {
     const got = this.db
       .transaction(() => {
-        this.db.prepare(`DELETE FROM breaker_probes WHERE provider = ? AND expires_at < ${NOW}`).run(provider);
+        this.db
+          .prepare(`DELETE FROM breaker_probes WHERE provider = ? AND expires_at < ${NOW}`)
+          .run(provider);
         const live = this.db
           .prepare<[string], number>("SELECT COUNT(*) FROM breaker_probes WHERE provider = ?")
           .pluck()
@@ -210,7 +212,9 @@ export class SqliteResilienceStore implements ResilienceStore {
 
   countDebts(job: string | undefined): Promise<number> {
     const n = this.db
-      .prepare<[{ job: string | null }], number>("SELECT COUNT(*) FROM debts WHERE @job IS NULL OR job = @job")
+      .prepare<[{ job: string | null }], number>(
+        "SELECT COUNT(*) FROM debts WHERE @job IS NULL OR job = @job",
+      )
       .pluck()
       .get({ job: job ?? null })!;
     return Promise.resolve(n);
@@ -218,7 +222,9 @@ export class SqliteResilienceStore implements ResilienceStore {
 
   countDebtsByJob(): Promise<Record<string, number>> {
     const rows = this.db
-      .prepare<[], { job: string; n: number }>("SELECT job, COUNT(*) AS n FROM debts GROUP BY job ORDER BY job")
+      .prepare<[], { job: string; n: number }>(
+        "SELECT job, COUNT(*) AS n FROM debts GROUP BY job ORDER BY job",
+      )
       .all();
     return Promise.resolve(Object.fromEntries(rows.map((r) => [r.job, r.n])));
   }

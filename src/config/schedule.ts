@@ -1,5 +1,5 @@
 import { Cron } from "croner";
-import { ConfigError, errorMessage } from "../errors.js";
+import { ConfigError, errorMessage, isConfigError } from "../errors.js";
 
 /** A job's `schedule:` block as written in the configuration. */
 export interface ScheduleConfig {
@@ -64,7 +64,7 @@ export function parseSchedules(
       const schedule = parseSchedule(job, config.schedule);
       if (schedule) out.set(job, schedule);
     } catch (e) {
-      if (file === undefined || !(e instanceof ConfigError)) throw e;
+      if (file === undefined || !isConfigError(e)) throw e;
       throw new ConfigError(`${file}: ${e.message}`, e.cause);
     }
   }
@@ -135,3 +135,34 @@ export function nextRunAt(
 }
 
 export { iso as formatTime };
+
+/** A replica target with a schedule. */
+export interface ScheduledTarget {
+  replica: string;
+  target: string;
+  schedule: Schedule;
+}
+
+type ReplicasConfig = Readonly<
+  Record<string, { targets: readonly { name: string; schedule?: ScheduleConfig | undefined }[] }>
+>;
+
+/**
+ * Every replica target's schedule, in configuration order (targets without one are left out); the first
+ * bad one throws, prefixed with the file.
+ */
+export function parseReplicaSchedules(replicas: ReplicasConfig, file?: string): ScheduledTarget[] {
+  const out: ScheduledTarget[] = [];
+  for (const [replica, config] of Object.entries(replicas)) {
+    config.targets.forEach((t, i) => {
+      try {
+        const schedule = parseSchedule(t.name, t.schedule, `replicas.${replica}.targets[${i}].schedule`);
+        if (schedule) out.push({ replica, target: t.name, schedule });
+      } catch (e) {
+        if (file === undefined || !isConfigError(e)) throw e;
+        throw new ConfigError(`${file}: ${e.message}`, e.cause);
+      }
+    });
+  }
+  return out;
+}

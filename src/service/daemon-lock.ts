@@ -1,7 +1,7 @@
 import { newOwnerId } from "../engine/owner.js";
 import { isLockedError, LockedError } from "../errors.js";
-import type { Ledger } from "../ledger/ledger.js";
-import { acquireJobLock, type HeldLock } from "../service/job-lock.js";
+import type { LockStore } from "../ledger/lock-store.js";
+import { acquireJobLock, type HeldLock } from "./job-lock.js";
 
 /** The reserved job name whose lease marks the one daemon of a state folder. */
 export const DAEMON_LOCK_JOB = "__daemon__";
@@ -11,9 +11,9 @@ export const DAEMON_LOCK_JOB = "__daemon__";
  * this host is reclaimed at once, one elsewhere once its lease expires). Throws LockedError naming the
  * daemon that holds it.
  */
-export async function acquireDaemonLock(ledger: Ledger, stateDir: string): Promise<HeldLock> {
+export async function acquireDaemonLock(locks: LockStore, stateDir: string): Promise<HeldLock> {
   try {
-    return await acquireJobLock(ledger, DAEMON_LOCK_JOB, newOwnerId(), false, () => undefined);
+    return await acquireJobLock(locks, DAEMON_LOCK_JOB, newOwnerId(), false, () => undefined);
   } catch (e) {
     if (!isLockedError(e)) throw e;
     const since = new Date(e.holder.startedAt).toISOString().slice(11, 19);

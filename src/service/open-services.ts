@@ -1,0 +1,34 @@
+import type { LoadedConfig } from "../config/load-config.js";
+import { EventBus } from "../events.js";
+import { openLedger } from "../ledger/open-ledger.js";
+import { EventLogWriter } from "./event-log.js";
+import { HealthService } from "./health-service.js";
+import { ReplicaService } from "./replica-service.js";
+import { SyncService } from "./sync-service.js";
+
+/** Both services over one ledger and one event map (what the CLI, the daemon and the MCP server open). */
+export interface Services {
+  sync: SyncService;
+  replicas: ReplicaService;
+  health: HealthService;
+  events: EventBus;
+  close(): Promise<void>;
+}
+
+export function openServices(loaded: LoadedConfig, options: { progressIntervalMs?: number } = {}): Services {
+  const ledger = openLedger(loaded);
+  const events = new EventBus();
+  const log = new EventLogWriter(events, ledger.events);
+  const sync = new SyncService(loaded, ledger, { ...options, events, log });
+  const replicas = new ReplicaService(loaded, ledger, { events, log });
+  return {
+    sync,
+    replicas,
+    health: new HealthService(loaded, ledger, events, sync, replicas),
+    events,
+    close: async () => {
+      await sync.close();
+      await replicas.close();
+    },
+  };
+}

@@ -1,0 +1,178 @@
+import { randomUUID } from "node:crypto";
+import type { PhaseConfig, SyncSettings } from "../config/schema.js";
+import { buildConnectors, closeConnectors } from "../connectors/build-connectors.js";
+import type { ConnectorContext } from "../connectors/types.js";
+import { runPhase } from "../engine/run-phase.js";
+import { errorMessage } from "../errors.js";
+import { runContext, type EventBus } from "../events.js";
+import type { Ledger } from "../ledger/ledger.js";
+import { lastSuccessKey } from "../ledger/meta-keys.js";
+import type { PhaseResult, SyncResult, SyncStatus } from "../results.js";
+import { classifyError } from "../resilience/classify.js";
+import type { HeldLock } from "./job-lock.js";
+import { describeHolder } from "./job-lock.js";
+import type { NormalScope } from "./scope.js";
+import type { SyncRequest } from "./types.js";
+
+/** What a run needs of its service. */
+export interface RunDeps {
+  ledger: Ledger;
+  events: EventBus;
+  sync: SyncSettings;
+  progressIntervalMs: number;
+  context(phase: string): Omit<ConnectorContext, "signal">;
+  payDebts(signal: AbortSignal): Promise<{ paid: number; remaining: number }>;
+}
+
+/** One run of a job (its lock held): phases in order, debts, then the result, recorded and emitted. */
+export async function runJob(
+  deps: RunDeps,
+  req: SyncRequest,
+  phases: readonly PhaseConfig[],
+  scope: NormalScope | undefined,
+  owner: string,
+  lock: HeldLock,
+): Promise<SyncResult> {
+  const runId = randomUUID();
+  // every event emitted inside this call chain (a provider's breaker included) carries this run's id
+  return runContext.run({ runId }, async () => {
+    const started = Date.now();
+    await deps.ledger.runs.start({ id: runId, job: req.job, trigger: req.trigger, owner });
+    deps.events.emit("run:start", {
+      runId,
+      job: req.job,
+      trigger: req.trigger,
+      forced: req.options?.force ?? false,
+    });
+    if (lock.reclaimed)
+      deps.events.emit("lock:reclaimed", {
+        job: req.job,
+        message: `reclaimed the lock of a stopped run: ${describeHolder(req.job, lock.reclaimed)}`,
+      });
+    const outcome = await runPhases(deps, req, phases, scope, owner, lock.fence);
+    const result = summarize(runId, req.job, phases, outcome, started);
+    await deps.ledger.runs.finish(runId, result.status, result);
+    // a scoped run syncs only part of the job: it neither moves the main checkpoint nor resets the schedule
+    if (result.status === "completed" && !scope)
+      await deps.ledger.meta.set(lastSuccessKey(req.job), new Date().toISOString());
+    deps.events.emit("run:end", { runId, job: req.job, result });
+    return result;
+  });
+}
+
+interface Outcome {
+  results: PhaseResult[];
+  status: SyncStatus;
+  error?: SyncResult["error"];
+  debtsLeft: number;
+}
+
+async function runPhases(
+  deps: RunDeps,
+  req: SyncRequest,
+  phases: readonly PhaseConfig[],
+  scope: NormalScope | undefined,
+  owner: string,
+  fence: number,
+): Promise<Outcome> {
+  const signal = req.signal ?? new AbortController().signal;
+  const results: PhaseResult[] = [];
+  let debtsLeft = 0;
+  try {
+    if (req.options?.nuke) {
+      await deps.ledger.plans.forgetJob(req.job);
+      deps.events.emit("nuke:done", { job: req.job });
+    }
+    for (const phase of phases) {
+      if (signal.aborted) break;
+      results.push(await runOnePhase(deps, req, phase, scope, owner, fence, signal));
+    }
+    // debts of earlier runs are paid once their providers answer again
+    if (!signal.aborted && (await deps.ledger.resilience.countDebts(req.job)) > 0) {
+      const paid = await deps.payDebts(signal);
+      debtsLeft = paid.remaining;
+      if (paid.paid > 0) deps.events.emit("debts:paid", { job: req.job, ...paid });
+    }
+    const unfinished = results.some((r) => r.pending + r.failed + r.dead > 0);
+    return {
+      results,
+      status: signal.aborted ? "cancelled" : unfinished ? "partial" : "completed",
+      debtsLeft,
+    };
+  } catch (e) {
+    return {
+      results,
+      status: signal.aborted ? "cancelled" : "failed",
+      error: { errorClass: classifyError(e), message: errorMessage(e) },
+      debtsLeft,
+    };
+  }
+}
+
+async function runOnePhase(
+  deps: RunDeps,
+  req: SyncRequest,
+  phase: PhaseConfig,
+  scope: NormalScope | undefined,
+  owner: string,
+  fence: number,
+  signal: AbortSignal,
+): Promise<PhaseResult> {
+  const context = deps.context(phase.name);
+  const connectors = await buildConnectors(phase, context);
+  const s = deps.sync;
+  try {
+    return await runPhase({
+      plans: deps.ledger.plans,
+      ref: { job: req.job, phase: phase.name, scope: scope?.key ?? "" },
+      ...(scope ? { scope } : {}),
+      fence,
+      connectors,
+      context,
+      owner,
+      signal,
+      events: deps.events,
+      force: req.options?.force ?? false,
+      workers: s.max_workers,
+      maxRetries: s.max_retries,
+      retryWaitMs: s.retry_wait_seconds * 1000,
+      rateLimitWaitMs: s.rate_limit_wait_seconds * 1000,
+      leaseMs: s.lease_seconds * 1000,
+      progressIntervalMs: deps.progressIntervalMs,
+    });
+  } finally {
+    await closeConnectors(connectors);
+  }
+}
+
+function summarize(
+  runId: string,
+  job: string,
+  phases: readonly PhaseConfig[],
+  o: Outcome,
+  started: number,
+): SyncResult {
+  const { results } = o;
+  const troubled = results.some((r) => r.failed + r.dead > 0);
+  const withEnrich = results.filter((r) => phases.find((p) => p.name === r.name)?.enrich.length);
+  const degraded = withEnrich.reduce((a, r) => a + r.degraded, 0);
+  const enrichable = withEnrich.reduce((a, r) => a + r.completed, 0);
+  return {
+    runId,
+    job,
+    status: o.status,
+    degradation:
+      degraded > 0 && degraded >= enrichable
+        ? "raw_only"
+        : troubled || degraded > 0 || o.debtsLeft > 0
+          ? "partial"
+          : "full",
+    durationSeconds: Math.round((Date.now() - started) / 100) / 10,
+    phasesCompleted: results.filter((r) => r.pending + r.failed + r.dead === 0).length,
+    phases: results,
+    warnings: results
+      .filter((r) => r.dead > 0)
+      .map((r) => `${job}/${r.name}: ${r.dead} dead items hold the checkpoint; see \`syncwarden failed\``),
+    ...(o.error ? { error: o.error } : {}),
+  };
+}

@@ -1,0 +1,83 @@
+import type { LoadedConfig } from "../config/load-config.js";
+import { OpenAiEmbeddings } from "../connectors/enrichers/openai-embeddings.js";
+import { buildSink } from "../connectors/build-connectors.js";
+import type { ConnectorContext } from "../connectors/types.js";
+import type { DocumentStore } from "../ledger/document-store.js";
+import type { SearchHit } from "../ledger/types.js";
+
+export interface SearchOptions {
+  job?: string;
+  limit: number;
+  semantic?: boolean;
+}
+
+/** What a search found, or a sentence saying why it could not search (no vectors, no embedding step). */
+export type SearchOutcome = { hits: SearchHit[] } | { note: string };
+
+type Context = (job: string, phase: string) => Omit<ConnectorContext, "signal">;
+
+/**
+ * The document stores to search, each once: the one embedded in the ledger (every sink's document writes
+ * commit into it with their items), and any a sink of the jobs offers of its own.
+ */
+async function documentStores(
+  loaded: LoadedConfig,
+  job: string | undefined,
+  context: Context,
+  embedded: DocumentStore | undefined,
+): Promise<DocumentStore[]> {
+  const stores = new Set<DocumentStore>(embedded ? [embedded] : []);
+  for (const [name, config] of Object.entries(loaded.config.jobs)) {
+    if (job !== undefined && name !== job) continue;
+    for (const phase of config.phases) {
+      const sink = await buildSink(phase, context(name, phase.name));
+      if (sink.documents) stores.add(sink.documents);
+      await sink.close?.();
+    }
+  }
+  return [...stores];
+}
+
+const best = (hits: SearchHit[], semantic: boolean, limit: number): SearchHit[] =>
+  hits.sort((a, b) => (semantic ? b.score - a.score : a.score - b.score)).slice(0, limit);
+
+/** Keyword search over every document store a sink offers (bm25: lower is better). */
+export async function searchDocuments(
+  loaded: LoadedConfig,
+  query: string,
+  o: SearchOptions,
+  context: Context,
+  embedded: DocumentStore | undefined,
+): Promise<SearchOutcome> {
+  const filter = { ...(o.job ? { job: o.job } : {}), limit: o.limit };
+  const stores = await documentStores(loaded, o.job, context, embedded);
+  if (!o.semantic) {
+    const hits = (await Promise.all(stores.map((s) => s.search(query, filter)))).flat();
+    return { hits: best(hits, false, o.limit) };
+  }
+  // the query is embedded with the first openai-embeddings step found (of the job, or of any job)
+  for (const [name, config] of Object.entries(loaded.config.jobs)) {
+    if (o.job !== undefined && name !== o.job) continue;
+    for (const phase of config.phases) {
+      const step = phase.enrich.find((e) => e.type === "openai-embeddings");
+      if (step?.type !== "openai-embeddings") continue;
+      const vectors = (await Promise.all(stores.map((s) => s.countVectors(o.job)))).reduce(
+        (a, b) => a + b,
+        0,
+      );
+      if (vectors === 0)
+        return {
+          note: `no vectors are stored${o.job ? ` for ${o.job}` : ""} yet: run the job (its ${step.provider} provider must answer), or pay debts with \`syncwarden retry --debts\`; keyword search works without --semantic`,
+        };
+      const vector = await new OpenAiEmbeddings(step).embed(query, {
+        ...context(name, phase.name),
+        signal: new AbortController().signal,
+      });
+      const hits = (await Promise.all(stores.map((s) => s.semanticSearch(vector, filter)))).flat();
+      return { hits: best(hits, true, o.limit) };
+    }
+  }
+  return {
+    note: `no job${o.job ? ` named ${o.job}` : ""} has an openai-embeddings enrich step, so there are no vectors to rank; search without --semantic`,
+  };
+}
