@@ -1,6 +1,9 @@
 import { afterEach, beforeEach, describe } from "vitest";
+import { claimsContract } from "./claims.js";
 import { eventsContract, metaContract } from "./events-meta.js";
 import type { ContractOptions, Harness, LedgerHarness } from "./harness.js";
+import { leasesContract } from "./leases.js";
+import { listingsContract } from "./listings.js";
 import { plansContract } from "./plans.js";
 import { runsContract } from "./runs.js";
 
@@ -32,6 +35,9 @@ export function ledgerContract(
 
     runsContract(harness);
     plansContract(harness, options);
+    claimsContract(harness);
+    leasesContract(harness);
+    listingsContract(harness);
     eventsContract(harness);
     metaContract(harness);
   });
