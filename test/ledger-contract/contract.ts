@@ -4,6 +4,7 @@ import { eventsContract, metaContract } from "./events-meta.js";
 import type { ContractOptions, Harness, LedgerHarness } from "./harness.js";
 import { leasesContract } from "./leases.js";
 import { listingsContract } from "./listings.js";
+import { locksContract } from "./locks.js";
 import { plansContract } from "./plans.js";
 import { runsContract } from "./runs.js";
 
@@ -38,6 +39,7 @@ export function ledgerContract(
     claimsContract(harness);
     leasesContract(harness);
     listingsContract(harness);
+    locksContract(harness);
     eventsContract(harness);
     metaContract(harness);
   });
