@@ -6,6 +6,7 @@ import { leasesContract } from "./leases.js";
 import { listingsContract } from "./listings.js";
 import { locksContract } from "./locks.js";
 import { plansContract } from "./plans.js";
+import { resilienceContract } from "./resilience.js";
 import { runsContract } from "./runs.js";
 
 export type { ContractOptions, LedgerHarness } from "./harness.js";
@@ -42,5 +43,6 @@ export function ledgerContract(
     locksContract(harness);
     eventsContract(harness);
     metaContract(harness);
+    resilienceContract(harness, options);
   });
 }
