@@ -1,10 +1,12 @@
 import { afterEach, beforeEach, describe } from "vitest";
 import { claimsContract } from "./claims.js";
+import { documentsContract } from "./documents.js";
 import { eventsContract, metaContract } from "./events-meta.js";
 import type { ContractOptions, Harness, LedgerHarness } from "./harness.js";
 import { leasesContract } from "./leases.js";
 import { listingsContract } from "./listings.js";
 import { locksContract } from "./locks.js";
+import { maintenanceContract } from "./maintenance.js";
 import { plansContract } from "./plans.js";
 import { resilienceContract } from "./resilience.js";
 import { runsContract } from "./runs.js";
@@ -44,5 +46,7 @@ export function ledgerContract(
     eventsContract(harness);
     metaContract(harness);
     resilienceContract(harness, options);
+    maintenanceContract(harness);
+    documentsContract(harness, options);
   });
 }
