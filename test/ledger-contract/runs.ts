@@ -32,6 +32,30 @@ export function runsContract(h: Harness): void {
       expect((await ledger.runs.list(undefined, 2)).map((r) => r.id)).toEqual(["r3", "r2"]);
     });
 
+    it("a failing call rejects its promise, never throws at the call (a closed handle here)", async () => {
+      const { ledger } = h();
+      const closed = await h().second();
+      await closed.close();
+      let thrown: unknown;
+      let calls: Promise<unknown>[] = [];
+      try {
+        calls = [
+          closed.runs.list("j", 1),
+          closed.plans.count(1),
+          closed.locks.list(),
+          closed.events.list({ limit: 1 }),
+          closed.meta.get("k"),
+          closed.resilience.readBreaker("p"),
+        ];
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown).toBeUndefined();
+      for (const c of calls) await expect(c).rejects.toBeInstanceOf(Error);
+      // the other handle is unaffected
+      expect(await ledger.runs.list("j", 1)).toEqual([]);
+    });
+
     it("another process sees the runs this one started", async () => {
       const { ledger } = h();
       const other = await h().second();

@@ -6,6 +6,7 @@ import { SqliteMaintenanceStore } from "./maintenance-store.js";
 import { SqliteMetaStore } from "./meta-store.js";
 import { openDatabase } from "./open-database.js";
 import { SqlitePlanStore } from "./plan-store.js";
+import { rejecting } from "./rejecting.js";
 import { SqliteResilienceStore } from "./resilience-store.js";
 import { SqliteRunStore } from "./run-store.js";
 
@@ -15,14 +16,14 @@ export function openSqliteLedger(file: string): Ledger {
   const documents = new SqliteDocumentStore(db);
   return {
     location: file,
-    runs: new SqliteRunStore(db),
-    plans: new SqlitePlanStore(db, documents),
-    locks: new SqliteLockStore(db),
-    events: new SqliteEventStore(db),
-    meta: new SqliteMetaStore(db),
-    resilience: new SqliteResilienceStore(db),
-    maintenance: new SqliteMaintenanceStore(file, db),
-    documents,
+    runs: rejecting(new SqliteRunStore(db)),
+    plans: rejecting(new SqlitePlanStore(db, documents)),
+    locks: rejecting(new SqliteLockStore(db)),
+    events: rejecting(new SqliteEventStore(db)),
+    meta: rejecting(new SqliteMetaStore(db)),
+    resilience: rejecting(new SqliteResilienceStore(db)),
+    maintenance: rejecting(new SqliteMaintenanceStore(file, db)),
+    documents: rejecting(documents),
     close: () => {
       if (db.open) db.close();
       return Promise.resolve();
