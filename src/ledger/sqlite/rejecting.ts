@@ -17,7 +17,7 @@ export function rejecting<T extends object>(store: T): T {
         try {
           return method.apply(store, args);
         } catch (e) {
-          return Promise.reject(e);
+          return Promise.reject(e instanceof Error ? e : new Error(String(e)));
         }
       },
     });
