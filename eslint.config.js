@@ -3,7 +3,7 @@ import eslint from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "coverage/", "**/*.mjs", "**/*.cjs", "eslint.config.js", "vitest.config.ts"] },
+  { ignores: ["dist/", "node_modules/", "coverage/", "**/*.mjs", "**/*.cjs", ".dependency-cruiser.cjs", "eslint.config.js", "vitest.config.ts"] },
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

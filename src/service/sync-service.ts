@@ -21,6 +21,8 @@ import { searchDocuments, type SearchOptions, type SearchOutcome } from "./searc
 import { jobStatus, providerHealth, type JobStatus, type ProviderHealth } from "./status.js";
 import type { SyncRequest } from "./types.js";
 
+export type { ItemRow } from "../ledger/types.js";
+
 export interface ServiceOptions {
   /** How often a running phase emits `progress` (ms). */
   progressIntervalMs?: number;

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { ItemRow } from "../../ledger/types.js";
+import type { ItemRow } from "../../service/sync-service.js";
 import { act, globalsOf, printJson, withServices, type GlobalOptions } from "../context.js";
 
 export function register(program: Command): void {
