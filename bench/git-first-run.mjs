@@ -16,7 +16,8 @@ const phase = first.phases[0];
 if (first.status !== "completed" || phase?.completed !== n) {
   throw new Error(`first run did not complete ${n} files: ${JSON.stringify(first)}`);
 }
-const documents = await service.ledger.countDocuments({ job: "index" });
+const [status] = await service.status("index");
+const documents = status.documents;
 if (documents !== n) throw new Error(`first run stored ${documents} documents, expected ${n}`);
 
 resetPeakRss();

@@ -3,13 +3,13 @@
 // line with its peak RSS (process.resourceUsage().maxRSS, KiB) at the end.
 import path from "node:path";
 import { cleanEnv, emitResult, log, now, removeDir, tempDir, writeNoopConfig } from "./lib.mjs";
-import { loadConfig, SqliteLedger, SyncService } from "../dist/index.js";
+import { loadConfig, openLedger, SyncService } from "../dist/index.js";
 
 const [mode = "engine", nArg = "1000000"] = process.argv.slice(2);
 const dir = tempDir(`mem-${mode}`);
 try {
   if (mode === "ledger") {
-    const ledger = new SqliteLedger(path.join(dir, "state", "state.db"));
+    const ledger = openLedger({ stateDir: path.join(dir, "state") });
     await ledger.close();
     emitResult({ mode, maxRssKiB: process.resourceUsage().maxRSS });
   } else if (mode === "engine") {

@@ -1,7 +1,7 @@
 // Section 5 (child process): per-call cost of the policy stack, three ways in this one process:
 //   ours      `policy.execute(async () => 1)`: ProviderPolicy with the default provider settings
 //             (retry, closed breaker, timeout; its rate gate and bulkhead are always on the path),
-//             state on a SqliteLedger in a temp file, no HTTP
+//             state on the SQLite ledger in a temp file, no HTTP
 //   cockatiel wrap(retry, circuitBreaker, timeout) executing `async () => 1`
 //   floor     `async () => 1` awaited directly
 // Each round runs the three back to back (the order rotates each round), N sequential awaits each,
@@ -19,7 +19,7 @@ import {
   wrap,
 } from "cockatiel";
 import { emitResult, log, now, removeDir, tempDir } from "./lib.mjs";
-import { SqliteLedger } from "../dist/index.js";
+import { openLedger } from "../dist/index.js";
 import { ProviderPolicy } from "../dist/resilience/policy.js";
 import { policyOptions } from "../dist/resilience/providers.js";
 import { providerSchema, syncSchema } from "../dist/config/schema.js";
@@ -33,11 +33,11 @@ const gc = globalThis.gc ?? (() => undefined);
 const one = async () => 1;
 
 const dir = tempDir("overhead");
-const ledger = new SqliteLedger(path.join(dir, "state.db"));
+const ledger = openLedger({ stateDir: dir });
 try {
   // a provider block with every setting at its default: what `providers: { x: {} }` gives a user
   const options = policyOptions(providerSchema.parse({}), syncSchema.parse({}), true);
-  const policy = new ProviderPolicy("bench", ledger, options, `bench:${process.pid}`);
+  const policy = new ProviderPolicy("bench", ledger.resilience, options, `bench:${process.pid}`);
   await policy.breaker.reset(); // a stored, closed breaker row (as after any earlier transition)
 
   const cockatiel = wrap(

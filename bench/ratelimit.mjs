@@ -7,7 +7,7 @@
 // One fetch to WARM_URL (an unlimited server) first, so loading fetch is not timed. Prints one JSON line.
 import path from "node:path";
 import { emitResult, now, removeDir, tempDir } from "./lib.mjs";
-import { SqliteLedger } from "../dist/index.js";
+import { EventBus, openLedger } from "../dist/index.js";
 import { providerSchema, syncSchema } from "../dist/config/schema.js";
 import { HttpClient } from "../dist/resilience/http-client.js";
 import { ProviderPolicy } from "../dist/resilience/policy.js";
@@ -65,7 +65,7 @@ async function naive() {
 
 async function ours(withRate) {
   const dir = tempDir("ratelimit");
-  const ledger = new SqliteLedger(path.join(dir, "state.db"));
+  const ledger = openLedger({ stateDir: dir });
   try {
     // the default provider settings, as `providers: { api: { base_url, concurrency: 4[, rate] } }` gives them
     const provider = providerSchema.parse({
@@ -76,10 +76,15 @@ async function ours(withRate) {
     const options = policyOptions(provider, syncSchema.parse({}), true);
     const events = { RETRY: 0, CIRCUIT: 0, RATE: 0 };
     const samples = [];
-    const policy = new ProviderPolicy("bench", ledger, options, `bench:${process.pid}`, (e) => {
-      events[e.kind]++;
-      if (samples.length < 5) samples.push(`[${e.kind}] ${e.message}`);
+    const bus = new EventBus();
+    const KIND = { "retry:attempt": "RETRY", "breaker:transition": "CIRCUIT", "gate:pause": "RATE" };
+    bus.on((e) => {
+      const kind = KIND[e.type];
+      if (!kind) return;
+      events[kind]++;
+      if (samples.length < 5) samples.push(`[${kind}] ${JSON.stringify(e)}`);
     });
+    const policy = new ProviderPolicy("bench", ledger.resilience, options, `bench:${process.pid}`, bus);
     const client = new HttpClient(policy, { baseUrl: url });
     const run = await drive(() => client.getJson(PATH));
     return { ...run, policyOptions: options, events, eventSamples: samples };

@@ -1,9 +1,18 @@
-import type { BreakerRecord, DebtRecord, GateRecord } from "./types.js";
+import type { BreakerRecord, BreakerState, DebtRecord, GateRecord } from "./types.js";
 
 /** A record as the ledger holds it, and the ledger's clock at the moment it was read. */
 export interface Reading<T> {
   record: T | undefined;
   now: number;
+}
+
+/** What one call to a provider needs to know first, in one read: its breaker, its gate's pause, the clock. */
+export interface CallState {
+  now: number;
+  /** Undefined: the breaker never failed (closed). */
+  breaker?: { state: BreakerState; failures: number; openUntil: number | null; isolated: boolean };
+  /** When the shared pause ends (0: none). */
+  pausedUntil: number;
 }
 
 /**
@@ -12,6 +21,8 @@ export interface Reading<T> {
  * ledger's clock: reads return it, writes compute expiries from it.
  */
 export interface ResilienceStore {
+  /** The breaker and the gate's pause of a provider in one read (a call's fast path). */
+  readCallState(provider: string): Promise<CallState>;
   readBreaker(provider: string): Promise<Reading<BreakerRecord>>;
   listBreakers(): Promise<BreakerRecord[]>;
   /**

@@ -5,11 +5,12 @@ export class Bulkhead {
 
   constructor(private readonly limit: number) {}
 
-  async acquire(signal?: AbortSignal): Promise<void> {
+  /** Resolves once the call holds a slot: true when one was free at once, false after queueing. */
+  async acquire(signal?: AbortSignal): Promise<boolean> {
     signal?.throwIfAborted();
     if (this.active < this.limit) {
       this.active++;
-      return;
+      return true;
     }
     await new Promise<void>((resolve, reject) => {
       const grant = (): void => {
@@ -25,6 +26,7 @@ export class Bulkhead {
       signal?.addEventListener("abort", onAbort, { once: true });
     });
     // the releasing call handed its slot over: active stays the same
+    return false;
   }
 
   /** Calls holding a slot now. */

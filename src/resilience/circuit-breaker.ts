@@ -1,6 +1,6 @@
 import type { EventBus } from "../events.js";
 import { BrokenCircuitError } from "../errors.js";
-import type { ResilienceStore } from "../ledger/resilience-store.js";
+import type { CallState, ResilienceStore } from "../ledger/resilience-store.js";
 import type { BreakerRecord, BreakerState } from "../ledger/types.js";
 
 export interface BreakerOptions {
@@ -59,8 +59,9 @@ export class CircuitBreaker {
     return record ?? closed(this.provider, now);
   }
 
-  async acquire(): Promise<Permit> {
-    const { record: rec, now } = await this.store.readBreaker(this.provider);
+  /** A permit to call, or BrokenCircuitError; `state`: a reading just made (the policy's one read per call). */
+  async acquire(state?: CallState): Promise<Permit> {
+    const { breaker: rec, now } = state ?? (await this.store.readCallState(this.provider));
     if (!rec || rec.state === "closed") return { failures: rec?.failures ?? 0 };
     if (rec.isolated) throw new BrokenCircuitError(this.provider, undefined);
     if (rec.state === "open") {

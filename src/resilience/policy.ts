@@ -53,7 +53,7 @@ export class ProviderPolicy {
 
   constructor(
     readonly name: string,
-    store: ResilienceStore,
+    private readonly store: ResilienceStore,
     readonly options: PolicyOptions,
     owner: string,
     private readonly events?: EventBus,
@@ -76,13 +76,14 @@ export class ProviderPolicy {
     let attempt = 0;
     let previousDelay = o.retry.baseDelayMs;
     for (let waits = 0; ; waits++) {
-      await this.gate.wait(signal);
+      // one read of the shared state serves the gate and the breaker, unless the gate made it wait
+      const state = await this.gate.waitFrom(await this.store.readCallState(this.name), signal);
       signal?.throwIfAborted();
-      await this.bulkhead.acquire(signal);
+      const atOnce = await this.bulkhead.acquire(signal);
       let permit: Permit | undefined;
       let failure: unknown;
       try {
-        permit = await this.breaker.acquire();
+        permit = await this.breaker.acquire(atOnce ? state : undefined);
         const result = await withTimeout(fn, o.timeoutMs, signal);
         await this.breaker.success(permit);
         return result;

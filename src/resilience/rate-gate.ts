@@ -1,5 +1,5 @@
 import type { EventBus } from "../events.js";
-import type { ResilienceStore } from "../ledger/resilience-store.js";
+import type { CallState, ResilienceStore } from "../ledger/resilience-store.js";
 import { parseRateLimit, type HeaderBag } from "./retry-after.js";
 import { sleep } from "./sleep.js";
 
@@ -24,21 +24,32 @@ export class RateGate {
    * reserved and due; a pause set while it waited is waited out too. Returns at once on abort.
    */
   async wait(signal?: AbortSignal): Promise<void> {
+    await this.waitFrom(await this.store.readCallState(this.provider), signal);
+  }
+
+  /**
+   * wait() from a reading just made. Returns that reading when the call may go at once without
+   * another look (nothing waited for), else undefined.
+   */
+  async waitFrom(first: CallState, signal?: AbortSignal): Promise<CallState | undefined> {
     let reserved = false;
+    let state: CallState | undefined = first;
     for (let i = 0; i < 100_000 && !signal?.aborted; i++) {
-      const { record: gate, now } = await this.store.readGate(this.provider);
-      const pause = (gate?.pausedUntil ?? 0) - now;
-      if (pause > 0) {
-        await sleep(pause, signal);
+      const { pausedUntil, now } = state ?? (await this.store.readCallState(this.provider));
+      if (pausedUntil - now > 0) {
+        state = undefined;
+        await sleep(pausedUntil - now, signal);
         continue;
       }
-      if (!this.o.rate || reserved) return;
+      if (!this.o.rate || reserved) return state;
       const { requests, perSeconds, burst } = this.o.rate;
       const waitMs = await this.store.reserveToken(this.provider, burst, requests / (perSeconds * 1000));
       reserved = true;
-      if (waitMs === 0) return;
+      if (waitMs === 0) return state;
+      state = undefined;
       await sleep(waitMs, signal);
     }
+    return undefined;
   }
 
   /** Pauses every process's calls to this provider for `forMs` from now (extends, never shortens). */

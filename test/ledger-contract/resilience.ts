@@ -29,6 +29,30 @@ export function resilienceContract(h: Harness, options: ContractOptions): void {
       expect(second.now - first.now).toBeLessThan(5_000);
     });
 
+    it("readCallState gives a call's breaker, its gate's pause and the clock in one reading", async () => {
+      const { ledger } = h();
+      const other = await h().second();
+      const fresh = await ledger.resilience.readCallState("api");
+      expect(fresh.breaker).toBeUndefined();
+      expect(fresh.pausedUntil).toBe(0);
+      expect(Math.abs(fresh.now - Date.now())).toBeLessThanOrEqual(options.clockToleranceMs);
+      await other.resilience.updateBreaker("api", (_cur, now) => ({
+        ...closed("api", now),
+        state: "open",
+        failures: 5,
+        openedAt: now,
+        openUntil: now + 60_000,
+        isolated: true,
+      }));
+      await other.resilience.pauseGate("api", 10_000, "429");
+      const later = await ledger.resilience.readCallState("api");
+      expect(later.breaker).toMatchObject({ state: "open", failures: 5, isolated: true });
+      expect(later.breaker!.openUntil! - later.now).toBeGreaterThan(55_000);
+      expect(later.pausedUntil - later.now).toBeGreaterThan(5_000);
+      // another provider's state is not this one's
+      expect((await ledger.resilience.readCallState("other")).breaker).toBeUndefined();
+    });
+
     it("updateBreaker passes the record and the ledger's clock and stores what change returns", async () => {
       const { ledger } = h();
       const before = (await ledger.resilience.readBreaker("emb")).now;

@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
-import type { Reading, ResilienceStore } from "../resilience-store.js";
-import type { BreakerRecord, DebtRecord, GateRecord } from "../types.js";
+import type { CallState, Reading, ResilienceStore } from "../resilience-store.js";
+import type { BreakerRecord, BreakerState, DebtRecord, GateRecord } from "../types.js";
 import { dbNow, NOW } from "./clock.js";
 
 interface BreakerRow {
@@ -47,13 +47,30 @@ const toGate = (r: GateRow): GateRecord => ({
   updatedAt: r.updated_at,
 });
 
+type CallRow = [
+  now: number,
+  state: BreakerState | null,
+  failures: number | null,
+  openUntil: number | null,
+  isolated: number | null,
+  pausedUntil: number | null,
+];
+
 /** Breakers, probe leases, rate gates, token buckets and debts: state every process on this file shares. */
 export class SqliteResilienceStore implements ResilienceStore {
   private readonly getBreaker;
   private readonly putBreaker;
   private readonly getGate;
+  private readonly getCallState;
 
   constructor(private readonly db: Database.Database) {
+    // raw rows of few columns: this read is on every call's path
+    this.getCallState = db
+      .prepare<[string, string], CallRow>(
+        `SELECT ${NOW}, b.state, b.failures, b.open_until, b.isolated, g.paused_until
+         FROM (SELECT 1) LEFT JOIN breakers b ON b.provider = ? LEFT JOIN rate_gates g ON g.provider = ?`,
+      )
+      .raw(true);
     this.getBreaker = db.prepare<[string], BreakerRow & { now: number }>(
       `SELECT ${NOW} AS now, b.* FROM (SELECT 1) LEFT JOIN breakers b ON b.provider = ?`,
     );
@@ -68,6 +85,20 @@ export class SqliteResilienceStore implements ResilienceStore {
     this.getGate = db.prepare<[string], GateRow & { now: number }>(
       `SELECT ${NOW} AS now, g.* FROM (SELECT 1) LEFT JOIN rate_gates g ON g.provider = ?`,
     );
+  }
+
+  readCallState(provider: string): Promise<CallState> {
+    const [now, state, failures, openUntil, isolated, pausedUntil] = this.getCallState.get(
+      provider,
+      provider,
+    )!;
+    return Promise.resolve({
+      now,
+      ...(state === null
+        ? {}
+        : { breaker: { state, failures: failures ?? 0, openUntil, isolated: isolated === 1 } }),
+      pausedUntil: pausedUntil ?? 0,
+    });
   }
 
   private breakerNow(provider: string): Reading<BreakerRecord> {
