@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { ErrorClass } from "./errors.js";
 import type { PhaseResult, Progress, SyncResult } from "./results.js";
 
@@ -66,10 +65,9 @@ export interface EventMap {
 
 export type EventName = keyof EventMap;
 
-/** What every event carries besides its payload: when, and the run it belongs to (if any). */
+/** What every event carries besides its payload: when it happened. */
 export interface Envelope {
   at: number;
-  runId?: string;
 }
 
 /** One event: its name in `type`, its payload, and the envelope. */
@@ -81,9 +79,6 @@ export type Listener = (event: SyncEvent) => void;
 export interface Disposable {
   dispose(): void;
 }
-
-/** The run an async call chain belongs to: events emitted inside it carry its id. */
-export const runContext = new AsyncLocalStorage<{ runId: string }>();
 
 /**
  * The one observation channel: every part emits typed events here, and the events table, the log,
@@ -100,13 +95,7 @@ export class EventBus {
 
   emit<K extends EventName>(type: K, payload: EventMap[K]): void {
     if (this.listeners.size === 0) return;
-    const runId = runContext.getStore()?.runId;
-    const event = {
-      type,
-      at: Date.now(),
-      ...(runId === undefined ? {} : { runId }),
-      ...payload,
-    } as SyncEvent;
+    const event = { type, at: Date.now(), ...payload } as SyncEvent;
     for (const l of this.listeners) {
       try {
         l(event);

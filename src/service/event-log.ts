@@ -117,15 +117,18 @@ export function describeEvent(e: SyncEvent): Described | undefined {
 
 /**
  * The events table as a subscriber of the event map: records are written in batches (a short delay, or
- * when a run ends), each with the run it belongs to. Progress is written every few seconds per phase.
+ * when a run ends), each with the run it belongs to: a job's events go to the job's run in progress
+ * (one per job at a time: the job lock), a provider's to the one run in progress when there is exactly
+ * one (with several at once the breaker is theirs together: no run is named). Progress is written
+ * every few seconds per phase.
  */
 export class EventLogWriter {
   private readonly subscription: Disposable;
   private pending: EventRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
-  /** The job of each run in progress (events of a provider inside a run carry only the run's id). */
-  private readonly jobs = new Map<string, string>();
+  /** The run in progress of each job. */
+  private readonly runs = new Map<string, string>();
   private readonly progressAt = new Map<string, number>();
 
   constructor(
@@ -136,20 +139,22 @@ export class EventLogWriter {
   }
 
   private take(e: SyncEvent): void {
-    if (e.type === "run:start") this.jobs.set(e.runId, e.job);
+    if (e.type === "run:start") this.runs.set(e.job, e.runId);
     if (e.type === "progress") {
-      const key = `${e.runId ?? ""}/${e.job}/${e.phase}`;
+      const key = `${e.job}/${e.phase}`;
       const last = this.progressAt.get(key) ?? 0;
       if (e.at - last < PROGRESS_LOG_MS && e.percent !== 100) return;
       this.progressAt.set(key, e.at);
     }
     const d = describeEvent(e);
     if (!d) return;
-    const job = "job" in e ? e.job : e.runId === undefined ? undefined : this.jobs.get(e.runId);
+    const only = this.runs.size === 1 ? [...this.runs][0] : undefined;
+    const job = "job" in e ? e.job : only?.[0];
+    const runId = "runId" in e ? e.runId : job === undefined ? undefined : this.runs.get(job);
     const { type: _type, at: _at, ...data } = e;
     this.pending.push({
       ts: e.at,
-      runId: e.runId ?? null,
+      runId: runId ?? null,
       job: job ?? null,
       level: d.level,
       type: d.type ?? e.type,
@@ -157,8 +162,8 @@ export class EventLogWriter {
       ...(e.type === "run:start" || e.type === "run:end" ? {} : { data }),
     });
     if (e.type === "run:end") {
-      this.jobs.delete(e.runId);
-      for (const k of this.progressAt.keys()) if (k.startsWith(`${e.runId}/`)) this.progressAt.delete(k);
+      this.runs.delete(e.job);
+      for (const k of this.progressAt.keys()) if (k.startsWith(`${e.job}/`)) this.progressAt.delete(k);
     }
     this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), FLUSH_MS);
     this.timer.unref();

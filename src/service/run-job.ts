@@ -4,7 +4,7 @@ import { buildConnectors, closeConnectors } from "../connectors/build-connectors
 import type { ConnectorContext } from "../connectors/types.js";
 import { runPhase } from "../engine/run-phase.js";
 import { errorMessage } from "../errors.js";
-import { runContext, type EventBus } from "../events.js";
+import type { EventBus } from "../events.js";
 import type { Ledger } from "../ledger/ledger.js";
 import { lastSuccessKey } from "../ledger/meta-keys.js";
 import type { PhaseResult, SyncResult, SyncStatus } from "../results.js";
@@ -34,8 +34,7 @@ export async function runJob(
   lock: HeldLock,
 ): Promise<SyncResult> {
   const runId = randomUUID();
-  // every event emitted inside this call chain (a provider's breaker included) carries this run's id
-  return runContext.run({ runId }, async () => {
+  {
     const started = Date.now();
     await deps.ledger.runs.start({ id: runId, job: req.job, trigger: req.trigger, owner });
     deps.events.emit("run:start", {
@@ -57,7 +56,7 @@ export async function runJob(
       await deps.ledger.meta.set(lastSuccessKey(req.job), new Date().toISOString());
     deps.events.emit("run:end", { runId, job: req.job, result });
     return result;
-  });
+  }
 }
 
 interface Outcome {

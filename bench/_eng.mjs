@@ -1,0 +1,10 @@
+import { cleanEnv, removeDir, tempDir, writeNoopConfig, now } from "./lib.mjs";
+import { loadConfig, SyncService } from "../dist/index.js";
+const N = Number(process.argv[2] ?? 200000);
+const dir = tempDir("eng");
+const service = SyncService.open(loadConfig(writeNoopConfig(dir, N, 4), cleanEnv()));
+const t0 = now();
+const r = await service.execute({ job: "bench", trigger: "api" });
+console.log(r.status, r.phases[0].completed, ((now() - t0) / 1000).toFixed(2), "s", Math.round(N / ((now() - t0) / 1000)), "items/s");
+await service.close();
+removeDir(dir);
