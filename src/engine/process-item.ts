@@ -94,40 +94,45 @@ export async function processItem(
     };
   } catch (e) {
     if (ctx.signal.aborted && isAbort(e)) return undefined;
-    const errorClass = classifyError(e);
-    const message = redact(errorMessage(e)).slice(0, 2000);
-    const deferFor = isBrokenCircuitError(e)
-      ? Math.max(0, (e.retryAt ?? Date.now() + 60_000) - Date.now())
-      : errorClass === "rate_limited"
-        ? ((isHttpError(e) ? e.retryAfterMs : undefined) ?? policy.rateLimitWaitMs)
-        : undefined;
-    if (deferFor !== undefined && item.attempts < MAX_DEFERRALS) {
-      return {
-        ...base,
-        status: "PENDING",
-        reason: "deferred",
-        errorClass,
-        errorMessage: message,
-        attempts: item.attempts,
-        retryInMs: deferFor,
-      };
-    }
-    const attempts = item.attempts + 1;
-    if (errorClass === "permanent" || errorClass === "config" || attempts > policy.maxRetries) {
-      const reason = errorClass === "permanent" || errorClass === "config" ? errorClass : "retries exhausted";
-      return { ...base, status: "DEAD", reason, errorClass, errorMessage: message, attempts };
-    }
-    const delay = backoffDelay(attempts, {
-      baseMs: policy.retryWaitMs,
-      maxMs: Math.max(policy.retryWaitMs, MAX_BACKOFF_MS),
-    });
+    return failed(e, base, item.attempts, policy);
+  }
+}
+
+/**
+ * A failed item's settlement: deferred (PENDING, no attempt used) while a breaker is open or a rate
+ * limit lasts; DEAD when permanent or out of attempts; else FAILED, due again after a backoff.
+ */
+function failed(
+  e: unknown,
+  base: Pick<Settlement, "id" | "fence" | "job" | "phase" | "key" | "enriched">,
+  attempts: number,
+  policy: ItemPolicy,
+): Settlement {
+  const errorClass = classifyError(e);
+  const message = redact(errorMessage(e)).slice(0, 2000);
+  const deferFor = isBrokenCircuitError(e)
+    ? Math.max(0, (e.retryAt ?? Date.now() + 60_000) - Date.now())
+    : errorClass === "rate_limited"
+      ? ((isHttpError(e) ? e.retryAfterMs : undefined) ?? policy.rateLimitWaitMs)
+      : undefined;
+  if (deferFor !== undefined && attempts < MAX_DEFERRALS)
     return {
       ...base,
-      status: "FAILED",
+      status: "PENDING",
+      reason: "deferred",
       errorClass,
       errorMessage: message,
       attempts,
-      retryInMs: delay,
+      retryInMs: deferFor,
     };
+  const used = attempts + 1;
+  if (errorClass === "permanent" || errorClass === "config" || used > policy.maxRetries) {
+    const reason = errorClass === "permanent" || errorClass === "config" ? errorClass : "retries exhausted";
+    return { ...base, status: "DEAD", reason, errorClass, errorMessage: message, attempts: used };
   }
+  const delay = backoffDelay(used, {
+    baseMs: policy.retryWaitMs,
+    maxMs: Math.max(policy.retryWaitMs, MAX_BACKOFF_MS),
+  });
+  return { ...base, status: "FAILED", errorClass, errorMessage: message, attempts: used, retryInMs: delay };
 }
