@@ -75,11 +75,15 @@ export async function processPlan(plan: PlanRecord, o: ProcessOptions): Promise<
       }
       return ctx.signal.aborted ? undefined : queue.shift();
     };
+    // an item already claimed is taken without a turn of the event loop (most are)
+    const take = (): ClaimedItem | undefined =>
+      queue.length > 0 && !ctx.signal.aborted ? queue.shift() : undefined;
     const worker = async (): Promise<void> => {
-      for (let item = await next(); item; item = await next()) {
+      for (let item = take() ?? (await next()); item; item = take() ?? (await next())) {
         const s = await processItem(item, o.connectors, ctx, o);
         if (!s) continue;
-        await buffer.add(s);
+        const flushing = buffer.add(s);
+        if (flushing) await flushing;
         tracker.settled(s.status);
         if (s.status === "FAILED" || s.status === "DEAD") {
           events.emit("item:failed", {

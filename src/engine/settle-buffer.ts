@@ -14,11 +14,13 @@ export class SettleBuffer {
     private readonly maxDelayMs: number,
   ) {}
 
-  async add(s: Settlement): Promise<void> {
+  /** Buffers a settlement; returns the flush to wait for when the batch is full (else nothing to wait for). */
+  add(s: Settlement): Promise<void> | undefined {
     if (this.failure !== undefined) throw this.failure;
     this.pending.push(s);
-    if (this.pending.length >= this.maxBatch) await this.flush();
-    else this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), this.maxDelayMs);
+    if (this.pending.length >= this.maxBatch) return this.flush();
+    this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), this.maxDelayMs);
+    return undefined;
   }
 
   /** Writes everything buffered; rethrows a write failure so the phase stops rather than losing track. */
