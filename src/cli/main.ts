@@ -1,8 +1,4 @@
 #!/usr/bin/env node
-// More threads for file I/O than libuv's default 4: replicate keeps 16 copies (each ending in an
-// fsync) in flight. Read when the pool first starts, which nothing before this line does.
-process.env.UV_THREADPOOL_SIZE ??= "16";
-
 // A `replicate` run with this command line before: its walk starts now, while the rest loads (see
 // early-scan.ts). Only the walk's own modules are loaded for it, and none for other commands (the
 // argument is a hint, not a parse: the walk is keyed by the whole command line).
