@@ -2,7 +2,6 @@ import { isBrokenCircuitError, isLockedError, errorMessage } from "../errors.js"
 import type { Ledger } from "../ledger/ledger.js";
 import { CircuitBreaker, type BreakerTransition } from "../resilience/circuit-breaker.js";
 import { acquireJobLock } from "../service/job-lock.js";
-import type { EarlyScan } from "./early-scan.js";
 export { resolveTargets, type ReplicateOverrides } from "./targets.js";
 import {
   emptyReport,
@@ -86,8 +85,7 @@ export function targetBreaker(
 
 /**
  * Replicates each target in turn, each under its own lock and breaker: an open breaker or a held
- * lock skips that target and the others proceed. `early`: walks started before the locks (see
- * early-scan.ts), each used only if still valid once its target's lock is held.
+ * lock skips that target and the others proceed.
  */
 export async function replicate(
   ledger: Ledger,
@@ -95,7 +93,6 @@ export async function replicate(
   targets: readonly ResolvedTarget[],
   o: RunOptions,
   log: (line: string) => void,
-  early?: ReadonlyMap<ResolvedTarget, EarlyScan>,
 ): Promise<TargetReport[]> {
   const reports: TargetReport[] = [];
   for (const t of targets) {
@@ -124,7 +121,7 @@ export async function replicate(
     try {
       let report: TargetReport;
       try {
-        report = await runTarget(t, o, early?.get(t));
+        report = await runTarget(t, o);
       } catch (e) {
         report = { ...emptyReport(t, "error", errorMessage(e)), unreachable: true };
       }

@@ -2,7 +2,6 @@ import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { errorMessage } from "../errors.js";
 import type { ConflictReport } from "./apply.js";
-import { usableEarlyScan, type EarlyScan } from "./early-scan.js";
 import { hasManifest, manifestMatches } from "./manifest-match.js";
 import { MARKER } from "./names.js";
 import type { Action } from "./reconcile.js";
@@ -74,8 +73,8 @@ const isDir = (p: string): boolean => statSync(p, { throwIfNoEntry: false })?.is
  * One (replica, target) run: guards, scan, reconcile, apply, then the manifest; then, for a replica of
  * the state folder that ended ok, the state snapshot when due. The caller holds its lock.
  */
-export async function runTarget(t: ResolvedTarget, o: RunOptions, early?: EarlyScan): Promise<TargetReport> {
-  const report = await syncTarget(t, o, early);
+export async function runTarget(t: ResolvedTarget, o: RunOptions): Promise<TargetReport> {
+  const report = await syncTarget(t, o);
   return report.status === "ok" && !o.dryRun && ownsState(t) ? withSnapshot(t, report) : report;
 }
 
@@ -92,11 +91,7 @@ async function withSnapshot(t: ResolvedTarget, report: TargetReport): Promise<Ta
 }
 
 /** The file sync itself: guards, scan, reconcile, apply, manifest. */
-async function syncTarget(
-  t: ResolvedTarget,
-  o: RunOptions,
-  early: EarlyScan | undefined,
-): Promise<TargetReport> {
+async function syncTarget(t: ResolvedTarget, o: RunOptions): Promise<TargetReport> {
   const report = emptyReport(t, "ok");
   const refuse = (message: string, unreachable = false): TargetReport => ({
     ...report,
@@ -124,19 +119,13 @@ async function syncTarget(
     }
     report.initialised = true;
   }
-  // a walk started before the lock, if still valid; not when this run just made the marker (the
-  // manifest then records the walk that sees it)
-  const walked = report.initialised ? undefined : await usableEarlyScan(t, early);
   const sideError = (side: "local" | "remote") => (e: unknown) => {
     throw new SideError(side, e);
   };
   let rawL, rawR;
   try {
-    if (walked) [rawL, rawR] = walked;
-    else {
-      const [l, r] = scanPair([t.localRoot, t.remoteRoot], scanOptions(t, !o.dryRun));
-      [rawL, rawR] = await Promise.all([l.catch(sideError("local")), r.catch(sideError("remote"))]);
-    }
+    const [l, r] = scanPair([t.localRoot, t.remoteRoot], scanOptions(t, !o.dryRun));
+    [rawL, rawR] = await Promise.all([l.catch(sideError("local")), r.catch(sideError("remote"))]);
   } catch (e) {
     return unreadable(e);
   }

@@ -1,6 +1,5 @@
 import { loadConfigCached, resolveConfigFile } from "../../config/config-file.js";
 import { UsageError } from "../../errors.js";
-import { earlyScanFor } from "../../replicas/early-scan.js";
 import type { ConflictStrategy, Direction } from "../../replicas/reconcile.js";
 import type { TargetReport } from "../../replicas/run-target.js";
 import { resolveTargets } from "../../replicas/targets.js";
@@ -8,8 +7,7 @@ import type { VerifyReport } from "../../replicas/verify.js";
 import { EXIT } from "../exit-codes.js";
 import type { GlobalOptions } from "../ledger-context.js";
 
-// Imports only what finds the targets; the ledger (the SQLite library) and the copy code load while the
-// first target is being walked.
+// Imports only what finds the targets; the ledger (the SQLite library) and the copy code load on use.
 
 export interface ReplicateOptions extends GlobalOptions {
   direction?: string;
@@ -78,7 +76,6 @@ export async function replicateCommand(name: string | undefined, opts: Replicate
     ...(direction ? { direction } : {}),
     ...(conflict ? { conflict } : {}),
   });
-  const early = new Map(targets.slice(0, 1).map((t) => [t, earlyScanFor(t)]));
   const [{ printJson, withLoadedLedger }, { replicate }] = await Promise.all([
     import("../ledger-context.js"),
     import("../../replicas/replicate.js"),
@@ -90,7 +87,6 @@ export async function replicateCommand(name: string | undefined, opts: Replicate
       targets,
       { dryRun: opts.dryRun === true, force: opts.force === true },
       (line) => process.stderr.write(line + "\n"),
-      early,
     );
     if (opts.json)
       printJson({
