@@ -1,6 +1,5 @@
 import path from "node:path";
-import { loadConfigCached, resolveConfigFile } from "../config/config-file.js";
-import type { LoadedConfig } from "../config/load-config.js";
+import { loadConfig, resolveConfigFile, type LoadedConfig } from "../config/load-config.js";
 import { newOwnerId } from "../engine/owner.js";
 import { SqliteLedger } from "../ledger/sqlite/sqlite-ledger.js";
 
@@ -22,7 +21,7 @@ export async function withLedger<T>(
   globals: GlobalOptions,
   fn: (c: LedgerContext) => Promise<T>,
 ): Promise<T> {
-  return withLoadedLedger(await loadConfigCached(resolveConfigFile(globals.config)), fn);
+  return withLoadedLedger(loadConfig(resolveConfigFile(globals.config)), fn);
 }
 
 /** The ledger of a configuration already loaded. */

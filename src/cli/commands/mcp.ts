@@ -45,7 +45,7 @@ function untilStopped(stdin: boolean): { stopped: Promise<string>; dispose: () =
  */
 export async function mcpCommand(opts: GlobalOptions & { http?: string }): Promise<number> {
   const port = opts.http === undefined ? undefined : parsePort(opts.http);
-  const service = await openService(opts);
+  const service = openService(opts);
   const shutdown = new AbortController();
   const inflight = new Set<Promise<unknown>>();
   const off = service.on((e) => {

@@ -1,4 +1,4 @@
-import { loadConfigCached, resolveConfigFile } from "../../config/config-file.js";
+import { loadConfig, resolveConfigFile } from "../../config/load-config.js";
 import { UsageError } from "../../errors.js";
 import type { ConflictStrategy, Direction } from "../../replicas/reconcile.js";
 import type { TargetReport } from "../../replicas/run-target.js";
@@ -70,7 +70,7 @@ export function replicateExitCode(reports: readonly TargetReport[]): number {
 export async function replicateCommand(name: string | undefined, opts: ReplicateOptions): Promise<number> {
   const direction = pick<Direction>("direction", opts.direction, ["push", "pull", "bidirectional"]);
   const conflict = pick<ConflictStrategy>("conflict", opts.conflict, ["newest", "local", "remote", "manual"]);
-  const loaded = await loadConfigCached(resolveConfigFile(opts.config));
+  const loaded = loadConfig(resolveConfigFile(opts.config));
 
   const targets = resolveTargets(loaded, name, {
     ...(direction ? { direction } : {}),
