@@ -9,7 +9,7 @@ import {
   utimesSync,
   writeFileSync,
 } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -245,29 +245,15 @@ describe("the manifest", () => {
     expect(() => readManifest(stateDir, "r", "t")).toThrow(/truncated manifest|inconsistent manifest/);
   });
 
-  it("reads a version 1 or 2 JSON manifest once, as records every run looks at again", () => {
+  it("refuses a manifest of a version it does not know", () => {
     const stateDir = path.join(dir, "state");
-    const file = path.join(stateDir, "replicas", `r-t-${hostname()}.json`);
+    const file = manifestPath(stateDir, "r", "t");
     mkdirSync(path.dirname(file), { recursive: true });
-    const local: FileEntry[] = [{ path: "a", size: 1, mtimeMs: 10.5, sha256: sha("c") }];
-    writeFileSync(
-      file,
-      JSON.stringify({
-        version: 1,
-        replica: "r",
-        target: "t",
-        host: "h",
-        updatedAt: "",
-        local,
-        remote: local,
-      }),
-    );
-    const m = readManifest(stateDir, "r", "t")!;
-    expect(m.legacy).toBe(file);
-    expect(entriesOf(m.local)).toEqual(local);
-    expect(entriesOf(m.remote)).toEqual(local);
-    writeFileSync(file, JSON.stringify({ version: 9 }));
+    writeFileSync(file, `${JSON.stringify({ version: 9 })}\n`);
     expect(() => readManifest(stateDir, "r", "t")).toThrow(/unknown manifest version 9/);
+    expect(manifestMatches(stateDir, "r", "t", { local: Buffer.alloc(0), remote: Buffer.alloc(0) })).toBe(
+      undefined,
+    );
   });
 
   describe("a walk beside the manifest's records", () => {

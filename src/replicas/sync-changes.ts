@@ -156,7 +156,6 @@ export async function syncChanges(
   const n = next(result);
   if (
     plan.actions.length > 0 ||
-    manifest?.legacy !== undefined ||
     !sameBlock(n.local.block, old.local) ||
     !sameBlock(n.remote.block, old.remote)
   )
