@@ -96,6 +96,7 @@ export async function replicate(
 ): Promise<TargetReport[]> {
   const reports: TargetReport[] = [];
   for (const t of targets) {
+    if (o.signal?.aborted) break;
     const breaker = targetBreaker(ledger, t, owner, (tr) =>
       log(`[CIRCUIT] ${tr.provider}: ${tr.from} → ${tr.to} (${tr.reason})`),
     );
@@ -126,7 +127,7 @@ export async function replicate(
         report = { ...emptyReport(t, "error", errorMessage(e)), unreachable: true };
       }
       if (report.unreachable) await breaker.failure(permit, report.message ?? "unreachable");
-      else if (report.status === "refused") await breaker.release(permit);
+      else if (report.status === "refused" || report.status === "interrupted") await breaker.release(permit);
       else await breaker.success(permit);
       await record(ledger, report, Date.now());
       reports.push(report);

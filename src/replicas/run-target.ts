@@ -5,17 +5,21 @@ import type { ConflictReport } from "./apply.js";
 import { hasManifest, manifestMatches } from "./manifest-match.js";
 import { MARKER } from "./names.js";
 import type { Action } from "./reconcile.js";
-import { scanPair } from "./find-walk.js";
 import { ownsState, scanOptions, type ResolvedTarget } from "./targets.js";
+import { walkTree } from "./walk-tree.js";
 
 export type { ResolvedTarget } from "./targets.js";
 
 export interface RunOptions {
   dryRun: boolean;
   force: boolean;
+  /** Stops the run between folders of the walk and between actions; what was done is recorded. */
+  signal?: AbortSignal;
+  /** Told, in a line, when a target starts applying changes and at each checkpoint of them. */
+  progress?: (line: string) => void;
 }
 
-export type TargetStatus = "ok" | "dry-run" | "skipped" | "refused" | "error" | "locked";
+export type TargetStatus = "ok" | "dry-run" | "skipped" | "refused" | "error" | "locked" | "interrupted";
 
 export interface TargetReport {
   replica: string;
@@ -119,14 +123,23 @@ async function syncTarget(t: ResolvedTarget, o: RunOptions): Promise<TargetRepor
     }
     report.initialised = true;
   }
-  const sideError = (side: "local" | "remote") => (e: unknown) => {
-    throw new SideError(side, e);
+  const walk = async (side: "local" | "remote") => {
+    try {
+      return await walkTree(
+        side === "local" ? t.localRoot : t.remoteRoot,
+        scanOptions(t, !o.dryRun),
+        o.signal,
+      );
+    } catch (e) {
+      throw o.signal?.aborted ? e : new SideError(side, e);
+    }
   };
   let rawL, rawR;
   try {
-    const [l, r] = scanPair([t.localRoot, t.remoteRoot], scanOptions(t, !o.dryRun));
-    [rawL, rawR] = await Promise.all([l.catch(sideError("local")), r.catch(sideError("remote"))]);
+    rawL = await walk("local");
+    rawR = await walk("remote");
   } catch (e) {
+    if (o.signal?.aborted) return { ...report, status: "interrupted", message: "stopped during the walk" };
     return unreadable(e);
   }
   report.symlinksOutside = [...rawL.symlinksOutside, ...rawR.symlinksOutside.map((p) => `(remote) ${p}`)];

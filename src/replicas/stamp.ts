@@ -1,5 +1,6 @@
-// find's `%T@` mtime text: a walk prints it, a stat of a file just written is turned into it, and the
-// manifest keeps it, so "unchanged since the last run" is a comparison of bytes.
+// A record's mtime text, in GNU find's `%T@` format (the manifest's format since it was find's): a walk
+// prints it, a stat of a file just written is turned into it, and the manifest keeps it, so "unchanged
+// since the last run" is a comparison of bytes.
 
 const NS = 1_000_000_000n;
 
