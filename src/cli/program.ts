@@ -247,6 +247,7 @@ Exit codes: 0 healthy, 1 warnings, 2 critical (after --repair: the state it left
     .option("--conflict <strategy>", "newest | local | remote | manual (overrides the config)")
     .option("--dry-run", "print the plan (copies, deletes, conflicts) without writing")
     .option("--force", "go past the max_delete and clock-shift guards")
+    .option("--progress", "a line on stderr when a target starts applying changes, and at each checkpoint")
     .option("--json", "print a summary per target as JSON on stdout")
     .action(
       act(async (name: string | undefined, _o: unknown, cmd: Command) =>

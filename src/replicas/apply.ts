@@ -16,6 +16,8 @@ export interface ApplyContext {
   concurrency?: number;
   /** Once aborted, no new action starts; those in flight finish and are recorded. */
   signal?: AbortSignal;
+  /** Told the number of actions as they start (the checkpoint clock starts then). */
+  onStart?: (actions: number) => void;
 }
 
 export interface ConflictReport {
@@ -231,6 +233,7 @@ export async function applyPlan(
     }
   };
   const todo = actions.filter((a) => a.kind !== "skip");
+  if (todo.length > 0) c.onStart?.(todo.length);
   const limit = c.concurrency ?? 16;
   await pool(
     todo.filter((a) => a.kind === "delete"),

@@ -145,7 +145,6 @@ export async function syncChanges(
     });
   const todo = plan.actions.filter((a) => a.kind !== "skip").length;
   const progress = (what: string): void => o.progress?.(`${t.replica} → ${t.target}: ${what}`);
-  if (todo > 0) progress(`applying ${todo} actions`);
   const result = await applyPlan(
     {
       roots: { local: t.localRoot, remote: t.remoteRoot },
@@ -153,6 +152,7 @@ export async function syncChanges(
       host: hostname(),
       stamp,
       ...(o.signal ? { signal: o.signal } : {}),
+      onStart: (n) => progress(`applying ${n} actions`),
     },
     plan.actions,
     (r) => {

@@ -14,6 +14,7 @@ export interface ReplicateOptions extends GlobalOptions {
   conflict?: string;
   dryRun?: boolean;
   force?: boolean;
+  progress?: boolean;
   json?: boolean;
 }
 
@@ -32,7 +33,7 @@ function render(r: TargetReport): string {
   const head = `${r.replica} → ${r.target}: ${r.status}${r.message === undefined ? "" : ` (${r.message})`}`;
   const lines = [head];
   if (r.initialised) lines.push(`  first run: marker created on the target`);
-  if (r.status === "ok" || r.status === "dry-run")
+  if (r.status === "ok" || r.status === "dry-run" || r.status === "interrupted")
     lines.push(
       `  ${r.status === "dry-run" ? "would copy" : "copied"} ${r.copied}, ${r.status === "dry-run" ? "would delete" : "deleted"} ${r.deleted}, ${r.conflicts.length} conflicts, ${r.skipped.length} skipped, ${r.errors.length} errors`,
     );
@@ -80,20 +81,40 @@ export async function replicateCommand(name: string | undefined, opts: Replicate
     import("../ledger-context.js"),
     import("../../replicas/replicate.js"),
   ]);
+  const log = (line: string): boolean => process.stderr.write(line + "\n");
+  const controller = new AbortController();
+  const stop = (sig: NodeJS.Signals): void => {
+    if (controller.signal.aborted) process.exit(EXIT.interrupted);
+    log(`\n${sig}: stopping: copies in flight finish and are recorded, the rest wait (again to quit now)`);
+    controller.abort();
+  };
   return withLoadedLedger(loaded, async (service) => {
-    const reports = await replicate(
-      service.ledger,
-      service.owner,
-      targets,
-      { dryRun: opts.dryRun === true, force: opts.force === true },
-      (line) => process.stderr.write(line + "\n"),
-    );
+    let reports: TargetReport[];
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+    try {
+      reports = await replicate(
+        service.ledger,
+        service.owner,
+        targets,
+        {
+          dryRun: opts.dryRun === true,
+          force: opts.force === true,
+          signal: controller.signal,
+          ...(opts.progress ? { progress: log } : {}),
+        },
+        log,
+      );
+    } finally {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+    }
     if (opts.json)
       printJson({
         targets: reports.map(({ unreachable: _u, plan, ...r }) => ({ ...r, ...(plan ? { plan } : {}) })),
       });
     else process.stdout.write(reports.map(render).join("\n") + "\n");
-    return replicateExitCode(reports);
+    return controller.signal.aborted ? EXIT.interrupted : replicateExitCode(reports);
   });
 }
 
