@@ -12,8 +12,6 @@ export interface ApplyContext {
   backupDir: string;
   host: string;
   stamp: string;
-  /** Actions in flight at once (default 16: their fsyncs overlap in libuv's thread pool). */
-  concurrency?: number;
   /** Once aborted, no new action starts; those in flight finish and are recorded. */
   signal?: AbortSignal;
   /** Told the number of actions as they start (the checkpoint clock starts then). */
@@ -181,6 +179,9 @@ async function applyOne(c: Ctx, a: Exclude<Action, { kind: "skip" }>, r: ApplyRe
   r.conflicts.push(report);
 }
 
+/** Actions in flight at once: their fsyncs overlap in libuv's thread pool. */
+const IN_FLIGHT = 16;
+
 /**
  * Applies a plan: deletions first (so a folder they empty is gone before a file of that name
  * arrives), then copies and conflicts, several at a time. An action's failure is recorded and the
@@ -207,7 +208,7 @@ export async function applyPlan(
   const flush = async (): Promise<void> => {
     const dirs = [...c.dirty];
     c.dirty.clear();
-    await pool(dirs, 16, fsyncDirAsync);
+    await pool(dirs, IN_FLIGHT, fsyncDirAsync);
   };
   // a checkpoint rewrites the whole manifest: at most every second, and no more than 5% of the time
   let next = Date.now() + 1000;
@@ -227,14 +228,16 @@ export async function applyPlan(
     if (Date.now() >= next) {
       const started = Date.now();
       next = Infinity;
+      // what is done now, before the flush: actions finishing during it have folders it did not fsync
+      const sofar = { ...r, entries: new Map(r.entries), failed: new Set(r.failed), done: new Set(r.done) };
       await flush();
-      checkpoint(r);
+      checkpoint(sofar);
       next = Date.now() + Math.max(1000, 20 * (Date.now() - started));
     }
   };
   const todo = actions.filter((a) => a.kind !== "skip");
   if (todo.length > 0) c.onStart?.(todo.length);
-  const limit = c.concurrency ?? 16;
+  const limit = IN_FLIGHT;
   await pool(
     todo.filter((a) => a.kind === "delete"),
     limit,
