@@ -6,6 +6,10 @@ const NS = 1_000_000_000n;
 
 /** find's `%T@` for an mtime in nanoseconds: whole seconds, a dot, ten digits (the nanoseconds and a 0). */
 export function stampOf(mtimeNs: bigint): string {
+  if (mtimeNs >= NS) {
+    const digits = String(mtimeNs); // cheaper than bigint division, on every file of a walk
+    return `${digits.slice(0, -9)}.${digits.slice(-9)}0`;
+  }
   let sec = mtimeNs / NS;
   let frac = mtimeNs % NS;
   if (frac < 0n) {

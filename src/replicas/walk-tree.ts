@@ -2,7 +2,7 @@ import { lstatSync, readdirSync, realpathSync, rmSync, type Dirent } from "node:
 import path from "node:path";
 import { setImmediate as turn } from "node:timers/promises";
 import { MARKER, TMP_PREFIX } from "./names.js";
-import { filesOf, recordOf, type RawScan, type ScanOptions, type ScanResult } from "./scan.js";
+import { filesOf, type RawScan, type ScanOptions, type ScanResult } from "./scan.js";
 import { stampOf } from "./stamp.js";
 import { isSqliteSidecar } from "./sqlite-files.js";
 
@@ -40,9 +40,10 @@ export async function walkTree(root: string, o: ScanOptions, signal?: AbortSigna
       if (relDir !== "" && (e as NodeJS.ErrnoException).code === "ENOENT") return;
       throw e;
     }
+    const base = dir.endsWith(path.sep) ? dir : dir + path.sep; // normalised: no path.join per entry
     for (const d of entries) {
       const r = relDir === "" ? d.name : `${relDir}/${d.name}`;
-      const abs = path.join(dir, d.name);
+      const abs = base + d.name;
       if (d.name.startsWith(TMP_PREFIX)) {
         out.push(`T\t0\t0\t${r}\0`);
         temps.push(abs);
@@ -55,14 +56,11 @@ export async function walkTree(root: string, o: ScanOptions, signal?: AbortSigna
         if ((relDir === "" && d.name === MARKER) || isSqliteSidecar(d.name) || o.excludeFiles.includes(r))
           continue;
         const st = lstatSync(abs, { bigint: true, throwIfNoEntry: false });
-        if (st)
-          out.push(
-            `${recordOf({ path: r, size: Number(st.size), mtimeMs: 0, stamp: stampOf(st.mtimeNs) })}\0`,
-          );
+        if (st) out.push(`f\t${st.size}\t${stampOf(st.mtimeNs)}\t${r}\0`); // recordOf's, written out
       }
     }
   };
-  await walk(root, "");
+  await walk(path.resolve(root), "");
   if (o.removeTemps) for (const t of temps) rmSync(t, { force: true, recursive: true });
   return {
     records: Buffer.from(out.join(""), "utf8"),
