@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(BENCH_DIR, "..");
 export const DIST = path.join(ROOT, "dist");
-export const CLI = path.join(DIST, "cli", "bundle", "main.js");
+export const CLI = path.join(DIST, "cli", "main.js");
 
 /** BENCH_SCALE (default 1) shrinks or grows every size for a quick run. */
 export function benchScale() {

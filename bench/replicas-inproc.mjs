@@ -1,28 +1,22 @@
-// Section 6 child: `replicate()` from the library inside one long-lived process (as the daemon or an app
+// Section 6 child: `ReplicaService.replicate()` from the library inside one long-lived process (as the daemon or an app
 // runs it), so Node's start and module loading are paid once: one warm-up run, then `reruns` runs with no
 // change and `rounds` rounds after `changes` files changed on each side. Prints one JSON line.
-import { hostname } from "node:os";
 import path from "node:path";
-import { loadConfig, replicate, resolveTargets, SqliteLedger } from "../dist/index.js";
+import { loadConfig, ReplicaService } from "../dist/index.js";
 import { change } from "./replicas.mjs";
 
 const [config, files, changes, reruns, rounds, firstRound] = process.argv
   .slice(2)
   .map((a, i) => (i === 0 ? a : Number(a)));
 const loaded = loadConfig(config);
-const ledger = new SqliteLedger(path.join(loaded.stateDir, "state.db"));
-const targets = resolveTargets(loaded);
+const replicas = ReplicaService.open(loaded);
 const dir = path.dirname(config);
 
 async function run(expectCopied) {
   const t = performance.now();
-  const [r] = await replicate(
-    ledger,
-    `${hostname()}:${process.pid}:bench`,
-    targets,
-    { dryRun: false, force: false },
-    () => undefined,
-  );
+  const {
+    targets: [r],
+  } = await replicas.replicate({});
   const ms = performance.now() - t;
   if (r.status !== "ok" || r.copied !== expectCopied || r.errors.length > 0)
     throw new Error(
@@ -39,5 +33,5 @@ for (let round = firstRound; round < firstRound + rounds; round++) {
   change({ a: path.join(dir, "a"), b: path.join(dir, "b") }, files, changes, round);
   changed.push(await run(2 * changes));
 }
-await ledger.close();
+await replicas.close();
 process.stdout.write(JSON.stringify({ noChange, changed }) + "\n");

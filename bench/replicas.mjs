@@ -95,7 +95,7 @@ function contenders(versions) {
           "state_dir: ./state\nreplicas:\n  bench:\n    folder: ./a\n    targets:\n      - { name: b, path: ./b }\n",
         );
       },
-      // the bin, run as a user runs it: its sh launcher execs Node (see scripts/bundle-cli.mjs)
+      // the bin, run as a user runs it (its `#!/usr/bin/env node` line starts Node)
       command: (dir) => [CLI, "replicate", "-c", path.join(dir, "syncwarden.yaml")],
       env: () => cleanEnv(),
     },
@@ -130,15 +130,6 @@ function contenders(versions) {
     },
   ];
   return all.filter((c) => c.id === "syncwarden" || c.version);
-}
-
-/**
- * Ours started as `node …/main.js replicate`: the launcher bypassed, so Node starts with the
- * environment as it is (where NODE_EXTRA_CA_CERTS is set, Node parses that CA bundle first).
- */
-function oursThroughNode() {
-  const ours = contenders({}).find((c) => c.id === "syncwarden");
-  return { ...ours, command: (dir) => [process.execPath, ...ours.command(dir)] };
 }
 
 /** Lets the previous run's writeback finish, so each run starts from the same quiet disk. */
@@ -207,15 +198,8 @@ export async function benchReplicas(options = {}) {
         `      (a) first sync, ${t.id}: ${(r.wallMs / 1000).toFixed(2)} s, ${Math.round(r.peakRssKiB / 1024)} MiB`,
       );
     }
-    // where NODE_EXTRA_CA_CERTS is set (this machine sets it for its package proxy), a Node process
-    // parses that CA bundle as it starts; the launcher leaves it out for replicate. Ours is also timed
-    // started through `node` directly, with the variable, in the same rounds
-    const caCerts = process.env.NODE_EXTRA_CA_CERTS !== undefined;
-    const viaNode = [];
-    for (let i = 0; i < reruns; i++) {
+    for (let i = 0; i < reruns; i++)
       for (const t of tools) out[t.id].noChange.push(await timed(t, dirs[t.id]));
-      if (caCerts) viaNode.push(await timed(oursThroughNode(), dirs.syncwarden));
-    }
     for (const t of tools) {
       verify(t, dirs[t.id], "the no-change reruns");
       log(
@@ -270,7 +254,6 @@ export async function benchReplicas(options = {}) {
         changed: summary(o.changed),
       };
     }
-    if (caCerts) results.syncwarden.noChangeThroughNode = summary(viaNode);
     results.syncwarden.inProcess = {
       noChange: { ms: median(inProcess.noChange), rounds: inProcess.noChange },
       changed: { ms: median(inProcess.changed), rounds: inProcess.changed },

@@ -633,14 +633,6 @@ function replicaRows(x) {
       : "faster than unison: not measured";
     return `| 6${id}. Replicate: ${what} (\`syncwarden replicate\`, bidirectional) | ${secs(o.wallMs)} | ${peerCell} | ${ratios} | ${ips} | ${rss} | ${target} |`;
   });
-  const viaNode = ours.noChangeThroughNode;
-  if (viaNode && x.tools.unison) {
-    const u = x.tools.unison.noChange.wallMs;
-    rows.push(
-      `| 6b″. Replicate: rerun, no changes, started as \`node …/main.js replicate\` (the launcher bypassed: Node parses this machine's \`NODE_EXTRA_CA_CERTS\` bundle as it starts) ` +
-        `| ${secs(viaNode.wallMs)} | ${secs(u)} unison (same rounds) | ${ratio(u / viaNode.wallMs, "unison's speed")} | – | ${mb(viaNode.peakRssKiB)} | – |`,
-    );
-  }
   const inp = ours.inProcess;
   if (inp && x.tools.unison) {
     const u = x.tools.unison;

@@ -49,6 +49,8 @@ export interface EventMap {
   /** `[RATE]`: a provider's shared gate paused. */
   "gate:pause": { provider: string; seconds: number; reason: string };
   "replica:start": { replica: string; target: string };
+  /** A target started applying changes, or reached a checkpoint of them. */
+  "replica:progress": { replica: string; target: string; message: string };
   "replica:end": {
     replica: string;
     target: string;

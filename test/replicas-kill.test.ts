@@ -8,21 +8,44 @@ import { ReplicaWorkspace } from "./replicas-workspace.js";
 let ws: ReplicaWorkspace;
 afterEach(() => ws.cleanup());
 
-/** Starts `replicate` and SIGKILLs it after `ms` unless it ended first; true when it was killed. */
-function killAfter(cwd: string, ms: number): Promise<boolean> {
+/** Where a run is killed, each on a line the run prints (`--progress`) as it gets there. */
+type KillPoint = "as it starts applying" | "right after a checkpoint";
+
+/**
+ * Starts `replicate --progress` and SIGKILLs it at `point`; true when it was killed (false: it ended
+ * first). A checkpoint comes once a run has applied for a second: the run is stopped (SIGSTOP) as it
+ * starts applying, held for 1.1 s, and continued, so the next action it finishes writes one.
+ */
+function killAt(cwd: string, point: KillPoint): Promise<boolean> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, "replicate"], { cwd, stdio: "ignore" });
-    const timer = setTimeout(() => child.kill("SIGKILL"), ms);
-    child.on("error", reject);
-    child.on("close", (_code, signal) => {
-      clearTimeout(timer);
-      resolve(signal === "SIGKILL");
+    const child = spawn(process.execPath, [CLI, "replicate", "--progress"], {
+      cwd,
+      stdio: ["ignore", "ignore", "pipe"],
     });
+    let seen = "";
+    let held = false;
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (text: string) => {
+      seen += text;
+      const applying = / applying \d+ actions\n/.test(seen);
+      if (point === "as it starts applying" && applying) child.kill("SIGKILL");
+      else if (point === "right after a checkpoint" && / \(checkpoint recorded\)\n/.test(seen))
+        child.kill("SIGKILL");
+      else if (point === "right after a checkpoint" && applying && !held) {
+        held = true;
+        child.kill("SIGSTOP");
+        setTimeout(() => child.exitCode === null && child.kill("SIGCONT"), 1100);
+      }
+    });
+    child.on("error", reject);
+    child.on("close", (_code, signal) => resolve(signal === "SIGKILL"));
   });
 }
 
+const POINTS: KillPoint[] = ["as it starts applying", "right after a checkpoint"];
+
 describe("replicate: crash recovery", () => {
-  it("runs SIGKILLed at random points are resumed and converge, with no false conflicts and nothing lost", async () => {
+  it("runs SIGKILLed as they apply (at its start, right after a checkpoint) are resumed and converge, with no false conflicts and nothing lost", async () => {
     ws = new ReplicaWorkspace();
     const model = new Map<string, string>();
     for (const [side, root] of [
@@ -37,9 +60,9 @@ describe("replicate: crash recovery", () => {
       }
     }
     /**
-     * New files on one side before each attempt, so every run has copying to do when the kill lands (a
-     * run with nothing left to do ends before most kill points). New names only: a file a killed run
-     * already carried is then the same on both sides, never an edit on one side against a copy.
+     * New files on one side before each attempt, so every run has copying to do when the kill lands. New
+     * names only: a file a killed run already carried is then the same on both sides, never an edit on
+     * one side against a copy.
      */
     let batch = 0;
     const addFiles = (): void => {
@@ -53,11 +76,11 @@ describe("replicate: crash recovery", () => {
       batch++;
     };
     let kills = 0;
-    for (let attempt = 0; attempt < 25 && kills < 6; attempt++) {
+    for (let attempt = 0; attempt < 6; attempt++) {
       if (attempt > 0) addFiles();
-      if (await killAfter(ws.dir, 100 + Math.floor(Math.random() * 600))) kills++;
+      if (await killAt(ws.dir, POINTS[attempt % 2]!)) kills++;
     }
-    expect(kills).toBeGreaterThanOrEqual(5);
+    expect(kills).toBe(6);
     const last = await ws.replicate();
     expect(last.code).toBe(0);
     expect(last.json.targets[0]!.conflicts).toEqual([]);
@@ -87,11 +110,11 @@ describe("replicate: crash recovery", () => {
       model.delete(dr);
     }
     let more = 0;
-    for (let attempt = 0; attempt < 15 && more < 3; attempt++) {
+    for (let attempt = 0; attempt < 4; attempt++) {
       if (attempt > 0) addFiles();
-      if (await killAfter(ws.dir, 100 + Math.floor(Math.random() * 600))) more++;
+      if (await killAt(ws.dir, POINTS[attempt % 2]!)) more++;
     }
-    expect(more).toBeGreaterThanOrEqual(1);
+    expect(more).toBe(4);
     const final = await ws.replicate();
     expect(final.code).toBe(0);
     expect(final.json.targets[0]!.conflicts).toEqual([]);

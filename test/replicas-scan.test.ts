@@ -1,5 +1,6 @@
 import {
   appendFileSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   rmSync,
@@ -9,7 +10,7 @@ import {
   utimesSync,
   writeFileSync,
 } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -22,8 +23,9 @@ import {
 } from "../src/replicas/manifest.js";
 import { SideDelta } from "../src/replicas/delta.js";
 import { manifestMatches } from "../src/replicas/manifest-match.js";
-import { scanPair, scanRecords, scanTreeFast } from "../src/replicas/find-walk.js";
-import { scanTree, walkRecords, type ScanOptions } from "../src/replicas/scan.js";
+import type { ScanOptions } from "../src/replicas/scan.js";
+import { mtimeMsOf, stampOf } from "../src/replicas/stamp.js";
+import { scanTree, walkTree } from "../src/replicas/walk-tree.js";
 import { manifestPath, TMP_PREFIX } from "../src/replicas/names.js";
 
 let dir: string;
@@ -67,84 +69,93 @@ function tricky(root: string): void {
   symlinkSync(tmpdir(), path.join(root, "outside-link"));
 }
 
-describe("the find walk and the Node walk", () => {
-  it("see the same files, sizes and mtimes (to the bit), the same outside symlinks and temp files", async () => {
+describe("the walk", () => {
+  it("sees each file's size and mtime (to the nanosecond, as its stamp), outside symlinks and temp files", async () => {
     const root = path.join(dir, "tree");
     tricky(root);
     const o = opts({ excludeDirs: [path.join(root, "skip")] });
-    const fast = await scanTreeFast(root, o);
-    const slow = scanTree(root, o);
-    expect([...fast.files.keys()].sort()).toEqual([...slow.files.keys()].sort());
+    const scan = await scanTree(root, o);
     // not the marker, the sidecars, the excluded folder or the temp file; a nested marker and a name
     // that only ends like a sidecar are files
-    expect(fast.files.size).toBe(9);
-    expect(fast.files.has("plain-wal") && fast.files.has("sub/.syncwarden-replica")).toBe(true);
-    for (const [p, f] of slow.files) {
-      expect(fast.files.get(p), p).toEqual(f);
+    expect([...scan.files.keys()].sort()).toEqual(
+      [
+        "deep/a/b/c/d.txt",
+        "empty.txt",
+        "new\nline.txt",
+        "plain-wal",
+        "plain.txt",
+        "sub/.syncwarden-replica",
+        "tab\there.txt",
+        "with space.txt",
+        "ünïcödé/ファイル.md",
+      ].sort(),
+    );
+    for (const [p, f] of scan.files) {
+      const st = lstatSync(path.join(root, p), { bigint: true });
+      expect(f, p).toEqual({
+        path: p,
+        size: Number(st.size),
+        mtimeMs: mtimeMsOf(f.stamp!),
+        stamp: stampOf(st.mtimeNs),
+      });
       expect(f.mtimeMs).toBe(statSync(path.join(root, p)).mtimeMs);
     }
-    expect(fast.files.get("tab\there.txt")?.size).toBe(statSync(path.join(root, "tab\there.txt")).size);
-    expect(fast.symlinksOutside).toEqual(["outside-link"]);
-    expect(slow.symlinksOutside).toEqual(["outside-link"]);
-    expect(fast.strayTemps).toBe(1);
-    expect(slow.strayTemps).toBe(1);
-    // the Node walk writes find's %T@ stamp itself: a file's record is the same bytes from either walk
-    const records = (b: Buffer) =>
-      b
-        .toString("utf8")
-        .split("\0")
-        .filter((r) => r.startsWith("f\t"))
-        .sort();
-    expect(records((await scanRecords(root, o)).records)).toEqual(records(walkRecords(root, o)));
+    expect(scan.files.get("plain.txt")?.stamp).toBe("1700000000.9876530000"); // find's %T@ text (utimes sets microseconds)
+    expect(scan.symlinksOutside).toEqual(["outside-link"]);
+    expect(scan.strayTemps).toBe(1);
+    // a file's record is type, size, stamp and path; symlinks and temp files are typed, not stat'ed
+    const raw = (await walkTree(root, o)).records.toString("utf8").split("\0");
+    const tab = scan.files.get("tab\there.txt")!;
+    expect(raw).toContain(`f\t${tab.size}\t${tab.stamp!}\ttab\there.txt`);
+    expect(raw.filter((r) => r.startsWith("l\t")).sort()).toEqual([
+      "l\t0\t0\tinside-link",
+      "l\t0\t0\toutside-link",
+    ]);
+    expect(raw.filter((r) => r.startsWith("T\t"))).toEqual([`T\t0\t0\t${TMP_PREFIX}abc-plain.txt`]);
+  });
+
+  it("prints the same records for the same tree, in the order its folders list them", async () => {
+    const root = path.join(dir, "tree");
+    tricky(root);
+    const a = await walkTree(root, opts());
+    const b = await walkTree(root, opts());
+    expect(a.records.equals(b.records)).toBe(true);
   });
 
   it("walks a root that is itself a symlink to a folder (a mount point, a cloud folder)", async () => {
     const root = path.join(dir, "tree");
     tricky(root);
     symlinkSync(root, path.join(dir, "link"));
-    const viaLink = await scanTreeFast(path.join(dir, "link"), opts());
-    expect([...viaLink.files.keys()].sort()).toEqual([...scanTree(root, opts()).files.keys()].sort());
+    const viaLink = await scanTree(path.join(dir, "link"), opts());
+    expect([...viaLink.files.keys()].sort()).toEqual([...(await scanTree(root, opts())).files.keys()].sort());
     expect(viaLink.files.size).toBe(10);
+    expect(viaLink.symlinksOutside).toEqual(["outside-link"]);
   });
 
-  it("leave out excluded files at the root only", async () => {
+  it("leaves out excluded files at the root only", async () => {
     const root = path.join(dir, "tree");
     tricky(root);
     mkdirSync(path.join(root, "deep", "x"), { recursive: true });
     writeFileSync(path.join(root, "deep", "x", "empty.txt"), "nested, carried");
-    const o = opts({ excludeFiles: ["empty.txt", "deep/a/b/c/d.txt"] });
-    const fast = await scanTreeFast(root, o);
-    expect([...fast.files.keys()].sort()).toEqual([...scanTree(root, o).files.keys()].sort());
-    expect(fast.files.has("empty.txt") || fast.files.has("deep/a/b/c/d.txt")).toBe(false);
-    expect(fast.files.has("deep/x/empty.txt")).toBe(true);
+    const scan = await scanTree(root, opts({ excludeFiles: ["empty.txt", "deep/a/b/c/d.txt"] }));
+    expect(scan.files.has("empty.txt") || scan.files.has("deep/a/b/c/d.txt")).toBe(false);
+    expect(scan.files.has("deep/x/empty.txt")).toBe(true);
   });
 
   it("removes stray temp files when asked, and fails on a missing root", async () => {
     const root = path.join(dir, "tree");
     tricky(root);
-    await scanTreeFast(root, opts({ removeTemps: true }));
-    expect((await scanTreeFast(root, opts())).strayTemps).toBe(0);
-    await expect(scanTreeFast(path.join(dir, "absent"), opts())).rejects.toThrow(/ENOENT|absent/);
+    await scanTree(root, opts({ removeTemps: true }));
+    expect((await scanTree(root, opts())).strayTemps).toBe(0);
+    await expect(scanTree(path.join(dir, "absent"), opts())).rejects.toThrow(/ENOENT|absent/);
   });
-});
 
-describe("both roots walked by one process", () => {
-  it("gives each side what its own walk gives, and fails only the side that cannot be read", async () => {
-    const a = path.join(dir, "a");
-    const b = path.join(dir, "b");
-    tricky(a);
-    mkdirSync(path.join(b, "sub"), { recursive: true });
-    writeFileSync(path.join(b, "sub", "x.txt"), "x");
-    writeFileSync(path.join(b, 'it\'s "quoted" $HOME.txt'), "shell words stay words");
-    const [pa, pb] = scanPair([a, b], opts());
-    const [ra, rb] = await Promise.all([pa, pb]);
-    expect(ra.records.equals((await scanRecords(a, opts())).records)).toBe(true);
-    expect(rb.records.equals((await scanRecords(b, opts())).records)).toBe(true);
-    expect(rb.records.toString()).toContain('it\'s "quoted" $HOME.txt');
-    expect(ra.strayTemps).toBe(1);
-    const [ok, missing] = scanPair([a, path.join(dir, "missing")], opts());
-    await expect(missing).rejects.toThrow(/missing/);
-    expect((await ok).records.equals(ra.records)).toBe(true);
+  it("stops between folders once its signal is aborted", async () => {
+    const root = path.join(dir, "tree");
+    tricky(root);
+    const stop = new AbortController();
+    stop.abort();
+    await expect(walkTree(root, opts(), stop.signal)).rejects.toThrow(/abort/i);
   });
 });
 
@@ -155,7 +166,7 @@ describe("the manifest", () => {
     const root = path.join(dir, "tree");
     tricky(root);
     const stateDir = path.join(dir, "state");
-    const raw = await scanRecords(root, opts());
+    const raw = await walkTree(root, opts());
     const delta = new SideDelta(raw.records, EMPTY_BLOCK, new Set(), 0);
     expect(delta.identical).toBe(false);
     expect(delta.dirty.size).toBe(10); // every file is new
@@ -182,7 +193,7 @@ describe("the manifest", () => {
 
     // the next walk of an unchanged tree: byte-identical, nothing to look at but the database
     const again = new SideDelta(
-      (await scanRecords(root, opts())).records,
+      (await walkTree(root, opts())).records,
       m.local,
       new Set(m.header.sqlite.local),
       10,
@@ -192,7 +203,7 @@ describe("the manifest", () => {
     expect(again.previous("empty.txt")).toMatchObject({ sha256: sha("a") });
     // one changed file is the only other dirty path
     writeFileSync(path.join(root, "with space.txt"), "changed");
-    const changed = new SideDelta((await scanRecords(root, opts())).records, m.local, new Set(), 10);
+    const changed = new SideDelta((await walkTree(root, opts())).records, m.local, new Set(), 10);
     expect([...changed.dirty]).toEqual(["with space.txt"]);
     expect(changed.current("with space.txt")?.size).toBe(7);
     expect(changed.previous("with space.txt")?.sha256).toBe(sha("a"));
@@ -245,29 +256,15 @@ describe("the manifest", () => {
     expect(() => readManifest(stateDir, "r", "t")).toThrow(/truncated manifest|inconsistent manifest/);
   });
 
-  it("reads a version 1 or 2 JSON manifest once, as records every run looks at again", () => {
+  it("refuses a manifest of a version it does not know", () => {
     const stateDir = path.join(dir, "state");
-    const file = path.join(stateDir, "replicas", `r-t-${hostname()}.json`);
+    const file = manifestPath(stateDir, "r", "t");
     mkdirSync(path.dirname(file), { recursive: true });
-    const local: FileEntry[] = [{ path: "a", size: 1, mtimeMs: 10.5, sha256: sha("c") }];
-    writeFileSync(
-      file,
-      JSON.stringify({
-        version: 1,
-        replica: "r",
-        target: "t",
-        host: "h",
-        updatedAt: "",
-        local,
-        remote: local,
-      }),
-    );
-    const m = readManifest(stateDir, "r", "t")!;
-    expect(m.legacy).toBe(file);
-    expect(entriesOf(m.local)).toEqual(local);
-    expect(entriesOf(m.remote)).toEqual(local);
-    writeFileSync(file, JSON.stringify({ version: 9 }));
+    writeFileSync(file, `${JSON.stringify({ version: 9 })}\n`);
     expect(() => readManifest(stateDir, "r", "t")).toThrow(/unknown manifest version 9/);
+    expect(manifestMatches(stateDir, "r", "t", { local: Buffer.alloc(0), remote: Buffer.alloc(0) })).toBe(
+      undefined,
+    );
   });
 
   describe("a walk beside the manifest's records", () => {

@@ -6,7 +6,22 @@ import { ConfigError } from "../errors.js";
 import { providerOverrides, syncOverrides } from "./env.js";
 import { configSchema, type ConfigFile } from "./schema.js";
 
-export { DEFAULT_CONFIG_FILE, resolveConfigFile } from "./config-file.js";
+export const DEFAULT_CONFIG_FILE = "syncwarden.yaml";
+
+/** `-c FILE`, else $SYNCWARDEN_CONFIG, else ./syncwarden.yaml. */
+export function resolveConfigFile(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): string {
+  const chosen = flag ?? env.SYNCWARDEN_CONFIG;
+  if (chosen !== undefined) return path.resolve(cwd, chosen);
+  const here = path.join(cwd, DEFAULT_CONFIG_FILE);
+  if (!existsSync(here)) {
+    throw new ConfigError(`no ${DEFAULT_CONFIG_FILE} in ${cwd}; create one (see examples/) or pass -c FILE`);
+  }
+  return here;
+}
 
 /** A validated configuration and where it came from. */
 export interface LoadedConfig {

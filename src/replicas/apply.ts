@@ -1,7 +1,6 @@
 import { existsSync, promises as fsp, statSync } from "node:fs";
 import path from "node:path";
-import { copyFileAtomic, ensureDir, fsyncDir, fsyncEach, pool, type Durability } from "./fs-atomic.js";
-import { canGroupCommit, distinctFileSystems, GroupCommit, NoSyncfs, syncFs } from "./group-commit.js";
+import { copyFileAtomic, ensureDir, fsyncDirAsync, pool } from "./fs-atomic.js";
 import type { FileEntry, Side } from "./manifest.js";
 import type { Action, ConflictStrategy } from "./reconcile.js";
 import { copySqliteAtomic } from "./sqlite-copy.js";
@@ -13,10 +12,10 @@ export interface ApplyContext {
   backupDir: string;
   host: string;
   stamp: string;
-  /** Actions in flight at once (default 256 with group commits, else 16). */
-  concurrency?: number;
-  /** false: an fsync per file even where a group commit (syncfs) would do. */
-  groupCommit?: boolean;
+  /** Once aborted, no new action starts; those in flight finish and are recorded. */
+  signal?: AbortSignal;
+  /** Told the number of actions as they start (the checkpoint clock starts then). */
+  onStart?: (actions: number) => void;
 }
 
 export interface ConflictReport {
@@ -66,11 +65,7 @@ async function carry(
       dest: { path: relTo, size: st.size, mtimeMs: st.mtimeMs, sha256: fp, sqlite: true },
     };
   }
-  const { destMtimeMs, destStamp, ...got } = await copyFileAtomic(src, dest, {
-    dirs: c.dirs,
-    durable: c.durable[other(from)],
-    root: c.roots[other(from)],
-  });
+  const { destMtimeMs, destStamp, ...got } = await copyFileAtomic(src, dest, { dirs: c.dirs });
   c.dirty.add(path.dirname(dest));
   // the source's stamp from the walk still holds when the copy saw the stat the walk saw
   const same = got.size === entry.size && got.mtimeMs === entry.mtimeMs && entry.stamp !== undefined;
@@ -107,8 +102,6 @@ interface Ctx extends ApplyContext {
   dirty: Set<string>;
   /** Folders known to exist. */
   dirs: Set<string>;
-  /** Per side: group commits where the file system allows, else an fsync per file. */
-  durable: Record<Side, Durability>;
 }
 
 const statOf = (file: string) => statSync(file, { throwIfNoEntry: false });
@@ -141,7 +134,7 @@ async function applyOne(c: Ctx, a: Exclude<Action, { kind: "skip" }>, r: ApplyRe
       await backup(c, a.on, a.path, a.entry);
       await fsp.rm(file, { force: true });
       if (a.entry.sqlite) for (const s of SIDECARS) await fsp.rm(file + s, { force: true });
-      fsyncDir(path.dirname(file));
+      c.dirty.add(path.dirname(file));
       await pruneEmpty(c.roots[a.on], a.path);
     }
     r.entries.set(a.path, {});
@@ -170,7 +163,7 @@ async function applyOne(c: Ctx, a: Exclude<Action, { kind: "skip" }>, r: ApplyRe
       await copySqliteAtomic(loserFile, abs(c.roots[a.loser], keptAs));
     } else {
       await fsp.rename(loserFile, abs(c.roots[a.loser], keptAs));
-      fsyncDir(path.dirname(loserFile));
+      c.dirty.add(path.dirname(loserFile));
     }
     const kept = await carry(c, a.loser, keptAs, keptAs, { ...loserEntry, path: keptAs });
     r.entries.set(
@@ -186,24 +179,22 @@ async function applyOne(c: Ctx, a: Exclude<Action, { kind: "skip" }>, r: ApplyRe
   r.conflicts.push(report);
 }
 
+/** Actions in flight at once: their fsyncs overlap in libuv's thread pool. */
+const IN_FLIGHT = 16;
+
 /**
  * Applies a plan: deletions first (so a folder they empty is gone before a file of that name
  * arrives), then copies and conflicts, several at a time. An action's failure is recorded and the
- * others proceed; when a side's root disappears, the rest fail at once. `checkpoint` is called about
- * once a second with the result so far, after the folders written to were fsynced.
+ * others proceed; when a side's root disappears, the rest fail at once; once `signal` is aborted, the
+ * rest are not started. `checkpoint` is called about once a second with the result so far, after the
+ * folders written to were fsynced (each copy fsyncs its temp file before its rename).
  */
 export async function applyPlan(
   context: ApplyContext,
   actions: readonly Action[],
   checkpoint: (r: ApplyResult) => void = () => undefined,
 ): Promise<ApplyResult> {
-  const group = new GroupCommit();
-  const grouped = (s: Side): boolean => context.groupCommit !== false && canGroupCommit(context.roots[s]);
-  const durable = {
-    local: grouped("local") ? group.durable : fsyncEach,
-    remote: grouped("remote") ? group.durable : fsyncEach,
-  };
-  const c: Ctx = { ...context, dirty: new Set(), dirs: new Set(), durable };
+  const c: Ctx = { ...context, dirty: new Set(), dirs: new Set() };
   const r: ApplyResult = {
     copied: 0,
     deleted: 0,
@@ -213,34 +204,17 @@ export async function applyPlan(
     failed: new Set(),
     done: new Set(),
   };
-  /** Makes the renames so far durable: one syncfs per grouped side, else an fsync per folder. */
+  /** Makes the renames so far durable: an fsync of each folder written to (they overlap). */
   const flush = async (): Promise<void> => {
-    const synced: string[] = [];
-    const groupedDirs: string[] = [];
-    for (const side of ["local", "remote"] as const) {
-      if (durable[side] === fsyncEach) continue;
-      const root = c.roots[side] + path.sep;
-      const under = [...c.dirty].filter((d) => d + path.sep === root || d.startsWith(root));
-      if (under.length === 0) continue;
-      synced.push(c.roots[side]);
-      for (const d of under) {
-        c.dirty.delete(d);
-        groupedDirs.push(d);
-      }
-    }
-    try {
-      for (const root of distinctFileSystems(synced)) await syncFs(root);
-    } catch (e) {
-      if (!(e instanceof NoSyncfs)) throw e;
-      for (const d of groupedDirs) fsyncDir(d); // no syncfs here after all: each folder on its own
-    }
-    for (const d of c.dirty) fsyncDir(d);
+    const dirs = [...c.dirty];
     c.dirty.clear();
+    await pool(dirs, IN_FLIGHT, fsyncDirAsync);
   };
   // a checkpoint rewrites the whole manifest: at most every second, and no more than 5% of the time
   let next = Date.now() + 1000;
   let gone: string | undefined;
   const run = async (a: Exclude<Action, { kind: "skip" }>): Promise<void> => {
+    if (c.signal?.aborted) return; // not done: the manifest keeps its previous entries
     try {
       if (gone) throw new Error(gone);
       await applyOne(c, a, r);
@@ -254,14 +228,16 @@ export async function applyPlan(
     if (Date.now() >= next) {
       const started = Date.now();
       next = Infinity;
+      // what is done now, before the flush: actions finishing during it have folders it did not fsync
+      const sofar = { ...r, entries: new Map(r.entries), failed: new Set(r.failed), done: new Set(r.done) };
       await flush();
-      checkpoint(r);
+      checkpoint(sofar);
       next = Date.now() + Math.max(1000, 20 * (Date.now() - started));
     }
   };
   const todo = actions.filter((a) => a.kind !== "skip");
-  // with group commits many copies wait for one syncfs; with an fsync each, 16 overlap theirs
-  const limit = c.concurrency ?? (durable.local === fsyncEach && durable.remote === fsyncEach ? 16 : 256);
+  if (todo.length > 0) c.onStart?.(todo.length);
+  const limit = IN_FLIGHT;
   await pool(
     todo.filter((a) => a.kind === "delete"),
     limit,

@@ -8,7 +8,7 @@ const T = 84; // "T": one of our temp files (removed by the walk)
 
 /**
  * One side of a run: this walk's records beside the manifest's. A record is the file's type, size,
- * mtime and path as find prints them, so a file whose record is byte-identical to the manifest's is
+ * mtime and path as the walk prints them, so a file whose record is byte-identical to the manifest's is
  * unchanged since the last sync and needs no look at all. The two buffers are compared natively
  * (common prefixes by doubling steps and binary search), so the work is in proportion to what changed,
  * not to the tree: only the records that differ are decoded, and the paths whose records differ (and

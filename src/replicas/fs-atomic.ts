@@ -42,6 +42,20 @@ export function fsyncPath(file: string): void {
 }
 
 /** Best effort: some file systems refuse to fsync a directory. */
+export async function fsyncDirAsync(dir: string): Promise<void> {
+  try {
+    const fh = await fsp.open(dir, "r");
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    // not supported here
+  }
+}
+
+/** Best effort, as fsyncDirAsync. */
 export function fsyncDir(dir: string): void {
   try {
     const fd = openSync(dir, "r");
@@ -193,13 +207,10 @@ export interface Copied {
   destStamp: string;
 }
 
-/**
- * How a temp file's data is made durable before it is renamed into place: fsync it, or wait for a
- * group commit. It closes `fd` in any case. `root` names the file system (a replica root or the state
- * folder).
- */
-export type Durability = (fd: number, root: string, file: string) => Promise<void>;
+/** How a temp file is made durable before its rename; it closes `fd` in any case. */
+export type Durability = (fd: number) => Promise<void>;
 
+/** An fsync in libuv's thread pool (so several copies' fsyncs overlap), then close. */
 export const fsyncEach: Durability = async (fd) => {
   try {
     await fsyncAsync(fd);
@@ -210,16 +221,16 @@ export const fsyncEach: Durability = async (fd) => {
 
 /**
  * Copies a regular file atomically: into a temp file beside `dest` (hashing it on the way), mtime
- * preserved, made durable (`durable`: fsync, or a group commit), then renamed into place. The source
- * is re-checked after the copy (size and mtime); when it changed meanwhile the copy is redone (up to 3
- * times), so what lands is one whole version and the hash returned is that version's. The reads and
- * writes are synchronous and only the durability step waits, so callers run several copies at once.
- * The caller fsyncs `dest`'s folder (once per batch).
+ * preserved, fsynced, then renamed into place. The source is re-checked after the copy (size and
+ * mtime); when it changed meanwhile the copy is redone (up to 3 times), so what lands is one whole
+ * version and the hash returned is that version's. The reads and writes are synchronous and only the
+ * fsync waits, so callers run several copies at once and their fsyncs overlap. The caller fsyncs
+ * `dest`'s folder (once per batch).
  */
 export async function copyFileAtomic(
   src: string,
   dest: string,
-  o: { dirs?: Set<string>; durable?: Durability; root?: string } = {},
+  o: { dirs?: Set<string>; durable?: Durability } = {},
 ): Promise<Copied> {
   const durable = o.durable ?? fsyncEach;
   ensureDir(path.dirname(dest), o.dirs);
@@ -239,7 +250,7 @@ export async function copyFileAtomic(
       throw e;
     }
     try {
-      await durable(fd, o.root ?? path.dirname(dest), tmp); // closes fd
+      await durable(fd); // the one wait of a copy: the source may change meanwhile
     } catch (e) {
       rmSync(tmp, { force: true });
       throw e;
@@ -250,8 +261,6 @@ export async function copyFileAtomic(
       if (attempt < 3) continue;
       throw new Error("the source kept changing during the copy; left for the next run");
     }
-    // synchronous on purpose: the copies of a batch go on to their next file in the same turn of the
-    // event loop, so they all wait for the next group commit together (an await here split batches)
     renameSync(tmp, dest);
     return {
       size: before.size,

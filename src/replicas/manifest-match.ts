@@ -1,14 +1,11 @@
 import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
 import type { ManifestHeader, Side } from "./manifest.js";
-import { legacyManifestPath, manifestPath } from "./names.js";
+import { manifestPath } from "./names.js";
 
 // What a run with nothing to do needs of the manifest, apart from the code that reads it whole.
 
 export function hasManifest(stateDir: string, replica: string, target: string): boolean {
-  return (
-    existsSync(manifestPath(stateDir, replica, target)) ||
-    existsSync(legacyManifestPath(stateDir, replica, target))
-  );
+  return existsSync(manifestPath(stateDir, replica, target));
 }
 
 /** How much of a manifest manifestMatches reads at a time. */

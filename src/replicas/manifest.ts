@@ -1,8 +1,8 @@
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { writeAtomic } from "./fs-atomic.js";
-import { legacyManifestPath, manifestPath } from "./names.js";
-import { parseRecord, pathOfRecord, recordOf, splitRecords } from "./scan.js";
+import { manifestPath } from "./names.js";
+import { parseRecord, pathOfRecord, splitRecords } from "./scan.js";
 
 /** What one side held for a path after the last sync. */
 export interface FileEntry {
@@ -55,8 +55,6 @@ export interface LoadedManifest {
   header: ManifestHeader;
   local: SideBlock;
   remote: SideBlock;
-  /** Set when it was read from an older JSON manifest, which the next write replaces. */
-  legacy?: string;
 }
 
 export const HASH_BYTES = 32;
@@ -112,37 +110,7 @@ export function putSha(shas: Buffer, i: number, hex: string): void {
 /** This machine's manifest for (replica, target), or undefined before the first sync. */
 export function readManifest(stateDir: string, replica: string, target: string): LoadedManifest | undefined {
   const file = manifestPath(stateDir, replica, target);
-  if (existsSync(file)) return parseManifest(file, readFileSync(file));
-  const legacy = legacyManifestPath(stateDir, replica, target);
-  if (!existsSync(legacy)) return undefined;
-  const { local, remote } = readLegacy(legacy);
-  const block = (entries: FileEntry[]): SideBlock => {
-    const shas = Buffer.alloc(entries.length * HASH_BYTES);
-    entries.forEach((e, i) => putSha(shas, i, e.sha256));
-    // `?` records: no walk prints them, so every path is looked at once more and re-recorded
-    const text = entries
-      .map((e) => `${recordOf({ path: e.path, size: e.size, mtimeMs: e.mtimeMs })}\0`)
-      .join("");
-    return blockOf(Buffer.from(text, "utf8"), shas);
-  };
-  const l = block(local);
-  const r = block(remote);
-  const dbs = (entries: FileEntry[]): string[] => entries.filter((e) => e.sqlite).map((e) => e.path);
-  return {
-    header: {
-      version: 3,
-      replica,
-      target,
-      host: hostname(),
-      updatedAt: "",
-      counts: { local: local.length, remote: remote.length },
-      sqlite: { local: dbs(local), remote: dbs(remote) },
-      bytes: { local: sizes(l), remote: sizes(r) },
-    },
-    local: l,
-    remote: r,
-    legacy,
-  };
+  return existsSync(file) ? parseManifest(file, readFileSync(file)) : undefined;
 }
 
 const sizes = (b: SideBlock): [number, number, number, number] => [
@@ -186,7 +154,7 @@ function parseManifest(file: string, data: Buffer): LoadedManifest {
   return { header: h, local, remote };
 }
 
-/** Written atomically (temp file in the same folder, fsync, rename); an older JSON manifest is then removed. */
+/** Written atomically (temp file in the same folder, fsync, rename). */
 export function writeManifest(
   stateDir: string,
   m: {
@@ -212,7 +180,6 @@ export function writeManifest(
     Buffer.from(`${JSON.stringify(header)}\n`, "utf8"),
     ...[m.local, m.remote].flatMap(sideBytes),
   ]);
-  rmSync(legacyManifestPath(stateDir, m.replica, m.target), { force: true });
 }
 
 /** A side's files as entries (for tools and tests; a run never parses them all). */
@@ -226,45 +193,4 @@ export function entriesOf(block: SideBlock, sqlite: readonly string[] = []): Fil
     out.push(dbs.has(e.path) ? { ...e, sqlite: true } : e);
   });
   return out;
-}
-
-// ---- versions 1 and 2 (JSON), read once and replaced ------------------------------------------
-
-interface LegacyManifest {
-  version: 1 | 2;
-  local: FileEntry[];
-  remote: FileEntry[];
-}
-
-/** Version 2: a header line, then `{ local, remote }` of rows `[path, size, mtimeMs, sha256, sqlite?]`, a remote row's hash "" when it equals the local one's. */
-type Row = [string, number, number, string, 1?];
-
-const fromRow = ([path, size, mtimeMs, sha256, sqlite]: Row): FileEntry => ({
-  path,
-  size,
-  mtimeMs,
-  sha256,
-  ...(sqlite ? { sqlite: true } : {}),
-});
-
-/** Reads a version 1 (one JSON document of objects) or version 2 manifest. */
-function readLegacy(file: string): Pick<LegacyManifest, "local" | "remote"> {
-  const text = readFileSync(file, "utf8");
-  const nl = text.indexOf("\n");
-  const first = JSON.parse(nl === -1 ? text : text.slice(0, nl)) as { version?: unknown };
-  if (first.version === 1) {
-    const { local, remote } = first as LegacyManifest;
-    return { local, remote };
-  }
-  if (first.version !== 2 || nl === -1)
-    throw new Error(`${file}: unknown manifest version ${String(first.version)}`);
-  const body = JSON.parse(text.slice(nl + 1)) as { local: Row[]; remote: Row[] };
-  const local = body.local.map(fromRow);
-  const byPath = new Map(local.map((e) => [e.path, e]));
-  const remote = body.remote.map((r) => {
-    const e = fromRow(r);
-    if (e.sha256 === "") e.sha256 = byPath.get(e.path)?.sha256 ?? "";
-    return e;
-  });
-  return { local, remote };
 }

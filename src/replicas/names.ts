@@ -1,8 +1,7 @@
 import { hostname } from "node:os";
 import path from "node:path";
 
-// The names syncwarden gives what it writes beside the user's files. Kept apart (no other import) so
-// the walk can start at the CLI's first line.
+// The names syncwarden gives what it writes beside the user's files.
 
 /** Every write goes to a file with this prefix in the destination's folder, then is renamed into place. */
 export const TMP_PREFIX = ".syncwarden-tmp-";
@@ -13,9 +12,4 @@ export const MARKER = ".syncwarden-replica";
 /** This machine's manifest of (replica, target) in the state folder. */
 export function manifestPath(stateDir: string, replica: string, target: string): string {
   return path.join(stateDir, "replicas", `${replica}-${target}-${hostname()}.manifest`);
-}
-
-/** Where manifests of versions 1 and 2 (JSON) were kept. */
-export function legacyManifestPath(stateDir: string, replica: string, target: string): string {
-  return path.join(stateDir, "replicas", `${replica}-${target}-${hostname()}.json`);
 }

@@ -2,21 +2,24 @@ import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { errorMessage } from "../errors.js";
 import type { ConflictReport } from "./apply.js";
-import { usableEarlyScan, type EarlyScan } from "./early-scan.js";
 import { hasManifest, manifestMatches } from "./manifest-match.js";
 import { MARKER } from "./names.js";
 import type { Action } from "./reconcile.js";
-import { scanPair } from "./find-walk.js";
 import { ownsState, scanOptions, type ResolvedTarget } from "./targets.js";
+import { walkTree } from "./walk-tree.js";
 
 export type { ResolvedTarget } from "./targets.js";
 
 export interface RunOptions {
   dryRun: boolean;
   force: boolean;
+  /** Stops the run between folders of the walk and between actions; what was done is recorded. */
+  signal?: AbortSignal;
+  /** Told, in a line, when a target starts applying changes and at each checkpoint of them. */
+  progress?: (line: string) => void;
 }
 
-export type TargetStatus = "ok" | "dry-run" | "skipped" | "refused" | "error" | "locked";
+export type TargetStatus = "ok" | "dry-run" | "skipped" | "refused" | "error" | "locked" | "interrupted";
 
 export interface TargetReport {
   replica: string;
@@ -74,8 +77,8 @@ const isDir = (p: string): boolean => statSync(p, { throwIfNoEntry: false })?.is
  * One (replica, target) run: guards, scan, reconcile, apply, then the manifest; then, for a replica of
  * the state folder that ended ok, the state snapshot when due. The caller holds its lock.
  */
-export async function runTarget(t: ResolvedTarget, o: RunOptions, early?: EarlyScan): Promise<TargetReport> {
-  const report = await syncTarget(t, o, early);
+export async function runTarget(t: ResolvedTarget, o: RunOptions): Promise<TargetReport> {
+  const report = await syncTarget(t, o);
   return report.status === "ok" && !o.dryRun && ownsState(t) ? withSnapshot(t, report) : report;
 }
 
@@ -92,11 +95,7 @@ async function withSnapshot(t: ResolvedTarget, report: TargetReport): Promise<Ta
 }
 
 /** The file sync itself: guards, scan, reconcile, apply, manifest. */
-async function syncTarget(
-  t: ResolvedTarget,
-  o: RunOptions,
-  early: EarlyScan | undefined,
-): Promise<TargetReport> {
+async function syncTarget(t: ResolvedTarget, o: RunOptions): Promise<TargetReport> {
   const report = emptyReport(t, "ok");
   const refuse = (message: string, unreachable = false): TargetReport => ({
     ...report,
@@ -124,20 +123,23 @@ async function syncTarget(
     }
     report.initialised = true;
   }
-  // a walk started before the lock, if still valid; not when this run just made the marker (the
-  // manifest then records the walk that sees it)
-  const walked = report.initialised ? undefined : await usableEarlyScan(t, early);
-  const sideError = (side: "local" | "remote") => (e: unknown) => {
-    throw new SideError(side, e);
+  const walk = async (side: "local" | "remote") => {
+    try {
+      return await walkTree(
+        side === "local" ? t.localRoot : t.remoteRoot,
+        scanOptions(t, !o.dryRun),
+        o.signal,
+      );
+    } catch (e) {
+      throw o.signal?.aborted ? e : new SideError(side, e);
+    }
   };
   let rawL, rawR;
   try {
-    if (walked) [rawL, rawR] = walked;
-    else {
-      const [l, r] = scanPair([t.localRoot, t.remoteRoot], scanOptions(t, !o.dryRun));
-      [rawL, rawR] = await Promise.all([l.catch(sideError("local")), r.catch(sideError("remote"))]);
-    }
+    rawL = await walk("local");
+    rawR = await walk("remote");
   } catch (e) {
+    if (o.signal?.aborted) return { ...report, status: "interrupted", message: "stopped during the walk" };
     return unreadable(e);
   }
   report.symlinksOutside = [...rawL.symlinksOutside, ...rawR.symlinksOutside.map((p) => `(remote) ${p}`)];

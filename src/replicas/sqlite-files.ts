@@ -23,6 +23,7 @@ export const SIDECARS = ["-wal", "-shm", "-journal"];
 
 /** `x.db-wal`, `x.sqlite-shm`, `x.db-journal` (the extension in any case): never carried (the snapshot holds their committed content). */
 export function isSqliteSidecar(name: string): boolean {
+  if (!SIDECARS.some((s) => name.endsWith(s))) return false; // most names: no regex run
   const m = /^(.*)-(wal|shm|journal)$/.exec(name);
   return m !== null && EXTENSIONS.includes(path.extname(m[1]!).toLowerCase());
 }

@@ -143,26 +143,36 @@ export async function syncChanges(
       counts: { local: n.local.count, remote: n.remote.count },
       sqlite: { local: n.local.sqlite, remote: n.remote.sqlite },
     });
+  const todo = plan.actions.filter((a) => a.kind !== "skip").length;
+  const progress = (what: string): void => o.progress?.(`${t.replica} → ${t.target}: ${what}`);
   const result = await applyPlan(
     {
       roots: { local: t.localRoot, remote: t.remoteRoot },
       backupDir: path.join(t.stateDir, "backups", stamp),
       host: hostname(),
       stamp,
+      ...(o.signal ? { signal: o.signal } : {}),
+      onStart: (n) => progress(`applying ${n} actions`),
     },
     plan.actions,
-    (r) => save(next(r)),
+    (r) => {
+      save(next(r));
+      progress(`${r.done.size} of ${todo} actions done (checkpoint recorded)`);
+    },
   );
   const n = next(result);
   if (
     plan.actions.length > 0 ||
-    manifest?.legacy !== undefined ||
     !sameBlock(n.local.block, old.local) ||
     !sameBlock(n.remote.block, old.remote)
   )
     save(n);
+  const left = todo - result.done.size;
   return {
     ...report,
+    ...(left > 0 && o.signal?.aborted
+      ? { status: "interrupted", message: `stopped: ${left} actions not started (the next run does them)` }
+      : {}),
     copied: result.copied,
     deleted: result.deleted,
     conflicts: result.conflicts,

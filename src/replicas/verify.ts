@@ -1,5 +1,5 @@
 import { hashSide } from "./hash-side.js";
-import { scanTreeFast } from "./find-walk.js";
+import { scanTree } from "./walk-tree.js";
 import { scanOptions, type ResolvedTarget } from "./targets.js";
 
 export interface VerifyReport {
@@ -24,10 +24,8 @@ export async function verifyTarget(t: ResolvedTarget): Promise<VerifyReport> {
   };
   try {
     const opts = scanOptions(t, false);
-    const [scanL, scanR] = await Promise.all([
-      scanTreeFast(t.localRoot, opts),
-      scanTreeFast(t.remoteRoot, opts),
-    ]);
+    const scanL = await scanTree(t.localRoot, opts);
+    const scanR = await scanTree(t.remoteRoot, opts);
     const local = await hashSide(t.localRoot, scanL.files, new Map());
     const remote = await hashSide(t.remoteRoot, scanR.files, new Map());
     for (const [p, e] of local) {

@@ -110,6 +110,7 @@ export function describeEvent(e: SyncEvent): Described | undefined {
         message: `doctor: ${e.name}: ${e.message}`,
       };
     case "replica:start":
+    case "replica:progress":
     case "health:check":
       return undefined;
   }

@@ -146,12 +146,19 @@ export class ReplicaService {
       this.events.emit("replica:start", { replica: t.replica, target: t.target });
       let report: TargetReport;
       try {
-        report = await runTarget(t, { dryRun: req.dryRun ?? false, force: req.force ?? false });
+        report = await runTarget(t, {
+          dryRun: req.dryRun ?? false,
+          force: req.force ?? false,
+          ...(req.signal ? { signal: req.signal } : {}),
+          progress: (message) =>
+            this.events.emit("replica:progress", { replica: t.replica, target: t.target, message }),
+        });
       } catch (e) {
         report = { ...emptyReport(t, "error", errorMessage(e)), unreachable: true };
       }
       if (report.unreachable) await breaker.failure(permit, report.message ?? "unreachable");
-      else if (report.status === "refused") await breaker.release(permit);
+      // refused (a guard) or interrupted (a signal): the target is not at fault
+      else if (report.status === "refused" || report.status === "interrupted") await breaker.release(permit);
       else await breaker.success(permit);
       return await this.record(report);
     } finally {

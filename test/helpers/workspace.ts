@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-export const CLI = path.join(ROOT, "dist/cli/bundle/main.js");
+export const CLI = path.join(ROOT, "dist/cli/main.js");
 
 const GIT_ENV = {
   GIT_AUTHOR_NAME: "test",
@@ -172,17 +172,13 @@ export interface CliResult {
   stderr: string;
 }
 
-/**
- * Runs the built CLI as a real child process in the workspace: `node CLI …`, or with `asCommand` the
- * bin itself, as a shell runs `syncwarden …` (its sh launcher then starts node from PATH).
- */
+/** Runs the built CLI (`node dist/cli/main.js …`) as a real child process in the workspace. */
 export function runCli(
   args: readonly string[],
-  opts: { cwd: string; env?: Record<string, string>; asCommand?: boolean },
+  opts: { cwd: string; env?: Record<string, string> },
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const [cmd, argv] = opts.asCommand ? [CLI, args] : [process.execPath, [CLI, ...args]];
-    const child = spawn(cmd, argv, {
+    const child = spawn(process.execPath, [CLI, ...args], {
       cwd: opts.cwd,
       env: { ...process.env, ...opts.env },
       stdio: ["ignore", "pipe", "pipe"],

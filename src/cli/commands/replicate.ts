@@ -14,6 +14,7 @@ export interface ReplicateOptions extends GlobalOptions {
   conflict?: string;
   dryRun?: boolean;
   force?: boolean;
+  progress?: boolean;
   json?: boolean;
 }
 
@@ -28,6 +29,7 @@ export function register(program: Command): void {
     .option("--conflict <strategy>", "newest | local | remote | manual (overrides the config)")
     .option("--dry-run", "print the plan (copies, deletes, conflicts) without writing")
     .option("--force", "go past the max_delete and clock-shift guards")
+    .option("--progress", "a line on stderr when a target starts applying changes, and at each checkpoint")
     .option("--json", "print a summary per target as JSON on stdout")
     .action(
       act((name: string | undefined, _o: unknown, cmd: Command) =>
@@ -61,7 +63,7 @@ function render(r: TargetReport): string {
   const head = `${r.replica} → ${r.target}: ${r.status}${r.message === undefined ? "" : ` (${r.message})`}`;
   const lines = [head];
   if (r.initialised) lines.push(`  first run: marker created on the target`);
-  if (r.status === "ok" || r.status === "dry-run")
+  if (r.status === "ok" || r.status === "dry-run" || r.status === "interrupted")
     lines.push(
       `  ${r.status === "dry-run" ? "would copy" : "copied"} ${r.copied}, ${r.status === "dry-run" ? "would delete" : "deleted"} ${r.deleted}, ${r.conflicts.length} conflicts, ${r.skipped.length} skipped, ${r.errors.length} errors`,
     );
@@ -101,14 +103,20 @@ async function replicateCommand(name: string | undefined, opts: ReplicateOptions
   const conflict = pick<ConflictStrategy>("conflict", opts.conflict, ["newest", "local", "remote", "manual"]);
   return withServices(opts, async ({ replicas, events }) => {
     // a breaker opening or closing is news to the person at the terminal
-    const circuit = events.on((e) => {
-      if (e.type === "breaker:transition")
-        process.stderr.write(`[CIRCUIT] ${e.provider}: ${e.from} → ${e.to} (${e.reason})\n`);
+    const log = (line: string): boolean => process.stderr.write(line + "\n");
+    // a breaker opening or closing is news to the person at the terminal; progress lines when asked
+    const lines = events.on((e) => {
+      if (e.type === "breaker:transition") log(`[CIRCUIT] ${e.provider}: ${e.from} → ${e.to} (${e.reason})`);
+      else if (e.type === "replica:progress" && opts.progress) log(e.message);
     });
     const controller = new AbortController();
-    const stop = (): void => controller.abort();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
+    const stop = (sig: NodeJS.Signals): void => {
+      if (controller.signal.aborted) process.exit(EXIT.interrupted);
+      log(`\n${sig}: stopping: copies in flight finish and are recorded, the rest wait (again to quit now)`);
+      controller.abort();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
     try {
       const { targets: reports } = await replicas.replicate({
         ...(name === undefined ? {} : { replica: name }),
@@ -125,7 +133,7 @@ async function replicateCommand(name: string | undefined, opts: ReplicateOptions
       else process.stdout.write(reports.map(render).join("\n") + "\n");
       return controller.signal.aborted ? EXIT.interrupted : replicateExitCode(reports);
     } finally {
-      circuit.dispose();
+      lines.dispose();
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
     }
