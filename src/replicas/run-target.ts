@@ -1,75 +1,18 @@
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { errorMessage } from "../errors.js";
-import type { ConflictReport } from "./apply.js";
 import { hasManifest, manifestMatches } from "./manifest-match.js";
+import { writeAtomic } from "./fs-atomic.js";
 import { MARKER } from "./names.js";
-import type { Action } from "./reconcile.js";
+import { stateSnapshotPath, writeStateSnapshot } from "./state-snapshot.js";
+import { syncChanges } from "./sync-changes.js";
 import { ownsState, scanOptions, type ResolvedTarget } from "./targets.js";
 import { walkTree } from "./walk-tree.js";
 
+import { SideError, emptyReport, type RunOptions, type TargetReport } from "./target-report.js";
+
 export type { ResolvedTarget } from "./targets.js";
-
-export interface RunOptions {
-  dryRun: boolean;
-  force: boolean;
-  /** Stops the run between folders of the walk and between actions; what was done is recorded. */
-  signal?: AbortSignal;
-  /** Told, in a line, when a target starts applying changes and at each checkpoint of them. */
-  progress?: (line: string) => void;
-}
-
-export type TargetStatus = "ok" | "dry-run" | "skipped" | "refused" | "error" | "locked" | "interrupted";
-
-export interface TargetReport {
-  replica: string;
-  target: string;
-  status: TargetStatus;
-  message?: string;
-  /** True when the target looked unreachable (counts as a breaker failure). */
-  unreachable?: boolean;
-  initialised?: boolean;
-  copied: number;
-  deleted: number;
-  conflicts: ConflictReport[];
-  skipped: { path: string; reason: string }[];
-  errors: { path: string; message: string }[];
-  collisions: string[][];
-  symlinksOutside: string[];
-  plan?: Action[];
-  /** The state snapshot written to the target this run (replicas of the state folder, at most hourly). */
-  snapshot?: string;
-}
-
-export function emptyReport(
-  t: { replica: string; target: string },
-  status: TargetStatus,
-  message?: string,
-): TargetReport {
-  return {
-    replica: t.replica,
-    target: t.target,
-    status,
-    ...(message === undefined ? {} : { message }),
-    copied: 0,
-    deleted: 0,
-    conflicts: [],
-    skipped: [],
-    errors: [],
-    collisions: [],
-    symlinksOutside: [],
-  };
-}
-
-/** A failure to read one side, so the report can say which. */
-export class SideError extends Error {
-  constructor(
-    readonly side: "local" | "remote",
-    override readonly cause: unknown,
-  ) {
-    super(errorMessage(cause));
-  }
-}
+export { emptyReport, type RunOptions, type TargetReport, type TargetStatus } from "./target-report.js";
 
 const isDir = (p: string): boolean => statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
 
@@ -84,7 +27,6 @@ export async function runTarget(t: ResolvedTarget, o: RunOptions): Promise<Targe
 
 /** Writes the state snapshot when due; a failure is one more error in the report, never a failed run. */
 async function withSnapshot(t: ResolvedTarget, report: TargetReport): Promise<TargetReport> {
-  const { stateSnapshotPath, writeStateSnapshot } = await import("./state-snapshot.js");
   try {
     const snapshot = await writeStateSnapshot(t.stateDir, t.remoteRoot);
     return snapshot === undefined ? report : { ...report, snapshot };
@@ -118,7 +60,6 @@ async function syncTarget(t: ResolvedTarget, o: RunOptions): Promise<TargetRepor
     if (known)
       return refuse(`${t.remoteRoot} has no ${MARKER} marker: unmounted or the wrong folder; refusing`, true);
     if (!o.dryRun) {
-      const { writeAtomic } = await import("./fs-atomic.js");
       writeAtomic(path.join(t.remoteRoot, MARKER), `syncwarden replica ${t.replica} target ${t.target}\n`);
     }
     report.initialised = true;
@@ -152,7 +93,6 @@ async function syncTarget(t: ResolvedTarget, o: RunOptions): Promise<TargetRepor
     if (same && same.sqlite.local.length === 0 && same.sqlite.remote.length === 0)
       return o.dryRun ? { ...report, status: "dry-run", plan: [] } : report;
   }
-  // something changed (or a database is here): what plans and applies the changes loads only now
-  const { syncChanges } = await import("./sync-changes.js");
+  // something changed (or a database is here): plan, apply, write the next manifest
   return syncChanges(t, o, { report, refuse, unreadable }, rawL, rawR);
 }

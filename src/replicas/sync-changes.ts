@@ -6,12 +6,12 @@ import { SideDelta, sameBlock } from "./delta.js";
 import { hashSide } from "./hash-side.js";
 import { EMPTY_BLOCK, readManifest, writeManifest, type FileEntry, type Side } from "./manifest.js";
 import { reconcile } from "./reconcile.js";
-import { SideError, type RunOptions, type TargetReport } from "./run-target.js";
+import { SideError, type RunOptions, type TargetReport } from "./target-report.js";
 import type { RawScan, StatEntry } from "./scan.js";
 import type { ResolvedTarget } from "./targets.js";
 
-// The part of a run that plans and applies changes, loaded only when a walk differs from the manifest
-// (or a database is in the folder): a run with nothing to do never loads it.
+// The part of a run that plans and applies changes, when a walk differs from the manifest (or a
+// database is in the folder).
 
 /** The run so far: its report, and how it refuses or reports a side it cannot read. */
 export interface RunSoFar {
