@@ -52,7 +52,7 @@ export class ReplicaScheduler {
       if (signal.aborted) break;
       const next = await replicaNextRun(this.replicas, t, this.now());
       if (next.due) {
-        outcomes.push(await this.run(t, next));
+        outcomes.push(await this.run(t, next, signal));
         continue;
       }
       const label = replicaLockName(t);
@@ -82,7 +82,7 @@ export class ReplicaScheduler {
     return outcomes;
   }
 
-  private async run(t: ScheduledTarget, due: NextRun): Promise<ReplicaOutcome> {
+  private async run(t: ScheduledTarget, due: NextRun, signal: AbortSignal): Promise<ReplicaOutcome> {
     const label = replicaLockName(t);
     const ids = { replica: t.replica, target: t.target };
     this.logged.delete(label);

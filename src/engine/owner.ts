@@ -1,15 +1,12 @@
+import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 
 /**
- * A lease owner id: host, pid and a nonce, so a dead holder on this host is recognised at once. The
- * nonce only tells apart two processes that got the same pid: Math.random does (and a command that
- * needs no other cryptography need not load it).
+ * A lease owner id: host, pid and a nonce, so a dead holder on this host is recognised at once and two
+ * processes that got the same pid are told apart.
  */
 export function newOwnerId(): string {
-  const nonce = Math.floor(Math.random() * 0x100000000)
-    .toString(16)
-    .padStart(8, "0");
-  return `${hostname()}:${process.pid}:${nonce}`;
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
 }
 
 /** True when a process of this host with that pid exists (EPERM: it exists, owned by someone else). */

@@ -4,9 +4,8 @@ import { errorMessage } from "../errors.js";
 import { hasManifest, manifestMatches } from "./manifest-match.js";
 import { writeAtomic } from "./fs-atomic.js";
 import { MARKER } from "./names.js";
-import { stateSnapshotPath, writeStateSnapshot } from "./state-snapshot.js";
 import { syncChanges } from "./sync-changes.js";
-import { ownsState, scanOptions, type ResolvedTarget } from "./targets.js";
+import { scanOptions, type ResolvedTarget } from "./targets.js";
 import { walkTree } from "./walk-tree.js";
 
 import { SideError, emptyReport, type RunOptions, type TargetReport } from "./target-report.js";
@@ -17,27 +16,10 @@ export { emptyReport, type RunOptions, type TargetReport, type TargetStatus } fr
 const isDir = (p: string): boolean => statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
 
 /**
- * One (replica, target) run: guards, scan, reconcile, apply, then the manifest; then, for a replica of
- * the state folder that ended ok, the state snapshot when due. The caller holds its lock.
+ * One (replica, target) run: guards, scan, reconcile, apply, manifest. The caller holds its lock (and,
+ * for a replica of the state folder, writes the ledger's snapshot when the run ended ok).
  */
 export async function runTarget(t: ResolvedTarget, o: RunOptions): Promise<TargetReport> {
-  const report = await syncTarget(t, o);
-  return report.status === "ok" && !o.dryRun && ownsState(t) ? withSnapshot(t, report) : report;
-}
-
-/** Writes the state snapshot when due; a failure is one more error in the report, never a failed run. */
-async function withSnapshot(t: ResolvedTarget, report: TargetReport): Promise<TargetReport> {
-  try {
-    const snapshot = await writeStateSnapshot(t.stateDir, t.remoteRoot);
-    return snapshot === undefined ? report : { ...report, snapshot };
-  } catch (e) {
-    const error = { path: stateSnapshotPath(t.remoteRoot), message: errorMessage(e) };
-    return { ...report, errors: [...report.errors, error] };
-  }
-}
-
-/** The file sync itself: guards, scan, reconcile, apply, manifest. */
-async function syncTarget(t: ResolvedTarget, o: RunOptions): Promise<TargetReport> {
   const report = emptyReport(t, "ok");
   const refuse = (message: string, unreachable = false): TargetReport => ({
     ...report,

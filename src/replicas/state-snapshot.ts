@@ -1,7 +1,6 @@
-import { mkdirSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
-import { copySqliteAtomic } from "./sqlite-copy.js";
 
 import { SNAPSHOT_DIR } from "./targets.js";
 
@@ -19,21 +18,4 @@ export function stateSnapshotPath(targetRoot: string, host: string = hostname())
 export function snapshotDue(file: string, now: number): boolean {
   const st = statSync(file, { throwIfNoEntry: false });
   return st === undefined || Math.abs(now - st.mtimeMs) >= SNAPSHOT_MAX_AGE_MS;
-}
-
-/**
- * Writes this machine's snapshot of `<stateDir>/state.db` to a target when it is due (backup API,
- * quick_check, fsync, rename: see copySqliteAtomic). The path written, or undefined when the one
- * there is recent enough.
- */
-export async function writeStateSnapshot(
-  stateDir: string,
-  targetRoot: string,
-  now: number = Date.now(),
-): Promise<string | undefined> {
-  const file = stateSnapshotPath(targetRoot);
-  if (!snapshotDue(file, now)) return undefined;
-  mkdirSync(path.dirname(file), { recursive: true });
-  await copySqliteAtomic(path.join(stateDir, "state.db"), file);
-  return file;
 }

@@ -1,3 +1,5 @@
+import { mkdirSync } from "node:fs";
+import path from "node:path";
 import type { LoadedConfig } from "../config/load-config.js";
 import { newOwnerId } from "../engine/owner.js";
 import { errorMessage, isBrokenCircuitError, isConfigError, isLockedError, UsageError } from "../errors.js";
@@ -7,7 +9,13 @@ import { replicaLastRunKey, replicaLastSuccessKey, replicaLockName } from "../le
 import { openLedger } from "../ledger/open-ledger.js";
 import type { Direction } from "../replicas/reconcile.js";
 import { emptyReport, runTarget, type TargetReport } from "../replicas/run-target.js";
-import { resolveTargets, type ReplicateOverrides, type ResolvedTarget } from "../replicas/targets.js";
+import { snapshotDue, stateSnapshotPath } from "../replicas/state-snapshot.js";
+import {
+  ownsState,
+  resolveTargets,
+  type ReplicateOverrides,
+  type ResolvedTarget,
+} from "../replicas/targets.js";
 import { verifyTarget, type VerifyReport } from "../replicas/verify.js";
 import { CircuitBreaker } from "../resilience/circuit-breaker.js";
 import { EventLogWriter } from "./event-log.js";
@@ -156,6 +164,7 @@ export class ReplicaService {
       } catch (e) {
         report = { ...emptyReport(t, "error", errorMessage(e)), unreachable: true };
       }
+      if (report.status === "ok" && !req.dryRun && ownsState(t)) report = await this.withSnapshot(t, report);
       if (report.unreachable) await breaker.failure(permit, report.message ?? "unreachable");
       // refused (a guard) or interrupted (a signal): the target is not at fault
       else if (report.status === "refused" || report.status === "interrupted") await breaker.release(permit);
@@ -164,6 +173,22 @@ export class ReplicaService {
     } finally {
       await lock.release();
       await this.log.flush();
+    }
+  }
+
+  /**
+   * A replica of the state folder carries this machine's verified snapshot of the ledger to the target
+   * (at most hourly), for doctor --repair; a failure is one more error in the report, never a failed run.
+   */
+  private async withSnapshot(t: ResolvedTarget, report: TargetReport): Promise<TargetReport> {
+    const file = stateSnapshotPath(t.remoteRoot);
+    if (!snapshotDue(file, Date.now())) return report;
+    try {
+      mkdirSync(path.dirname(file), { recursive: true });
+      await this.ledger.maintenance.backup(file);
+      return { ...report, snapshot: file };
+    } catch (e) {
+      return { ...report, errors: [...report.errors, { path: file, message: errorMessage(e) }] };
     }
   }
 
