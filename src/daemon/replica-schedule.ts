@@ -95,6 +95,7 @@ export class ReplicaScheduler {
         replica: t.replica,
         target: t.target,
         scheduled: true,
+        signal,
       });
       const report = targets[0];
       if (!report) throw new Error(`target ${t.target} is no longer configured`);
