@@ -1,5 +1,5 @@
 import type { PlanStore } from "../ledger/plan-store.js";
-import type { PhaseRef, PlannedItem, PlanRecord } from "../ledger/types.js";
+import type { PhaseRef, PlannedItem, PlanRecord, StatusCounts } from "../ledger/types.js";
 import type { ConnectorContext, Source } from "../connectors/types.js";
 import type { EventBus } from "../events.js";
 
@@ -14,6 +14,8 @@ export interface Scope {
 export interface PlanOutcome {
   plan: PlanRecord | undefined;
   resumed: boolean;
+  /** The plan's items by status, as counted when it was found or recorded. */
+  counts?: StatusCounts;
 }
 
 /**
@@ -46,7 +48,7 @@ export async function planPhase(
       total,
       resumed: true,
     });
-    return { plan: open, resumed: true };
+    return { plan: open, resumed: true, counts };
   }
   if (open) await plans.discardPlan(open.id); // --force replaces it with a full listing
 
@@ -96,5 +98,5 @@ export async function planPhase(
     total,
     resumed: false,
   });
-  return { plan: sealed, resumed: false };
+  return { plan: sealed, resumed: false, counts };
 }

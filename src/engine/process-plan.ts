@@ -1,7 +1,7 @@
 import type { PhaseConnectors } from "../connectors/build-connectors.js";
 import type { ConnectorContext } from "../connectors/types.js";
 import type { PlanStore } from "../ledger/plan-store.js";
-import type { ClaimedItem, PlanRecord } from "../ledger/types.js";
+import type { ClaimedItem, PlanRecord, StatusCounts } from "../ledger/types.js";
 import { sleep } from "../resilience/sleep.js";
 import type { EventBus } from "../events.js";
 import { isOwnerGone } from "./owner.js";
@@ -32,7 +32,11 @@ async function requeueAbandoned(plans: PlanStore, planId: number): Promise<numbe
 }
 
 /** Claims and processes a plan's items with `workers` in flight until none is left to try (or the signal aborts). */
-export async function processPlan(plan: PlanRecord, o: ProcessOptions): Promise<void> {
+export async function processPlan(
+  plan: PlanRecord,
+  o: ProcessOptions,
+  counted?: StatusCounts,
+): Promise<void> {
   const { plans, ctx, owner, events } = o;
   const requeued = await requeueAbandoned(plans, plan.id);
   if (requeued > 0) events.emit("leases:requeued", { job: plan.job, phase: plan.phase, count: requeued });
@@ -40,7 +44,8 @@ export async function processPlan(plan: PlanRecord, o: ProcessOptions): Promise<
   const tracker = new ProgressTracker(
     plan.job,
     plan.phase,
-    await plans.count(plan.id),
+    // the planner's count still holds unless leases were just requeued
+    counted && requeued === 0 ? { ...counted } : await plans.count(plan.id),
     events,
     o.progressIntervalMs,
   );

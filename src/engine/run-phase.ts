@@ -41,7 +41,7 @@ export async function runPhase(o: RunPhaseOptions): Promise<PhaseResult> {
   const aborted = (): boolean => o.signal.aborted;
   let last: PlanRecord | undefined;
   for (let round = 0; round < 2 && !aborted(); round++) {
-    const { plan, resumed } = await planPhase(
+    const { plan, resumed, counts } = await planPhase(
       plans,
       ref,
       o.connectors.source,
@@ -52,7 +52,7 @@ export async function runPhase(o: RunPhaseOptions): Promise<PhaseResult> {
     );
     if (!plan) break;
     last = plan;
-    await processPlan(plan, { ...o, ctx, force: o.force });
+    await processPlan(plan, { ...o, ctx, force: o.force }, counts);
     if (aborted()) break;
     const before = (await plans.checkpoint(ref))?.value ?? null;
     if (!(await plans.closePlan(plan, o.fence))) break;
@@ -61,15 +61,17 @@ export async function runPhase(o: RunPhaseOptions): Promise<PhaseResult> {
     if (!resumed || o.scope) break;
   }
 
-  const result = await summarize(plans, ref, last);
+  const result = await summarize(plans, ref, last, o.connectors.enrich.length > 0);
   events.emit("phase:end", { job: ref.job, phase: ref.phase, result });
   return result;
 }
 
+/** `enriched`: the phase has enrich steps (only then can items have been completed raw). */
 async function summarize(
   plans: PlanStore,
   ref: PhaseRef,
   plan: PlanRecord | undefined,
+  enriched: boolean,
 ): Promise<PhaseResult> {
   const checkpoint = (await plans.checkpoint(ref))?.value ?? null;
   if (!plan) {
@@ -97,6 +99,6 @@ async function summarize(
     pending: c.PENDING + c.PROCESSING,
     checkpoint,
     skippedReasons: await plans.countReasons(plan.id, "SKIPPED"),
-    degraded: (await plans.countReasons(plan.id, "COMPLETED")).raw ?? 0,
+    degraded: enriched ? ((await plans.countReasons(plan.id, "COMPLETED")).raw ?? 0) : 0,
   };
 }
