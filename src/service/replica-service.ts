@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { LoadedConfig } from "../config/load-config.js";
 import { newOwnerId } from "../engine/owner.js";
-import { errorMessage, isBrokenCircuitError, isConfigError, isLockedError, UsageError } from "../errors.js";
+import { errorMessage, isBrokenCircuitError, isLockedError, UsageError } from "../errors.js";
 import { EventBus, type Disposable, type Listener } from "../events.js";
 import type { Ledger } from "../ledger/ledger.js";
 import { replicaLastRunKey, replicaLastSuccessKey, replicaLockName } from "../ledger/meta-keys.js";
@@ -11,6 +11,7 @@ import type { Direction } from "../replicas/reconcile.js";
 import { emptyReport, runTarget, type TargetReport } from "../replicas/run-target.js";
 import { snapshotDue, stateSnapshotPath } from "../replicas/state-snapshot.js";
 import {
+  configuredTargets,
   ownsState,
   resolveTargets,
   type ReplicateOverrides,
@@ -103,12 +104,7 @@ export class ReplicaService {
 
   /** Every configured target (none, rather than a ConfigError, when no replicas are configured). */
   targets(): ResolvedTarget[] {
-    try {
-      return resolveTargets(this.loaded);
-    } catch (e) {
-      if (isConfigError(e)) return [];
-      throw e;
-    }
+    return configuredTargets(this.loaded);
   }
 
   private breakerOf(name: string): CircuitBreaker {
