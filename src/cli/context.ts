@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { loadConfig, resolveConfigFile, type LoadedConfig } from "../config/load-config.js";
 import { errorMessage } from "../errors.js";
-import { openServices, type Services } from "../service/open-services.js";
+import type { Services } from "../service/open-services.js";
+import type { ReplicaService } from "../service/replica-service.js";
 import { exitCodeForError } from "./exit-codes.js";
 
 /** Options every command takes. */
@@ -14,13 +15,33 @@ export function loadGlobalConfig(globals: GlobalOptions): LoadedConfig {
   return loadConfig(resolveConfigFile(globals.config));
 }
 
+// The services are imported when a command runs, not when the program is built: `--help` loads none of
+// them, and `replicate` loads the replica service alone.
+
 /** Opens the configuration's services for the length of `fn`. */
 export async function withServices<T>(globals: GlobalOptions, fn: (s: Services) => Promise<T>): Promise<T> {
-  const services = openServices(loadGlobalConfig(globals));
+  const loaded = loadGlobalConfig(globals);
+  const { openServices } = await import("../service/open-services.js");
+  const services = openServices(loaded);
   try {
     return await fn(services);
   } finally {
     await services.close();
+  }
+}
+
+/** Opens the replica service alone (replicate and verify need no job machinery) for the length of `fn`. */
+export async function withReplicas<T>(
+  globals: GlobalOptions,
+  fn: (r: ReplicaService) => Promise<T>,
+): Promise<T> {
+  const loaded = loadGlobalConfig(globals);
+  const { ReplicaService } = await import("../service/replica-service.js");
+  const replicas = ReplicaService.open(loaded);
+  try {
+    return await fn(replicas);
+  } finally {
+    await replicas.close();
   }
 }
 

@@ -107,6 +107,11 @@ export class ReplicaService {
     return configuredTargets(this.loaded);
   }
 
+  /** The names of every configured target's lock and breaker (`replica:<replica>:<target>`). */
+  targetNames(): string[] {
+    return this.targets().map(replicaLockName);
+  }
+
   private breakerOf(name: string): CircuitBreaker {
     return new CircuitBreaker(name, this.ledger.resilience, TARGET_BREAKER, this.owner, this.events);
   }

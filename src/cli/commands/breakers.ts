@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
-import { replicaLockName, type ReplicaTargetStatus } from "../../service/replica-service.js";
+import type { ReplicaTargetStatus } from "../../service/replica-service.js";
 import type { ProviderHealth } from "../../service/status.js";
 import { act, globalsOf, printJson, withServices, type GlobalOptions } from "../context.js";
 
@@ -74,7 +74,7 @@ async function breakerAction(
 ): Promise<number> {
   return withServices(opts, async ({ sync, replicas }) => {
     const providers = sync.providers.names();
-    const targets = replicas.targets().map(replicaLockName);
+    const targets = replicas.targetNames();
     if (providers.includes(name)) await sync.breaker(name, action);
     else if (targets.includes(name)) await replicas.breaker(name, action);
     else {

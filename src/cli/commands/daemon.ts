@@ -1,11 +1,10 @@
 import type { Command } from "commander";
 import { describeSchedule, parseReplicaSchedules, parseSchedules } from "../../config/schedule.js";
-import { Daemon } from "../../daemon/daemon.js";
-import { createDaemonLogger, parseLogFormat, type DaemonLogger } from "../../daemon/log.js";
+import type { Daemon } from "../../daemon/daemon.js";
+import type { DaemonLogger } from "../../daemon/log.js";
 import { ConfigError, errorMessage, UsageError } from "../../errors.js";
 import type { HeldLock } from "../../service/job-lock.js";
-import { openServices, type Services } from "../../service/open-services.js";
-import { replicaLockName } from "../../service/replica-service.js";
+import type { Services } from "../../service/open-services.js";
 import { act, globalsOf, loadGlobalConfig } from "../context.js";
 import { EXIT, exitCodeForError, exitCodeForResults } from "../exit-codes.js";
 
@@ -46,6 +45,14 @@ function parseGrace(value: string | undefined): number {
  * Logs go to stderr through pino; nothing is printed on stdout.
  */
 async function daemonCommand(opts: DaemonCommandOptions): Promise<number> {
+  // the daemon, its logger (pino) and the services load when the command runs
+  const [{ Daemon }, { createDaemonLogger, parseLogFormat }, { openServices }, { replicaLockName }] =
+    await Promise.all([
+      import("../../daemon/daemon.js"),
+      import("../../daemon/log.js"),
+      import("../../service/open-services.js"),
+      import("../../service/replica-service.js"),
+    ]);
   const logger = createDaemonLogger(parseLogFormat(opts.logFormat));
   let services: Services | undefined;
   let lock: HeldLock | undefined;

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import type { CheckResult, RepairResult } from "../../service/doctor.js";
-import { runDoctor } from "../../service/doctor.js";
 import { act, globalsOf, loadGlobalConfig, printJson, type GlobalOptions } from "../context.js";
 
 interface DoctorFlags extends GlobalOptions {
@@ -45,7 +44,9 @@ const renderRepair = (r: RepairResult): string => `${r.ok ? "repaired" : "FAILED
  * --repair, the safe repairs first). Exit 0 healthy, 1 warnings, 2 critical, judged after repairs.
  */
 async function doctorCommand(opts: DoctorFlags): Promise<number> {
-  const report = await runDoctor(loadGlobalConfig(opts), {
+  const loaded = loadGlobalConfig(opts);
+  const { runDoctor } = await import("../../service/doctor.js");
+  const report = await runDoctor(loaded, {
     repair: opts.repair ?? false,
     thorough: opts.thorough ?? false,
   });

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
-import { openServices } from "../../service/open-services.js";
 import { act, globalsOf, loadGlobalConfig, type GlobalOptions } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 
@@ -52,7 +51,9 @@ function untilStopped(stdin: boolean): { stopped: Promise<string>; dispose: () =
  */
 async function mcpCommand(opts: GlobalOptions & { http?: string }): Promise<number> {
   const port = opts.http === undefined ? undefined : parsePort(opts.http);
-  const services = openServices(loadGlobalConfig(opts));
+  const loaded = loadGlobalConfig(opts);
+  const { openServices } = await import("../../service/open-services.js");
+  const services = openServices(loaded);
   const service = services.sync;
   const shutdown = new AbortController();
   const inflight = new Set<Promise<unknown>>();

@@ -6,7 +6,7 @@ import type {
   TargetReport,
   VerifyReport,
 } from "../../service/replica-service.js";
-import { act, globalsOf, printJson, withServices, type GlobalOptions } from "../context.js";
+import { act, globalsOf, printJson, withReplicas, type GlobalOptions } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 
 export interface ReplicateOptions extends GlobalOptions {
@@ -101,11 +101,11 @@ export function replicateExitCode(reports: readonly TargetReport[]): number {
 async function replicateCommand(name: string | undefined, opts: ReplicateOptions): Promise<number> {
   const direction = pick<Direction>("direction", opts.direction, ["push", "pull", "bidirectional"]);
   const conflict = pick<ConflictStrategy>("conflict", opts.conflict, ["newest", "local", "remote", "manual"]);
-  return withServices(opts, async ({ replicas, events }) => {
+  return withReplicas(opts, async (replicas) => {
     // a breaker opening or closing is news to the person at the terminal
     const log = (line: string): boolean => process.stderr.write(line + "\n");
     // a breaker opening or closing is news to the person at the terminal; progress lines when asked
-    const lines = events.on((e) => {
+    const lines = replicas.on((e) => {
       if (e.type === "breaker:transition") log(`[CIRCUIT] ${e.provider}: ${e.from} → ${e.to} (${e.reason})`);
       else if (e.type === "replica:progress" && opts.progress) log(e.message);
     });
@@ -152,7 +152,7 @@ async function verifyCommand(
   name: string | undefined,
   opts: GlobalOptions & { json?: boolean },
 ): Promise<number> {
-  return withServices(opts, async ({ replicas }) => {
+  return withReplicas(opts, async (replicas) => {
     const reports = await replicas.verify(name);
     if (opts.json) printJson({ targets: reports });
     else process.stdout.write(reports.map(renderVerify).join("\n") + "\n");
