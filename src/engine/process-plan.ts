@@ -49,7 +49,8 @@ export async function processPlan(
     events,
     o.progressIntervalMs,
   );
-  const buffer = new SettleBuffer(plans, 256, 100);
+  // settlements usually ride with the next claim; a full buffer or 100 ms without a claim writes them alone
+  const buffer = new SettleBuffer(plans, 1024, 100);
   const heartbeat = setInterval(
     () => {
       plans.heartbeat(plan.id, owner, o.leaseMs).catch(() => undefined);
@@ -67,7 +68,7 @@ export async function processPlan(
     const claim = async (): Promise<void> => {
       // let timers (progress, heartbeat) and signal handlers run even when connectors never do real I/O
       await new Promise((r) => setImmediate(r));
-      const got = await plans.claim(plan.id, owner, o.leaseMs, claimBatch);
+      const got = await plans.claim(plan.id, owner, o.leaseMs, claimBatch, await buffer.take());
       if (got.length === 0) exhausted = true;
       tracker.claimed(got);
       queue.push(...got);

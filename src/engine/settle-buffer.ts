@@ -1,7 +1,10 @@
 import type { PlanStore } from "../ledger/plan-store.js";
 import type { Settlement } from "../ledger/types.js";
 
-/** Group commit: settlements are written in one transaction per batch, or after a short delay. */
+/**
+ * Group commit: settlements are written in one transaction per batch, or after a short delay, or carried
+ * by the next claim (take): one commit for the batch done and the batch claimed.
+ */
 export class SettleBuffer {
   private pending: Settlement[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -21,6 +24,17 @@ export class SettleBuffer {
     if (this.pending.length >= this.maxBatch) return this.flush();
     this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), this.maxDelayMs);
     return undefined;
+  }
+
+  /** Hands over what is buffered (the next claim writes it), once earlier flushes are written. */
+  async take(): Promise<Settlement[]> {
+    await this.flushing;
+    if (this.failure !== undefined) throw this.failure;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending;
+    this.pending = [];
+    return batch;
   }
 
   /** Writes everything buffered; rethrows a write failure so the phase stops rather than losing track. */

@@ -38,8 +38,18 @@ export interface PlanStore {
    */
   closePlan(plan: PlanRecord, fence?: number): Promise<boolean>;
 
-  /** Claims up to `limit` due items (FAILED past their backoff first, then PENDING): PROCESSING, leased for `leaseMs`, fence + 1. */
-  claim(planId: number, owner: string, leaseMs: number, limit: number): Promise<ClaimedItem[]>;
+  /**
+   * Claims up to `limit` due items (FAILED past their backoff first, then PENDING): PROCESSING, leased for
+   * `leaseMs`, fence + 1. `settle`: settlements of items done, written first in the same transaction (one
+   * commit for the batch done and the batch claimed).
+   */
+  claim(
+    planId: number,
+    owner: string,
+    leaseMs: number,
+    limit: number,
+    settle?: readonly Settlement[],
+  ): Promise<ClaimedItem[]>;
   /** Extends every lease the owner holds on the plan by `leaseMs` from now. */
   heartbeat(planId: number, owner: string, leaseMs: number): Promise<void>;
   /** Completes, skips, fails, parks (DEAD) or defers items in one transaction; a stale fence is ignored. */

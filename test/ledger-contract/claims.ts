@@ -166,5 +166,28 @@ export function claimsContract(h: Harness): void {
       await ledger.plans.settle([settlement(plan, newA!, "FAILED", { attempts: 1 })]);
       expect(await ledger.plans.count(plan.id)).toMatchObject({ COMPLETED: 1, FAILED: 0 });
     });
+
+    it("a claim carrying settlements writes them first: the batch done and the next batch in one call", async () => {
+      const { ledger } = h();
+      const other = await h().second();
+      const plan = await openPlan(ledger, ["a", "b", "c", "d"]);
+      const [a, b] = await ledger.plans.claim(plan.id, "w", 60_000, 2);
+      // another runner holds c
+      const [stolen] = await other.plans.claim(plan.id, "x", 60_000, 1);
+      expect(stolen).toMatchObject({ key: "c" });
+      const next = await ledger.plans.claim(plan.id, "w", 60_000, 10, [
+        settlement(plan, a!, "COMPLETED", { fingerprint: "1" }),
+        settlement(plan, b!, "FAILED", { attempts: 1, retryInMs: 60_000, errorMessage: "e" }),
+      ]);
+      expect(next.map((i) => i.key)).toEqual(["d"]);
+      expect(await ledger.plans.count(plan.id)).toMatchObject({ COMPLETED: 1, FAILED: 1, PROCESSING: 2 });
+      expect(await collect(ledger.plans.fingerprintKeys("j", "p"))).toEqual(["a"]);
+      // a stale fence in the carried batch is ignored like in settle()
+      const again = await ledger.plans.claim(plan.id, "w", 60_000, 10, [
+        settlement(plan, { ...stolen!, fence: stolen!.fence - 1 }, "COMPLETED", { fingerprint: "1" }),
+      ]);
+      expect(again).toEqual([]);
+      expect(await ledger.plans.count(plan.id)).toMatchObject({ COMPLETED: 1, PROCESSING: 2 });
+    });
   });
 }

@@ -124,10 +124,17 @@ export class ItemTransitions {
     })();
   }
 
-  claim(planId: number, owner: string, leaseMs: number, limit: number): ClaimedItem[] {
+  claim(
+    planId: number,
+    owner: string,
+    leaseMs: number,
+    limit: number,
+    settle: readonly Settlement[],
+  ): ClaimedItem[] {
     return this.db
       .transaction(() => {
         const now = dbNow(this.db);
+        if (settle.length > 0) this.settleRows(settle, now);
         const until = now + leaseMs;
         const due = this.claimDue.all(owner, until, now, planId, now, limit);
         const rest =
@@ -139,26 +146,26 @@ export class ItemTransitions {
 
   /** One transaction for the batch: status, fingerprint and document writes commit together. */
   settle(settlements: readonly Settlement[]): void {
-    this.db
-      .transaction(() => {
-        const now = dbNow(this.db);
-        for (const s of settlements) {
-          if (s.status === "COMPLETED" || s.status === "SKIPPED") this.settleDone(s, now);
-          else
-            this.settleFailed.run(
-              s.status,
-              s.reason ?? null,
-              s.errorClass ?? null,
-              s.errorMessage ?? null,
-              s.attempts ?? 0,
-              s.retryInMs === undefined ? null : now + s.retryInMs,
-              now,
-              s.id,
-              s.fence,
-            );
-        }
-      })
-      .immediate();
+    this.db.transaction(() => this.settleRows(settlements, dbNow(this.db))).immediate();
+  }
+
+  /** The settlements' writes, in the caller's transaction. */
+  private settleRows(settlements: readonly Settlement[], now: number): void {
+    for (const s of settlements) {
+      if (s.status === "COMPLETED" || s.status === "SKIPPED") this.settleDone(s, now);
+      else
+        this.settleFailed.run(
+          s.status,
+          s.reason ?? null,
+          s.errorClass ?? null,
+          s.errorMessage ?? null,
+          s.attempts ?? 0,
+          s.retryInMs === undefined ? null : now + s.retryInMs,
+          now,
+          s.id,
+          s.fence,
+        );
+    }
   }
 
   private settleDone(s: Settlement, now: number): void {

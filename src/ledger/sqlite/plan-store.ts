@@ -165,8 +165,14 @@ export class SqlitePlanStore implements PlanStore {
     return closed;
   }
 
-  claim(planId: number, owner: string, leaseMs: number, limit: number): Promise<ClaimedItem[]> {
-    return Promise.resolve(this.items.claim(planId, owner, leaseMs, limit));
+  claim(
+    planId: number,
+    owner: string,
+    leaseMs: number,
+    limit: number,
+    settle: readonly Settlement[] = [],
+  ): Promise<ClaimedItem[]> {
+    return Promise.resolve(this.items.claim(planId, owner, leaseMs, limit, settle));
   }
   heartbeat(planId: number, owner: string, leaseMs: number): Promise<void> {
     this.items.heartbeat(planId, owner, leaseMs);
