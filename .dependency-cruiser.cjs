@@ -52,9 +52,9 @@ module.exports = {
     forbid("resilience-below-connectors", "connectors use the resilient client, not the reverse", "^src/resilience/", "^src/connectors/"),
     forbid(
       "vocabulary-at-the-bottom",
-      "config, errors, events and results import only each other",
-      "^src/(config/|errors\\.ts|events\\.ts|results\\.ts)",
-      "^src/(?!config/|errors\\.ts|events\\.ts|results\\.ts)",
+      "config, errors, events, results and fsync import only each other",
+      "^src/(config/|errors\\.ts|events\\.ts|results\\.ts|fsync\\.ts)",
+      "^src/(?!config/|errors\\.ts|events\\.ts|results\\.ts|fsync\\.ts)",
     ),
     forbid(
       "no-implementation-above-ledger",

@@ -18,7 +18,9 @@ import {
   writevSync,
 } from "node:fs";
 import path from "node:path";
+import { fsyncDir, fsyncFile } from "../fsync.js";
 import { TMP_PREFIX } from "./names.js";
+
 import { mtimeMsOf, stampOf } from "./stamp.js";
 
 /** This process's temp names: a random run id and a counter (no random bytes drawn per file). */
@@ -32,15 +34,6 @@ export function tempPathFor(dest: string): string {
   );
 }
 
-export function fsyncPath(file: string): void {
-  const fd = openSync(file, "r+");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** Best effort: some file systems refuse to fsync a directory. */
 export async function fsyncDirAsync(dir: string): Promise<void> {
   try {
@@ -49,20 +42,6 @@ export async function fsyncDirAsync(dir: string): Promise<void> {
       await fh.sync();
     } finally {
       await fh.close();
-    }
-  } catch {
-    // not supported here
-  }
-}
-
-/** Best effort, as fsyncDirAsync. */
-export function fsyncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
     }
   } catch {
     // not supported here
@@ -100,7 +79,7 @@ export function writeAtomic(dest: string, data: string | Buffer | Buffer[]): voi
     }
   } else {
     writeFileSync(tmp, data);
-    fsyncPath(tmp);
+    fsyncFile(tmp);
   }
   renameSync(tmp, dest);
   fsyncDir(path.dirname(dest));

@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { existsSync, renameSync, rmSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { fsyncDir, fsyncPath, tempPathFor } from "./fs-atomic.js";
+import { fsyncDir, fsyncFile } from "../fsync.js";
+import { tempPathFor } from "./fs-atomic.js";
 
 import { isSqliteFile, SIDECARS } from "./sqlite-files.js";
 
@@ -76,7 +77,7 @@ export async function copySqliteAtomic(src: string, dest: string): Promise<strin
     } finally {
       snap.close();
     }
-    fsyncPath(tmp);
+    fsyncFile(tmp);
     const fingerprint = sqliteFingerprint(tmp);
     if (existsSync(dest) && isSqliteFile(dest)) {
       const from = new Database(tmp, { readonly: true, fileMustExist: true });

@@ -3,7 +3,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { errorMessage } from "../../errors.js";
 import type { MaintenanceStore, RestoreOutcome, StorageFacts } from "../maintenance-store.js";
-import { fsyncDir, fsyncFile } from "./fsync.js";
+import { fsyncDir, fsyncFile } from "../../fsync.js";
 
 /** Above this share of free pages, compact() runs VACUUM. */
 export const VACUUM_FREE_RATIO = 0.3;

@@ -1,5 +1,8 @@
+// Making writes durable: the ledger's backups and the replicas' copies use the same two calls.
+
 import { closeSync, fsyncSync, openSync } from "node:fs";
 
+/** fsync of a file by its path. */
 export function fsyncFile(file: string): void {
   const fd = openSync(file, "r+");
   try {
