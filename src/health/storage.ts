@@ -1,8 +1,5 @@
-import type { StorageFacts } from "../ledger/maintenance-store.js";
+import { VACUUM_FREE_RATIO, type StorageFacts } from "../ledger/maintenance-store.js";
 import { check, envNumber, formatBytes, MB, type CheckResult } from "./types.js";
-
-/** Above this share of free pages, compaction would reclaim space. */
-const VACUUM_FREE_RATIO = 0.3;
 
 /** Database and WAL size and the free-page ratio: a warning when compaction or a checkpoint would help. */
 export function checkStorage(f: StorageFacts, env: NodeJS.ProcessEnv): CheckResult {

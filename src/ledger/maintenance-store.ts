@@ -1,3 +1,6 @@
+/** Above this share of free pages, compact() reclaims the space (VACUUM), and doctor says it would. */
+export const VACUUM_FREE_RATIO = 0.3;
+
 /** Sizes as doctor reports them. */
 export interface StorageFacts {
   dbBytes: number;

@@ -2,11 +2,13 @@ import { copyFileSync, existsSync, renameSync, rmSync, statSync } from "node:fs"
 import path from "node:path";
 import Database from "better-sqlite3";
 import { errorMessage } from "../../errors.js";
-import type { MaintenanceStore, RestoreOutcome, StorageFacts } from "../maintenance-store.js";
+import {
+  VACUUM_FREE_RATIO,
+  type MaintenanceStore,
+  type RestoreOutcome,
+  type StorageFacts,
+} from "../maintenance-store.js";
 import { fsyncDir, fsyncFile } from "../../fsync.js";
-
-/** Above this share of free pages, compact() runs VACUUM. */
-export const VACUUM_FREE_RATIO = 0.3;
 
 const SIDECARS = ["-wal", "-shm", "-journal"];
 const sizeOf = (file: string): number => (existsSync(file) ? statSync(file).size : 0);
