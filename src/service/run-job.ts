@@ -9,8 +9,7 @@ import type { Ledger } from "../ledger/ledger.js";
 import { lastSuccessKey } from "../ledger/meta-keys.js";
 import type { PhaseResult, SyncResult, SyncStatus } from "../results.js";
 import { classifyError } from "../resilience/classify.js";
-import type { HeldLock } from "./job-lock.js";
-import { describeHolder } from "./job-lock.js";
+import { describeHolder, type HeldLock } from "./job-lock.js";
 import type { NormalScope } from "./scope.js";
 import type { SyncRequest } from "./types.js";
 
@@ -34,29 +33,27 @@ export async function runJob(
   lock: HeldLock,
 ): Promise<SyncResult> {
   const runId = randomUUID();
-  {
-    const started = Date.now();
-    await deps.ledger.runs.start({ id: runId, job: req.job, trigger: req.trigger, owner });
-    deps.events.emit("run:start", {
-      runId,
+  const started = Date.now();
+  await deps.ledger.runs.start({ id: runId, job: req.job, trigger: req.trigger, owner });
+  deps.events.emit("run:start", {
+    runId,
+    job: req.job,
+    trigger: req.trigger,
+    forced: req.options?.force ?? false,
+  });
+  if (lock.reclaimed)
+    deps.events.emit("lock:reclaimed", {
       job: req.job,
-      trigger: req.trigger,
-      forced: req.options?.force ?? false,
+      message: `reclaimed the lock of a stopped run: ${describeHolder(req.job, lock.reclaimed)}`,
     });
-    if (lock.reclaimed)
-      deps.events.emit("lock:reclaimed", {
-        job: req.job,
-        message: `reclaimed the lock of a stopped run: ${describeHolder(req.job, lock.reclaimed)}`,
-      });
-    const outcome = await runPhases(deps, req, phases, scope, owner, lock.fence);
-    const result = summarize(runId, req.job, phases, outcome, started);
-    await deps.ledger.runs.finish(runId, result.status, result);
-    // a scoped run syncs only part of the job: it neither moves the main checkpoint nor resets the schedule
-    if (result.status === "completed" && !scope)
-      await deps.ledger.meta.set(lastSuccessKey(req.job), new Date().toISOString());
-    deps.events.emit("run:end", { runId, job: req.job, result });
-    return result;
-  }
+  const outcome = await runPhases(deps, req, phases, scope, owner, lock.fence);
+  const result = summarize(runId, req.job, phases, outcome, started);
+  await deps.ledger.runs.finish(runId, result.status, result);
+  // a scoped run syncs only part of the job: it neither moves the main checkpoint nor resets the schedule
+  if (result.status === "completed" && !scope)
+    await deps.ledger.meta.set(lastSuccessKey(req.job), new Date().toISOString());
+  deps.events.emit("run:end", { runId, job: req.job, result });
+  return result;
 }
 
 interface Outcome {
