@@ -235,18 +235,6 @@ export class SyncService {
     return this.ledger.plans.listItems({ ...(job ? { job } : {}), statuses: ["FAILED", "DEAD"] });
   }
 
-  /** How many documents each phase of a job holds (what --nuke would delete). */
-  async documentCounts(job: string): Promise<{ phase: string; documents: number }[]> {
-    const docs = this.ledger.documents;
-    const out = [];
-    for (const p of this.job(job).phases) {
-      const n =
-        p.sink.type === "sqlite-docs" && docs ? await docs.count({ job, collection: p.sink.table }) : 0;
-      out.push({ phase: p.name, documents: n });
-    }
-    return out;
-  }
-
   /** Keyword (or with `semantic`, embedding) search over the documents the sinks store. */
   search(query: string, o: SearchOptions): Promise<SearchOutcome> {
     if (o.job !== undefined) this.job(o.job);

@@ -57,9 +57,8 @@ function parseWait(w: string | boolean | undefined): number | false {
 
 /** "Current data: 6 products, 724 tests": what --nuke would delete, per phase. */
 async function currentData(service: SyncService, job: string): Promise<string> {
-  const parts = (await service.documentCounts(job)).map(
-    (p) => `${p.documents.toLocaleString("en-US")} ${p.phase}`,
-  );
+  const [status] = await service.status(job);
+  const parts = (status?.phases ?? []).map((p) => `${(p.documents ?? 0).toLocaleString("en-US")} ${p.name}`);
   return `Current data: ${parts.join(", ")}`;
 }
 
