@@ -123,6 +123,25 @@ export function claimsContract(h: Harness): void {
       expect(again).toMatchObject({ key: "a", attempts: 0 });
     });
 
+    it("a claim that spans a deferred or failed item still waiting leaves it alone and takes the due ones around it", async () => {
+      const { ledger } = h();
+      const plan = await openPlan(ledger, ["a", "b", "c", "d", "e"]);
+      const [, b, , d] = await ledger.plans.claim(plan.id, "w", 60_000, 5);
+      await ledger.plans.settle([
+        settlement(plan, b!, "PENDING", { retryInMs: 60_000, reason: "deferred" }),
+        settlement(plan, d!, "FAILED", { attempts: 1, retryInMs: 60_000, errorClass: "transient" }),
+      ]);
+      await ledger.plans.release(plan.id, "w");
+      const again = await ledger.plans.claim(plan.id, "w2", 60_000, 10);
+      expect(again.map((i) => i.key)).toEqual(["a", "c", "e"]);
+      expect(await ledger.plans.count(plan.id)).toMatchObject({ PENDING: 1, FAILED: 1, PROCESSING: 3 });
+      const waiting = await collect(ledger.plans.listItems({ statuses: ["PENDING", "FAILED"] }));
+      expect(waiting.map((r) => [r.key, r.status, r.attempts])).toEqual([
+        ["b", "PENDING", 0],
+        ["d", "FAILED", 1],
+      ]);
+    });
+
     it("nextAttemptIn: undefined when nothing waits, the time to the earliest due item otherwise", async () => {
       const { ledger } = h();
       const plan = await openPlan(ledger, ["a", "b", "c"]);

@@ -25,8 +25,25 @@ type ClaimRow = [
   prev: string | null,
 ];
 
-const CLAIM_RETURNING = `RETURNING id, key, version, op, fence, attempts, meta,
-  (SELECT f.version FROM fingerprints f WHERE f.job = items.job AND f.phase = items.phase AND f.key = items.key) AS prev`;
+/**
+ * A claim reads the due rows (with the key's previous version) in id order, then leases exactly those
+ * rows with one range update under the same predicate: inside the write transaction the rows that
+ * match it between the first and last id read are the ones read. Cheaper than UPDATE … RETURNING,
+ * which stages every returned row in a temporary table.
+ */
+const CLAIM_COLUMNS = `id, key, version, op, fence + 1, attempts, meta,
+  (SELECT f.version FROM fingerprints f WHERE f.job = items.job AND f.phase = items.phase AND f.key = items.key)`;
+const PENDING_DUE =
+  "plan_id = ? AND status = 'PENDING' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)";
+const FAILED_DUE = "plan_id = ? AND status = 'FAILED' AND next_attempt_at <= ?";
+const LEASE =
+  "status = 'PROCESSING', lease_owner = ?, lease_expires_at = ?, fence = fence + 1, updated_at = ?";
+
+/** The read and the lease of one kind of due row (FAILED past its backoff, or PENDING). */
+interface Claimer {
+  read: Database.Statement<[number, number, number], ClaimRow>;
+  lease: Database.Statement<[string, number, number, number, number, number, number]>;
+}
 
 function toClaimed([id, key, version, op, fence, attempts, meta, prev]: ClaimRow): ClaimedItem {
   return {
@@ -64,22 +81,18 @@ export class ItemTransitions {
       `INSERT OR IGNORE INTO items (plan_id, job, phase, key, version, op, meta, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.claimPending = db
-      .prepare<[string, number, number, number, number, number], ClaimRow>(
-        `UPDATE items SET status = 'PROCESSING', lease_owner = ?, lease_expires_at = ?, fence = fence + 1, updated_at = ?
-       WHERE id IN (SELECT id FROM items WHERE plan_id = ? AND status = 'PENDING'
-                      AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?)
-       ${CLAIM_RETURNING}`,
-      )
-      .raw(true);
-    this.claimDue = db
-      .prepare<[string, number, number, number, number, number], ClaimRow>(
-        `UPDATE items SET status = 'PROCESSING', lease_owner = ?, lease_expires_at = ?, fence = fence + 1, updated_at = ?
-       WHERE id IN (SELECT id FROM items WHERE plan_id = ? AND status = 'FAILED' AND next_attempt_at <= ?
-                    ORDER BY id LIMIT ?)
-       ${CLAIM_RETURNING}`,
-      )
-      .raw(true);
+    const claimer = (due: string): Claimer => ({
+      read: db
+        .prepare<[number, number, number], ClaimRow>(
+          `SELECT ${CLAIM_COLUMNS} FROM items WHERE ${due} ORDER BY id LIMIT ?`,
+        )
+        .raw(true),
+      lease: db.prepare<[string, number, number, number, number, number, number]>(
+        `UPDATE items SET ${LEASE} WHERE ${due} AND id BETWEEN ? AND ?`,
+      ),
+    });
+    this.claimPending = claimer(PENDING_DUE);
+    this.claimDue = claimer(FAILED_DUE);
     this.settleOk = db.prepare<[string, string | null, number, number, number]>(
       `UPDATE items SET status = ?, reason = ?, lease_owner = NULL, lease_expires_at = NULL,
          error_class = NULL, error_message = NULL, next_attempt_at = NULL, updated_at = ?
@@ -136,12 +149,38 @@ export class ItemTransitions {
         const now = dbNow(this.db);
         if (settle.length > 0) this.settleRows(settle, now);
         const until = now + leaseMs;
-        const due = this.claimDue.all(owner, until, now, planId, now, limit);
+        const due = this.claimRows(this.claimDue, planId, owner, until, now, limit);
         const rest =
-          due.length < limit ? this.claimPending.all(owner, until, now, planId, now, limit - due.length) : [];
-        return [...due, ...rest].map(toClaimed).sort((a, b) => a.id - b.id);
+          due.length < limit
+            ? this.claimRows(this.claimPending, planId, owner, until, now, limit - due.length)
+            : [];
+        return due.length === 0 ? rest : [...due, ...rest].sort((a, b) => a.id - b.id);
       })
       .immediate();
+  }
+
+  /** Reads up to `limit` rows due under one predicate and leases exactly them (in the caller's transaction). */
+  private claimRows(
+    c: Claimer,
+    planId: number,
+    owner: string,
+    until: number,
+    now: number,
+    limit: number,
+  ): ClaimedItem[] {
+    const rows = c.read.all(planId, now, limit);
+    if (rows.length === 0) return [];
+    const leased = c.lease.run(
+      owner,
+      until,
+      now,
+      planId,
+      now,
+      rows[0]![0],
+      rows[rows.length - 1]![0],
+    ).changes;
+    if (leased !== rows.length) throw new Error(`claim leased ${leased} rows where it read ${rows.length}`);
+    return rows.map(toClaimed);
   }
 
   /** One transaction for the batch: status, fingerprint and document writes commit together. */
