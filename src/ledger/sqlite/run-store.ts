@@ -48,10 +48,10 @@ export class SqliteRunStore implements RunStore {
 
   unfinished(job?: string): Promise<RunRecord[]> {
     const rows = this.db
-      .prepare<[string | null], Record<string, unknown>>(
-        "SELECT * FROM runs WHERE finished_at IS NULL AND (?1 IS NULL OR job = ?1) ORDER BY started_at, rowid",
+      .prepare<[{ job: string | null }], Record<string, unknown>>(
+        "SELECT * FROM runs WHERE finished_at IS NULL AND (@job IS NULL OR job = @job) ORDER BY started_at, rowid",
       )
-      .all(job ?? null);
+      .all({ job: job ?? null });
     return Promise.resolve(rows.map(toRecord));
   }
 
@@ -80,13 +80,13 @@ export class SqliteRunStore implements RunStore {
   /** The newest item transition, between `from` and `to`, of the job's plans open then. */
   private lastActivity(job: string, from: number, to: number): number | null {
     return this.db
-      .prepare<[string, number, number], number | null>(
+      .prepare<[{ job: string; from: number; to: number }], number | null>(
         `SELECT MAX(i.updated_at) FROM plans p JOIN items i ON i.plan_id = p.id
-         WHERE p.job = ?1 AND p.created_at <= ?2 AND (p.closed_at IS NULL OR p.closed_at >= ?3)
-           AND i.updated_at BETWEEN ?3 AND ?2`,
+         WHERE p.job = @job AND p.created_at <= @to AND (p.closed_at IS NULL OR p.closed_at >= @from)
+           AND i.updated_at BETWEEN @from AND @to`,
       )
       .pluck()
-      .get(job, to, from)!;
+      .get({ job, from, to })!;
   }
 
   /** Items by phase and status of the job's plans open at some time between `from` and `to`. */
