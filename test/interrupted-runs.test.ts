@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { CLI, gitConfig, runCli, Workspace } from "./helpers/workspace.js";
@@ -26,21 +26,27 @@ interface Check {
   message: string;
 }
 
-const calls = (ws: Workspace): number => {
-  const log = path.join(ws.dir, "calls.log");
-  return existsSync(log) ? readFileSync(log, "utf8").split("\n").filter(Boolean).length : 0;
-};
+/** Items COMPLETED so far (0 before the ledger has its tables). */
+function completed(ws: Workspace): number {
+  if (!existsSync(ws.dbFile)) return 0;
+  const db = ws.db();
+  try {
+    if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'items'").get()) return 0;
+    return db.prepare<[], number>("SELECT COUNT(*) FROM items WHERE status = 'COMPLETED'").pluck().get()!;
+  } finally {
+    db.close();
+  }
+}
 
-/** Starts `run`, waits for its first sink calls (the progress it makes), and kills it with SIGKILL. */
-async function runAndKill(ws: Workspace): Promise<void> {
+/** Starts `run`, waits until `atLeast` items are COMPLETED (the progress it makes), and kills it with SIGKILL. */
+async function runAndKill(ws: Workspace, atLeast: number): Promise<void> {
   const child = spawn(process.execPath, [CLI, "run"], { cwd: ws.dir, stdio: "ignore" });
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_c, s) => resolve(s)));
-  const before = calls(ws);
-  const until = Date.now() + 30_000;
-  while (calls(ws) < before + 20 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-  await new Promise((r) => setTimeout(r, 300)); // past the 100 ms settle delay: some items are COMPLETED
+  const until = Date.now() + 60_000;
+  while (completed(ws) < atLeast && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
   child.kill("SIGKILL");
   expect(await exited).toBe("SIGKILL");
+  expect(completed(ws)).toBeGreaterThanOrEqual(atLeast);
 }
 
 async function history(ws: Workspace): Promise<HistoryRow[]> {
@@ -68,12 +74,12 @@ describe("runs killed with SIGKILL", () => {
       "syncwarden.yaml",
       gitConfig({
         sync: { max_workers: 2 },
-        sink: `{ type: module, module: ${JSON.stringify(SINK)}, delay_ms: 15, log: calls.log, table: code }`,
+        sink: `{ type: module, module: ${JSON.stringify(SINK)}, delay_ms: 25, log: calls.log, table: code }`,
       }),
     );
 
     // first kill: doctor sees a run left running by a stopped process, and --repair closes it
-    await runAndKill(ws);
+    await runAndKill(ws, 5);
     const [left] = await history(ws);
     expect(left).toMatchObject({ status: "running", finishedAt: null });
     const seen = await runsCheck(ws);
@@ -94,7 +100,7 @@ describe("runs killed with SIGKILL", () => {
     expect(first.phases[0]!.pending).toBeGreaterThan(0);
 
     // second kill: the next run (holding the job lock) closes it before it resumes the work
-    await runAndKill(ws);
+    await runAndKill(ws, first.phases[0]!.completed + 5);
     const [second] = await history(ws);
     expect(second).toMatchObject({ status: "running", finishedAt: null });
     const done = await runCli(["run", "--json"], { cwd: ws.dir });

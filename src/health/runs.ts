@@ -17,7 +17,7 @@ export async function abandonedRuns(ledger: Ledger): Promise<RunRecord[]> {
   return out;
 }
 
-const describe = (r: RunRecord): string =>
+export const describeRun = (r: RunRecord): string =>
   `${r.job} (run ${r.id.slice(0, 8)} by ${r.owner}, started ${new Date(r.startedAt).toISOString()})`;
 
 export function checkRuns(abandoned: readonly RunRecord[]): CheckResult {
@@ -25,11 +25,9 @@ export function checkRuns(abandoned: readonly RunRecord[]): CheckResult {
   return check(
     "runs",
     "warning",
-    `${abandoned.length} runs left running by a stopped process: ${abandoned.map(describe).join(", ")} (doctor --repair or the job's next run closes them as interrupted)`,
+    `${abandoned.length} runs left running by a stopped process: ${abandoned.map(describeRun).join(", ")} (doctor --repair or the job's next run closes them as interrupted)`,
     {
       abandoned: abandoned.map((r) => ({ runId: r.id, job: r.job, owner: r.owner, startedAt: r.startedAt })),
     },
   );
 }
-
-export { describe as describeRun };
