@@ -5,6 +5,8 @@ import type { PhaseResult, Progress, SyncResult } from "./results.js";
 export interface EventMap {
   "run:start": { runId: string; job: string; trigger: string; forced: boolean };
   "run:end": { runId: string; job: string; result: SyncResult };
+  /** A run whose process died was closed as interrupted (by the next run of its job, or doctor --repair). */
+  "run:interrupted": { runId: string; job: string; message: string };
   "phase:start": { job: string; phase: string; checkpoint: string | null };
   "plan:recorded": {
     job: string;
@@ -32,6 +34,8 @@ export interface EventMap {
   "phase:end": { job: string; phase: string; result: PhaseResult };
   "nuke:done": { job: string };
   "debts:paid": { job: string; paid: number; remaining: number };
+  /** DEAD items older than `sync.redrive_dead_after` went back to PENDING with a fresh attempt budget. */
+  "items:redriven": { job: string; count: number; olderThan: string };
   /** Another runner holds the job: this run waits for it. */
   "lock:wait": { job: string; message: string };
   /** The lock of a stopped runner was taken over. */

@@ -16,7 +16,14 @@ export {
   type CheckResult,
   type RepairResult,
 } from "./service/doctor.js";
-export type { SyncRequest, SyncResult, SyncStatus, Degradation, Trigger } from "./service/types.js";
+export type {
+  SyncRequest,
+  SyncResult,
+  SyncStatus,
+  RunStatus,
+  Degradation,
+  Trigger,
+} from "./service/types.js";
 export {
   EventBus,
   type EventMap,

@@ -37,7 +37,14 @@ export interface PhaseResult {
 }
 
 export type SyncStatus = "completed" | "partial" | "failed" | "cancelled" | "skipped";
-export type Degradation = "full" | "partial" | "raw_only";
+/**
+ * What a run stored: `full` (every item done and enriched), `partial` (some stored: some raw, failed, dead,
+ * or the run stopped before the end), `raw_only` (everything stored went in raw: its enrich provider was
+ * down), `none` (a failed, cancelled or interrupted run that stored nothing).
+ */
+export type Degradation = "full" | "partial" | "raw_only" | "none";
+/** A run's status in history: its result's, or `interrupted` (its process died; closed by the next run or doctor). */
+export type RunStatus = SyncStatus | "interrupted";
 
 /** One result shape for every entry point (DESIGN.md). */
 export interface SyncResult {
@@ -51,3 +58,6 @@ export interface SyncResult {
   warnings: string[];
   error?: { errorClass: ErrorClass; message: string };
 }
+
+/** The result recorded for a run whose process died, from what the ledger could tell when it was closed. */
+export type InterruptedResult = Omit<SyncResult, "status" | "error"> & { status: "interrupted" };

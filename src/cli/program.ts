@@ -6,6 +6,7 @@ import * as doctor from "./commands/doctor.js";
 import * as events from "./commands/events.js";
 import * as failed from "./commands/failed.js";
 import * as history from "./commands/history.js";
+import * as items from "./commands/items.js";
 import * as mcp from "./commands/mcp.js";
 import * as replicate from "./commands/replicate.js";
 import * as retry from "./commands/retry.js";
@@ -43,6 +44,7 @@ const COMMANDS = [
   run,
   status,
   failed,
+  items,
   retry,
   search,
   events,

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { replicasSchema } from "./replicas-schema.js";
+import { parseDuration } from "./schedule.js";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const name = (what: string) => z.string().regex(NAME, `${what} must be letters, digits, '_', '.' or '-'`);
@@ -13,6 +14,14 @@ export const syncSchema = z.strictObject({
   pause_on_rate_limit: z.boolean().default(true),
   /** How long a claimed item stays leased without a heartbeat before another runner may take it. */
   lease_seconds: z.number().positive().default(120),
+  /** DEAD items older than this (30m, 1h, 7d) go back to PENDING at the start of a run; unset: never. */
+  redrive_dead_after: z
+    .string()
+    .refine((s) => parseDuration(s) !== null, {
+      error: (iss) =>
+        `invalid duration ${JSON.stringify(iss.input)}; use a whole number with s, m, h or d, e.g. 30m, 1h, 7d`,
+    })
+    .optional(),
 });
 
 const globs = z.array(z.string().min(1));

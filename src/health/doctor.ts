@@ -18,6 +18,8 @@ import {
   type OverdueTarget,
 } from "./overdue.js";
 import { checkReplicas } from "./replicas.js";
+import { abandonedRuns, checkRuns, describeRun } from "./runs.js";
+import { closeInterruptedRuns } from "../engine/interrupted-run.js";
 import { restoreCandidates } from "./restore.js";
 import { checkStorage } from "./storage.js";
 import { check, exitCodeFor, type CheckResult, type RepairResult } from "./types.js";
@@ -102,6 +104,7 @@ export async function runChecks(
       await guarded("schedules", () => checkSchedules(ledger.meta, jobs, o.now, replicas)),
       await guarded("breakers", async () => checkBreakers(await ledger.resilience.listBreakers(), o.now)),
       await guarded("job-locks", async () => checkLocks(await ledger.locks.list())),
+      await guarded("runs", async () => checkRuns(await abandonedRuns(ledger))),
       await guarded("leases", async () => checkLeases(await ledger.plans.expiredLeases())),
       await guarded("backlog", async () =>
         checkBacklog(await ledger.plans.countByJob("DEAD"), await ledger.resilience.countDebtsByJob()),
@@ -168,7 +171,8 @@ export async function fileRepairs(
 }
 
 /**
- * The repairs on an open, sound ledger, in order: reclaim stale job locks, requeue expired leases,
+ * The repairs on an open, sound ledger, in order: reclaim stale job locks, close runs left running by a
+ * stopped process as interrupted, requeue expired leases,
  * start overdue syncs and replications (when `actions` are given), compact.
  */
 export async function ledgerRepairs(
@@ -193,6 +197,17 @@ export async function ledgerRepairs(
           true,
           `deleted ${freed.length} stale job locks: ${freed.map((l) => `${l.job} (pid ${l.pid} on ${l.host})`).join(", ")}`,
           { locks: freed },
+        );
+  });
+  await attempt(repairs, "close-interrupted-runs", async () => {
+    const closed = await closeInterruptedRuns(ledger.runs, await abandonedRuns(ledger), "doctor --repair");
+    return closed.length === 0
+      ? undefined
+      : repair(
+          "close-interrupted-runs",
+          true,
+          `closed ${closed.length} runs left running by a stopped process as interrupted: ${closed.map(describeRun).join(", ")}`,
+          { runs: closed.map((r) => ({ runId: r.id, job: r.job })) },
         );
   });
   await attempt(repairs, "requeue-leases", async () => {

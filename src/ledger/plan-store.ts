@@ -16,6 +16,8 @@ import type {
 export interface ItemFilter {
   job?: string;
   statuses: readonly ItemStatus[];
+  /** Only items whose last transition is at least this old (the ledger's clock). */
+  olderThanMs?: number;
 }
 
 /**

@@ -136,6 +136,15 @@ export interface RunRecord {
   result: unknown;
 }
 
+/** What the ledger can tell of a run whose process died: its record (now finished) and its plans' items. */
+export interface InterruptedRunFacts {
+  run: RunRecord & { finishedAt: number };
+  /** Per phase, the items of the job's plans that were open while the run ran, by status; `raw`: completed raw. */
+  phases: { phase: string; counts: StatusCounts; raw: number }[];
+  /** The newest item transition of those plans while it ran (its last sign of work), or null. */
+  lastActivityAt: number | null;
+}
+
 export interface EventRecord {
   id?: number;
   ts: number;

@@ -32,7 +32,7 @@ export const syncResultOutput = z.looseObject({
   runId: z.string(),
   job: z.string(),
   status: z.enum(["completed", "partial", "failed", "cancelled", "skipped"]),
-  degradation: z.enum(["full", "partial", "raw_only"]),
+  degradation: z.enum(["full", "partial", "raw_only", "none"]),
   durationSeconds: z.number(),
   phasesCompleted: z.number(),
   phases: z.array(

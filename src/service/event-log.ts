@@ -32,6 +32,14 @@ export function describeEvent(e: SyncEvent): Described | undefined {
         message: `Sync ${VERB[r.status]} ${r.durationSeconds}s${r.error ? `: ${r.error.message}` : ""}`,
       };
     }
+    case "run:interrupted":
+      return { level: "warn", message: e.message };
+    case "items:redriven":
+      return {
+        level: "warn",
+        type: "items:redrive",
+        message: `${e.job}: ${e.count} dead items older than ${e.olderThan} returned to pending with a fresh attempt budget (sync.redrive_dead_after)`,
+      };
     case "phase:start":
       return { level: "info", message: `${at}: phase started at checkpoint ${e.checkpoint ?? "(none)"}` };
     case "plan:recorded":

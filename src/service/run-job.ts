@@ -2,7 +2,10 @@ import { randomUUID } from "node:crypto";
 import type { PhaseConfig, SyncSettings } from "../config/schema.js";
 import { buildConnectors, closeConnectors } from "../connectors/build-connectors.js";
 import type { ConnectorContext } from "../connectors/types.js";
+import { degradationOf } from "../engine/degradation.js";
+import { closeInterruptedRuns } from "../engine/interrupted-run.js";
 import { runPhase } from "../engine/run-phase.js";
+import { parseDuration } from "../config/schedule.js";
 import { errorMessage } from "../errors.js";
 import type { EventBus } from "../events.js";
 import type { Ledger } from "../ledger/ledger.js";
@@ -34,6 +37,17 @@ export async function runJob(
 ): Promise<SyncResult> {
   const runId = randomUUID();
   const started = Date.now();
+  // holding the job's lock proves every earlier run of the job stopped: those left unfinished died
+  for (const r of await closeInterruptedRuns(
+    deps.ledger.runs,
+    await deps.ledger.runs.unfinished(req.job),
+    `the next run of ${req.job} (${runId})`,
+  ))
+    deps.events.emit("run:interrupted", {
+      runId: r.id,
+      job: r.job,
+      message: `run ${r.id} of ${r.job} (${r.owner}, started ${new Date(r.startedAt).toISOString()}) stopped without finishing: closed as interrupted`,
+    });
   await deps.ledger.runs.start({ id: runId, job: req.job, trigger: req.trigger, owner });
   deps.events.emit("run:start", {
     runId,
@@ -79,6 +93,7 @@ async function runPhases(
       await deps.ledger.plans.forgetJob(req.job);
       deps.events.emit("nuke:done", { job: req.job });
     }
+    await redriveDead(deps, req.job);
     for (const phase of phases) {
       if (signal.aborted) break;
       results.push(await runOnePhase(deps, req, phase, scope, owner, fence, signal));
@@ -103,6 +118,15 @@ async function runPhases(
       debtsLeft,
     };
   }
+}
+
+/** `sync.redrive_dead_after`: DEAD items parked longer than that get a fresh attempt budget. */
+async function redriveDead(deps: RunDeps, job: string): Promise<void> {
+  const after = deps.sync.redrive_dead_after;
+  const olderThanMs = after === undefined ? null : parseDuration(after);
+  if (olderThanMs === null) return;
+  const count = await deps.ledger.plans.requeue({ job, statuses: ["DEAD"], olderThanMs });
+  if (count > 0) deps.events.emit("items:redriven", { job, count, olderThan: after! });
 }
 
 async function runOnePhase(
@@ -149,20 +173,18 @@ function summarize(
   started: number,
 ): SyncResult {
   const { results } = o;
-  const troubled = results.some((r) => r.failed + r.dead > 0);
   const withEnrich = results.filter((r) => phases.find((p) => p.name === r.name)?.enrich.length);
-  const degraded = withEnrich.reduce((a, r) => a + r.degraded, 0);
-  const enrichable = withEnrich.reduce((a, r) => a + r.completed, 0);
   return {
     runId,
     job,
     status: o.status,
-    degradation:
-      degraded > 0 && degraded >= enrichable
-        ? "raw_only"
-        : troubled || degraded > 0 || o.debtsLeft > 0
-          ? "partial"
-          : "full",
+    degradation: degradationOf({
+      finished: o.status === "completed" || o.status === "partial",
+      stored: results.reduce((a, r) => a + r.completed, 0),
+      enrichable: withEnrich.reduce((a, r) => a + r.completed, 0),
+      raw: withEnrich.reduce((a, r) => a + r.degraded, 0),
+      troubled: results.some((r) => r.failed + r.dead > 0) || o.debtsLeft > 0,
+    }),
     durationSeconds: Math.round((Date.now() - started) / 100) / 10,
     phasesCompleted: results.filter((r) => r.pending + r.failed + r.dead === 0).length,
     phases: results,

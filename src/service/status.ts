@@ -19,6 +19,8 @@ export interface JobStatus {
     id: string;
     trigger: string;
     status: string | null;
+    /** What it stored (its result's degradation); null while it runs. */
+    degradation: string | null;
     startedAt: string;
     finishedAt: string | null;
     durationSeconds: number | null;
@@ -27,6 +29,12 @@ export interface JobStatus {
   /** Enrich steps owed for items stored raw. */
   debts: number;
   phases: PhaseStatus[];
+}
+
+/** A recorded result's degradation, when it has one. */
+function degradationOfResult(result: unknown): string | null {
+  const d = (result as { degradation?: unknown } | null)?.degradation;
+  return typeof d === "string" ? d : null;
 }
 
 const iso = (t: number | null | undefined): string | null => (t == null ? null : new Date(t).toISOString());
@@ -59,6 +67,7 @@ export async function jobStatus(ledger: Ledger, loaded: LoadedConfig, job: strin
           id: run.id,
           trigger: run.trigger,
           status: run.status,
+          degradation: degradationOfResult(run.result),
           startedAt: iso(run.startedAt)!,
           finishedAt: iso(run.finishedAt),
           durationSeconds:

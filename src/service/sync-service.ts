@@ -8,7 +8,13 @@ import { EventBus, type Disposable, type Listener } from "../events.js";
 import type { Ledger } from "../ledger/ledger.js";
 import { lastSuccessKey } from "../ledger/meta-keys.js";
 import { openLedger } from "../ledger/open-ledger.js";
-import type { EventRecord, ItemRow, ItemStatus, RunRecord } from "../ledger/types.js";
+import {
+  ITEM_STATUSES,
+  type EventRecord,
+  type ItemRow,
+  type ItemStatus,
+  type RunRecord,
+} from "../ledger/types.js";
 import type { Progress, SyncResult } from "../results.js";
 import { Providers } from "../resilience/providers.js";
 import { EventLogWriter } from "./event-log.js";
@@ -21,7 +27,7 @@ import { searchDocuments, type SearchOptions, type SearchOutcome } from "./searc
 import { jobStatus, providerHealth, type JobStatus, type ProviderHealth } from "./status.js";
 import type { SyncRequest } from "./types.js";
 
-export type { ItemRow } from "../ledger/types.js";
+export type { ItemRow, ItemStatus } from "../ledger/types.js";
 
 export interface ServiceOptions {
   /** How often a running phase emits `progress` (ms). */
@@ -233,6 +239,22 @@ export class SyncService {
   failed(job: string | undefined): AsyncIterable<ItemRow> {
     if (job !== undefined) this.job(job);
     return this.ledger.plans.listItems({ ...(job ? { job } : {}), statuses: ["FAILED", "DEAD"] });
+  }
+
+  /**
+   * A job's items in the given statuses (every status when none is given), in id order, at most `limit`:
+   * what is pending, processing, completed, skipped, failed or dead (`syncwarden items`).
+   */
+  async items(job: string, o: { statuses?: readonly ItemStatus[]; limit: number }): Promise<ItemRow[]> {
+    this.job(job);
+    const statuses = o.statuses?.length ? o.statuses : ITEM_STATUSES;
+    const rows: ItemRow[] = [];
+    if (o.limit <= 0) return rows;
+    for await (const r of this.ledger.plans.listItems({ job, statuses })) {
+      rows.push(r);
+      if (rows.length >= o.limit) break;
+    }
+    return rows;
   }
 
   /** Keyword (or with `semantic`, embedding) search over the documents the sinks store. */

@@ -1,6 +1,6 @@
 import type { Trigger } from "../results.js";
 
-export type { Degradation, SyncResult, SyncStatus, Trigger } from "../results.js";
+export type { Degradation, RunStatus, SyncResult, SyncStatus, Trigger } from "../results.js";
 
 /** One request shape for every entry point (DESIGN.md). */
 export interface SyncRequest {

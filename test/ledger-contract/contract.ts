@@ -37,7 +37,7 @@ export function ledgerContract(
       return current;
     };
 
-    runsContract(harness);
+    runsContract(harness, options);
     plansContract(harness, options);
     claimsContract(harness);
     leasesContract(harness);

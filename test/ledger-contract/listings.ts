@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ClaimedItem } from "../../src/ledger/types.js";
-import { collect, complete, openPlan, phaseRef, settlement } from "./fixtures.js";
+import { collect, complete, openPlan, phaseRef, settlement, sleep } from "./fixtures.js";
 import type { Harness } from "./harness.js";
 
 export function listingsContract(h: Harness): void {
@@ -43,6 +43,25 @@ export function listingsContract(h: Harness): void {
       expect(await ledger.plans.count(other.id)).toMatchObject({ FAILED: 1 });
       expect(await ledger.plans.requeue({ statuses: ["FAILED"] })).toBe(1);
       expect(await ledger.plans.count(other.id)).toMatchObject({ FAILED: 0, PENDING: 1 });
+    });
+
+    it("14.10 requeue and listItems with olderThanMs take only items parked at least that long (the ledger's clock)", async () => {
+      const { ledger } = h();
+      const plan = await openPlan(ledger, ["old", "new"]);
+      const [old, young] = await ledger.plans.claim(plan.id, "w", 60_000, 2);
+      await ledger.plans.settle([settlement(plan, old!, "DEAD", { attempts: 3, errorClass: "permanent" })]);
+      await sleep(400);
+      await ledger.plans.settle([settlement(plan, young!, "DEAD", { attempts: 3, errorClass: "permanent" })]);
+      const dead = { job: "j", statuses: ["DEAD"] as const, olderThanMs: 250 };
+      expect((await collect(ledger.plans.listItems(dead))).map((r) => r.key)).toEqual(["old"]);
+      expect(await ledger.plans.requeue(dead)).toBe(1);
+      expect(await ledger.plans.count(plan.id)).toMatchObject({ PENDING: 1, DEAD: 1 });
+      const [again] = await ledger.plans.claim(plan.id, "w", 60_000, 10);
+      expect([again!.key, again!.attempts]).toEqual(["old", 0]);
+      // the young one is parked too briefly, until it is not
+      expect(await ledger.plans.requeue(dead)).toBe(0);
+      await sleep(400);
+      expect(await ledger.plans.requeue(dead)).toBe(1);
     });
 
     it("counts per status, per reason and per job", async () => {

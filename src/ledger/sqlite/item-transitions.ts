@@ -12,6 +12,7 @@ import {
 } from "../types.js";
 import { dbNow, NOW } from "./clock.js";
 import type { SqliteDocumentStore } from "./document-store.js";
+import type { ItemFilter } from "../plan-store.js";
 
 /** A claimed row as an array (better-sqlite3's raw mode: no object with named keys built per row). */
 type ClaimRow = [
@@ -38,6 +39,9 @@ const PENDING_DUE =
 const FAILED_DUE = "plan_id = ? AND status = 'FAILED' AND next_attempt_at <= ?";
 const LEASE =
   "status = 'PROCESSING', lease_owner = ?, lease_expires_at = ?, fence = fence + 1, updated_at = ?";
+
+/** An ItemFilter's `olderThanMs` (bound twice; null: any age), against the ledger's clock. */
+const OLDER = `(? IS NULL OR updated_at <= ${NOW} - ?)`;
 
 /** The read and the lease of one kind of due row (FAILED past its backoff, or PENDING). */
 interface Claimer {
@@ -300,40 +304,45 @@ export class ItemTransitions {
   }
 
   /** One page of item rows after `afterId`, in id order. */
-  list(filter: { job?: string; statuses: readonly ItemStatus[] }, afterId: number, limit: number): ItemRow[] {
+  list(filter: ItemFilter, afterId: number, limit: number): ItemRow[] {
     const marks = filter.statuses.map(() => "?").join(", ");
     const stmt = this.db.prepare<unknown[], Record<string, unknown>>(
       `SELECT id, plan_id, job, phase, key, version, op, status, attempts, reason, error_class, error_message,
               next_attempt_at, updated_at
-       FROM items WHERE status IN (${marks}) AND (? IS NULL OR job = ?) AND id > ? ORDER BY id LIMIT ?`,
+       FROM items WHERE status IN (${marks}) AND (? IS NULL OR job = ?) AND ${OLDER} AND id > ?
+       ORDER BY id LIMIT ?`,
     );
-    return stmt.all(...filter.statuses, filter.job ?? null, filter.job ?? null, afterId, limit).map((r) => ({
-      id: r.id as number,
-      planId: r.plan_id as number,
-      job: r.job as string,
-      phase: r.phase as string,
-      key: r.key as string,
-      version: r.version as string | null,
-      op: r.op as string,
-      status: r.status as ItemStatus,
-      attempts: r.attempts as number,
-      reason: r.reason as string | null,
-      errorClass: r.error_class as ErrorClass | null,
-      errorMessage: r.error_message as string | null,
-      nextAttemptAt: r.next_attempt_at as number | null,
-      updatedAt: r.updated_at as number,
-    }));
+    const older = filter.olderThanMs ?? null;
+    return stmt
+      .all(...filter.statuses, filter.job ?? null, filter.job ?? null, older, older, afterId, limit)
+      .map((r) => ({
+        id: r.id as number,
+        planId: r.plan_id as number,
+        job: r.job as string,
+        phase: r.phase as string,
+        key: r.key as string,
+        version: r.version as string | null,
+        op: r.op as string,
+        status: r.status as ItemStatus,
+        attempts: r.attempts as number,
+        reason: r.reason as string | null,
+        errorClass: r.error_class as ErrorClass | null,
+        errorMessage: r.error_message as string | null,
+        nextAttemptAt: r.next_attempt_at as number | null,
+        updatedAt: r.updated_at as number,
+      }));
   }
 
   /** Back to PENDING with a fresh attempt budget (a redrive). */
-  requeue(filter: { job?: string; statuses: readonly ItemStatus[] }): number {
+  requeue(filter: ItemFilter): number {
     const marks = filter.statuses.map(() => "?").join(", ");
+    const older = filter.olderThanMs ?? null;
     return this.db
       .prepare(
         `UPDATE items SET status = 'PENDING', attempts = 0, next_attempt_at = NULL, error_class = NULL,
            error_message = NULL, reason = NULL, updated_at = ${NOW}
-         WHERE status IN (${marks}) AND (? IS NULL OR job = ?)`,
+         WHERE status IN (${marks}) AND (? IS NULL OR job = ?) AND ${OLDER}`,
       )
-      .run(...filter.statuses, filter.job ?? null, filter.job ?? null).changes;
+      .run(...filter.statuses, filter.job ?? null, filter.job ?? null, older, older).changes;
   }
 }
