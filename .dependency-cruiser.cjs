@@ -52,9 +52,9 @@ module.exports = {
     forbid("resilience-below-connectors", "connectors use the resilient client, not the reverse", "^src/resilience/", "^src/connectors/"),
     forbid(
       "vocabulary-at-the-bottom",
-      "config, errors, events, results and fsync import only each other",
-      "^src/(config/|errors\\.ts|events\\.ts|results\\.ts|fsync\\.ts)",
-      "^src/(?!config/|errors\\.ts|events\\.ts|results\\.ts|fsync\\.ts)",
+      "config, errors, events, results, fsync and sqlite-backup import only each other",
+      "^src/(config/|errors\\.ts|events\\.ts|results\\.ts|fsync\\.ts|sqlite-backup\\.ts)",
+      "^src/(?!config/|errors\\.ts|events\\.ts|results\\.ts|fsync\\.ts|sqlite-backup\\.ts)",
     ),
     forbid(
       "no-implementation-above-ledger",

@@ -12,6 +12,8 @@ export interface ItemPolicy {
   retryWaitMs: number;
   /** Pause for a rate limit that came without a hint. */
   rateLimitWaitMs: number;
+  /** Told the provider whose open breaker deferred an item (the run watches it while it waits). */
+  onBreakerDeferral?: (provider: string) => void;
 }
 
 const MAX_BACKOFF_MS = 15 * 60_000;
@@ -115,7 +117,8 @@ function failed(
     : errorClass === "rate_limited"
       ? ((isHttpError(e) ? e.retryAfterMs : undefined) ?? policy.rateLimitWaitMs)
       : undefined;
-  if (deferFor !== undefined && attempts < MAX_DEFERRALS)
+  if (deferFor !== undefined && attempts < MAX_DEFERRALS) {
+    if (isBrokenCircuitError(e)) policy.onBreakerDeferral?.(e.provider);
     return {
       ...base,
       status: "PENDING",
@@ -125,6 +128,7 @@ function failed(
       attempts,
       retryInMs: deferFor,
     };
+  }
   const used = attempts + 1;
   if (errorClass === "permanent" || errorClass === "config" || used > policy.maxRetries) {
     const reason = errorClass === "permanent" || errorClass === "config" ? errorClass : "retries exhausted";

@@ -1,9 +1,10 @@
 import type { PhaseConnectors } from "../connectors/build-connectors.js";
 import type { ConnectorContext } from "../connectors/types.js";
 import type { PlanStore } from "../ledger/plan-store.js";
+import type { ResilienceStore } from "../ledger/resilience-store.js";
 import type { ClaimedItem, PlanRecord, StatusCounts } from "../ledger/types.js";
-import { sleep } from "../resilience/sleep.js";
 import type { EventBus } from "../events.js";
+import { BreakerWatch } from "./breaker-watch.js";
 import { isOwnerGone } from "./owner.js";
 import { processItem, type ItemPolicy } from "./process-item.js";
 import { ProgressTracker } from "./progress.js";
@@ -18,6 +19,8 @@ export interface ProcessOptions extends ItemPolicy {
   leaseMs: number;
   events: EventBus;
   progressIntervalMs: number;
+  /** The shared breakers, read while the run waits out one that deferred items (a reset wakes it). */
+  breakers: Pick<ResilienceStore, "readCallState">;
 }
 
 /**
@@ -60,6 +63,14 @@ export async function processPlan(
   heartbeat.unref();
   // large claims keep claim transactions rare; the heartbeat renews every lease held
   const claimBatch = Math.max(256, o.workers * 4);
+  const watch = new BreakerWatch(o.breakers);
+  const itemPolicy: ItemPolicy = {
+    force: o.force,
+    maxRetries: o.maxRetries,
+    retryWaitMs: o.retryWaitMs,
+    rateLimitWaitMs: o.rateLimitWaitMs,
+    onBreakerDeferral: (provider) => watch.deferredBy(provider),
+  };
 
   const runWorkers = async (): Promise<void> => {
     const queue: ClaimedItem[] = [];
@@ -86,7 +97,7 @@ export async function processPlan(
       queue.length > 0 && !ctx.signal.aborted ? queue.shift() : undefined;
     const worker = async (): Promise<void> => {
       for (let item = take() ?? (await next()); item; item = take() ?? (await next())) {
-        const s = await processItem(item, o.connectors, ctx, o);
+        const s = await processItem(item, o.connectors, ctx, itemPolicy);
         if (!s) continue;
         const flushing = buffer.add(s);
         if (flushing) await flushing;
@@ -116,7 +127,8 @@ export async function processPlan(
       if (wait === undefined) break;
       if (wait > 0) {
         events.emit("retry:wait", { job: plan.job, phase: plan.phase, seconds: Math.round(wait / 100) / 10 });
-        await sleep(wait, ctx.signal);
+        // a breaker that deferred items and lets calls through again (reset by hand) ends the wait early
+        if (await watch.wait(wait, ctx.signal)) await plans.hastenDeferred(plan.id);
       }
     }
   } finally {

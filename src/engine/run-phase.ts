@@ -1,6 +1,7 @@
 import type { PhaseConnectors } from "../connectors/build-connectors.js";
 import type { ConnectorContext } from "../connectors/types.js";
 import type { PlanStore } from "../ledger/plan-store.js";
+import type { ResilienceStore } from "../ledger/resilience-store.js";
 import type { PhaseRef, PlanRecord } from "../ledger/types.js";
 import type { EventBus } from "../events.js";
 import type { PhaseResult } from "../results.js";
@@ -22,6 +23,8 @@ export interface RunPhaseOptions {
   rateLimitWaitMs: number;
   leaseMs: number;
   progressIntervalMs: number;
+  /** The shared breakers: a run waiting out an open one reads it, so a reset wakes the run. */
+  breakers: Pick<ResilienceStore, "readCallState">;
   /** Scoped runs list only these ids / only since this cursor, under their own checkpoint (ref.scope). */
   scope?: Scope;
   /** The job lock's fencing token: the checkpoint moves only while it is still the newest. */

@@ -73,6 +73,8 @@ export interface PlanStore {
   countByJob(status: ItemStatus): Promise<Record<string, number>>;
   /** Milliseconds until the plan's next FAILED or deferred item is due (0: now); undefined when none waits. */
   nextAttemptIn(planId: number): Promise<number | undefined>;
+  /** The plan's items deferred by an open breaker (PENDING, class `unavailable`) are due now; how many (a reset breaker). */
+  hastenDeferred(planId: number): Promise<number>;
   /** Streams item rows in the given states, in id order (memory stays flat). */
   listItems(filter: ItemFilter): AsyncIterable<ItemRow>;
 

@@ -3,6 +3,7 @@ import { existsSync, renameSync, rmSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { fsyncDir, fsyncFile } from "../fsync.js";
+import { backupSqlite } from "../sqlite-backup.js";
 import { tempPathFor } from "./fs-atomic.js";
 
 import { isSqliteFile, SIDECARS } from "./sqlite-files.js";
@@ -56,9 +57,10 @@ export function sqliteFingerprint(abs: string): string {
 }
 
 /**
- * Carries a database: a consistent snapshot through the backup API into a temp file beside the
- * destination, `PRAGMA quick_check` on it, fsync; then renamed into place (no destination yet) or
- * restored into the destination through the backup API (so a connection holding it stays valid).
+ * Carries a database: a consistent snapshot through the backup API (finishing under a steady writer:
+ * `backupSqlite`) into a temp file beside the destination, `PRAGMA quick_check` on it, fsync; then
+ * renamed into place (no destination yet) or restored into the destination through the backup API
+ * (so a connection holding it stays valid).
  * Returns the snapshot's fingerprint.
  */
 export async function copySqliteAtomic(src: string, dest: string): Promise<string> {
@@ -66,7 +68,7 @@ export async function copySqliteAtomic(src: string, dest: string): Promise<strin
   try {
     const source = open(src);
     try {
-      await source.backup(tmp);
+      await backupSqlite(source, tmp);
     } finally {
       source.close();
     }
@@ -82,7 +84,7 @@ export async function copySqliteAtomic(src: string, dest: string): Promise<strin
     if (existsSync(dest) && isSqliteFile(dest)) {
       const from = new Database(tmp, { readonly: true, fileMustExist: true });
       try {
-        await from.backup(dest);
+        await backupSqlite(from, dest);
       } finally {
         from.close();
       }

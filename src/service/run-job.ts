@@ -159,6 +159,7 @@ async function runOnePhase(
       rateLimitWaitMs: s.rate_limit_wait_seconds * 1000,
       leaseMs: s.lease_seconds * 1000,
       progressIntervalMs: deps.progressIntervalMs,
+      breakers: deps.ledger.resilience,
     });
   } finally {
     await closeConnectors(connectors);

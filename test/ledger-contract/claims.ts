@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { collect, completeAll, openPlan, settlement, sleep } from "./fixtures.js";
+import { collect, completeAll, openPlan, phaseRef, settlement, sleep } from "./fixtures.js";
 import type { Harness } from "./harness.js";
 
 export function claimsContract(h: Harness): void {
@@ -154,6 +154,38 @@ export function claimsContract(h: Harness): void {
       const wait = await ledger.plans.nextAttemptIn(plan.id);
       expect(wait).toBeGreaterThan(9_000);
       expect(wait).toBeLessThanOrEqual(10_000);
+    });
+
+    it("14.3 hastenDeferred makes only the plan's items deferred by an open breaker due now", async () => {
+      const { ledger } = h();
+      const plan = await openPlan(ledger, ["a", "b", "c", "d"]);
+      const other = await openPlan(ledger, ["x"], { ref: phaseRef("other") });
+      const [a, b, c, d] = await ledger.plans.claim(plan.id, "w", 60_000, 4);
+      const [x] = await ledger.plans.claim(other.id, "w", 60_000, 1);
+      const breaker = { retryInMs: 300_000, reason: "deferred", errorClass: "unavailable" } as const;
+      await ledger.plans.settle([
+        settlement(plan, a!, "PENDING", breaker),
+        settlement(plan, b!, "PENDING", {
+          retryInMs: 300_000,
+          reason: "deferred",
+          errorClass: "rate_limited",
+        }),
+        settlement(plan, c!, "FAILED", { attempts: 1, retryInMs: 300_000, errorClass: "unavailable" }),
+        settlement(plan, d!, "PENDING", breaker),
+        settlement(other, x!, "PENDING", breaker),
+      ]);
+      expect(await ledger.plans.claim(plan.id, "w2", 60_000, 10)).toEqual([]);
+
+      expect(await ledger.plans.hastenDeferred(plan.id)).toBe(2);
+      expect(await ledger.plans.nextAttemptIn(plan.id)).toBe(0);
+      const again = await ledger.plans.claim(plan.id, "w2", 60_000, 10);
+      expect(again.map((i) => [i.key, i.attempts])).toEqual([
+        ["a", 0],
+        ["d", 0],
+      ]);
+      // nothing left to hasten: the rate limit, the backoff and the other plan keep their times
+      expect(await ledger.plans.hastenDeferred(plan.id)).toBe(0);
+      expect(await ledger.plans.claim(other.id, "w2", 60_000, 10)).toEqual([]);
     });
 
     it("a settlement with a stale fence is ignored: the item stays with its new owner", async () => {

@@ -303,6 +303,16 @@ export class ItemTransitions {
     return t ?? undefined;
   }
 
+  hastenDeferred(planId: number): number {
+    return this.db
+      .prepare<[number]>(
+        `UPDATE items SET next_attempt_at = ${NOW}, updated_at = ${NOW}
+         WHERE plan_id = ? AND status = 'PENDING' AND reason = 'deferred' AND error_class = 'unavailable'
+           AND next_attempt_at > ${NOW}`,
+      )
+      .run(planId).changes;
+  }
+
   /** One page of item rows after `afterId`, in id order. */
   list(filter: ItemFilter, afterId: number, limit: number): ItemRow[] {
     const marks = filter.statuses.map(() => "?").join(", ");

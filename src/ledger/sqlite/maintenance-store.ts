@@ -9,6 +9,7 @@ import {
   type StorageFacts,
 } from "../maintenance-store.js";
 import { fsyncDir, fsyncFile } from "../../fsync.js";
+import { backupSqlite } from "../../sqlite-backup.js";
 
 const SIDECARS = ["-wal", "-shm", "-journal"];
 const sizeOf = (file: string): number => (existsSync(file) ? statSync(file).size : 0);
@@ -90,13 +91,13 @@ export class SqliteMaintenanceStore implements MaintenanceStore {
     return Promise.resolve(this.with(true, (db) => storageFacts(db, this.location)));
   }
 
-  /** The backup API into a temp file beside `dest`, quick_check on it, fsync, rename. */
+  /** The backup API into a temp file beside `dest` (bounded under other processes' writes: `backupSqlite`), quick_check on it, fsync, rename. */
   async backup(dest: string): Promise<void> {
     const tmp = `${dest}.tmp-${process.pid}`;
     try {
       const source = this.open ?? openReadOnly(this.location);
       try {
-        await source.backup(tmp);
+        await backupSqlite(source, tmp);
       } finally {
         if (source !== this.open) source.close();
       }

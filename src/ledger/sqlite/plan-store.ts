@@ -209,6 +209,9 @@ export class SqlitePlanStore implements PlanStore {
   nextAttemptIn(planId: number): Promise<number | undefined> {
     return Promise.resolve(this.items.nextAttemptIn(planId));
   }
+  hastenDeferred(planId: number): Promise<number> {
+    return Promise.resolve(this.items.hastenDeferred(planId));
+  }
 
   // eslint-disable-next-line @typescript-eslint/require-await -- async by contract, for networked ledgers
   async *listItems(filter: ItemFilter): AsyncIterable<ItemRow> {
