@@ -6,7 +6,7 @@ import { Bulkhead } from "./bulkhead.js";
 import { CircuitBreaker, type BreakerOptions, type Permit } from "./circuit-breaker.js";
 import { classifyError } from "./classify.js";
 import { RateGate } from "./rate-gate.js";
-import { redact } from "./redact.js";
+import { redact } from "../config/secrets.js";
 import { sleep } from "./sleep.js";
 import { withTimeout } from "./timeout.js";
 

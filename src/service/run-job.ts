@@ -3,6 +3,7 @@ import type { PhaseConfig, SyncSettings } from "../config/schema.js";
 import { buildConnectors, closeConnectors } from "../connectors/build-connectors.js";
 import type { ConnectorContext } from "../connectors/types.js";
 import { runPhase } from "../engine/run-phase.js";
+import { redact } from "../config/secrets.js";
 import { errorMessage } from "../errors.js";
 import type { EventBus } from "../events.js";
 import type { Ledger } from "../ledger/ledger.js";
@@ -99,7 +100,7 @@ async function runPhases(
     return {
       results,
       status: signal.aborted ? "cancelled" : "failed",
-      error: { errorClass: classifyError(e), message: errorMessage(e) },
+      error: { errorClass: classifyError(e), message: redact(errorMessage(e)) },
       debtsLeft,
     };
   }
