@@ -97,7 +97,7 @@ export class ProviderPolicy {
         throw failure;
       }
       if (permit === undefined && isBrokenCircuitError(failure)) throw failure;
-      const cls = classifyError(failure);
+      const cls = classifyError(failure, o.classify);
       const hint = isHttpError(failure) ? failure.retryAfterMs : undefined;
       const message = redact(errorMessage(failure));
       if (cls === "rate_limited") {
