@@ -126,8 +126,8 @@ describe("secrets never leave the process", () => {
       }
       expect(server.seen).toContain(EMBED_KEY);
       expect(server.seen).toContain(`Bearer ${SHOP_TOKEN}`);
-      expect(answers.join("\n")).toContain("refused the credentials");
       expectNoSecret("MCP results", answers.join("\n"));
+      expect(answers.join("\n")).toContain("refused the credentials");
     } finally {
       await client.close();
     }
