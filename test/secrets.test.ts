@@ -19,7 +19,7 @@ providers:
     breaker: { failure_threshold: 1000 }
   shop:
     base_url: ${url}
-    headers: { Authorization: "Bearer \${SHOP_TOKEN}" }
+    headers: { Authorization: "Bearer \${SHOP_TOKEN}", X-Shop-Key: "\${EMBED_KEY}" }
 jobs:
   notes:
     phases:
@@ -81,7 +81,7 @@ describe("secrets never leave the process", () => {
     expectNoSecret("run stdout", run.stdout);
     expectNoSecret("run stderr", run.stderr);
     const results = JSON.parse(run.stdout) as { job: string; error?: { message: string } }[];
-    expect(results.find((r) => r.job === "shop")?.error?.message).toContain("the key *** is not valid");
+    expect(results.find((r) => r.job === "shop")?.error?.message).toContain("the key *** *** is not valid");
 
     const failed = await cli("failed", "--json");
     expect(failed.code, failed.stderr).toBe(0);

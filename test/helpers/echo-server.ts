@@ -5,7 +5,8 @@ import type { AddressInfo } from "node:net";
 export type EchoAnswer = { status: number } | { body: unknown };
 
 /**
- * A loopback API that echoes every credential it was sent (X-Api-Key, Authorization, ?key=) back in
+ * A loopback API that echoes every credential it was sent (headers named *key*, *auth*, *token*, and
+ * ?key=) back in
  * its error bodies and headers, as careless providers do. `answer` decides each response.
  */
 export class EchoServer {
@@ -19,8 +20,9 @@ export class EchoServer {
     this.server = createServer((req, res) => {
       const url = new URL(req.url ?? "/", "http://127.0.0.1");
       const creds = [
-        req.headers["x-api-key"],
-        req.headers.authorization,
+        ...Object.entries(req.headers)
+          .filter(([name]) => /key|auth|token/i.test(name))
+          .map(([, v]) => v),
         url.searchParams.get("key") ?? undefined,
       ].filter((v): v is string => typeof v === "string");
       this.seen.push(...creds);
