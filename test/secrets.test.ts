@@ -1,6 +1,8 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterEach, describe, expect, it } from "vitest";
+import { redact, registerSecret } from "../src/config/secrets.js";
+import { createDaemonLogger } from "../src/daemon/log.js";
 import { EchoServer } from "./helpers/echo-server.js";
 import { CLI, runCli, Workspace } from "./helpers/workspace.js";
 
@@ -132,5 +134,27 @@ describe("secrets never leave the process", () => {
       await client.close();
     }
     expectNoSecret("mcp stderr", stderr);
+  });
+
+  it("14.1 redact() removes a registered secret as written, URL-encoded and JSON-escaped, and the daemon's log lines carry none", () => {
+    server = new EchoServer(() => ({ status: 200 }));
+    ws = new Workspace();
+    const secret = 'p@ss "w/rd"';
+    registerSecret(`Token ${secret}`);
+    const text = `a ${secret} b ${encodeURIComponent(secret)} c ${JSON.stringify(secret)} d Token ${secret}`;
+    expect(redact(text)).toBe('a *** b *** c "***" d ***');
+    registerSecret("abc"); // too short to scrub everywhere: ordinary words would go too
+    expect(redact("abc")).toBe("abc");
+
+    for (const format of ["json", "pretty"] as const) {
+      const lines: string[] = [];
+      const logger = createDaemonLogger(format, { write: (l: string) => lines.push(l) });
+      logger.error({ err: new Error(`401: bad key ${secret}`) }, `job failed: ${secret}`);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).not.toContain(secret);
+      expect(lines[0]).not.toContain(JSON.stringify(secret).slice(1, -1));
+      expect(lines[0]).toContain("job failed: ***");
+      if (format === "json") expect(() => JSON.parse(lines[0]!) as unknown).not.toThrow();
+    }
   });
 });

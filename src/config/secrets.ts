@@ -29,7 +29,7 @@ export function registerSecret(value: string | undefined): void {
   if (value === undefined) return;
   const trimmed = value.trim();
   // "Bearer abc…": the credential after the scheme is a secret of its own
-  const credential = /^(?:Bearer|Basic|Token|Bot)\s+(\S+)$/i.exec(trimmed)?.[1];
+  const credential = /^(?:Bearer|Basic|Token|Bot)\s+(.+)$/i.exec(trimmed)?.[1];
   for (const v of [trimmed, credential]) {
     if (v === undefined || v.length < MIN_SECRET_LENGTH) continue;
     for (const form of [v, encodeURIComponent(v), JSON.stringify(v).slice(1, -1)]) {
