@@ -32,7 +32,8 @@ function isOutage(cls: ErrorClass): boolean {
  * degradable step's provider is down); an error → FAILED (retry after a backoff), PENDING (deferred
  * while a breaker is open or a rate limit lasts, no attempt consumed) or DEAD (permanent, or out
  * of attempts), or PENDING with class "config" when a provider refused the credentials (the run
- * stops: every other item would be refused too). Undefined when aborted mid-item: the lease is released and the item stays pending.
+ * stops: every other item would be refused too). Undefined when aborted mid-item: the lease is
+ * released and the item stays pending.
  */
 export async function processItem(
   item: ClaimedItem,
