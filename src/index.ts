@@ -80,7 +80,7 @@ export { Providers } from "./resilience/providers.js";
 export { classifyError, classifyStatus, HTTP_STATUS_CLASSES } from "./resilience/classify.js";
 export { backoffDelay, type Jitter } from "./resilience/backoff.js";
 export { parseRetryAfter, parseRateLimit } from "./resilience/retry-after.js";
-export { redact } from "./resilience/redact.js";
+export { redact, registerSecret } from "./config/secrets.js";
 export type { BreakerRecord, GateRecord, DebtRecord } from "./ledger/types.js";
 export {
   SyncError,

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { loadConfig, resolveConfigFile, type LoadedConfig } from "../config/load-config.js";
+import { redact, redactJson } from "../config/secrets.js";
 import { errorMessage } from "../errors.js";
 import type { Services } from "../service/open-services.js";
 import type { ReplicaService } from "../service/replica-service.js";
@@ -46,7 +47,7 @@ export async function withReplicas<T>(
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+  process.stdout.write(redactJson(value, 2) + "\n");
 }
 
 type Action = (...args: never[]) => Promise<number>;
@@ -57,7 +58,7 @@ export function act<A extends Action>(fn: A): (...args: Parameters<A>) => Promis
     try {
       process.exitCode = await fn(...args);
     } catch (e) {
-      process.stderr.write(`syncwarden: ${errorMessage(e)}\n`);
+      process.stderr.write(`syncwarden: ${redact(errorMessage(e))}\n`);
       process.exitCode = exitCodeForError(e);
     }
   };

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { redact } from "../config/secrets.js";
 import { errorMessage } from "../errors.js";
 import { main } from "./program.js";
 
@@ -11,7 +12,7 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
 main(process.argv).catch((e: unknown) => {
   const stack = (e as { stack?: unknown } | null)?.stack;
   process.stderr.write(
-    `syncwarden: internal error: ${typeof stack === "string" ? stack : errorMessage(e)}\n`,
+    `syncwarden: internal error: ${redact(typeof stack === "string" ? stack : errorMessage(e))}\n`,
   );
   process.exitCode = 1;
 });

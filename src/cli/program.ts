@@ -1,5 +1,4 @@
 import { Command, CommanderError } from "commander";
-import { PROVIDER_ENV, SYNC_ENV } from "../config/env.js";
 import * as breakers from "./commands/breakers.js";
 import * as daemon from "./commands/daemon.js";
 import * as doctor from "./commands/doctor.js";
@@ -14,30 +13,7 @@ import * as run from "./commands/run.js";
 import * as search from "./commands/search.js";
 import * as status from "./commands/status.js";
 import { EXIT } from "./exit-codes.js";
-
-const HELP_FOOTER = `
-Configuration:
-  syncwarden.yaml in the working directory, or -c FILE, or $SYNCWARDEN_CONFIG.
-  State (ledger and document store) lives in .syncwarden/ beside the config file,
-  unless state_dir or $SYNCWARDEN_STATE_DIR says otherwise.
-
-Environment:
-${Object.entries(SYNC_ENV)
-  .map(([name, { key }]) => `  ${name.padEnd(30)} overrides sync.${key}`)
-  .join("\n")}
-${Object.entries(PROVIDER_ENV)
-  .map(([name, { path }]) => `  ${name.padEnd(36)} overrides providers.*.${path.join(".")}`)
-  .join("\n")}
-  RETRY_JITTER                         full | decorrelated | none (true = full, false = none)
-  RESILIENCE_ENABLED                   false: one attempt, no breaker, no rate gate
-  SYNCWARDEN_CONFIG              the configuration file
-  SYNCWARDEN_STATE_DIR           the state folder
-  SYNCWARDEN_MCP_TOKEN           bearer token of \`mcp --http\` (else one is generated)
-
-Exit codes:
-  0 completed   1 internal error   2 usage   3 partial (items failed or dead)
-  75 locked     78 configuration error     130 interrupted
-`;
+import { programHelpText } from "./help-text.js";
 
 /** Every command, in the order help lists them; each file registers its own. */
 const COMMANDS = [
@@ -63,7 +39,7 @@ export function buildProgram(): Command {
     .version("0.1.0")
     .option("-c, --config <file>", "configuration file (default: ./syncwarden.yaml)")
     .showHelpAfterError()
-    .addHelpText("after", HELP_FOOTER)
+    .addHelpText("after", programHelpText())
     .exitOverride();
   for (const command of COMMANDS) command.register(program);
   return program;

@@ -1,3 +1,4 @@
+import { redact } from "../config/secrets.js";
 import type { SyncEvent } from "../events.js";
 import type { Progress } from "../results.js";
 
@@ -26,7 +27,7 @@ export function createRenderer(stream: NodeJS.WriteStream, verbose: boolean): (e
   };
   const line = (text: string): void => {
     clearBar();
-    stream.write(text + "\n");
+    stream.write(redact(text) + "\n");
   };
   return (e) => {
     switch (e.type) {

@@ -5,6 +5,7 @@ import type { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { providerOverrides, syncOverrides } from "./env.js";
 import { configSchema, type ConfigFile } from "./schema.js";
+import { registerHeaderSecrets } from "./secrets.js";
 
 export const DEFAULT_CONFIG_FILE = "syncwarden.yaml";
 
@@ -108,6 +109,8 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
   }
   for (const provider of Object.values(parsed.data.providers)) {
+    // every process that reads this configuration knows its secrets, whether or not it calls the provider
+    registerHeaderSecrets(provider.headers, env);
     for (const {
       path: [group, key],
       value,

@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger } from "pino";
+import { redact, redactJsonLine } from "../config/secrets.js";
 import { UsageError } from "../errors.js";
 
 /** What the daemon logs through: a pino logger fits, and so does a test's recorder. */
@@ -47,7 +48,7 @@ export function createDaemonLogger(
 ): Logger {
   const dest: DestinationStream = {
     write: (line: string) => {
-      out.write(format === "json" ? line : formatPretty(line));
+      out.write(format === "json" ? redactJsonLine(line) : redact(formatPretty(line)));
     },
   };
   return pino({ base: { name: "syncwarden-daemon", pid: process.pid } }, dest);

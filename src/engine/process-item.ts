@@ -4,7 +4,7 @@ import { errorMessage, isBrokenCircuitError, isHttpError, type ErrorClass } from
 import type { ClaimedItem, NewDebt, Settlement } from "../ledger/types.js";
 import { backoffDelay } from "../resilience/backoff.js";
 import { classifyError } from "../resilience/classify.js";
-import { redact } from "../resilience/redact.js";
+import { redact } from "../config/secrets.js";
 
 export interface ItemPolicy {
   force: boolean;
@@ -33,7 +33,9 @@ function isOutage(cls: ErrorClass): boolean {
  * One item: unchanged → SKIPPED; else fetch, enrich, sink → COMPLETED (raw, with debts, when a
  * degradable step's provider is down); an error → FAILED (retry after a backoff), PENDING (deferred
  * while a breaker is open or a rate limit lasts, no attempt consumed) or DEAD (permanent, or out
- * of attempts). Undefined when aborted mid-item: the lease is released and the item stays pending.
+ * of attempts), or PENDING with class "config" when a provider refused the credentials (the run
+ * stops: every other item would be refused too). Undefined when aborted mid-item: the lease is
+ * released and the item stays pending.
  */
 export async function processItem(
   item: ClaimedItem,
@@ -117,6 +119,9 @@ function failed(
     : errorClass === "rate_limited"
       ? ((isHttpError(e) ? e.retryAfterMs : undefined) ?? policy.rateLimitWaitMs)
       : undefined;
+  // refused credentials are the configuration's fault, not the item's: it waits, unharmed, for a fixed config
+  if (errorClass === "config")
+    return { ...base, status: "PENDING", reason: "config", errorClass, errorMessage: message, attempts };
   if (deferFor !== undefined && attempts < MAX_DEFERRALS) {
     if (isBrokenCircuitError(e)) policy.onBreakerDeferral?.(e.provider);
     return {
@@ -130,8 +135,8 @@ function failed(
     };
   }
   const used = attempts + 1;
-  if (errorClass === "permanent" || errorClass === "config" || used > policy.maxRetries) {
-    const reason = errorClass === "permanent" || errorClass === "config" ? errorClass : "retries exhausted";
+  if (errorClass === "permanent" || used > policy.maxRetries) {
+    const reason = errorClass === "permanent" ? errorClass : "retries exhausted";
     return { ...base, status: "DEAD", reason, errorClass, errorMessage: message, attempts: used };
   }
   const delay = backoffDelay(used, {

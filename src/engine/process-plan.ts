@@ -3,6 +3,7 @@ import type { ConnectorContext } from "../connectors/types.js";
 import type { PlanStore } from "../ledger/plan-store.js";
 import type { ResilienceStore } from "../ledger/resilience-store.js";
 import type { ClaimedItem, PlanRecord, StatusCounts } from "../ledger/types.js";
+import { ConfigError } from "../errors.js";
 import type { EventBus } from "../events.js";
 import { BreakerWatch } from "./breaker-watch.js";
 import { isOwnerGone } from "./owner.js";
@@ -71,6 +72,9 @@ export async function processPlan(
     rateLimitWaitMs: o.rateLimitWaitMs,
     onBreakerDeferral: (provider) => watch.deferredBy(provider),
   };
+  // set when a provider refused the credentials: no further item is claimed, and the run fails with it
+  let refused: string | undefined;
+  const stopped = (): boolean => ctx.signal.aborted || refused !== undefined;
 
   const runWorkers = async (): Promise<void> => {
     const queue: ClaimedItem[] = [];
@@ -86,15 +90,14 @@ export async function processPlan(
     };
     const next = async (): Promise<ClaimedItem | undefined> => {
       while (queue.length === 0) {
-        if (exhausted || ctx.signal.aborted) return undefined;
+        if (exhausted || stopped()) return undefined;
         claiming ??= claim().finally(() => (claiming = undefined));
         await claiming;
       }
-      return ctx.signal.aborted ? undefined : queue.shift();
+      return stopped() ? undefined : queue.shift();
     };
     // an item already claimed is taken without a turn of the event loop (most are)
-    const take = (): ClaimedItem | undefined =>
-      queue.length > 0 && !ctx.signal.aborted ? queue.shift() : undefined;
+    const take = (): ClaimedItem | undefined => (queue.length > 0 && !stopped() ? queue.shift() : undefined);
     const worker = async (): Promise<void> => {
       for (let item = take() ?? (await next()); item; item = take() ?? (await next())) {
         const s = await processItem(item, o.connectors, ctx, itemPolicy);
@@ -102,6 +105,8 @@ export async function processPlan(
         const flushing = buffer.add(s);
         if (flushing) await flushing;
         tracker.settled(s.status);
+        if (s.status === "PENDING" && s.errorClass === "config")
+          refused ??= s.errorMessage ?? "configuration error";
         if (s.status === "FAILED" || s.status === "DEAD") {
           events.emit("item:failed", {
             job: plan.job,
@@ -122,6 +127,7 @@ export async function processPlan(
     for (;;) {
       await runWorkers();
       await buffer.flush();
+      if (refused !== undefined) throw new ConfigError(refused);
       if (ctx.signal.aborted) break;
       const wait = await plans.nextAttemptIn(plan.id);
       if (wait === undefined) break;

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import { redact, registerSecret } from "../config/secrets.js";
 import { errorMessage } from "../errors.js";
 import { createMcpServer, type McpServerOptions, type McpServices } from "./server.js";
 
@@ -142,7 +143,7 @@ export async function startMcpHttp(services: McpServices, opts: McpHttpOptions):
     handle(req, res).catch((e: unknown) => {
       if (isRefusal(e)) reply(res, e.status, e.message);
       else {
-        log(`syncwarden mcp: ${errorMessage(e)}`);
+        log(`syncwarden mcp: ${redact(errorMessage(e))}`);
         reply(res, 500, "internal error");
       }
     });
@@ -161,6 +162,8 @@ export async function startMcpHttp(services: McpServices, opts: McpHttpOptions):
   log(`syncwarden mcp: listening on ${url} (bearer token required)`);
   if (opts.token === undefined && !fromEnv)
     log(`syncwarden mcp: token ${token} (set SYNCWARDEN_MCP_TOKEN to choose your own)`);
+  // printed once above, on purpose; nowhere after
+  registerSecret(token);
 
   return {
     url,

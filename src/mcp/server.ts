@@ -3,6 +3,7 @@ import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/proto
 import type { CallToolResult, ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
 import { explainNextRun, parseSchedule } from "../config/schedule.js";
 import type { JobConfig } from "../config/schema.js";
+import { redact } from "../config/secrets.js";
 import { errorMessage, isLockedError, UsageError } from "../errors.js";
 import type { ReplicaService } from "../service/replica-service.js";
 import type { SyncService } from "../service/sync-service.js";
@@ -33,7 +34,7 @@ function failure(service: SyncService, job: string | undefined, e: unknown): Cal
       _meta: { retryAfterSeconds: seconds },
     };
   }
-  return { isError: true, content: [text(errorMessage(e))] };
+  return { isError: true, content: [text(redact(errorMessage(e)))] };
 }
 
 function requireJob(service: SyncService, job: string): JobConfig {

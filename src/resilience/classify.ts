@@ -30,7 +30,7 @@ export const HTTP_STATUS_CLASSES: Readonly<Record<number, ErrorClass>> = {
   403: "config",
   404: "permanent",
   408: "transient",
-  409: "permanent",
+  409: "transient",
   410: "permanent",
   422: "permanent",
   425: "transient",
@@ -62,11 +62,40 @@ function codeOf(e: unknown): string | undefined {
   return codeOf((e as { cause?: unknown }).cause);
 }
 
-/** Maps any thrown value to an error class; unknown errors are transient so nothing is dropped early. */
-export function classifyError(e: unknown): ErrorClass {
+const asStatus = (v: unknown): number | undefined => {
+  const n = typeof v === "string" && /^\d{3}$/.test(v) ? Number(v) : v;
+  return typeof n === "number" && Number.isInteger(n) && n >= 400 && n <= 599 ? n : undefined;
+};
+
+/**
+ * The HTTP status an SDK's error carries: `status` (OpenAI, Anthropic, Octokit), `statusCode` (AWS,
+ * got), `response.status` (axios) or `response.statusCode`; on the error or its causes.
+ */
+export function statusOf(e: unknown, depth = 0): number | undefined {
+  if (typeof e !== "object" || e === null || depth > 4) return undefined;
+  const o = e as { status?: unknown; statusCode?: unknown; response?: unknown; cause?: unknown };
+  const response = typeof o.response === "object" && o.response !== null ? o.response : {};
+  const r = response as { status?: unknown; statusCode?: unknown };
+  return (
+    asStatus(o.status) ??
+    asStatus(o.statusCode) ??
+    asStatus(r.status) ??
+    asStatus(r.statusCode) ??
+    statusOf(o.cause, depth + 1)
+  );
+}
+
+/**
+ * Maps any thrown value to an error class; an SDK's error with an HTTP status is classed as that
+ * response would be (`overrides`: the provider's `classify:` table). Unknown errors are transient so
+ * nothing is dropped early.
+ */
+export function classifyError(e: unknown, overrides: Readonly<Record<number, ErrorClass>> = {}): ErrorClass {
   if (isSyncError(e)) return e.errorClass;
   if (e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError")) return "transient";
   if (e instanceof SyntaxError) return "transient"; // a malformed body is usually a truncated response
+  const status = statusOf(e);
+  if (status !== undefined) return classifyStatus(status, false, overrides);
   const code = codeOf(e);
   if (code !== undefined) {
     if (TRANSIENT_CODES.has(code)) return "transient";

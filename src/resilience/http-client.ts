@@ -1,7 +1,7 @@
 import { HttpError } from "../errors.js";
 import { classifyStatus } from "./classify.js";
 import type { ProviderPolicy } from "./policy.js";
-import { redact } from "./redact.js";
+import { redact } from "../config/secrets.js";
 import { header, parseRateLimit, parseRetryAfter } from "./retry-after.js";
 
 export interface HttpResponse {
@@ -62,8 +62,11 @@ export class HttpClient {
             ? limit.resetAt - now
             : undefined);
         const detail = redact(text.slice(0, 200).replace(/\s+/g, " ").trim());
+        const what = `${method} ${shown} → ${res.status}${detail ? `: ${detail}` : ""}`;
         throw new HttpError(
-          `${method} ${shown} → ${res.status}${detail ? `: ${detail}` : ""}`,
+          cls === "config" && (res.status === 401 || res.status === 403)
+            ? `provider ${this.policy.name} refused the credentials (HTTP ${res.status}; check providers.${this.policy.name}.headers and the variables they use): ${what}`
+            : what,
           res.status,
           cls,
           shown,

@@ -6,7 +6,7 @@ import { Bulkhead } from "./bulkhead.js";
 import { CircuitBreaker, type BreakerOptions, type Permit } from "./circuit-breaker.js";
 import { classifyError } from "./classify.js";
 import { RateGate } from "./rate-gate.js";
-import { redact } from "./redact.js";
+import { redact } from "../config/secrets.js";
 import { sleep } from "./sleep.js";
 import { withTimeout } from "./timeout.js";
 
@@ -97,7 +97,7 @@ export class ProviderPolicy {
         throw failure;
       }
       if (permit === undefined && isBrokenCircuitError(failure)) throw failure;
-      const cls = classifyError(failure);
+      const cls = classifyError(failure, o.classify);
       const hint = isHttpError(failure) ? failure.retryAfterMs : undefined;
       const message = redact(errorMessage(failure));
       if (cls === "rate_limited") {

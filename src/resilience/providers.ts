@@ -1,20 +1,23 @@
 import type { ProviderConfig, SyncSettings } from "../config/schema.js";
+import { interpolateSecret } from "../config/secrets.js";
 import { ConfigError } from "../errors.js";
 import type { ResilienceStore } from "../ledger/resilience-store.js";
 import { HttpClient } from "./http-client.js";
 import { ProviderPolicy, type PolicyOptions } from "./policy.js";
 import type { EventBus } from "../events.js";
 
-/** `${NAME}` in a header value, from the environment; a missing variable is a configuration error. */
+/** `${NAME}` in a header value, from the environment (registered as a secret); a missing variable is a configuration error. */
 function interpolate(provider: string, header: string, value: string, env: NodeJS.ProcessEnv): string {
-  return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
-    const v = env[name];
-    if (v === undefined)
+  return interpolateSecret(
+    value,
+    env,
+    (name) => {
       throw new ConfigError(
         `providers.${provider}.headers.${header}: environment variable ${name} is not set`,
       );
-    return v;
-  });
+    },
+    header,
+  );
 }
 
 export function policyOptions(p: ProviderConfig, sync: SyncSettings, enabled: boolean): PolicyOptions {

@@ -1,6 +1,7 @@
 import type { Disposable, EventBus, SyncEvent } from "../events.js";
 import type { EventStore } from "../ledger/event-store.js";
 import type { EventRecord } from "../ledger/types.js";
+import { redact, redactJson } from "../config/secrets.js";
 
 const PROGRESS_LOG_MS = 5000;
 const FLUSH_MS = 200;
@@ -160,14 +161,16 @@ export class EventLogWriter {
     const only = this.runs.size === 1 ? [...this.runs][0] : undefined;
     const job = "job" in e ? e.job : only?.[0];
     const runId = "runId" in e ? e.runId : job === undefined ? undefined : this.runs.get(job);
-    const { type: _type, at: _at, ...data } = e;
+    const { type: _type, at: _at, ...rest } = e;
+    // the events table outlives the process: no secret goes in, whatever part of the event holds it
+    const data = JSON.parse(redactJson(rest)) as Record<string, unknown>;
     this.pending.push({
       ts: e.at,
       runId: runId ?? null,
       job: job ?? null,
       level: d.level,
       type: d.type ?? e.type,
-      message: d.message,
+      message: redact(d.message),
       ...(e.type === "run:start" || e.type === "run:end" ? {} : { data }),
     });
     if (e.type === "run:end") {

@@ -4,7 +4,7 @@ import type { JobConfig } from "../config/schema.js";
 import { errorMessage } from "../errors.js";
 import type { ResilienceStore } from "../ledger/resilience-store.js";
 import type { DebtRecord, DocumentWrite } from "../ledger/types.js";
-import { redact } from "../resilience/redact.js";
+import { redact } from "../config/secrets.js";
 
 const SERIAL_FIRST = 8;
 

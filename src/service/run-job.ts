@@ -6,6 +6,7 @@ import { degradationOf } from "../engine/degradation.js";
 import { closeInterruptedRuns } from "../engine/interrupted-run.js";
 import { runPhase } from "../engine/run-phase.js";
 import { parseDuration } from "../config/schedule.js";
+import { redact } from "../config/secrets.js";
 import { errorMessage } from "../errors.js";
 import type { EventBus } from "../events.js";
 import type { Ledger } from "../ledger/ledger.js";
@@ -114,7 +115,7 @@ async function runPhases(
     return {
       results,
       status: signal.aborted ? "cancelled" : "failed",
-      error: { errorClass: classifyError(e), message: errorMessage(e) },
+      error: { errorClass: classifyError(e), message: redact(errorMessage(e)) },
       debtsLeft,
     };
   }

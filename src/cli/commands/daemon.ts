@@ -7,11 +7,13 @@ import type { HeldLock } from "../../service/job-lock.js";
 import type { Services } from "../../service/open-services.js";
 import { act, globalsOf, loadGlobalConfig } from "../context.js";
 import { EXIT, exitCodeForError, exitCodeForResults } from "../exit-codes.js";
+import { commandHelpText } from "../help-text.js";
 
 export function register(program: Command): void {
   program
     .command("daemon")
     .description("run jobs on their schedule (every: 10m, or cron), one daemon per state folder")
+    .addHelpText("after", commandHelpText("daemon"))
     .option("--once", "run every due job once, then exit")
     .option("--log-format <format>", "pretty (one readable line per event) or json (pino lines)", "pretty")
     .option("--grace <seconds>", "on SIGTERM/SIGINT, how long in-flight items may finish", "30")

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import type { CheckResult, RepairResult } from "../../service/doctor.js";
 import { act, globalsOf, loadGlobalConfig, printJson, type GlobalOptions } from "../context.js";
+import { commandHelpText } from "../help-text.js";
 
 interface DoctorFlags extends GlobalOptions {
   repair?: boolean;
@@ -20,18 +21,7 @@ export function register(program: Command): void {
     )
     .option("--thorough", "PRAGMA integrity_check instead of quick_check")
     .option("--json", "print { checks, repairs } as JSON on stdout")
-    .addHelpText(
-      "after",
-      `
-Environment:
-  SYNCWARDEN_DOCTOR_DISK_WARN_GB     warn under this much free disk on the state volume (default 10)
-  SYNCWARDEN_DOCTOR_DISK_CRIT_GB     critical under this much (default 5)
-  SYNCWARDEN_DOCTOR_WAL_WARN_MB      warn when the WAL is larger (default 256)
-  SYNCWARDEN_BACKUP_RETENTION_DAYS   --repair deletes backups/<ISO time>/ folders older than this (default 30)
-
-Exit codes: 0 healthy, 1 warnings, 2 critical (after --repair: the state it left).
-`,
-    )
+    .addHelpText("after", commandHelpText("doctor"))
     .action(act((_o: unknown, cmd: Command) => doctorCommand(globalsOf<DoctorFlags>(cmd))));
 }
 

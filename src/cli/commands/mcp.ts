@@ -2,11 +2,13 @@ import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
 import { act, globalsOf, loadGlobalConfig, type GlobalOptions } from "../context.js";
 import { EXIT } from "../exit-codes.js";
+import { commandHelpText } from "../help-text.js";
 
 export function register(program: Command): void {
   program
     .command("mcp")
     .description("MCP server (stdio; --http PORT for Streamable HTTP on 127.0.0.1 with a bearer token)")
+    .addHelpText("after", commandHelpText("mcp"))
     .option("--http <port>", "serve Streamable HTTP on 127.0.0.1:PORT instead of stdio")
     .action(act((_o: unknown, cmd: Command) => mcpCommand(globalsOf<{ http?: string }>(cmd))));
 }

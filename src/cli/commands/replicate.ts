@@ -8,6 +8,7 @@ import type {
 } from "../../service/replica-service.js";
 import { act, globalsOf, printJson, withReplicas, type GlobalOptions } from "../context.js";
 import { EXIT } from "../exit-codes.js";
+import { commandHelpText } from "../help-text.js";
 
 export interface ReplicateOptions extends GlobalOptions {
   direction?: string;
@@ -24,6 +25,7 @@ export function register(program: Command): void {
     .description(
       "keep replica folders in step with their targets (three-way, from the last synced state); a target needs its .syncwarden-replica marker, created by the first run only (no manifest yet, target folder exists)",
     )
+    .addHelpText("after", commandHelpText("replicate"))
     .argument("[name]", "only this replica")
     .option("--direction <direction>", "push | pull | bidirectional (overrides the config)")
     .option("--conflict <strategy>", "newest | local | remote | manual (overrides the config)")

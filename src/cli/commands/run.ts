@@ -5,12 +5,14 @@ import type { SyncService } from "../../service/sync-service.js";
 import type { SyncResult } from "../../service/types.js";
 import { act, globalsOf, printJson, withServices, type GlobalOptions } from "../context.js";
 import { exitCodeForResults, EXIT } from "../exit-codes.js";
+import { commandHelpText } from "../help-text.js";
 import { createRenderer } from "../progress-renderer.js";
 
 export function register(program: Command): void {
   program
     .command("run")
     .description("sync jobs (all of them, or those named): plan, record, process, move checkpoints")
+    .addHelpText("after", commandHelpText("run"))
     .argument("[jobs...]", "jobs to run, in order")
     .option("--force", "ignore fingerprints and reprocess every item")
     .addOption(
