@@ -1,5 +1,5 @@
 import { Command, CommanderError } from "commander";
-import { PROVIDER_ENV, SYNC_ENV } from "../config/env.js";
+import { PROVIDER_ENV, RESILIENCE_SWITCHES, SYNC_ENV } from "../config/env.js";
 import * as breakers from "./commands/breakers.js";
 import * as daemon from "./commands/daemon.js";
 import * as doctor from "./commands/doctor.js";
@@ -16,7 +16,8 @@ import { EXIT } from "./exit-codes.js";
 
 const HELP_FOOTER = `
 Configuration:
-  syncwarden.yaml in the working directory, or -c FILE, or $SYNCWARDEN_CONFIG.
+  -c FILE, else $SYNCWARDEN_CONFIG, else syncwarden.yaml in the working directory,
+  else sync_config.yaml there.
   State (ledger and document store) lives in .syncwarden/ beside the config file,
   unless state_dir or $SYNCWARDEN_STATE_DIR says otherwise.
 
@@ -28,7 +29,10 @@ ${Object.entries(PROVIDER_ENV)
   .map(([name, { path }]) => `  ${name.padEnd(36)} overrides providers.*.${path.join(".")}`)
   .join("\n")}
   RETRY_JITTER                         full | decorrelated | none (true = full, false = none)
-  RESILIENCE_ENABLED                   false: one attempt, no breaker, no rate gate
+${Object.entries(RESILIENCE_SWITCHES)
+  .map(([name, what]) => `  ${name.padEnd(36)} ${what}`)
+  .join("\n")}
+  (other RESILIENCE_*, RETRY_* and CIRCUIT_BREAKER_* variables are refused: exit 78)
   SYNCWARDEN_CONFIG              the configuration file
   SYNCWARDEN_STATE_DIR           the state folder
   SYNCWARDEN_MCP_TOKEN           bearer token of \`mcp --http\` (else one is generated)

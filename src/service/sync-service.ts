@@ -60,7 +60,7 @@ export class SyncService {
     this.providers = new Providers(
       loaded.config.providers,
       loaded.config.sync,
-      loaded.resilienceEnabled,
+      loaded.resilience,
       ledger.resilience,
       this.owner,
       this.events,
