@@ -2,7 +2,7 @@ import { z } from "zod";
 import { didYouMean } from "./closest-name.js";
 import { configSchema } from "./schema.js";
 
-/** One problem of a configuration: where (key path, and the unknown key when it is one) and what. */
+/** One problem of a configuration: where (key path, and the unknown or invalid key under it) and what. */
 export interface ConfigProblem {
   path: PropertyKey[];
   message: string;
@@ -134,7 +134,8 @@ export function describeIssue(issue: z.core.$ZodIssue, input: unknown): ConfigPr
         inner && !GENERIC.test(inner.message)
           ? inner.message
           : `${shown(issue.path.at(-1))} is not a valid key`;
-      return [{ path: issue.path, message }];
+      // located at the key itself, under its mapping (jobs, providers, …)
+      return [{ path: issue.path.slice(0, -1), unknownKey: String(issue.path.at(-1)), message }];
     }
     case "too_small":
     case "too_big": {
