@@ -78,10 +78,10 @@ describe("configuration messages", () => {
       "FILE:1:38: sync.max_retries: 2.5 is not a whole number",
       'FILE:4:15: providers.api.base_url: "not-a-url" is not a valid url',
       'FILE:5:22: providers.api.retry.jitter: "fulll" is not one of full, decorrelated, none, true, false',
-      'FILE:6:17: providers.api.classify.40x: HTTP status "40x" must be 3 digits',
-      'FILE:6:41: providers.api.classify.404: "never" is not one of transient, rate_limited, unavailable, permanent, config',
+      'FILE:6:17: providers.api.classify: HTTP status "40x" must be 3 digits',
+      'FILE:6:40: providers.api.classify.404: "never" is not one of transient, rate_limited, unavailable, permanent, config',
       `FILE:8:3: jobs: job name "bad name!" must be letters, digits, '_', '.' or '-'`,
-      'FILE:11:67: jobs.code.phases[0].incremental: "maybe" is not true or false',
+      'FILE:11:65: jobs.code.phases[0].incremental: "maybe" is not true or false',
     ]);
     expect(message).not.toContain("Invalid key in record");
     expect(new Set(lines).size).toBe(lines.length);
