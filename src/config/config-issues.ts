@@ -54,8 +54,13 @@ function knownKeysAt(input: unknown, path: readonly PropertyKey[]): string[] {
   return Object.keys(node?.properties ?? {});
 }
 
-const shown = (v: unknown): string =>
-  v === undefined ? "nothing" : typeof v === "string" ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
+/** A value as the YAML writer would recognise it: strings quoted, numbers and lists as JSON. */
+function shown(v: unknown): string {
+  if (v === undefined) return "nothing";
+  // JSON.stringify gives undefined for these (YAML never yields them, a caller's object might)
+  if (typeof v === "function" || typeof v === "symbol" || typeof v === "bigint") return typeof v;
+  return JSON.stringify(v);
+}
 
 /** Zod's own messages start this way; ours (written in the schema) are kept as they are. */
 const GENERIC = /^(Too small|Too big|Invalid|Unrecognized)/;
