@@ -150,6 +150,23 @@ describe("scope and duration validation", () => {
     expect(existsSync(path.join(ws.dir, ".syncwarden"))).toBe(false);
   });
 
+  it("14.8 run --wait and daemon --grace beyond what a timer can wait exit 2 naming the flag, and write nothing", async () => {
+    ws = new Workspace();
+    ws.commit({ "a.md": "alpha" });
+    ws.write("syncwarden.yaml", gitConfig());
+    const wait = await runCli(["run", "--wait", "99999999"], { cwd: ws.dir });
+    expect(wait.code).toBe(2);
+    expect(wait.stderr).toContain(
+      `--wait must be a number of seconds from 0 to ${MAX_TIMER_SECONDS}, got "99999999"`,
+    );
+    const grace = await runCli(["daemon", "--once", "--grace", "1e9"], { cwd: ws.dir });
+    expect(grace.code).toBe(2);
+    expect(grace.stderr).toContain(
+      `--grace must be a number of seconds from 0 to ${MAX_TIMER_SECONDS}, got "1e9"`,
+    );
+    expect(existsSync(path.join(ws.dir, ".syncwarden"))).toBe(false);
+  });
+
   it("14.8 every duration key is bounded by what a timer can wait, with its unit, and schedules are checked on load", () => {
     ws = new Workspace();
     const tooLong = MAX_TIMER_SECONDS + 1;

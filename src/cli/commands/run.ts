@@ -1,5 +1,6 @@
 import { createInterface } from "node:readline/promises";
 import { Option, type Command } from "commander";
+import { MAX_TIMER_SECONDS } from "../../config/durations.js";
 import { UsageError } from "../../errors.js";
 import type { SyncService } from "../../service/sync-service.js";
 import type { SyncResult } from "../../service/types.js";
@@ -22,7 +23,7 @@ export function register(program: Command): void {
     .option("--ids <a,b>", "only these item keys (a scoped run: the job's main checkpoint does not move)")
     .option(
       "--since <value>",
-      "only what changed since this value (e.g. a date for http-json since:); scoped",
+      "only what changed since V (scoped): a commit for git sources; an ISO time, number or duration back (7d) for http-json",
     )
     .option("--nuke", "delete the job's ledger state and documents, then sync from scratch (asks, or --yes)")
     .option("--yes", "confirm --nuke without asking")
@@ -51,7 +52,8 @@ function parseWait(w: string | boolean | undefined): number | false {
   if (w === false) return false;
   if (w === undefined || w === true) return 30;
   const n = Number(w);
-  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--wait must be a number of seconds, got "${w}"`);
+  if (w.trim() === "" || !Number.isFinite(n) || n < 0 || n > MAX_TIMER_SECONDS)
+    throw new UsageError(`--wait must be a number of seconds from 0 to ${MAX_TIMER_SECONDS}, got "${w}"`);
   return n;
 }
 
