@@ -84,6 +84,12 @@ describe("configuration messages", () => {
       'FILE:11:65: jobs.code.phases[0].incremental: "maybe" is not true or false',
     ]);
     expect(message).not.toContain("Invalid key in record");
+
+    // a misspelt jobs: is one problem, not also "define at least one job"
+    const typo = messageFor(ws, "job:\n  code:\n    phases: [{ name: files, source: { type: git } }]\n");
+    expect(typo.split("\n").slice(1)).toEqual([
+      '  FILE:1:1: (top level): unknown key "job"; did you mean jobs?',
+    ]);
     expect(new Set(lines).size).toBe(lines.length);
   });
 

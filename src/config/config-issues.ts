@@ -89,6 +89,17 @@ function bound(issue: { minimum?: unknown; maximum?: unknown; inclusive?: boolea
   return issue.inclusive === false ? `less than ${limit}` : `at most ${limit}`;
 }
 
+/**
+ * The issues without those that only follow from another: a misspelt top-level key (`job:`) also leaves
+ * the configuration without jobs, which is the same problem and is reported once, as the misspelling.
+ */
+export function withoutFollowOns(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  const topLevelTypo = issues.some((i) => i.code === "unrecognized_keys" && i.path.length === 0);
+  return issues.filter(
+    (i) => !(topLevelTypo && i.code === "custom" && i.path.length === 1 && i.path[0] === "jobs"),
+  );
+}
+
 /** Every problem in one zod issue, each naming the offending value (an unknown-key issue is one per key). */
 export function describeIssue(issue: z.core.$ZodIssue, input: unknown): ConfigProblem[] {
   const value = valueAt(input, issue.path);

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from "yaml";
 import { ConfigError } from "../errors.js";
-import { describeIssue } from "./config-issues.js";
+import { describeIssue, withoutFollowOns } from "./config-issues.js";
 import { providerOverrides, syncOverrides } from "./env.js";
 import { configSchema, type ConfigFile } from "./schema.js";
 
@@ -96,7 +96,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   }
   const parsed = configSchema.safeParse(input);
   if (!parsed.success) {
-    const located = parsed.error.issues.flatMap((issue) =>
+    const located = withoutFollowOns(parsed.error.issues).flatMap((issue) =>
       describeIssue(issue, input).map((d) => {
         const where = formatPath(d.path);
         const envName = d.path[0] === "sync" ? overrides.get(d.path[1] as never)?.from : undefined;
