@@ -4,7 +4,8 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { MAX_TIMER_SECONDS } from "../src/config/durations.js";
 import { loadConfig } from "../src/config/load-config.js";
-import { isConfigError } from "../src/errors.js";
+import { isConfigError, isUsageError } from "../src/errors.js";
+import { openServices } from "../src/service/open-services.js";
 import { startFaultServer, type FaultServer } from "../src/testing/fault-server.js";
 import { gitConfig, runCli, Workspace } from "./helpers/workspace.js";
 
@@ -95,6 +96,23 @@ describe("scope and duration validation", () => {
     expect(ws.checkpoint("code", "files")).toBe(first);
     expect(scopes(ws)).toEqual(["", `since=${first}`]);
     expect(second).not.toBe(first);
+  });
+
+  it("14.8 the library and MCP path: execute() refuses a since that is not a commit, before the lock or any checkpoint", async () => {
+    ws = new Workspace();
+    const first = ws.commit({ "a.md": "alpha" });
+    ws.write("syncwarden.yaml", gitConfig());
+    const services = openServices(loadConfig(ws.configFile, {}));
+    try {
+      const refused = services.sync.execute({ job: "code", trigger: "api", scope: { since: "garbage" } });
+      await expect(refused).rejects.toThrow(/^since "garbage": not a commit of the git repository/);
+      await expect(refused).rejects.toSatisfy(isUsageError);
+      const ok = await services.sync.execute({ job: "code", trigger: "api", scope: { since: first } });
+      expect(ok.status).toBe("completed");
+    } finally {
+      await services.close();
+    }
+    expect(scopes(ws)).toEqual([`since=${first}`]);
   });
 
   it("14.8 run --since on http-json takes an ISO time, a number or a duration back, and names the phase otherwise", async () => {
