@@ -37,8 +37,8 @@ export interface LoadedConfig {
   config: ConfigFile;
   /** false when RESILIENCE_ENABLED=false. */
   resilienceEnabled: boolean;
-  /** The switches of the resilience layer: RESILIENCE_ENABLED, RESILIENCE_RETRY_ENABLED, RESILIENCE_CIRCUIT_BREAKER_ENABLED. */
-  resilience: { enabled: boolean; retry: boolean; breaker: boolean };
+  /** RESILIENCE_ENABLED, RESILIENCE_RETRY_ENABLED, RESILIENCE_CIRCUIT_BREAKER_ENABLED (absent: all on but `resilienceEnabled`). */
+  resilience?: { enabled: boolean; retry: boolean; breaker: boolean };
 }
 
 function formatPath(p: readonly PropertyKey[]): string {

@@ -60,7 +60,7 @@ export class SyncService {
     this.providers = new Providers(
       loaded.config.providers,
       loaded.config.sync,
-      loaded.resilience,
+      loaded.resilience ?? { enabled: loaded.resilienceEnabled, retry: true, breaker: true },
       ledger.resilience,
       this.owner,
       this.events,
