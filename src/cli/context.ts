@@ -18,14 +18,9 @@ export function loadGlobalConfig(globals: GlobalOptions): LoadedConfig {
 // The services are imported when a command runs, not when the program is built: `--help` loads none of
 // them, and `replicate` loads the replica service alone.
 
-/** Opens the configuration's services for the length of `fn`; `check` runs first, before any state is opened. */
-export async function withServices<T>(
-  globals: GlobalOptions,
-  fn: (s: Services) => Promise<T>,
-  check?: (loaded: LoadedConfig) => Promise<void>,
-): Promise<T> {
+/** Opens the configuration's services for the length of `fn`. */
+export async function withServices<T>(globals: GlobalOptions, fn: (s: Services) => Promise<T>): Promise<T> {
   const loaded = loadGlobalConfig(globals);
-  await check?.(loaded);
   const { openServices } = await import("../service/open-services.js");
   const services = openServices(loaded);
   try {

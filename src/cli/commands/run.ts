@@ -4,7 +4,7 @@ import { MAX_TIMER_SECONDS } from "../../config/durations.js";
 import { UsageError } from "../../errors.js";
 import type { SyncService } from "../../service/sync-service.js";
 import type { SyncResult } from "../../service/types.js";
-import { act, globalsOf, printJson, withServices, type GlobalOptions } from "../context.js";
+import { act, globalsOf, loadGlobalConfig, printJson, withServices, type GlobalOptions } from "../context.js";
 import { exitCodeForResults, EXIT } from "../exit-codes.js";
 import { createRenderer } from "../progress-renderer.js";
 
@@ -57,6 +57,25 @@ function parseWait(w: string | boolean | undefined): number | false {
   return n;
 }
 
+/**
+ * `--since` checked against every job it applies to before the ledger is opened, so a bad one writes
+ * nothing; the value to run with (a duration becomes an ISO time for http-json sources).
+ */
+async function checkedSince(jobs: string[], opts: RunOptions, since: string): Promise<string> {
+  const loaded = loadGlobalConfig(opts);
+  const { checkSince } = await import("../../service/scope.js");
+  let value = since;
+  for (const name of jobs.length > 0 ? jobs : Object.keys(loaded.config.jobs)) {
+    const job = loaded.config.jobs[name];
+    if (!job) continue; // an unknown job is refused by the service, with the list of jobs
+    const phases = job.phases.filter(
+      (p) => (!opts.phase?.length || opts.phase.includes(p.name)) && (!opts.incrementalOnly || p.incremental),
+    );
+    if (phases.length > 0) value = await checkSince(value, name, phases, loaded.baseDir);
+  }
+  return value;
+}
+
 /** "Current data: 6 products, 724 tests": what --nuke would delete, per phase. */
 async function currentData(service: SyncService, job: string): Promise<string> {
   const [status] = await service.status(job);
@@ -99,68 +118,51 @@ export async function runCommand(jobs: string[], opts: RunOptions): Promise<numb
     );
   if (opts.nuke && (ids || opts.since))
     throw new UsageError("--nuke cannot be combined with --ids or --since");
-  let since = opts.since;
-  return withServices(
-    opts,
-    async ({ sync: service }) => {
-      // a configuration may hold replicas alone: running no job at all must not look like success
-      if (jobs.length === 0 && service.jobNames().length === 0)
-        throw new UsageError(`no jobs in ${service.loaded.file}; replicas run with "syncwarden replicate"`);
-      const names = jobs.length > 0 ? jobs : service.jobNames();
-      for (const name of names) service.job(name);
-      if (opts.nuke) await confirmNuke(service, names, opts.yes ?? false);
-      const controller = new AbortController();
-      const stop = (sig: NodeJS.Signals): void => {
-        if (controller.signal.aborted) process.exit(EXIT.interrupted);
-        process.stderr.write(
-          `\n${sig}: stopping: in-flight items finish, the rest stay pending (again to quit now)\n`,
+  const since = opts.since === undefined ? undefined : await checkedSince(jobs, opts, opts.since);
+  return withServices(opts, async ({ sync: service }) => {
+    // a configuration may hold replicas alone: running no job at all must not look like success
+    if (jobs.length === 0 && service.jobNames().length === 0)
+      throw new UsageError(`no jobs in ${service.loaded.file}; replicas run with "syncwarden replicate"`);
+    const names = jobs.length > 0 ? jobs : service.jobNames();
+    for (const name of names) service.job(name);
+    if (opts.nuke) await confirmNuke(service, names, opts.yes ?? false);
+    const controller = new AbortController();
+    const stop = (sig: NodeJS.Signals): void => {
+      if (controller.signal.aborted) process.exit(EXIT.interrupted);
+      process.stderr.write(
+        `\n${sig}: stopping: in-flight items finish, the rest stay pending (again to quit now)\n`,
+      );
+      controller.abort();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+    const rendering = service.on(createRenderer(process.stderr, opts.verbose ?? false));
+    const results: SyncResult[] = [];
+    try {
+      for (const job of names) {
+        if (controller.signal.aborted) break;
+        results.push(
+          await service.execute({
+            job,
+            trigger: "cli",
+            signal: controller.signal,
+            ...(opts.phase && opts.phase.length > 0 ? { phases: opts.phase } : {}),
+            ...(ids || since ? { scope: { ...(ids ? { ids } : {}), ...(since ? { since } : {}) } } : {}),
+            options: {
+              force: opts.force ?? false,
+              incrementalOnly: opts.incrementalOnly ?? false,
+              nuke: opts.nuke ?? false,
+              wait,
+            },
+          }),
         );
-        controller.abort();
-      };
-      process.on("SIGINT", stop);
-      process.on("SIGTERM", stop);
-      const rendering = service.on(createRenderer(process.stderr, opts.verbose ?? false));
-      const results: SyncResult[] = [];
-      try {
-        for (const job of names) {
-          if (controller.signal.aborted) break;
-          results.push(
-            await service.execute({
-              job,
-              trigger: "cli",
-              signal: controller.signal,
-              ...(opts.phase && opts.phase.length > 0 ? { phases: opts.phase } : {}),
-              ...(ids || since ? { scope: { ...(ids ? { ids } : {}), ...(since ? { since } : {}) } } : {}),
-              options: {
-                force: opts.force ?? false,
-                incrementalOnly: opts.incrementalOnly ?? false,
-                nuke: opts.nuke ?? false,
-                wait,
-              },
-            }),
-          );
-        }
-      } finally {
-        rendering.dispose();
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
       }
-      if (opts.json) printJson(results.length === 1 ? results[0] : results);
-      return controller.signal.aborted ? EXIT.interrupted : exitCodeForResults(results);
-    },
-    // --since is checked against every job it applies to before the ledger is opened: a bad one writes nothing
-    async (loaded) => {
-      if (since === undefined) return;
-      const { checkSince } = await import("../../service/scope.js");
-      for (const name of jobs.length > 0 ? jobs : Object.keys(loaded.config.jobs)) {
-        const job = loaded.config.jobs[name];
-        if (!job) continue; // an unknown job is refused by the service, with the list of jobs
-        const phases = job.phases.filter(
-          (p) =>
-            (!opts.phase?.length || opts.phase.includes(p.name)) && (!opts.incrementalOnly || p.incremental),
-        );
-        if (phases.length > 0) since = await checkSince(since, name, phases, loaded.baseDir);
-      }
-    },
-  );
+    } finally {
+      rendering.dispose();
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+    }
+    if (opts.json) printJson(results.length === 1 ? results[0] : results);
+    return controller.signal.aborted ? EXIT.interrupted : exitCodeForResults(results);
+  });
 }
