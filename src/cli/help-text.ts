@@ -1,4 +1,4 @@
-import { PROVIDER_ENV, SYNC_ENV } from "../config/env.js";
+import { PROVIDER_ENV, RESILIENCE_SWITCHES, SYNC_ENV } from "../config/env.js";
 import { EXIT } from "./exit-codes.js";
 
 /*
@@ -7,7 +7,8 @@ import { EXIT } from "./exit-codes.js";
  */
 
 const CONFIG_ENV: Readonly<Record<string, string>> = {
-  SYNCWARDEN_CONFIG: "the configuration file (else -c FILE, else ./syncwarden.yaml)",
+  SYNCWARDEN_CONFIG:
+    "the configuration file (after -c FILE; else ./syncwarden.yaml, else ./sync_config.yaml)",
   SYNCWARDEN_STATE_DIR: "the state folder (else state_dir:, else .syncwarden/ beside the config)",
 };
 
@@ -18,7 +19,8 @@ const OVERRIDE_ENV: Readonly<Record<string, string>> = {
     Object.entries(PROVIDER_ENV).map(([name, { path }]) => [name, `overrides providers.*.${path.join(".")}`]),
   ),
   RETRY_JITTER: "full | decorrelated | none (true = full, false = none)",
-  RESILIENCE_ENABLED: "false: one attempt, no breaker, no rate gate",
+  ...RESILIENCE_SWITCHES,
+  "RESILIENCE_*, RETRY_*, CIRCUIT_BREAKER_*": "any other such variable is refused (exit 78)",
   "${VAR}": "any variable named in providers.*.headers (a secret: scrubbed from all output)",
 };
 
@@ -120,7 +122,8 @@ ${table(help.exits)}
 export function programHelpText(): string {
   return `
 Configuration:
-  syncwarden.yaml in the working directory, or -c FILE, or $SYNCWARDEN_CONFIG.
+  -c FILE, else $SYNCWARDEN_CONFIG, else syncwarden.yaml in the working directory,
+  else sync_config.yaml there.
   State (ledger and document store) lives in .syncwarden/ beside the config file,
   unless state_dir or $SYNCWARDEN_STATE_DIR says otherwise.
 

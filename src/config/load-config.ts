@@ -1,15 +1,17 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from "yaml";
-import type { z } from "zod";
 import { ConfigError } from "../errors.js";
+import { describeIssue, withoutFollowOns } from "./config-issues.js";
 import { providerOverrides, syncOverrides } from "./env.js";
 import { configSchema, type ConfigFile } from "./schema.js";
 import { registerHeaderSecrets } from "./secrets.js";
 
 export const DEFAULT_CONFIG_FILE = "syncwarden.yaml";
+/** The names looked for in the working directory, in this order (sync_config.yaml: the background documents' name). */
+export const CONFIG_FILE_NAMES = [DEFAULT_CONFIG_FILE, "sync_config.yaml"] as const;
 
-/** `-c FILE`, else $SYNCWARDEN_CONFIG, else ./syncwarden.yaml. */
+/** `-c FILE`, else $SYNCWARDEN_CONFIG, else ./syncwarden.yaml, else ./sync_config.yaml. */
 export function resolveConfigFile(
   flag: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
@@ -17,11 +19,13 @@ export function resolveConfigFile(
 ): string {
   const chosen = flag ?? env.SYNCWARDEN_CONFIG;
   if (chosen !== undefined) return path.resolve(cwd, chosen);
-  const here = path.join(cwd, DEFAULT_CONFIG_FILE);
-  if (!existsSync(here)) {
-    throw new ConfigError(`no ${DEFAULT_CONFIG_FILE} in ${cwd}; create one (see examples/) or pass -c FILE`);
+  const found = CONFIG_FILE_NAMES.map((n) => path.join(cwd, n)).find((f) => existsSync(f));
+  if (found === undefined) {
+    throw new ConfigError(
+      `no ${CONFIG_FILE_NAMES.join(" or ")} in ${cwd}; create one (see examples/) or pass -c FILE`,
+    );
   }
-  return here;
+  return found;
 }
 
 /** A validated configuration and where it came from. */
@@ -34,6 +38,8 @@ export interface LoadedConfig {
   config: ConfigFile;
   /** false when RESILIENCE_ENABLED=false. */
   resilienceEnabled: boolean;
+  /** RESILIENCE_ENABLED, RESILIENCE_RETRY_ENABLED, RESILIENCE_CIRCUIT_BREAKER_ENABLED (absent: all on but `resilienceEnabled`). */
+  resilience?: { enabled: boolean; retry: boolean; breaker: boolean };
 }
 
 function formatPath(p: readonly PropertyKey[]): string {
@@ -64,14 +70,6 @@ function locate(
   return "1:1";
 }
 
-function describe(issue: z.core.$ZodIssue): { path: PropertyKey[]; message: string; unknownKey?: string } {
-  if (issue.code === "unrecognized_keys") {
-    const key = issue.keys[0]!;
-    return { path: issue.path, unknownKey: key, message: `unknown key "${key}"` };
-  }
-  return { path: issue.path, message: issue.message };
-}
-
 /** Reads, interpolates env overrides into, and validates a config file; every error names file:line and key path. */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const abs = path.resolve(file);
@@ -99,14 +97,23 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   }
   const parsed = configSchema.safeParse(input);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const d = describe(issue);
-      const where = formatPath(d.path);
-      const envName = d.path[0] === "sync" ? overrides.get(d.path[1] as never)?.from : undefined;
-      if (envName !== undefined) return `environment variable ${envName} (${where}): ${d.message}`;
-      return `${abs}:${locate(doc, d.path, lines, d.unknownKey)}: ${where === "" ? "(top level)" : where}: ${d.message}`;
-    });
-    throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
+    const located = withoutFollowOns(parsed.error.issues).flatMap((issue) =>
+      describeIssue(issue, input).map((d) => {
+        const where = formatPath(d.path);
+        const envName = d.path[0] === "sync" ? overrides.get(d.path[1] as never)?.from : undefined;
+        if (envName !== undefined)
+          return { line: 0, text: `environment variable ${envName} (${where}): ${d.message}` };
+        const at = locate(doc, d.path, lines, d.unknownKey);
+        const [line = 0, col = 0] = at.split(":").map(Number);
+        return {
+          line: line * 1e6 + col,
+          text: `${abs}:${at}: ${where === "" ? "(top level)" : where}: ${d.message}`,
+        };
+      }),
+    );
+    // each problem once, in the order of the file
+    const problems = [...new Map(located.map((p) => [p.text, p])).values()].sort((a, b) => a.line - b.line);
+    throw new ConfigError(`invalid configuration:\n  ${problems.map((p) => p.text).join("\n  ")}`);
   }
   for (const provider of Object.values(parsed.data.providers)) {
     // every process that reads this configuration knows its secrets, whether or not it calls the provider
@@ -121,5 +128,13 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   }
   const baseDir = path.dirname(abs);
   const stateDir = path.resolve(baseDir, env.SYNCWARDEN_STATE_DIR ?? parsed.data.state_dir ?? ".syncwarden");
-  return { file: abs, baseDir, stateDir, config: parsed.data, resilienceEnabled: forProviders.enabled };
+  const { enabled, retry, breaker } = forProviders;
+  return {
+    file: abs,
+    baseDir,
+    stateDir,
+    config: parsed.data,
+    resilienceEnabled: enabled,
+    resilience: { enabled, retry, breaker },
+  };
 }

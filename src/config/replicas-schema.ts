@@ -1,7 +1,6 @@
 import { z } from "zod";
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const name = (what: string) => z.string().regex(NAME, `${what} must be letters, digits, '_', '.' or '-'`);
+import { name } from "./names.js";
+import { scheduleSchema } from "./schedule-schema.js";
 
 /** One folder a replica is kept in step with (a cloud-drive folder, an external drive, a share). */
 export const replicaTargetSchema = z.strictObject({
@@ -15,7 +14,7 @@ export const replicaTargetSchema = z.strictObject({
   /** An mtime change within this many seconds (with equal size and hash) is not a change. */
   modtime_window: z.number().min(0).default(2),
   /** When the daemon replicates this target: `{ every: 10m }` or `{ cron: "0 * * * *" }`, as a job's. */
-  schedule: z.strictObject({ every: z.string().optional(), cron: z.string().optional() }).optional(),
+  schedule: scheduleSchema.optional(),
 });
 
 export const replicaSchema = z

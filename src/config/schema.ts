@@ -1,20 +1,20 @@
 import { z } from "zod";
+import { seconds } from "./durations.js";
 import { replicasSchema } from "./replicas-schema.js";
+import { name } from "./names.js";
 import { parseDuration } from "./schedule.js";
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const name = (what: string) => z.string().regex(NAME, `${what} must be letters, digits, '_', '.' or '-'`);
+import { scheduleSchema } from "./schedule-schema.js";
 
 /** The `sync:` block our users already write (names kept from their systems). */
 export const syncSchema = z.strictObject({
   max_retries: z.number().int().min(0).default(3),
-  retry_wait_seconds: z.number().min(0).default(60),
-  rate_limit_wait_seconds: z.number().min(0).default(60),
+  retry_wait_seconds: seconds(0).default(60),
+  rate_limit_wait_seconds: seconds(0).default(60),
   max_workers: z.number().int().min(1).max(256).default(4),
   pause_on_rate_limit: z.boolean().default(true),
   /** How long a claimed item stays leased without a heartbeat before another runner may take it. */
-  lease_seconds: z.number().positive().default(120),
-  /** DEAD items older than this (30m, 1h, 7d) go back to PENDING at the start of a run; unset: never. */
+  lease_seconds: seconds(1).default(120),
+  /** DEAD items parked at least this long (30m, 1h, 7d) go back to PENDING at the start of a run; unset: never. */
   redrive_dead_after: z
     .string()
     .refine((s) => parseDuration(s) !== null, {
@@ -116,7 +116,7 @@ export const phaseSchema = z
 export const jobSchema = z
   .strictObject({
     description: z.string().optional(),
-    schedule: z.strictObject({ every: z.string().optional(), cron: z.string().optional() }).optional(),
+    schedule: scheduleSchema.optional(),
     phases: z.array(phaseSchema).min(1, "a job needs at least one phase"),
   })
   .superRefine((job, ctx) => {
@@ -132,8 +132,6 @@ export const jobSchema = z
     });
   });
 
-const seconds = z.number().min(0);
-
 /** One remote's resilience policy, shared by every call to it and by every process. */
 export const providerSchema = z.strictObject({
   base_url: z.url().optional(),
@@ -142,24 +140,24 @@ export const providerSchema = z.strictObject({
   retry: z
     .strictObject({
       max_attempts: z.number().int().min(1).default(3),
-      base_delay: seconds.default(1),
-      max_delay: seconds.default(60),
+      base_delay: seconds(0).default(1),
+      max_delay: seconds(0).default(60),
       exponential_base: z.number().min(1).default(2),
       jitter: z.union([z.enum(["full", "decorrelated", "none"]), z.boolean()]).default("full"),
-      budget: z.number().positive().default(300),
+      budget: seconds(0, true).default(300),
     })
     .prefault({}),
   breaker: z
     .strictObject({
       failure_threshold: z.number().int().min(1).default(5),
       success_threshold: z.number().int().min(1).default(2),
-      timeout: z.number().positive().default(60),
-      max_timeout: z.number().positive().default(600),
+      timeout: seconds(0, true).default(60),
+      max_timeout: seconds(0, true).default(600),
       half_open_max_calls: z.number().int().min(1).default(1),
       failure_rate: z
         .strictObject({
           threshold: z.number().gt(0).max(1),
-          window: z.number().positive(),
+          window: seconds(0, true),
           min_calls: z.number().int().min(1).default(10),
         })
         .optional(),
@@ -168,16 +166,18 @@ export const providerSchema = z.strictObject({
   rate: z
     .strictObject({
       requests: z.number().positive(),
-      per_seconds: z.number().positive(),
+      per_seconds: seconds(0, true),
       burst: z.number().min(1).default(1),
     })
     .optional(),
-  timeout: z.number().positive().default(30),
+  timeout: seconds(0, true).default(30),
   concurrency: z.number().int().min(1).max(1024).default(8),
   /** HTTP status → error class overrides, e.g. { "404": transient }. */
   classify: z
     .record(
-      z.string().regex(/^\d{3}$/, "a 3-digit HTTP status"),
+      z
+        .string()
+        .regex(/^\d{3}$/, { error: (i) => `HTTP status ${JSON.stringify(i.input)} must be 3 digits` }),
       z.enum(["transient", "rate_limited", "unavailable", "permanent", "config"]),
     )
     .default({}),

@@ -31,6 +31,10 @@ export interface PolicyOptions {
   rateLimitWaitMs: number;
   /** RESILIENCE_ENABLED=false: one attempt, no breaker, no gate (timeout still applies). */
   enabled: boolean;
+  /** RESILIENCE_RETRY_ENABLED=false: one attempt per call, a rate-limited one included (default true). */
+  retryEnabled?: boolean;
+  /** RESILIENCE_CIRCUIT_BREAKER_ENABLED=false: the breaker never blocks a call nor records one (default true). */
+  breakerEnabled?: boolean;
   classify: Readonly<Record<number, ErrorClass>>;
 }
 
@@ -73,6 +77,9 @@ export class ProviderPolicy {
     const o = this.options;
     if (!o.enabled) return withTimeout(fn, o.timeoutMs, signal);
     const started = this.now();
+    const retries = o.retryEnabled !== false;
+    const breakerOn = o.breakerEnabled !== false;
+    const maxAttempts = retries ? o.retry.maxAttempts : 1;
     let attempt = 0;
     let previousDelay = o.retry.baseDelayMs;
     for (let waits = 0; ; waits++) {
@@ -83,9 +90,9 @@ export class ProviderPolicy {
       let permit: Permit | undefined;
       let failure: unknown;
       try {
-        permit = await this.breaker.acquire(atOnce ? state : undefined);
+        if (breakerOn) permit = await this.breaker.acquire(atOnce ? state : undefined);
         const result = await withTimeout(fn, o.timeoutMs, signal);
-        await this.breaker.success(permit);
+        if (permit) await this.breaker.success(permit);
         return result;
       } catch (e) {
         failure = e;
@@ -107,6 +114,7 @@ export class ProviderPolicy {
         await this.gate.pause(wait, message);
         if (
           !o.pauseOnRateLimit ||
+          !retries ||
           this.now() - started + wait > o.retry.budgetMs ||
           waits >= MAX_RATE_LIMIT_WAITS
         )
@@ -117,9 +125,9 @@ export class ProviderPolicy {
         await this.breaker.release(permit);
         throw failure;
       }
-      await this.breaker.failure(permit!, message);
+      if (permit) await this.breaker.failure(permit, message);
       attempt++;
-      if (attempt >= o.retry.maxAttempts) throw failure;
+      if (attempt >= maxAttempts) throw failure;
       const delay = Math.max(
         backoffDelay(
           attempt,

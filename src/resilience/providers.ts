@@ -20,7 +20,19 @@ function interpolate(provider: string, header: string, value: string, env: NodeJ
   );
 }
 
-export function policyOptions(p: ProviderConfig, sync: SyncSettings, enabled: boolean): PolicyOptions {
+/** The on/off switches of the resilience layer (RESILIENCE_ENABLED, _RETRY_ENABLED, _CIRCUIT_BREAKER_ENABLED). */
+export interface ResilienceSwitches {
+  enabled: boolean;
+  retry: boolean;
+  breaker: boolean;
+}
+
+export function policyOptions(
+  p: ProviderConfig,
+  sync: SyncSettings,
+  enabled: boolean,
+  switches: Omit<ResilienceSwitches, "enabled"> = { retry: true, breaker: true },
+): PolicyOptions {
   const jitter = p.retry.jitter === true ? "full" : p.retry.jitter === false ? "none" : p.retry.jitter;
   return {
     retry: {
@@ -56,6 +68,8 @@ export function policyOptions(p: ProviderConfig, sync: SyncSettings, enabled: bo
     pauseOnRateLimit: sync.pause_on_rate_limit,
     rateLimitWaitMs: sync.rate_limit_wait_seconds * 1000,
     enabled,
+    retryEnabled: switches.retry,
+    breakerEnabled: switches.breaker,
     classify: Object.fromEntries(Object.entries(p.classify).map(([k, v]) => [Number(k), v])),
   };
 }
@@ -67,7 +81,7 @@ export class Providers {
   constructor(
     private readonly config: Readonly<Record<string, ProviderConfig>>,
     private readonly sync: SyncSettings,
-    private readonly enabled: boolean,
+    private readonly switches: ResilienceSwitches,
     private readonly store: ResilienceStore,
     private readonly owner: string,
     private readonly events: EventBus,
@@ -92,7 +106,7 @@ export class Providers {
     const policy = new ProviderPolicy(
       name,
       this.store,
-      policyOptions(p, this.sync, this.enabled),
+      policyOptions(p, this.sync, this.switches.enabled, this.switches),
       this.owner,
       this.events,
     );

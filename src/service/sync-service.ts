@@ -22,7 +22,7 @@ import { acquireDaemonLock } from "./daemon-lock.js";
 import { acquireJobLock, describeHolder, JobMutex, type HeldLock } from "./job-lock.js";
 import { payDebts, type DebtOutcome } from "./pay-debts.js";
 import { runJob } from "./run-job.js";
-import { normaliseScope } from "./scope.js";
+import { checkSince, normaliseScope } from "./scope.js";
 import { searchDocuments, type SearchOptions, type SearchOutcome } from "./search.js";
 import { jobStatus, providerHealth, type JobStatus, type ProviderHealth } from "./status.js";
 import type { SyncRequest } from "./types.js";
@@ -66,7 +66,7 @@ export class SyncService {
     this.providers = new Providers(
       loaded.config.providers,
       loaded.config.sync,
-      loaded.resilienceEnabled,
+      loaded.resilience ?? { enabled: loaded.resilienceEnabled, retry: true, breaker: true },
       ledger.resilience,
       this.owner,
       this.events,
@@ -116,7 +116,15 @@ export class SyncService {
   /** Runs a job: waits for its lock (in this process, then across processes), then its phases. */
   async execute(req: SyncRequest): Promise<SyncResult> {
     const phases = this.selectPhases(req);
-    const scope = normaliseScope(req.scope);
+    const given = req.scope?.since?.trim();
+    // checked before the lock or any write: a since that is not a commit (git) or a time (http-json) is refused
+    const since = given
+      ? await checkSince(given, req.job, phases, this.loaded.baseDir, {
+          label: "since",
+          ...(req.signal ? { signal: req.signal } : {}),
+        })
+      : undefined;
+    const scope = normaliseScope(since === undefined ? req.scope : { ...req.scope, since });
     const wait = req.options?.wait ?? 30;
     if (!(await this.mutex.acquire(req.job, wait === false ? 0 : wait * 1000))) {
       throw new LockedError(

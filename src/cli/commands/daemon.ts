@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { MAX_TIMER_SECONDS } from "../../config/durations.js";
 import { describeSchedule, parseReplicaSchedules, parseSchedules } from "../../config/schedule.js";
 import type { Daemon } from "../../daemon/daemon.js";
 import type { DaemonLogger } from "../../daemon/log.js";
@@ -35,8 +36,10 @@ export const DEFAULT_GRACE_SECONDS = 30;
 function parseGrace(value: string | undefined): number {
   if (value === undefined) return DEFAULT_GRACE_SECONDS;
   const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n) || n < 0)
-    throw new UsageError(`--grace must be a number of seconds, got "${value}"`);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > MAX_TIMER_SECONDS)
+    throw new UsageError(
+      `--grace must be a number of seconds from 0 to ${MAX_TIMER_SECONDS}, got "${value}"`,
+    );
   return n;
 }
 

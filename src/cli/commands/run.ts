@@ -1,9 +1,10 @@
 import { createInterface } from "node:readline/promises";
 import { Option, type Command } from "commander";
+import { MAX_TIMER_SECONDS } from "../../config/durations.js";
 import { UsageError } from "../../errors.js";
 import type { SyncService } from "../../service/sync-service.js";
 import type { SyncResult } from "../../service/types.js";
-import { act, globalsOf, printJson, withServices, type GlobalOptions } from "../context.js";
+import { act, globalsOf, loadGlobalConfig, printJson, withServices, type GlobalOptions } from "../context.js";
 import { exitCodeForResults, EXIT } from "../exit-codes.js";
 import { commandHelpText } from "../help-text.js";
 import { createRenderer } from "../progress-renderer.js";
@@ -24,7 +25,7 @@ export function register(program: Command): void {
     .option("--ids <a,b>", "only these item keys (a scoped run: the job's main checkpoint does not move)")
     .option(
       "--since <value>",
-      "only what changed since this value (e.g. a date for http-json since:); scoped",
+      "only what changed since V (scoped): a commit for git sources; an ISO time, number or duration back (7d) for http-json",
     )
     .option("--nuke", "delete the job's ledger state and documents, then sync from scratch (asks, or --yes)")
     .option("--yes", "confirm --nuke without asking")
@@ -53,8 +54,28 @@ function parseWait(w: string | boolean | undefined): number | false {
   if (w === false) return false;
   if (w === undefined || w === true) return 30;
   const n = Number(w);
-  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--wait must be a number of seconds, got "${w}"`);
+  if (w.trim() === "" || !Number.isFinite(n) || n < 0 || n > MAX_TIMER_SECONDS)
+    throw new UsageError(`--wait must be a number of seconds from 0 to ${MAX_TIMER_SECONDS}, got "${w}"`);
   return n;
+}
+
+/**
+ * `--since` checked against every job it applies to before the ledger is opened, so a bad one writes
+ * nothing; the value to run with (a duration becomes an ISO time for http-json sources).
+ */
+async function checkedSince(jobs: string[], opts: RunOptions, since: string): Promise<string> {
+  const loaded = loadGlobalConfig(opts);
+  const { checkSince } = await import("../../service/scope.js");
+  let value = since;
+  for (const name of jobs.length > 0 ? jobs : Object.keys(loaded.config.jobs)) {
+    const job = loaded.config.jobs[name];
+    if (!job) continue; // an unknown job is refused by the service, with the list of jobs
+    const phases = job.phases.filter(
+      (p) => (!opts.phase?.length || opts.phase.includes(p.name)) && (!opts.incrementalOnly || p.incremental),
+    );
+    if (phases.length > 0) value = await checkSince(value, name, phases, loaded.baseDir);
+  }
+  return value;
 }
 
 /** "Current data: 6 products, 724 tests": what --nuke would delete, per phase. */
@@ -94,9 +115,12 @@ export async function runCommand(jobs: string[], opts: RunOptions): Promise<numb
   if (opts.ids !== undefined && !ids?.length)
     throw new UsageError("--ids needs at least one id, e.g. --ids 12,15");
   if (opts.since !== undefined && opts.since.trim() === "")
-    throw new UsageError("--since needs a value, e.g. --since 2026-11-01");
+    throw new UsageError(
+      "--since needs a value: a commit for git sources, an ISO time or a duration (e.g. 2026-11-01, 7d) for http-json",
+    );
   if (opts.nuke && (ids || opts.since))
     throw new UsageError("--nuke cannot be combined with --ids or --since");
+  const since = opts.since === undefined ? undefined : await checkedSince(jobs, opts, opts.since);
   return withServices(opts, async ({ sync: service }) => {
     // a configuration may hold replicas alone: running no job at all must not look like success
     if (jobs.length === 0 && service.jobNames().length === 0)
@@ -125,9 +149,7 @@ export async function runCommand(jobs: string[], opts: RunOptions): Promise<numb
             trigger: "cli",
             signal: controller.signal,
             ...(opts.phase && opts.phase.length > 0 ? { phases: opts.phase } : {}),
-            ...(ids || opts.since
-              ? { scope: { ...(ids ? { ids } : {}), ...(opts.since ? { since: opts.since } : {}) } }
-              : {}),
+            ...(ids || since ? { scope: { ...(ids ? { ids } : {}), ...(since ? { since } : {}) } } : {}),
             options: {
               force: opts.force ?? false,
               incrementalOnly: opts.incrementalOnly ?? false,
