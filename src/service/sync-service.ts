@@ -18,6 +18,8 @@ import { payDebts, type DebtOutcome } from "./pay-debts.js";
 import { runJob } from "./run-job.js";
 import { normaliseScope } from "./scope.js";
 import { searchDocuments, type SearchOptions, type SearchOutcome } from "./search.js";
+import { checkSources } from "./check-sources.js";
+import { requireJob } from "./known-jobs.js";
 import { jobStatus, providerHealth, type JobStatus, type ProviderHealth } from "./status.js";
 import type { SyncRequest } from "./types.js";
 
@@ -87,12 +89,7 @@ export class SyncService {
 
   /** A job's configuration; a UsageError naming the config file's jobs when there is no such job. */
   job(name: string): JobConfig {
-    const job = this.loaded.config.jobs[name];
-    if (!job)
-      throw new UsageError(
-        `unknown job "${name}"; ${this.loaded.file} defines: ${this.jobNames().join(", ")}`,
-      );
-    return job;
+    return requireJob(this.loaded, name);
   }
 
   /** What connectors of a job's phase are given (without the signal). */
@@ -140,6 +137,8 @@ export class SyncService {
           progressIntervalMs: this.progressIntervalMs,
           context: (phase: string) => this.connectorContext(req.job, phase),
           payDebts: (signal: AbortSignal) => this.payDebts(req.job, signal),
+          checkSources: (selected: readonly PhaseConfig[], signal: AbortSignal) =>
+            checkSources(this.loaded, req.job, selected, signal),
         };
         return await runJob(deps, req, phases, scope, owner, lock);
       } finally {

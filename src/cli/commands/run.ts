@@ -3,7 +3,7 @@ import { Option, type Command } from "commander";
 import { UsageError } from "../../errors.js";
 import type { SyncService } from "../../service/sync-service.js";
 import type { SyncResult } from "../../service/types.js";
-import { act, globalsOf, printJson, withServices, type GlobalOptions } from "../context.js";
+import { act, globalsOf, printJson, withServices, type GlobalOptions, type Preflight } from "../context.js";
 import { exitCodeForResults, EXIT } from "../exit-codes.js";
 import { createRenderer } from "../progress-renderer.js";
 
@@ -95,7 +95,7 @@ export async function runCommand(jobs: string[], opts: RunOptions): Promise<numb
     throw new UsageError("--since needs a value, e.g. --since 2026-11-01");
   if (opts.nuke && (ids || opts.since))
     throw new UsageError("--nuke cannot be combined with --ids or --since");
-  return withServices(opts, async ({ sync: service }) => {
+  return withServices({ ...opts, ...preflight(jobs, opts.phase) }, async ({ sync: service }) => {
     // a configuration may hold replicas alone: running no job at all must not look like success
     if (jobs.length === 0 && service.jobNames().length === 0)
       throw new UsageError(`no jobs in ${service.loaded.file}; replicas run with "syncwarden replicate"`);
@@ -143,4 +143,15 @@ export async function runCommand(jobs: string[], opts: RunOptions): Promise<numb
     if (opts.json) printJson(results.length === 1 ? results[0] : results);
     return controller.signal.aborted ? EXIT.interrupted : exitCodeForResults(results);
   });
+}
+
+/** The named jobs must exist and, before there is any state, their sources must be readable. */
+function preflight(jobs: readonly string[], phases: readonly string[] | undefined): Preflight {
+  return {
+    jobs,
+    check: async (loaded) => {
+      const { checkSourcesBeforeState } = await import("../../service/check-sources.js");
+      await checkSourcesBeforeState(loaded, jobs.length > 0 ? jobs : Object.keys(loaded.config.jobs), phases);
+    },
+  };
 }
