@@ -143,6 +143,10 @@ describe("cli output", () => {
       expect(r.stderr).toContain(`unknown job "nope"; ${ws.configFile} defines: code, docs`);
       expect(existsSync(path.join(ws.dir, ".syncwarden")), args.join(" ")).toBe(false);
     }
+    const phase = await runCli(["run", "code", "--phase", "nope"], { cwd: ws.dir });
+    expect(phase.code, phase.stderr).toBe(2);
+    expect(phase.stderr).toContain('job "code" has no phase nope; its phases: files');
+    expect(existsSync(path.join(ws.dir, ".syncwarden"))).toBe(false);
   });
 
   it("14.13 a glob that matches nothing is a warning in run --json and on stderr", async () => {

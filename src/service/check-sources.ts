@@ -5,7 +5,7 @@ import type { PhaseConfig } from "../config/schema.js";
 import { gitSourceProblem } from "../connectors/sources/git-check.js";
 import { ConfigError } from "../errors.js";
 import { ledgerFile } from "../ledger/open-ledger.js";
-import { requireJob } from "./known-jobs.js";
+import { requireJob, requirePhases } from "./known-jobs.js";
 
 /**
  * What keeps the git sources of a job's phases (all, or those given) from being read: a missing folder,
@@ -48,7 +48,7 @@ export async function checkSources(
 }
 
 /**
- * Before the state exists, a source that cannot be read is a configuration error and nothing is created.
+ * The phases named must exist in every job (a UsageError otherwise). Before the state exists, a source that cannot be read is a configuration error and nothing is created.
  * Once it exists, the run itself checks (and records the failure for history and doctor).
  */
 export async function checkSourcesBeforeState(
@@ -56,6 +56,7 @@ export async function checkSourcesBeforeState(
   jobs: readonly string[],
   phaseNames?: readonly string[],
 ): Promise<void> {
+  for (const job of jobs) requirePhases(loaded, job, phaseNames ?? []);
   if (existsSync(ledgerFile(loaded.stateDir))) return;
   const problems: string[] = [];
   for (const job of jobs) {

@@ -13,3 +13,14 @@ export function requireJob(loaded: LoadedConfig, name: string): JobConfig {
   }
   return job;
 }
+
+/** A job's configuration, once every phase named exists in it; a UsageError naming its phases otherwise. */
+export function requirePhases(loaded: LoadedConfig, name: string, phases: readonly string[]): JobConfig {
+  const job = requireJob(loaded, name);
+  const unknown = phases.filter((p) => !job.phases.some((ph) => ph.name === p));
+  if (unknown.length > 0)
+    throw new UsageError(
+      `job "${name}" has no phase ${unknown.join(", ")}; its phases: ${job.phases.map((p) => p.name).join(", ")}`,
+    );
+  return job;
+}

@@ -19,7 +19,7 @@ import { runJob } from "./run-job.js";
 import { normaliseScope } from "./scope.js";
 import { searchDocuments, type SearchOptions, type SearchOutcome } from "./search.js";
 import { checkSources } from "./check-sources.js";
-import { requireJob } from "./known-jobs.js";
+import { requireJob, requirePhases } from "./known-jobs.js";
 import { jobStatus, providerHealth, type JobStatus, type ProviderHealth } from "./status.js";
 import type { SyncRequest } from "./types.js";
 
@@ -152,12 +152,7 @@ export class SyncService {
 
   /** The phases a request runs, in configuration order; a UsageError for an unknown job or phase. */
   private selectPhases(req: SyncRequest): PhaseConfig[] {
-    const job = this.job(req.job);
-    const unknown = (req.phases ?? []).filter((p) => !job.phases.some((ph) => ph.name === p));
-    if (unknown.length > 0)
-      throw new UsageError(
-        `job "${req.job}" has no phase ${unknown.join(", ")}; its phases: ${job.phases.map((p) => p.name).join(", ")}`,
-      );
+    const job = requirePhases(this.loaded, req.job, req.phases ?? []);
     const entities = req.scope?.entities?.length ? req.scope.entities : undefined;
     return job.phases.filter(
       (p) =>

@@ -96,9 +96,6 @@ export async function runCommand(jobs: string[], opts: RunOptions): Promise<numb
   if (opts.nuke && (ids || opts.since))
     throw new UsageError("--nuke cannot be combined with --ids or --since");
   return withServices({ ...opts, ...preflight(jobs, opts.phase) }, async ({ sync: service }) => {
-    // a configuration may hold replicas alone: running no job at all must not look like success
-    if (jobs.length === 0 && service.jobNames().length === 0)
-      throw new UsageError(`no jobs in ${service.loaded.file}; replicas run with "syncwarden replicate"`);
     const names = jobs.length > 0 ? jobs : service.jobNames();
     for (const name of names) service.job(name);
     if (opts.nuke) await confirmNuke(service, names, opts.yes ?? false);
@@ -145,11 +142,14 @@ export async function runCommand(jobs: string[], opts: RunOptions): Promise<numb
   });
 }
 
-/** The named jobs must exist and, before there is any state, their sources must be readable. */
+/** The named jobs and phases must exist and, before there is any state, their sources must be readable. */
 function preflight(jobs: readonly string[], phases: readonly string[] | undefined): Preflight {
   return {
     jobs,
     check: async (loaded) => {
+      // a configuration may hold replicas alone: running no job at all must not look like success
+      if (jobs.length === 0 && Object.keys(loaded.config.jobs).length === 0)
+        throw new UsageError(`no jobs in ${loaded.file}; replicas run with "syncwarden replicate"`);
       const { checkSourcesBeforeState } = await import("../../service/check-sources.js");
       await checkSourcesBeforeState(loaded, jobs.length > 0 ? jobs : Object.keys(loaded.config.jobs), phases);
     },
