@@ -27,13 +27,16 @@ function runOnTerminal(
   });
 }
 
-/** The bar's redraws: what follows each "erase line" sequence, up to the next carriage return or newline. */
+/**
+ * The bar's redraws: what follows each "erase line" sequence and is not ended by a newline (a plain line
+ * printed after the bar is erased ends with one; a redraw is followed by the next erase).
+ */
 const barDraws = (out: string): string[] =>
   out
     .split("\r\x1b[2K")
     .slice(1)
-    .map((s) => s.split(/[\r\n]/)[0]!)
-    .filter((s) => s.includes("%"));
+    .filter((s) => !s.includes("\n"))
+    .map((s) => s.replace(/\r$/, ""));
 
 describe("cli output", () => {
   let ws: Workspace;

@@ -29,10 +29,17 @@ const bar = (percent: number, width: number): string => {
  */
 export function fitProgress(p: Progress, columns: number): string {
   const max = Math.max(columns - 1, 1);
-  const short = `${p.job}/${p.phase}: ${p.completed + p.skipped + p.dead}/${p.total} (${p.percent.toFixed(1)}%) · ETA ${eta(p.etaSeconds)}`;
-  const candidates = [`${bar(p.percent, 24)} ${progressLine(p)}`, `${bar(p.percent, 12)} ${short}`, short];
+  const counts = `${p.completed + p.skipped + p.dead}/${p.total} (${p.percent.toFixed(1)}%) · ETA ${eta(p.etaSeconds)}`;
+  const candidates = [
+    `${bar(p.percent, 24)} ${progressLine(p)}`,
+    `${bar(p.percent, 12)} ${p.job}/${p.phase}: ${counts}`,
+    `${p.job}/${p.phase}: ${counts}`,
+    `${bar(p.percent, 12)} ${p.phase}: ${counts}`,
+    `${p.phase}: ${counts}`,
+    counts,
+  ];
   const fitting = candidates.find((c) => c.length <= max);
-  return fitting ?? (max > 1 ? short.slice(0, max - 1) + "…" : short.slice(0, max));
+  return fitting ?? (max > 1 ? counts.slice(0, max - 1) + "…" : counts.slice(0, max));
 }
 
 /** Renders service events on stderr: a redrawn bar on a TTY, plain lines otherwise. Never touches stdout. */
