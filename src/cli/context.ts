@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { loadConfig, resolveConfigFile, type LoadedConfig } from "../config/load-config.js";
 import { redact, redactJson } from "../config/secrets.js";
 import { errorMessage } from "../errors.js";
+import { requireJob } from "../service/known-jobs.js";
 import type { Services } from "../service/open-services.js";
 import type { ReplicaService } from "../service/replica-service.js";
 import { exitCodeForError } from "./exit-codes.js";
@@ -19,9 +20,22 @@ export function loadGlobalConfig(globals: GlobalOptions): LoadedConfig {
 // The services are imported when a command runs, not when the program is built: `--help` loads none of
 // them, and `replicate` loads the replica service alone.
 
-/** Opens the configuration's services for the length of `fn`. */
-export async function withServices<T>(globals: GlobalOptions, fn: (s: Services) => Promise<T>): Promise<T> {
+/** What a command checks before the state is opened (or created): nothing is written when a check fails. */
+export interface Preflight {
+  /** The jobs the command names: an unknown one is a usage error (exit 2). */
+  jobs?: readonly (string | undefined)[];
+  /** Further checks of the configuration (e.g. that the sources of the jobs to run can be read). */
+  check?: (loaded: LoadedConfig) => Promise<void>;
+}
+
+/** Opens the configuration's services for the length of `fn`, once the preflight checks passed. */
+export async function withServices<T>(
+  globals: GlobalOptions & Preflight,
+  fn: (s: Services) => Promise<T>,
+): Promise<T> {
   const loaded = loadGlobalConfig(globals);
+  for (const job of globals.jobs ?? []) if (job !== undefined) requireJob(loaded, job);
+  await globals.check?.(loaded);
   const { openServices } = await import("../service/open-services.js");
   const services = openServices(loaded);
   try {

@@ -1,6 +1,7 @@
 import { redact } from "../config/secrets.js";
 import type { SyncEvent } from "../events.js";
 import type { Progress } from "../results.js";
+import { degradationLabel } from "./degradation-label.js";
 
 function eta(s: number | null): string {
   if (s === null) return "?";
@@ -15,6 +16,31 @@ export function progressLine(p: Progress): string {
     `completed=${p.completed} skipped=${p.skipped} failed=${p.failed} dead=${p.dead} pending=${p.pending + p.processing} ` +
     `· ${p.itemsPerSecond} items/s · ETA ${eta(p.etaSeconds)}`
   );
+}
+
+const bar = (percent: number, width: number): string => {
+  const filled = Math.min(width, Math.max(0, Math.round((percent / 100) * width)));
+  return "█".repeat(filled) + "░".repeat(width - filled);
+};
+
+/**
+ * The bar's line for a terminal `columns` wide: the bar and every count when they fit, fewer parts when
+ * they do not, and never more than columns - 1 characters (a line as wide as the terminal wraps on some,
+ * and a wrapped bar can no longer be redrawn in place).
+ */
+export function fitProgress(p: Progress, columns: number): string {
+  const max = Math.max(columns - 1, 1);
+  const counts = `${p.completed + p.skipped + p.dead}/${p.total} (${p.percent.toFixed(1)}%) · ETA ${eta(p.etaSeconds)}`;
+  const candidates = [
+    `${bar(p.percent, 24)} ${progressLine(p)}`,
+    `${bar(p.percent, 12)} ${p.job}/${p.phase}: ${counts}`,
+    `${p.job}/${p.phase}: ${counts}`,
+    `${bar(p.percent, 12)} ${p.phase}: ${counts}`,
+    `${p.phase}: ${counts}`,
+    counts,
+  ];
+  const fitting = candidates.find((c) => c.length <= max);
+  return fitting ?? (max > 1 ? counts.slice(0, max - 1) + "…" : counts.slice(0, max));
 }
 
 /** Renders service events on stderr: a redrawn bar on a TTY, plain lines otherwise. Never touches stdout. */
@@ -34,10 +60,8 @@ export function createRenderer(stream: NodeJS.WriteStream, verbose: boolean): (e
       case "progress": {
         if (e.total === 0) return;
         if (tty) {
-          const width = 24;
-          const filled = Math.round((e.percent / 100) * width);
-          const bar = "█".repeat(filled) + "░".repeat(width - filled);
-          stream.write(`\r\x1b[2K${bar} ${progressLine(e)}`.slice(0, (stream.columns || 120) + 8));
+          // read at every redraw: the terminal may have been resized
+          stream.write(`\r\x1b[2K${fitProgress(e, stream.columns || 80)}`);
           barShown = true;
         } else line(progressLine(e));
         return;
@@ -81,11 +105,13 @@ export function createRenderer(stream: NodeJS.WriteStream, verbose: boolean): (e
         return;
       case "run:end": {
         const r = e.result;
+        const degradation = degradationLabel(r);
         const n = (k: "completed" | "skipped" | "failed" | "dead" | "pending"): number =>
           r.phases.reduce((a, p) => a + p[k], 0);
         line(
           `${r.job}: ${r.status} in ${r.durationSeconds}s: ${n("completed")} completed, ${n("skipped")} skipped, ` +
-            `${n("failed")} failed, ${n("dead")} dead, ${n("pending")} pending (degradation: ${r.degradation})` +
+            `${n("failed")} failed, ${n("dead")} dead, ${n("pending")} pending` +
+            (degradation ? ` (degradation: ${degradation})` : "") +
             (r.error ? `\n${r.job}: error (${r.error.errorClass}): ${r.error.message}` : ""),
         );
         for (const w of r.warnings) line(`warning: ${w}`);

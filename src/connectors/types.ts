@@ -15,6 +15,8 @@ export interface ConnectorContext {
   parentKeys(phase: string): AsyncIterable<string>;
   /** The document store embedded in the ledger, when it has one (the sqlite-docs sink writes there). */
   documents?: DocumentStore;
+  /** Reports something the run should warn about without failing (a glob that matches nothing). */
+  warn?(message: string): void;
 }
 
 /** A source's listing: every item at the target (snapshot) or only the changes since the checkpoint (delta). */

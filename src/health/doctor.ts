@@ -7,6 +7,7 @@ import { checkBacklog } from "./backlog.js";
 import { checkBackups, pruneBackups, pruneTempFiles } from "./backups.js";
 import { checkBreakers } from "./breakers.js";
 import { checkDisk } from "./disk.js";
+import { checkFailedRuns } from "./failed-runs.js";
 import { checkIntegrity } from "./integrity.js";
 import { checkLeases } from "./leases.js";
 import { checkLocks, staleLocks } from "./locks.js";
@@ -110,6 +111,7 @@ export async function runChecks(
         checkBacklog(await ledger.plans.countByJob("DEAD"), await ledger.resilience.countDebtsByJob()),
       ),
       await guarded("replicas", async () => checkReplicas(loaded, await ledger.resilience.listBreakers())),
+      await guarded("failed-runs", () => checkFailedRuns(ledger.runs, Object.keys(jobs))),
     );
   } else checks.push(await guarded("replicas", () => checkReplicas(loaded)));
   checks.push(await guarded("backups", () => checkBackups(loaded.stateDir, o.env, o.now)));

@@ -25,6 +25,8 @@ export interface RunDeps {
   progressIntervalMs: number;
   context(phase: string): Omit<ConnectorContext, "signal">;
   payDebts(signal: AbortSignal): Promise<{ paid: number; remaining: number }>;
+  /** Throws a ConfigError naming file:line when a source of these phases cannot be read (a missing repository). */
+  checkSources(phases: readonly PhaseConfig[], signal: AbortSignal): Promise<void>;
 }
 
 /** One run of a job (its lock held): phases in order, debts, then the result, recorded and emitted. */
@@ -61,8 +63,11 @@ export async function runJob(
       job: req.job,
       message: `reclaimed the lock of a stopped run: ${describeHolder(req.job, lock.reclaimed)}`,
     });
-  const outcome = await runPhases(deps, req, phases, scope, owner, lock.fence);
-  const result = summarize(runId, req.job, phases, outcome, started);
+  // what connectors report without failing (a glob that matches nothing), for the result's warnings
+  const warnings: string[] = [];
+  const outcome = await runPhases(deps, req, phases, scope, owner, lock.fence, warnings);
+  const summary = summarize(runId, req.job, phases, outcome, started);
+  const result = { ...summary, warnings: [...warnings, ...summary.warnings] };
   await deps.ledger.runs.finish(runId, result.status, result);
   // a scoped run syncs only part of the job: it neither moves the main checkpoint nor resets the schedule
   if (result.status === "completed" && !scope)
@@ -85,11 +90,13 @@ async function runPhases(
   scope: NormalScope | undefined,
   owner: string,
   fence: number,
+  warnings: string[],
 ): Promise<Outcome> {
   const signal = req.signal ?? new AbortController().signal;
   const results: PhaseResult[] = [];
   let debtsLeft = 0;
   try {
+    await deps.checkSources(phases, signal);
     if (req.options?.nuke) {
       await deps.ledger.plans.forgetJob(req.job);
       deps.events.emit("nuke:done", { job: req.job });
@@ -97,7 +104,7 @@ async function runPhases(
     await redriveDead(deps, req.job);
     for (const phase of phases) {
       if (signal.aborted) break;
-      results.push(await runOnePhase(deps, req, phase, scope, owner, fence, signal));
+      results.push(await runOnePhase(deps, req, phase, scope, owner, fence, signal, warnings));
     }
     // debts of earlier runs are paid once their providers answer again
     if (!signal.aborted && (await deps.ledger.resilience.countDebts(req.job)) > 0) {
@@ -138,8 +145,12 @@ async function runOnePhase(
   owner: string,
   fence: number,
   signal: AbortSignal,
+  warnings: string[],
 ): Promise<PhaseResult> {
-  const context = deps.context(phase.name);
+  const context = {
+    ...deps.context(phase.name),
+    warn: (message: string) => warnings.push(`${req.job}/${phase.name}: ${message}`),
+  };
   const connectors = await buildConnectors(phase, context);
   const s = deps.sync;
   try {

@@ -24,6 +24,8 @@ import { payDebts, type DebtOutcome } from "./pay-debts.js";
 import { runJob } from "./run-job.js";
 import { checkSince, normaliseScope } from "./scope.js";
 import { searchDocuments, type SearchOptions, type SearchOutcome } from "./search.js";
+import { checkSources } from "./check-sources.js";
+import { requireJob, requirePhases } from "./known-jobs.js";
 import { jobStatus, providerHealth, type JobStatus, type ProviderHealth } from "./status.js";
 import type { SyncRequest } from "./types.js";
 
@@ -93,12 +95,7 @@ export class SyncService {
 
   /** A job's configuration; a UsageError naming the config file's jobs when there is no such job. */
   job(name: string): JobConfig {
-    const job = this.loaded.config.jobs[name];
-    if (!job)
-      throw new UsageError(
-        `unknown job "${name}"; ${this.loaded.file} defines: ${this.jobNames().join(", ")}`,
-      );
-    return job;
+    return requireJob(this.loaded, name);
   }
 
   /** What connectors of a job's phase are given (without the signal). */
@@ -154,6 +151,8 @@ export class SyncService {
           progressIntervalMs: this.progressIntervalMs,
           context: (phase: string) => this.connectorContext(req.job, phase),
           payDebts: (signal: AbortSignal) => this.payDebts(req.job, signal),
+          checkSources: (selected: readonly PhaseConfig[], signal: AbortSignal) =>
+            checkSources(this.loaded, req.job, selected, signal),
         };
         return await runJob(deps, req, phases, scope, owner, lock);
       } finally {
@@ -167,12 +166,7 @@ export class SyncService {
 
   /** The phases a request runs, in configuration order; a UsageError for an unknown job or phase. */
   private selectPhases(req: SyncRequest): PhaseConfig[] {
-    const job = this.job(req.job);
-    const unknown = (req.phases ?? []).filter((p) => !job.phases.some((ph) => ph.name === p));
-    if (unknown.length > 0)
-      throw new UsageError(
-        `job "${req.job}" has no phase ${unknown.join(", ")}; its phases: ${job.phases.map((p) => p.name).join(", ")}`,
-      );
+    const job = requirePhases(this.loaded, req.job, req.phases ?? []);
     const entities = req.scope?.entities?.length ? req.scope.entities : undefined;
     return job.phases.filter(
       (p) =>

@@ -13,7 +13,7 @@ export function register(program: Command): void {
   program
     .command("doctor")
     .description(
-      "health checks of the state: disk, database integrity and size, schedules, breakers, locks, leases, backlog, backups (exit 0 ok, 1 warnings, 2 critical)",
+      "health checks of the state: disk, database integrity and size, schedules, breakers, locks, leases, backlog, failed runs, backups (exit 0 ok, 1 warnings, 2 critical)",
     )
     .option(
       "--repair",

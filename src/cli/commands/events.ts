@@ -44,7 +44,7 @@ export function parseSince(value: string, now = Date.now()): number {
 async function eventsCommand(job: string | undefined, opts: EventsFlags): Promise<number> {
   const since = opts.since === undefined ? undefined : parseSince(opts.since);
   const limit = positiveInt("--limit", opts.limit, 200);
-  return withServices(opts, async ({ sync }) => {
+  return withServices({ ...opts, jobs: [job] }, async ({ sync }) => {
     const events = await sync.eventLog({
       ...(job ? { job } : {}),
       ...(since !== undefined ? { since } : {}),

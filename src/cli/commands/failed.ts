@@ -28,7 +28,7 @@ async function failedCommand(
   job: string | undefined,
   opts: GlobalOptions & { json?: boolean },
 ): Promise<number> {
-  return withServices(opts, async ({ sync }) => {
+  return withServices({ ...opts, jobs: [job] }, async ({ sync }) => {
     const rows: ItemRow[] = [];
     for await (const r of sync.failed(job)) rows.push(r);
     if (opts.json) printJson(rows.map(asJson));

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import type { SyncResult } from "../../service/types.js";
 import { act, globalsOf, printJson, withServices, type GlobalOptions } from "../context.js";
+import { degradationLabel } from "../degradation-label.js";
 import { positiveInt } from "../flags.js";
 
 interface HistoryFlags extends GlobalOptions {
@@ -25,7 +26,7 @@ export function register(program: Command): void {
 /** `syncwarden history [JOB]`: runs with their results, newest first. */
 async function historyCommand(job: string | undefined, opts: HistoryFlags): Promise<number> {
   const limit = positiveInt("--limit", opts.limit, 20);
-  return withServices(opts, async ({ sync }) => {
+  return withServices({ ...opts, jobs: [job] }, async ({ sync }) => {
     const runs = await sync.history(job, limit);
     if (opts.json) {
       printJson(
@@ -44,8 +45,9 @@ async function historyCommand(job: string | undefined, opts: HistoryFlags): Prom
     for (const r of runs) {
       const res = r.result as SyncResult | null;
       const counts = res ? res.phases.map((p) => `${p.name} ${p.completed}/${p.total}`).join(", ") : "";
+      const degradation = res ? degradationLabel(res) : undefined;
       process.stdout.write(
-        `${new Date(r.startedAt).toISOString()} ${r.job} ${r.trigger} ${r.status ?? "running"}${res ? ` ${res.durationSeconds}s ${res.degradation}` : ""}${counts ? ` (${counts})` : ""}\n`,
+        `${new Date(r.startedAt).toISOString()} ${r.job} ${r.trigger} ${r.status ?? "running"}${res ? ` ${res.durationSeconds}s` : ""}${degradation ? ` ${degradation}` : ""}${counts ? ` (${counts})` : ""}\n`,
       );
     }
     return 0;

@@ -40,7 +40,7 @@ async function payDebts(sync: SyncService, job: string | undefined, json: boolea
 
 /** `syncwarden retry [JOB] [--dead]`: FAILED (and with --dead, DEAD) items back to PENDING for the next run. */
 async function retryCommand(job: string | undefined, opts: RetryOptions): Promise<number> {
-  return withServices(opts, async ({ sync }) => {
+  return withServices({ ...opts, jobs: [job] }, async ({ sync }) => {
     if (job !== undefined) sync.job(job);
     if (opts.debts) return payDebts(sync, job, opts.json ?? false);
     const statuses = opts.dead ? ["FAILED", "DEAD"] : ["FAILED"];

@@ -4,7 +4,15 @@ import { MAX_TIMER_SECONDS } from "../../config/durations.js";
 import { UsageError } from "../../errors.js";
 import type { SyncService } from "../../service/sync-service.js";
 import type { SyncResult } from "../../service/types.js";
-import { act, globalsOf, loadGlobalConfig, printJson, withServices, type GlobalOptions } from "../context.js";
+import {
+  act,
+  globalsOf,
+  loadGlobalConfig,
+  printJson,
+  withServices,
+  type GlobalOptions,
+  type Preflight,
+} from "../context.js";
 import { exitCodeForResults, EXIT } from "../exit-codes.js";
 import { commandHelpText } from "../help-text.js";
 import { createRenderer } from "../progress-renderer.js";
@@ -121,10 +129,7 @@ export async function runCommand(jobs: string[], opts: RunOptions): Promise<numb
   if (opts.nuke && (ids || opts.since))
     throw new UsageError("--nuke cannot be combined with --ids or --since");
   const since = opts.since === undefined ? undefined : await checkedSince(jobs, opts, opts.since);
-  return withServices(opts, async ({ sync: service }) => {
-    // a configuration may hold replicas alone: running no job at all must not look like success
-    if (jobs.length === 0 && service.jobNames().length === 0)
-      throw new UsageError(`no jobs in ${service.loaded.file}; replicas run with "syncwarden replicate"`);
+  return withServices({ ...opts, ...preflight(jobs, opts.phase) }, async ({ sync: service }) => {
     const names = jobs.length > 0 ? jobs : service.jobNames();
     for (const name of names) service.job(name);
     if (opts.nuke) await confirmNuke(service, names, opts.yes ?? false);
@@ -167,4 +172,18 @@ export async function runCommand(jobs: string[], opts: RunOptions): Promise<numb
     if (opts.json) printJson(results.length === 1 ? results[0] : results);
     return controller.signal.aborted ? EXIT.interrupted : exitCodeForResults(results);
   });
+}
+
+/** The named jobs and phases must exist and, before there is any state, their sources must be readable. */
+function preflight(jobs: readonly string[], phases: readonly string[] | undefined): Preflight {
+  return {
+    jobs,
+    check: async (loaded) => {
+      // a configuration may hold replicas alone: running no job at all must not look like success
+      if (jobs.length === 0 && Object.keys(loaded.config.jobs).length === 0)
+        throw new UsageError(`no jobs in ${loaded.file}; replicas run with "syncwarden replicate"`);
+      const { checkSourcesBeforeState } = await import("../../service/check-sources.js");
+      await checkSourcesBeforeState(loaded, jobs.length > 0 ? jobs : Object.keys(loaded.config.jobs), phases);
+    },
+  };
 }

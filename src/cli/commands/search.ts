@@ -29,7 +29,7 @@ async function searchCommand(words: string[], opts: SearchFlags): Promise<number
   const limit = positiveInt("--limit", opts.limit, 10);
   const query = words.join(" ").trim();
   if (query === "") throw new UsageError("search needs a query");
-  return withServices(opts, async ({ sync }) => {
+  return withServices({ ...opts, jobs: [opts.job] }, async ({ sync }) => {
     const found = await sync.search(query, {
       ...(opts.job ? { job: opts.job } : {}),
       limit,

@@ -13,9 +13,17 @@ export function register(program: Command): void {
     .action(act((job: string | undefined, _o: unknown, cmd: Command) => statusCommand(job, globalsOf(cmd))));
 }
 
+/** "completed at <finish time>" for a finished run; "running since <start time>" for one that has not finished. */
+const lastRun = (r: JobStatus["lastRun"]): string =>
+  r === null
+    ? "never"
+    : r.status !== null && r.finishedAt !== null
+      ? `${r.status} at ${r.finishedAt}`
+      : `running since ${r.startedAt}`;
+
 function render(s: JobStatus): string {
   const lines = [
-    `${s.job}: last run ${s.lastRun ? `${s.lastRun.status ?? "running"} at ${s.lastRun.startedAt}` : "never"}; last success ${s.lastSuccess ?? "never"}; ${s.documents} documents${s.debts > 0 ? `; ${s.debts} enrichment debts` : ""}`,
+    `${s.job}: last run ${lastRun(s.lastRun)}; last success ${s.lastSuccess ?? "never"}; ${s.documents} documents${s.debts > 0 ? `; ${s.debts} enrichment debts` : ""}`,
   ];
   for (const p of s.phases) {
     const c = p.items;
@@ -37,7 +45,7 @@ async function statusCommand(
   job: string | undefined,
   opts: GlobalOptions & { json?: boolean },
 ): Promise<number> {
-  return withServices(opts, async ({ sync, replicas: replicaService }) => {
+  return withServices({ ...opts, jobs: [job] }, async ({ sync, replicas: replicaService }) => {
     const jobs = await sync.status(job);
     const providers = await sync.providerHealth();
     const replicas = await replicaService.status();

@@ -21,6 +21,8 @@ export class GitSource implements Source {
   readonly type = "git";
   private readonly repo: string;
   private readonly matches: (file: string) => boolean;
+  /** Each pattern alone, to tell which of them match nothing in a full listing. */
+  private readonly patterns: { kind: "include" | "exclude"; glob: string; test: (file: string) => boolean }[];
   private readonly catFile: CatFile;
 
   constructor(
@@ -31,6 +33,9 @@ export class GitSource implements Source {
     const include = picomatch([...options.include], { dot: true });
     const exclude = options.exclude.length > 0 ? picomatch([...options.exclude], { dot: true }) : () => false;
     this.matches = (file) => include(file) && !exclude(file);
+    this.patterns = (["include", "exclude"] as const).flatMap((kind) =>
+      options[kind].map((glob) => ({ kind, glob, test: picomatch(glob, { dot: true }) })),
+    );
     this.catFile = new CatFile(this.repo);
   }
 
@@ -55,7 +60,7 @@ export class GitSource implements Source {
     if (from !== null && (await this.hasCommit(from, ctx.signal))) {
       return { mode: "delta", items: this.diff(from, target, ctx.signal) };
     }
-    return { mode: "snapshot", items: this.tree(target, ctx.signal) };
+    return { mode: "snapshot", items: this.tree(target, ctx) };
   }
 
   async fetch(item: ClaimedItem): Promise<Fetched> {
@@ -86,15 +91,29 @@ export class GitSource implements Source {
     }
   }
 
-  private async *tree(commit: string, signal: AbortSignal): AsyncIterable<PlannedItem> {
-    const out = await git(this.repo, ["ls-tree", "-r", "-z", "--full-tree", commit], signal);
+  private async *tree(commit: string, ctx: ConnectorContext): AsyncIterable<PlannedItem> {
+    const out = await git(this.repo, ["ls-tree", "-r", "-z", "--full-tree", commit], ctx.signal);
+    const unmatched = new Set(this.patterns);
     for (const record of splitNul(out)) {
       const tab = record.indexOf("\t");
       const [mode, type, sha] = record.slice(0, tab).split(" ");
       const file = record.slice(tab + 1);
-      if (type !== "blob" || sha === undefined || mode === undefined || !this.matches(file)) continue;
+      if (type !== "blob" || sha === undefined || mode === undefined) continue;
+      if (unmatched.size > 0) this.markPatterns(file, unmatched);
+      if (!this.matches(file)) continue;
       yield { key: file, version: sha, op: "upsert", ...(mode === SYMLINK_MODE ? { meta: { mode } } : {}) };
     }
+    // a full listing sees every file: a pattern that matched none of them is most likely a mistake
+    for (const p of unmatched)
+      ctx.warn?.(
+        `${p.kind} pattern "${p.glob}" matches ${p.kind === "include" ? "no file" : "none of the included files"} at ${commit.slice(0, 12)} of ${this.repo}`,
+      );
+  }
+
+  /** Forgets the patterns this file shows to match (an exclude counts only for an included file). */
+  private markPatterns(file: string, unmatched: Set<GitSource["patterns"][number]>): void {
+    const included = this.patterns.some((p) => p.kind === "include" && p.test(file));
+    for (const p of unmatched) if ((p.kind === "include" || included) && p.test(file)) unmatched.delete(p);
   }
 
   private async *diff(from: string, to: string, signal: AbortSignal): AsyncIterable<PlannedItem> {

@@ -1,0 +1,39 @@
+import { existsSync, statSync } from "node:fs";
+import path from "node:path";
+import type { GitSourceConfig } from "../../config/schema.js";
+import { git } from "./git-cli.js";
+
+/** Why a git source cannot be read, and which of its keys is wrong. */
+export interface GitSourceProblem {
+  key: "repo" | "branch";
+  message: string;
+}
+
+/** Checks that a git source's folder exists, is a git repository and has the branch; undefined when it does. */
+export async function gitSourceProblem(
+  source: Pick<GitSourceConfig, "repo" | "branch">,
+  baseDir: string,
+  signal?: AbortSignal,
+): Promise<GitSourceProblem | undefined> {
+  const repo = path.resolve(baseDir, source.repo);
+  if (!existsSync(repo) || !statSync(repo).isDirectory())
+    return { key: "repo", message: `repo "${source.repo}": the folder ${repo} does not exist` };
+  try {
+    await git(repo, ["rev-parse", "--git-dir"], signal);
+  } catch {
+    return { key: "repo", message: `repo "${source.repo}": ${repo} is not a git repository` };
+  }
+  try {
+    await git(
+      repo,
+      ["rev-parse", "--verify", "--quiet", "--end-of-options", `${source.branch}^{commit}`],
+      signal,
+    );
+  } catch {
+    return {
+      key: "branch",
+      message: `branch "${source.branch}" does not exist in the git repository ${repo}`,
+    };
+  }
+  return undefined;
+}
