@@ -32,7 +32,7 @@ export async function runJob(
   owner: string,
   lock: HeldLock,
 ): Promise<SyncResult> {
-  const runId = randomUUID();
+  const runId = req.runId ?? randomUUID();
   const started = Date.now();
   await deps.ledger.runs.start({ id: runId, job: req.job, trigger: req.trigger, owner });
   deps.events.emit("run:start", {
