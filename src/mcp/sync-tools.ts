@@ -158,7 +158,7 @@ export function registerSyncStatus(
     "sync_status",
     {
       description:
-        "Per job: checkpoints, item counts, documents, debts, last run and success, live progress, next run; breakers. run_id: one run's state, progress and result.",
+        "Per job: checkpoints, counts, documents, debts, last run and success, live progress, next run; breakers. run_id: that run.",
       inputSchema: S.syncStatusInput,
       outputSchema: S.syncStatusOutput,
       annotations: { readOnlyHint: true, openWorldHint: false },
