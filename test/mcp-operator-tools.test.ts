@@ -99,14 +99,15 @@ describe("MCP operator tools", { timeout: 60_000 }, () => {
       ["provider", "testio", "closed"],
       ["target", "replica:notes:drive", "closed"],
     ]);
-    const isolated = (await call("isolate_breaker", { name: "testio" })).structuredContent as Breaker;
+    const isolated = (await call("isolate_breaker", { name: "testio" }))
+      .structuredContent as unknown as Breaker;
     expect(isolated.breaker).toMatchObject({ state: "open", isolated: true });
     const seenByCli = JSON.parse((await runCli(["breakers", "--json"], { cwd: ws.dir })).stdout) as {
       provider: string;
       breaker: { isolated: boolean };
     }[];
     expect(seenByCli.find((b) => b.provider === "testio")!.breaker.isolated).toBe(true);
-    const reset = (await call("reset_breaker", { name: "testio" })).structuredContent as Breaker;
+    const reset = (await call("reset_breaker", { name: "testio" })).structuredContent as unknown as Breaker;
     expect(reset.breaker).toMatchObject({ state: "closed", isolated: false });
     const unknown = await call("reset_breaker", { name: "nope" });
     expect(unknown.isError).toBe(true);
