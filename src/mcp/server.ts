@@ -3,18 +3,13 @@ import { registerBreakerActions, registerListBreakers } from "./breaker-tools.js
 import { createLaunches, type McpLaunches } from "./launches.js";
 import { registerDoctor, registerFailedItems, registerHistory, registerSearch } from "./read-tools.js";
 import { registerReplicaStatus, registerReplicate } from "./replica-tools.js";
-import {
-  registerCancelSync,
-  registerListJobs,
-  registerRetryFailed,
-  registerSyncData,
-  registerSyncStatus,
-} from "./sync-tools.js";
+import { registerCancelSync, registerListJobs, registerRetryFailed, registerSyncData } from "./sync-tools.js";
+import { registerSyncStatus } from "./status-tools.js";
 import type { McpServerOptions, McpServices } from "./tool-kit.js";
 
 export type { McpServerOptions, McpServices } from "./tool-kit.js";
 export { createLaunches, type McpLaunches } from "./launches.js";
-export { nextRun } from "./sync-tools.js";
+export { nextRun } from "./status-tools.js";
 
 /**
  * An MCP server over the services: every tool is a thin call into them (DESIGN.md, guarantee 7). Long
