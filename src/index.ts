@@ -94,6 +94,8 @@ export {
   isSyncError,
   isConfigError,
   isUsageError,
+  LockedError,
+  isLockedError,
   type ErrorClass,
 } from "./errors.js";
 export { resolveTargets, type ReplicateOverrides, type ResolvedTarget } from "./replicas/targets.js";

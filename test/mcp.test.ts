@@ -19,6 +19,23 @@ import { CLI, gitConfig, Workspace } from "./helpers/workspace.js";
 
 const SINK = path.resolve(import.meta.dirname, "fixtures/slow-sink.mjs");
 
+const TOOLS = [
+  "cancel_sync",
+  "doctor",
+  "failed_items",
+  "history",
+  "isolate_breaker",
+  "list_breakers",
+  "list_jobs",
+  "replica_status",
+  "replicate",
+  "reset_breaker",
+  "retry_failed",
+  "search",
+  "sync_data",
+  "sync_status",
+];
+
 /** Job `code` (schedule every 10m) through the slow sink, which logs each call to calls.log. */
 function config(delayMs: number): string {
   const sink = `{ type: module, module: ${JSON.stringify(SINK)}, delay_ms: ${delayMs}, log: calls.log, poison: poison.txt }`;
@@ -75,19 +92,14 @@ const caller =
     (await client.callTool({ name, arguments: args }, undefined, options)) as CallToolResult;
 
 describe("MCP server over an in-memory client", { timeout: 20_000 }, () => {
-  it("lists small tools and calls each: list_jobs, sync_data, sync_status, retry_failed", async () => {
+  it("lists small tools and calls list_jobs, sync_data, sync_status, retry_failed", async () => {
     ws = new Workspace();
     const head = ws.commit(files("f", 20));
     ws.write("syncwarden.yaml", config(0));
     ws.write("poison.txt", "f3.md\n");
     const { client, call } = await connect();
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual([
-      "list_jobs",
-      "retry_failed",
-      "sync_data",
-      "sync_status",
-    ]);
+    expect(tools.map((t) => t.name).sort()).toEqual(TOOLS);
     for (const t of tools) {
       expect(JSON.stringify(t).length, t.name).toBeLessThan(2000);
       expect(t.outputSchema, t.name).toBeDefined();
@@ -99,7 +111,7 @@ describe("MCP server over an in-memory client", { timeout: 20_000 }, () => {
     ]);
 
     // a poisoned file goes DEAD: the run is partial and the checkpoint waits
-    const first = syncResult(await call("sync_data", { job: "code" }));
+    const first = syncResult(await call("sync_data", { job: "code", wait: true }));
     expect(first.status).toBe("partial");
     expect(first.phases[0]).toMatchObject({ completed: 19, dead: 1, checkpoint: null });
 
@@ -111,7 +123,7 @@ describe("MCP server over an in-memory client", { timeout: 20_000 }, () => {
       requeued: 1,
       debts: [{ job: "code", paid: 0, remaining: 0, stillDown: [] }],
     });
-    const second = await call("sync_data", { job: "code" });
+    const second = await call("sync_data", { job: "code", wait: true });
     expect(syncResult(second).status).toBe("completed");
     expect(textOf(second)).toContain("code: completed");
     expect(ws.documents("code").size).toBe(20);
@@ -137,7 +149,7 @@ describe("MCP server over an in-memory client", { timeout: 20_000 }, () => {
     }
   });
 
-  it("sends progress notifications; a cancelled sync_data leaves the ledger resumable", async () => {
+  it("sends progress notifications while it waits; cancel_sync leaves the ledger resumable", async () => {
     ws = new Workspace();
     ws.commit(files("f", 300));
     ws.write("syncwarden.yaml", config(10));
@@ -146,26 +158,21 @@ describe("MCP server over an in-memory client", { timeout: 20_000 }, () => {
     service.on((e) => e.type === "run:end" && statuses.push(e.result.status));
 
     const seen: Progress[] = [];
-    const done = await call("sync_data", { job: "code" }, { onprogress: (p) => seen.push(p) });
+    const done = await call("sync_data", { job: "code", wait: true }, { onprogress: (p) => seen.push(p) });
     expect(syncResult(done).status).toBe("completed");
     expect(seen.length).toBeGreaterThanOrEqual(1);
     expect(seen.every((p, i) => p.total === 300 && (i === 0 || p.progress > seen[i - 1]!.progress))).toBe(
       true,
     );
 
-    // cancel the next run part-way through: the request's signal reaches the engine
+    // cancel the next run part-way through: cancel_sync's abort reaches the engine
     const head = ws.commit(files("g", 300));
-    const abort = new AbortController();
-    const cancelled = call(
-      "sync_data",
-      { job: "code" },
-      {
-        signal: abort.signal,
-        onprogress: (p) => p.progress >= 20 && abort.abort(),
-      },
-    );
-    await expect(cancelled).rejects.toThrow();
-    const resumed = syncResult(await call("sync_data", { job: "code", wait_seconds: 15 }));
+    const started = syncResult(await call("sync_data", { job: "code" }));
+    expect(started.status).toBe("started");
+    await until(() => (service.running("code")?.completed ?? 0) >= 20, "20 items of the second run");
+    const cancelled = syncResult(await call("cancel_sync", { run_id: started.runId }));
+    expect(cancelled).toMatchObject({ runId: started.runId, status: "cancelled" });
+    const resumed = syncResult(await call("sync_data", { job: "code", wait: true, lock_wait_seconds: 15 }));
     expect(statuses).toEqual(["completed", "cancelled", "completed"]);
     expect(resumed.status).toBe("completed");
     expect(resumed.phases[0]!.checkpoint).toBe(head);
@@ -182,7 +189,7 @@ describe("MCP server over an in-memory client", { timeout: 20_000 }, () => {
     ws.write("syncwarden.yaml", config(20));
     const { service, call } = await connect();
 
-    const first = call("sync_data", { job: "code" });
+    const first = call("sync_data", { job: "code", wait: true });
     await until(() => service.running("code") !== undefined, "the first run");
     const busy = await call("sync_data", { job: "code" });
     expect(busy.isError).toBe(true);
@@ -265,8 +272,8 @@ describe("syncwarden mcp as a child process", { timeout: 20_000 }, () => {
     client.onerror = (e) => errors.push(e);
     await client.connect(transport);
     expect(client.getServerVersion()?.name).toBe("syncwarden");
-    expect((await client.listTools()).tools).toHaveLength(4);
-    const result = syncResult(await caller(client)("sync_data", { job: "code" }));
+    expect((await client.listTools()).tools).toHaveLength(TOOLS.length);
+    const result = syncResult(await caller(client)("sync_data", { job: "code", wait: true }));
     expect(result.status).toBe("completed");
     expect(ws.documents("code").size).toBe(30);
     await client.close();
@@ -305,7 +312,7 @@ describe("syncwarden mcp as a child process", { timeout: 20_000 }, () => {
       new StreamableHTTPClientTransport(new URL(url[1]!), { requestInit: { headers: auth } }),
     );
     expect((await client.listTools()).tools.map((t) => t.name)).toContain("sync_data");
-    const result = await caller(client)("sync_data", { job: "code" });
+    const result = await caller(client)("sync_data", { job: "code", wait: true });
     expect(syncResult(result).status).toBe("completed");
     expect(ws.documents("code").size).toBe(10);
     await client.close();

@@ -6,7 +6,7 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import { redact, registerSecret } from "../config/secrets.js";
 import { errorMessage } from "../errors.js";
-import { createMcpServer, type McpServerOptions, type McpServices } from "./server.js";
+import { createLaunches, createMcpServer, type McpServerOptions, type McpServices } from "./server.js";
 
 /*
  * Streamable HTTP on 127.0.0.1 only, at /mcp.
@@ -95,6 +95,8 @@ export async function startMcpHttp(services: McpServices, opts: McpHttpOptions):
     return got.length === expected.length && timingSafeEqual(got, expected);
   };
   const sessions = new Map<string, { transport: StreamableHTTPServerTransport; server: McpServer }>();
+  // runs a session started outlive it: every session follows and cancels them in one set
+  const launches = createLaunches(services.sync, opts.inflight);
   let hosts: string[] = [];
   let origins: string[] = [];
 
@@ -126,7 +128,7 @@ export async function startMcpHttp(services: McpServices, opts: McpHttpOptions):
     if (req.method !== "POST" || !isInitializeRequest(body))
       throw new Refusal(400, "no Mcp-Session-Id: the first request must be initialize");
     if (sessions.size >= MAX_SESSIONS) throw new Refusal(503, `too many open sessions (${MAX_SESSIONS})`);
-    const server = createMcpServer(services, opts);
+    const server = createMcpServer(services, { ...opts, launches });
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => void sessions.set(id, { transport, server }),

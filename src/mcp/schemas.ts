@@ -7,20 +7,25 @@ import { z } from "zod";
 
 const jobName = z.string().min(1).describe("job name (see list_jobs)");
 
+/** The longest a tool waits for a run before answering: under the 60 s default request timeout of MCP clients. */
+export const MAX_WAIT_SECONDS = 50;
+
 export const syncDataInput = {
   job: jobName,
-  ids: z
-    .array(z.string())
-    .min(1)
-    .optional()
-    .describe("only these item keys (scoped: the main checkpoint does not move)"),
-  since: z
-    .string()
-    .min(1)
-    .optional()
-    .describe("only what changed since this value, e.g. an ISO date (scoped)"),
+  ids: z.array(z.string()).min(1).optional().describe("only these item keys (scoped)"),
+  since: z.string().min(1).optional().describe("only what changed since this value (scoped)"),
   force: z.boolean().optional().describe("reprocess every item, ignoring fingerprints"),
+  wait: z
+    .boolean()
+    .default(false)
+    .describe("wait up to wait_seconds for the result (else: return the run id at once)"),
   wait_seconds: z
+    .number()
+    .min(0)
+    .max(MAX_WAIT_SECONDS)
+    .default(MAX_WAIT_SECONDS)
+    .describe("with wait: how long"),
+  lock_wait_seconds: z
     .number()
     .min(0)
     .max(3600)
@@ -28,28 +33,30 @@ export const syncDataInput = {
     .describe("seconds to wait for another runner of the job; 0 fails at once"),
 };
 
+const phaseResult = z.looseObject({
+  name: z.string(),
+  completed: z.number(),
+  dead: z.number(),
+  checkpoint: z.string().nullable(),
+});
+
+/** A run: started (or waiting for its lock, or still running) with its id, or ended with its SyncResult. */
 export const syncResultOutput = z.looseObject({
   runId: z.string(),
   job: z.string(),
-  status: z.enum(["completed", "partial", "failed", "cancelled", "skipped"]),
-  degradation: z.enum(["full", "partial", "raw_only", "none"]),
-  durationSeconds: z.number(),
-  phasesCompleted: z.number(),
-  phases: z.array(
-    z.looseObject({
-      name: z.string(),
-      total: z.number(),
-      completed: z.number(),
-      failed: z.number(),
-      dead: z.number(),
-      checkpoint: z.string().nullable(),
-    }),
-  ),
-  warnings: z.array(z.string()),
+  status: z
+    .enum(["started", "waiting", "running", "completed", "partial", "failed", "cancelled", "skipped"])
+    .describe("started, waiting, running: see sync_status {run_id}"),
+  degradation: z.string().optional(),
+  phases: z.array(phaseResult).optional(),
 });
 
-export const syncStatusInput = { job: jobName.optional() };
+export const syncStatusInput = {
+  job: jobName.optional(),
+  run_id: z.string().min(1).optional().describe("a run's id: its state, progress and result"),
+};
 
+/** With run_id, also `run`: { runId, job, state: waiting | running | ended, progress, result } (documented here, not in tools/list: its size). */
 export const syncStatusOutput = z.looseObject({
   jobs: z.array(
     z.looseObject({
@@ -65,6 +72,11 @@ export const syncStatusOutput = z.looseObject({
   providers: z.array(z.looseObject({ provider: z.string(), breaker: z.looseObject({ state: z.string() }) })),
   replicas: z.array(z.looseObject({ name: z.string(), breaker: z.looseObject({ state: z.string() }) })),
 });
+
+export const cancelSyncInput = {
+  run_id: z.string().min(1).optional().describe("the run to cancel"),
+  job: jobName.optional().describe("or: the job whose run (started by this server) to cancel"),
+};
 
 export const retryFailedInput = {
   job: jobName.optional().describe("only this job (default: all)"),
@@ -95,4 +107,129 @@ export const listJobsOutput = z.looseObject({
       schedule: z.looseObject({ every: z.string().optional(), cron: z.string().optional() }).nullable(),
     }),
   ),
+});
+
+// --- the operator's tools: what the CLI gives a person ---
+
+export const searchInput = {
+  query: z.string().min(1).describe("words that must all match (full text, bm25-ranked)"),
+  job: jobName.optional().describe("only this job's documents"),
+  limit: z.number().int().min(1).max(100).default(10),
+  semantic: z.boolean().optional().describe("rank by embedding similarity (needs an openai-embeddings step)"),
+};
+
+export const searchOutput = z.looseObject({
+  hits: z.array(z.looseObject({ job: z.string(), key: z.string(), score: z.number(), snippet: z.string() })),
+  note: z.string().optional().describe("why nothing could be searched"),
+});
+
+export const historyInput = {
+  job: jobName.optional(),
+  limit: z.number().int().min(1).max(200).default(20),
+};
+
+export const historyOutput = z.looseObject({
+  runs: z.array(
+    z.looseObject({
+      runId: z.string(),
+      job: z.string(),
+      trigger: z.string(),
+      status: z.string().nullable().describe("null while running (or a run killed before it ended)"),
+      startedAt: z.string(),
+      finishedAt: z.string().nullable(),
+    }),
+  ),
+});
+
+export const failedItemsInput = {
+  job: jobName.optional(),
+  limit: z.number().int().min(1).max(1000).default(100),
+};
+
+export const failedItemsOutput = z.looseObject({
+  items: z.array(
+    z.looseObject({
+      job: z.string(),
+      phase: z.string(),
+      key: z.string(),
+      status: z.string(),
+      attempts: z.number(),
+      errorClass: z.string().nullable(),
+      error: z.string().nullable(),
+    }),
+  ),
+  total: z.number().describe("how many there are (items lists at most limit)"),
+});
+
+export const doctorInput = {
+  repair: z.boolean().optional().describe("make the repairs too (overdue syncs are reported, not started)"),
+  thorough: z.boolean().optional().describe("a full integrity check instead of the quick one"),
+};
+
+export const doctorOutput = z.looseObject({
+  checks: z.array(z.looseObject({ name: z.string(), status: z.string(), message: z.string() })),
+  repairs: z.array(z.looseObject({ name: z.string(), ok: z.boolean(), message: z.string() })),
+  exitCode: z.number().describe("0 healthy, 1 warnings, 2 critical"),
+});
+
+const breakerRow = z.looseObject({
+  kind: z.enum(["provider", "target"]),
+  name: z.string().describe("what reset_breaker and isolate_breaker take"),
+  breaker: z.looseObject({ state: z.string(), isolated: z.boolean(), openUntil: z.string().nullable() }),
+});
+
+export const listBreakersOutput = z.looseObject({ breakers: z.array(breakerRow) });
+
+export const breakerInput = {
+  name: z.string().min(1).describe("a provider, or a replica target as replica:<replica>:<target>"),
+};
+
+export const breakerOutput = z.looseObject({ name: z.string(), breaker: breakerRow.shape.breaker });
+
+const targetReport = z.looseObject({
+  replica: z.string(),
+  target: z.string(),
+  status: z.string(),
+  copied: z.number(),
+  deleted: z.number(),
+});
+
+export const replicaStatusInput = {
+  id: z.string().min(1).optional().describe("one replication (as replicate returned it)"),
+};
+
+export const replicaStatusOutput = z.looseObject({
+  targets: z.array(
+    z.looseObject({
+      name: z.string(),
+      path: z.string(),
+      direction: z.string(),
+      lastSuccess: z.string().nullable(),
+      breaker: z.looseObject({ state: z.string() }),
+    }),
+  ),
+  replications: z.array(
+    z.looseObject({
+      id: z.string(),
+      state: z.enum(["waiting", "running", "ended"]),
+      targets: z.array(targetReport).nullable(),
+    }),
+  ),
+});
+
+export const replicateInput = {
+  replica: z.string().min(1).optional().describe("only this replica (default: all)"),
+  target: z.string().min(1).optional().describe("only this target of it"),
+  direction: z.enum(["push", "pull", "bidirectional"]).optional(),
+  conflict: z.enum(["newest", "local", "remote", "manual"]).optional(),
+  dry_run: z.boolean().optional().describe("report what would change, change nothing"),
+  force: z.boolean().optional().describe("past the mass-deletion and clock-shift guards"),
+  wait: z.boolean().default(false).describe("wait up to wait_seconds for the reports"),
+  wait_seconds: z.number().min(0).max(MAX_WAIT_SECONDS).default(MAX_WAIT_SECONDS),
+};
+
+export const replicateOutput = z.looseObject({
+  id: z.string().describe("follow it with replica_status {id}"),
+  state: z.enum(["running", "ended"]),
+  targets: z.array(targetReport).nullable(),
 });

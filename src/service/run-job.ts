@@ -38,7 +38,7 @@ export async function runJob(
   owner: string,
   lock: HeldLock,
 ): Promise<SyncResult> {
-  const runId = randomUUID();
+  const runId = req.runId ?? randomUUID();
   const started = Date.now();
   // holding the job's lock proves every earlier run of the job stopped: those left unfinished died
   for (const r of await closeInterruptedRuns(

@@ -10,4 +10,6 @@ export interface SyncRequest {
   options?: { force?: boolean; incrementalOnly?: boolean; nuke?: boolean; wait?: number | false };
   trigger: Trigger;
   signal?: AbortSignal;
+  /** The run's id, when the caller names it before the run starts (MCP returns it at once); a UUID otherwise. */
+  runId?: string;
 }
