@@ -1,6 +1,12 @@
 // A consistent copy of a live SQLite database: the ledger's backups and the replicas' snapshots use it.
 
-import type Database from "better-sqlite3";
+/** What the copy needs of a better-sqlite3 connection (named structurally: the published types need no @types/better-sqlite3). */
+export interface BackupSource {
+  backup(
+    destination: string,
+    options: { progress: (info: { totalPages: number; remainingPages: number }) => number },
+  ): Promise<unknown>;
+}
 
 /** Pages copied per turn of the event loop while nobody else writes (4 MB at 4 KiB pages). */
 const PAGES_PER_STEP = 1000;
@@ -12,7 +18,7 @@ const ALL_PAGES = 0x7fffffff;
  * turning; once another connection's write restarts the copy, every remaining page in one step (one read
  * transaction: a consistent snapshot). An unbounded stepped copy under a steady writer restarts for ever.
  */
-export async function backupSqlite(source: Database.Database, dest: string): Promise<void> {
+export async function backupSqlite(source: BackupSource, dest: string): Promise<void> {
   let remaining = Number.POSITIVE_INFINITY;
   let restarted = false;
   await source.backup(dest, {

@@ -65,7 +65,7 @@ describe("the published package", { timeout: 240_000 }, () => {
   let packed: Promise<Packed> | undefined;
   const packOnce = (): Promise<Packed> => (packed ??= pack(dir));
 
-  it("14.1 LockedError, isLockedError and every error class and guard the README names are exported", async () => {
+  it("14.14 LockedError, isLockedError and every error class and guard the README names are exported", async () => {
     const api = (await import("../src/index.js")) as Record<string, unknown>;
     const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
     const named = new Set([...readme.matchAll(/`((?:is)?[A-Z]?[A-Za-z]*Error)`/g)].map((m) => m[1]!));
@@ -77,7 +77,7 @@ describe("the published package", { timeout: 240_000 }, () => {
     expect((api.isSyncError as (e: unknown) => boolean)(locked)).toBe(true);
   });
 
-  it("14.4 the examples/ folder the README links to ships in the package", async () => {
+  it("14.14 the examples/ folder the README links to ships in the package", async () => {
     const { shipped } = await packOnce();
     const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
     const linked = [...readme.matchAll(/\]\((examples\/[^)#]+)\)/g)].map((m) => m[1]!.replace(/\/$/, ""));
@@ -89,7 +89,7 @@ describe("the published package", { timeout: 240_000 }, () => {
       ).toBe(true);
   });
 
-  it("14.2 a fresh project installs the packed tarball without @types/better-sqlite3 and compiles against every shipped .d.ts with skipLibCheck off", async () => {
+  it("14.14 a fresh project installs the packed tarball without @types/better-sqlite3 and compiles against every shipped .d.ts with skipLibCheck off", async () => {
     const { shipped, tarball } = await packOnce();
     expect(shipped).toContain("dist/index.d.ts");
     writeFileSync(

@@ -27,7 +27,7 @@ afterEach(async () => {
 });
 
 describe("MCP: runs longer than the client's request timeout", { timeout: 120_000 }, () => {
-  it("11.1 over stdio, sync_data answers at once with the run id while the run outlasts the client's 2 s timeout; sync_status {run_id} reports live progress, then the result", async () => {
+  it("14.11 over stdio, sync_data answers at once with the run id while the run outlasts the client's 2 s timeout; sync_status {run_id} reports live progress, then the result", async () => {
     ws = new Workspace();
     ws.commit(files("f", 240));
     ws.write("syncwarden.yaml", slowConfig(100)); // 240 items × 100 ms / 4 workers: about 6 s
@@ -70,7 +70,7 @@ describe("MCP: runs longer than the client's request timeout", { timeout: 120_00
     expect(history.runs[0]).toMatchObject({ runId, status: "completed", trigger: "mcp" });
   });
 
-  it("11.2 sync_data {wait: true} waits at most wait_seconds, sending progress notifications meanwhile; cancel_sync stops the run and the next one resumes it", async () => {
+  it("14.11 sync_data {wait: true} waits at most wait_seconds, sending progress notifications meanwhile; cancel_sync stops the run and the next one resumes it", async () => {
     ws = new Workspace();
     ws.commit(files("f", 300));
     ws.write("syncwarden.yaml", slowConfig(100)); // 300 × 100 ms / 4: about 7.5 s

@@ -42,7 +42,7 @@ async function untilEnded(call: Call, id: string): Promise<Record<string, unknow
 }
 
 describe("MCP operator tools", { timeout: 60_000 }, () => {
-  it("11.3 search, history, failed_items, doctor, list_breakers, reset_breaker, isolate_breaker, replica_status and replicate answer through the SDK client", async () => {
+  it("14.11 search, history, failed_items, doctor, list_breakers, reset_breaker, isolate_breaker, replica_status and replicate answer through the SDK client", async () => {
     ws = new Workspace();
     ws.commit(files("f", 12));
     ws.write("syncwarden.yaml", slowConfig(0, EXTRA));

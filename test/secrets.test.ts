@@ -123,8 +123,15 @@ describe("secrets never leave the process", () => {
     try {
       const answers: string[] = [];
       for (const job of ["shop", "notes"]) {
-        const result = await client.callTool({ name: "sync_data", arguments: { job } });
+        // wait for the run's result (sync_data returns at once otherwise), then read it back as sync_status does
+        const result = await client.callTool({
+          name: "sync_data",
+          arguments: { job, wait: true, wait_seconds: 50 },
+        });
         answers.push(JSON.stringify(result));
+        answers.push(JSON.stringify(await client.callTool({ name: "sync_status", arguments: { job } })));
+        answers.push(JSON.stringify(await client.callTool({ name: "failed_items", arguments: { job } })));
+        answers.push(JSON.stringify(await client.callTool({ name: "history", arguments: { job } })));
       }
       expect(server.seen).toContain(EMBED_KEY);
       expect(server.seen).toContain(`Bearer ${SHOP_TOKEN}`);
