@@ -1,4 +1,5 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { itemView } from "../service/item-view.js";
 import type { SyncService } from "../service/sync-service.js";
 import * as S from "./schemas.js";
 import { checkJob, failure, iso, ok, type McpServices } from "./tool-kit.js";
@@ -82,18 +83,7 @@ export function registerFailedItems(server: McpServer, sync: SyncService): void 
         let total = 0;
         for await (const r of sync.failed(args.job)) {
           total++;
-          if (items.length < args.limit)
-            items.push({
-              job: r.job,
-              phase: r.phase,
-              key: r.key,
-              status: r.status,
-              attempts: r.attempts,
-              errorClass: r.errorClass,
-              error: r.errorMessage,
-              reason: r.reason,
-              nextAttemptAt: iso(r.nextAttemptAt),
-            });
+          if (items.length < args.limit) items.push(itemView(r));
         }
         const lines = items.map(
           (r) =>

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { ItemRow } from "../../service/sync-service.js";
+import { itemView } from "../../service/item-view.js";
 import { act, globalsOf, printJson, withServices, type GlobalOptions } from "../context.js";
 
 export function register(program: Command): void {
@@ -11,18 +12,6 @@ export function register(program: Command): void {
     .action(act((job: string | undefined, _o: unknown, cmd: Command) => failedCommand(job, globalsOf(cmd))));
 }
 
-const asJson = (r: ItemRow) => ({
-  job: r.job,
-  phase: r.phase,
-  key: r.key,
-  status: r.status,
-  attempts: r.attempts,
-  errorClass: r.errorClass,
-  error: r.errorMessage,
-  reason: r.reason,
-  nextAttemptAt: r.nextAttemptAt === null ? null : new Date(r.nextAttemptAt).toISOString(),
-});
-
 /** `syncwarden failed [JOB]`: FAILED and DEAD items with their error class and message. */
 async function failedCommand(
   job: string | undefined,
@@ -31,7 +20,7 @@ async function failedCommand(
   return withServices({ ...opts, jobs: [job] }, async ({ sync }) => {
     const rows: ItemRow[] = [];
     for await (const r of sync.failed(job)) rows.push(r);
-    if (opts.json) printJson(rows.map(asJson));
+    if (opts.json) printJson(rows.map(itemView));
     else if (rows.length === 0) process.stdout.write("no failed or dead items\n");
     else
       for (const r of rows)

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
-import type { ItemRow, ItemStatus } from "../../service/sync-service.js";
+import { itemView } from "../../service/item-view.js";
+import type { ItemStatus } from "../../service/sync-service.js";
 import { act, globalsOf, printJson, withServices, type GlobalOptions } from "../context.js";
 import { positiveInt } from "../flags.js";
 
@@ -36,30 +37,13 @@ export function parseStatuses(value: string | undefined): ItemStatus[] | undefin
   return [...new Set(words)].map((w) => w.toUpperCase() as ItemStatus);
 }
 
-const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
-
-const asJson = (r: ItemRow) => ({
-  job: r.job,
-  phase: r.phase,
-  key: r.key,
-  version: r.version,
-  op: r.op,
-  status: r.status,
-  attempts: r.attempts,
-  reason: r.reason,
-  errorClass: r.errorClass,
-  error: r.errorMessage,
-  nextAttemptAt: iso(r.nextAttemptAt),
-  updatedAt: iso(r.updatedAt),
-});
-
 /** `syncwarden items JOB [--status S] [--limit N]`: the job's items, oldest recorded first. */
 async function itemsCommand(job: string, opts: ItemsFlags): Promise<number> {
   const statuses = parseStatuses(opts.status);
   const limit = positiveInt("--limit", opts.limit, 100);
   return withServices(opts, async ({ sync }) => {
     const rows = await sync.items(job, { ...(statuses ? { statuses } : {}), limit });
-    if (opts.json) printJson(rows.map(asJson));
+    if (opts.json) printJson(rows.map(itemView));
     else if (rows.length === 0) {
       const which = statuses ? `${statuses.join(" or ").toLowerCase()} ` : "";
       process.stdout.write(`no ${which}items of ${job}\n`);
