@@ -18,22 +18,21 @@ export async function gitSourceProblem(
   const repo = path.resolve(baseDir, source.repo);
   if (!existsSync(repo) || !statSync(repo).isDirectory())
     return { key: "repo", message: `repo "${source.repo}": the folder ${repo} does not exist` };
-  try {
-    await git(repo, ["rev-parse", "--git-dir"], signal);
-  } catch {
-    return { key: "repo", message: `repo "${source.repo}": ${repo} is not a git repository` };
-  }
-  try {
-    await git(
-      repo,
-      ["rev-parse", "--verify", "--quiet", "--end-of-options", `${source.branch}^{commit}`],
-      signal,
-    );
-  } catch {
-    return {
-      key: "branch",
-      message: `branch "${source.branch}" does not exist in the git repository ${repo}`,
-    };
-  }
-  return undefined;
+  // one git call when all is well (the check runs at the start of every run); the diagnosis only on failure
+  const branch = `${source.branch}^{commit}`;
+  const ok = await git(repo, ["rev-parse", "--verify", "--quiet", "--end-of-options", branch], signal).then(
+    () => true,
+    () => false,
+  );
+  if (ok) return undefined;
+  signal?.throwIfAborted();
+  const isRepo = await git(repo, ["rev-parse", "--git-dir"], signal).then(
+    () => true,
+    () => false,
+  );
+  if (!isRepo) return { key: "repo", message: `repo "${source.repo}": ${repo} is not a git repository` };
+  return {
+    key: "branch",
+    message: `branch "${source.branch}" does not exist in the git repository ${repo}`,
+  };
 }
