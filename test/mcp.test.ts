@@ -6,15 +6,11 @@ import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import type { RequestOptions } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import type { CallToolResult, Progress } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
-import { loadConfig } from "../src/config/load-config.js";
-import { createMcpServer } from "../src/mcp/server.js";
-import { openServices } from "../src/service/open-services.js";
 import type { SyncService } from "../src/service/sync-service.js";
 import type { SyncResult } from "../src/service/types.js";
+import { caller, files, inMemory, textOf, type Call } from "./helpers/mcp-client.js";
 import { CLI, gitConfig, Workspace } from "./helpers/workspace.js";
 
 const SINK = path.resolve(import.meta.dirname, "fixtures/slow-sink.mjs");
@@ -45,9 +41,6 @@ function config(delayMs: number): string {
   );
 }
 
-const files = (prefix: string, n: number): Record<string, string> =>
-  Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}.md`, `${prefix} file ${i}`]));
-
 async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
@@ -57,8 +50,6 @@ async function until(cond: () => boolean, what: string, ms = 10_000): Promise<vo
 }
 
 const syncResult = (r: CallToolResult): SyncResult => r.structuredContent as unknown as SyncResult;
-const textOf = (r: CallToolResult): string =>
-  r.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
 const calls = (ws: Workspace): string[] =>
   readFileSync(path.join(ws.dir, "calls.log"), "utf8").split("\n").filter(Boolean);
 
@@ -70,26 +61,9 @@ afterEach(async () => {
 });
 
 async function connect(): Promise<{ service: SyncService; client: Client; call: Call }> {
-  const services = openServices(loadConfig(ws.configFile), { progressIntervalMs: 50 });
-  const service = services.sync;
-  const server = createMcpServer(services);
-  const [serverSide, clientSide] = InMemoryTransport.createLinkedPair();
-  await server.connect(serverSide);
-  const client = new Client({ name: "mcp-test", version: "1.0.0" });
-  await client.connect(clientSide);
-  cleanups.push(async () => {
-    await client.close();
-    await server.close();
-    await services.close();
-  });
-  return { service, client, call: caller(client) };
+  const { services, client, call } = await inMemory(ws.configFile, cleanups);
+  return { service: services.sync, client, call };
 }
-
-type Call = (name: string, args?: Record<string, unknown>, o?: RequestOptions) => Promise<CallToolResult>;
-const caller =
-  (client: Client): Call =>
-  async (name, args = {}, options) =>
-    (await client.callTool({ name, arguments: args }, undefined, options)) as CallToolResult;
 
 describe("MCP server over an in-memory client", { timeout: 20_000 }, () => {
   it("lists small tools and calls list_jobs, sync_data, sync_status, retry_failed", async () => {
