@@ -35,6 +35,37 @@ export const gitSourceSchema = z.strictObject({
   max_file_bytes: z.number().int().positive().default(1_048_576),
 });
 
+/** `owner/name`, or a repository's https URL on github.com or a GitHub Enterprise Server host. */
+const GITHUB_REPO = /^(?:https?:\/\/[^/\s]+\/)?[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+?(?:\.git)?\/?$/;
+
+/** Files of a GitHub repository read through the REST API (no clone); item key = path, version = blob sha. */
+export const githubSourceSchema = z
+  .strictObject({
+    type: z.literal("github"),
+    repo: z.string().regex(GITHUB_REPO, {
+      error: (i) =>
+        `repository ${JSON.stringify(i.input)} must be owner/name or https://github.com/owner/name[.git]`,
+    }),
+    /** A branch, tag or commit; default: the repository's default branch. `branch` is the same option. */
+    ref: z.string().min(1).optional(),
+    branch: z.string().min(1).optional(),
+    /** Usually "${GITHUB_TOKEN}"; without one, anonymous access (60 requests an hour). Never logged or stored. */
+    token: z.string().optional(),
+    /** GitHub Enterprise Server: https://HOST/api/v3. */
+    base_url: z.url().default("https://api.github.com"),
+    include: globs.default(["**"]),
+    exclude: globs.default([]),
+    max_file_bytes: z.number().int().positive().default(1_048_576),
+    /** Requests in flight at once per token, across this process. */
+    concurrency: z.number().int().min(1).max(64).default(4),
+    /** The share of a token's hourly limit left unused: the shared gate closes until the reset when only this much remains. */
+    rate_limit_reserve: z.number().min(0).max(0.5).default(0.05),
+  })
+  .refine((s) => s.ref === undefined || s.branch === undefined || s.ref === s.branch, {
+    error: "give ref or branch, not both",
+    path: ["branch"],
+  });
+
 /** A user's own connector: `module` is a path (relative to the config file) whose default export is a factory. */
 export const moduleConnectorSchema = z.looseObject({
   type: z.literal("module"),
@@ -97,7 +128,12 @@ const moduleEnrichSchema = moduleConnectorSchema.extend({
 export const phaseSchema = z
   .strictObject({
     name: name("phase name"),
-    source: z.discriminatedUnion("type", [gitSourceSchema, httpJsonSourceSchema, moduleConnectorSchema]),
+    source: z.discriminatedUnion("type", [
+      gitSourceSchema,
+      githubSourceSchema,
+      httpJsonSourceSchema,
+      moduleConnectorSchema,
+    ]),
     enrich: z.array(z.discriminatedUnion("type", [embeddingsEnrichSchema, moduleEnrichSchema])).default([]),
     sink: z
       .discriminatedUnion("type", [sqliteDocsSinkSchema, moduleConnectorSchema])
@@ -201,6 +237,7 @@ export const configSchema = z
 export type SyncSettings = z.infer<typeof syncSchema>;
 export type ProviderConfig = z.infer<typeof providerSchema>;
 export type GitSourceConfig = z.infer<typeof gitSourceSchema>;
+export type GithubSourceConfig = z.infer<typeof githubSourceSchema>;
 export type HttpJsonSourceConfig = z.infer<typeof httpJsonSourceSchema>;
 export type EmbeddingsEnrichConfig = z.infer<typeof embeddingsEnrichSchema>;
 export type ModuleConnectorConfig = z.infer<typeof moduleConnectorSchema>;

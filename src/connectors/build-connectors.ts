@@ -1,3 +1,4 @@
+import { ConfigError } from "../errors.js";
 import type { PhaseConfig } from "../config/schema.js";
 import { OpenAiEmbeddings } from "./enrichers/openai-embeddings.js";
 import { loadModuleConnector } from "./load-module.js";
@@ -20,6 +21,10 @@ export interface PhaseConnectors {
   sink: Sink;
 }
 
+function unbuilt(at: string): never {
+  throw new ConfigError(`${at}: the github source is not built yet`);
+}
+
 /** Builds the source, enrich steps and sink of one phase from its configuration. */
 export async function buildConnectors(
   phase: PhaseConfig,
@@ -32,7 +37,9 @@ export async function buildConnectors(
       ? new GitSource(s, ctx.baseDir)
       : s.type === "http-json"
         ? new HttpJsonSource(s)
-        : await loadModuleConnector<Source>(`${at}.source`, s, ["target", "list", "fetch"], ctx);
+        : s.type === "github"
+          ? unbuilt(`${at}.source`)
+          : await loadModuleConnector<Source>(`${at}.source`, s, ["target", "list", "fetch"], ctx);
   const enrich: EnrichStep[] = [];
   for (const [i, e] of phase.enrich.entries()) {
     const step =
