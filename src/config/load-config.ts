@@ -4,8 +4,9 @@ import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node }
 import { ConfigError } from "../errors.js";
 import { describeIssue, withoutFollowOns } from "./config-issues.js";
 import { providerOverrides, syncOverrides } from "./env.js";
+import { codebaseJobs } from "./codebase-jobs.js";
 import { configSchema, type ConfigFile } from "./schema.js";
-import { registerHeaderSecrets } from "./secrets.js";
+import { registerHeaderSecrets, registerSourceSecrets } from "./secrets.js";
 
 export const DEFAULT_CONFIG_FILE = "syncwarden.yaml";
 /** The names looked for in the working directory, in this order (sync_config.yaml: the background documents' name). */
@@ -115,6 +116,14 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     const problems = [...new Map(located.map((p) => [p.text, p])).values()].sort((a, b) => a.line - b.line);
     throw new ConfigError(`invalid configuration:\n  ${problems.map((p) => p.text).join("\n  ")}`);
   }
+  try {
+    Object.assign(parsed.data.jobs, codebaseJobs(parsed.data.codebases, parsed.data.processing, env));
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(`${abs}: ${err.message}`);
+    throw err;
+  }
+  for (const job of Object.values(parsed.data.jobs))
+    for (const phase of job.phases) registerSourceSecrets(phase.source, env);
   for (const provider of Object.values(parsed.data.providers)) {
     // every process that reads this configuration knows its secrets, whether or not it calls the provider
     registerHeaderSecrets(provider.headers, env);

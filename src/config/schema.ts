@@ -4,6 +4,8 @@ import { replicasSchema } from "./replicas-schema.js";
 import { name } from "./names.js";
 import { parseDuration } from "./schedule.js";
 import { scheduleSchema } from "./schedule-schema.js";
+import { codebaseSchema, processingSchema } from "./codebases.js";
+import { GITHUB_REPO } from "./github-repo.js";
 
 /** The `sync:` block our users already write (names kept from their systems). */
 export const syncSchema = z.strictObject({
@@ -34,9 +36,6 @@ export const gitSourceSchema = z.strictObject({
   exclude: globs.default([]),
   max_file_bytes: z.number().int().positive().default(1_048_576),
 });
-
-/** `owner/name`, or a repository's https URL on github.com or a GitHub Enterprise Server host. */
-const GITHUB_REPO = /^(?:https?:\/\/[^/\s]+\/)?[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+?(?:\.git)?\/?$/;
 
 /** Files of a GitHub repository read through the REST API (no clone); item key = path, version = blob sha. */
 export const githubSourceSchema = z
@@ -228,10 +227,25 @@ export const configSchema = z
     jobs: z.record(name("job name"), jobSchema).default({}),
     /** Folders kept in step with other folders (src/replicas). */
     replicas: replicasSchema,
+    /** The code indexer's repositories, as its users write them: each becomes a job (config/codebases.ts). */
+    codebases: z.array(codebaseSchema).default([]),
+    processing: processingSchema.prefault({}),
   })
-  .refine((c) => Object.keys(c.jobs).length > 0 || Object.keys(c.replicas).length > 0, {
-    error: "define at least one job (or a replica)",
-    path: ["jobs"],
+  .refine(
+    (c) => Object.keys(c.jobs).length > 0 || Object.keys(c.replicas).length > 0 || c.codebases.length > 0,
+    { error: "define at least one job (or a codebase, or a replica)", path: ["jobs"] },
+  )
+  .superRefine((c, ctx) => {
+    const seen = new Set<string>();
+    c.codebases.forEach((b, i) => {
+      if (b.name in c.jobs || seen.has(b.name))
+        ctx.addIssue({
+          code: "custom",
+          message: `codebase name "${b.name}" is already ${seen.has(b.name) ? "a codebase" : "a job"}: each codebase becomes a job of that name`,
+          path: ["codebases", i, "name"],
+        });
+      seen.add(b.name);
+    });
   });
 
 export type SyncSettings = z.infer<typeof syncSchema>;

@@ -74,6 +74,12 @@ export function registerHeaderSecrets(
   for (const [name, value] of Object.entries(headers)) interpolateSecret(value, env, () => "" as never, name);
 }
 
+/** Registers a source's credential (a github source's `token`, as written or from `${VAR}`) without building it. */
+export function registerSourceSecrets(source: object, env: NodeJS.ProcessEnv): void {
+  const token = (source as { token?: unknown }).token;
+  if (typeof token === "string") interpolateSecret(token, env, () => "" as never, "token");
+}
+
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
