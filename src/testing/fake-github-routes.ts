@@ -16,8 +16,8 @@ import type { GitRepoReader } from "./fake-github-git.js";
 
 export interface RouteResult {
   status: number;
-  /** Serialised JSON. */
-  body: string;
+  /** Serialised JSON (cached bodies are kept encoded). */
+  body: string | Buffer;
   /** Identity of the representation (hashed with the caller into an ETag); only on 200s. */
   tag?: string;
   headers?: Record<string, string>;
@@ -37,18 +37,20 @@ export interface RouteContext {
   cache: BodyCache;
 }
 
-/** Serialised bodies kept up to a byte budget, oldest first out. */
+/** Serialised bodies, encoded, kept up to a byte budget, oldest first out. */
 export class BodyCache {
-  private readonly map = new Map<string, string>();
+  private readonly map = new Map<string, Buffer>();
   private bytes = 0;
 
   constructor(private readonly maxBytes: number) {}
 
-  async get(key: string, make: () => Promise<string | undefined>): Promise<string | undefined> {
+  async get(key: string, make: () => Promise<unknown>): Promise<Buffer | undefined> {
     const hit = this.map.get(key);
     if (hit !== undefined) return hit;
-    const made = await make();
-    if (made === undefined || made.length > this.maxBytes / 4) return made;
+    const value = await make();
+    if (value === undefined) return undefined;
+    const made = Buffer.from(JSON.stringify(value), "utf8");
+    if (made.length > this.maxBytes / 4) return made;
     this.map.set(key, made);
     this.bytes += made.length;
     for (const [k, v] of this.map) {
@@ -156,7 +158,7 @@ async function tree(
   const key = `tree:${c.owner}/${c.name}:${sha}:${recursive ? "r" : "d"}:${ctx.treeTruncateAt}`;
   const body = await ctx.cache.get(key, async () => {
     const entries = await reader.tree(sha, recursive);
-    return entries && JSON.stringify(treeBody(c, sha, entries, recursive ? ctx.treeTruncateAt : Infinity));
+    return entries && treeBody(c, sha, entries, recursive ? ctx.treeTruncateAt : Infinity);
   });
   return body === undefined ? notFound() : { status: 200, body, tag: key };
 }
@@ -170,7 +172,7 @@ async function blob(
   const key = `blob:${c.owner}/${c.name}:${sha}`;
   const body = await ctx.cache.get(key, async () => {
     const content = await reader.blob(sha);
-    return content && JSON.stringify(blobBody(c, sha, content));
+    return content && blobBody(c, sha, content);
   });
   return body === undefined ? notFound() : { status: 200, body, tag: key };
 }

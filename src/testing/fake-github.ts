@@ -240,7 +240,7 @@ class FakeGitHubServer implements FakeGitHub {
       res.end();
       return;
     }
-    const payload = Buffer.from(result.body, "utf8");
+    const payload = typeof result.body === "string" ? Buffer.from(result.body, "utf8") : result.body;
     headers["content-type"] = "application/json; charset=utf-8";
     headers["content-length"] = payload.length;
     res.writeHead(result.status, headers);
