@@ -365,28 +365,37 @@ describe("primary rate limit", () => {
   });
 
   it("starts a window at the first counted request and reports its reset rounded up to whole seconds", async () => {
-    await start({ tokens: { t1: { limit: 2 } }, windowSeconds: 1 });
-    // Before any counted request, /rate_limit does not start the window.
+    await start({ tokens: { t1: { limit: 2 } }, windowSeconds: 2 });
+    // /rate_limit costs nothing and starts no window: the window starts at the first counted request.
     await get("/rate_limit", { token: "t1" });
-    await sleep(300);
+    await sleep(1100);
     const before = Date.now();
     const first = await get("/repos/octo/demo", { token: "t1" });
     const after = Date.now();
     const reset = rate(first).reset;
     expect(Number.isInteger(reset)).toBe(true);
-    expect(reset).toBeGreaterThanOrEqual(Math.ceil((before + 1000) / 1000));
-    expect(reset).toBeLessThanOrEqual(Math.ceil((after + 1000) / 1000));
+    expect(reset).toBeGreaterThanOrEqual(Math.ceil((before + 2000) / 1000));
+    expect(reset).toBeLessThanOrEqual(Math.ceil((after + 2000) / 1000));
     const second = await get("/repos/octo/demo", { token: "t1" });
     const third = await get("/repos/octo/demo", { token: "t1" });
     expect([second.status, third.status]).toEqual([200, 403]);
     expect([rate(second).reset, rate(third).reset]).toEqual([reset, reset]);
 
     // The window ends at the reset it announced; the next request starts a new one.
-    for (let i = 0; i < 100 && Date.now() < reset * 1000 + 50; i++) await sleep(50);
+    for (let i = 0; i < 200 && Date.now() < reset * 1000 + 50; i++) await sleep(50);
     const fresh = await get("/repos/octo/demo", { token: "t1" });
     expect(fresh.status).toBe(200);
     expect(rate(fresh).used).toBe(1);
     expect(rate(fresh).reset).toBeGreaterThan(reset);
+  });
+
+  it("reports an hour's window from the first request, not from a clock-aligned hour", async () => {
+    await start();
+    const before = Date.now();
+    const r = await get("/repos/octo/demo", { token: "t1" });
+    const after = Date.now();
+    expect(rate(r).reset).toBeGreaterThanOrEqual(Math.ceil((before + 3_600_000) / 1000));
+    expect(rate(r).reset).toBeLessThanOrEqual(Math.ceil((after + 3_600_000) / 1000));
   });
 });
 

@@ -39,7 +39,7 @@ type Auth = { ok: true; token: string | null } | { ok: false };
 
 class FakeGitHubServer implements FakeGitHub {
   url = "";
-  requests: FakeGitHubRequest[] = [];
+  readonly requests: FakeGitHubRequest[] = [];
 
   private readonly server: http.Server;
   private readonly repos = new Map<string, ServedRepo>();
@@ -117,7 +117,7 @@ class FakeGitHubServer implements FakeGitHub {
   }
 
   clearRequests(): void {
-    this.requests = [];
+    this.requests.length = 0;
     this.countedBy.clear();
     this.statuses = {};
     this.inFlight.clear();
