@@ -70,6 +70,10 @@ export class GitRepoReader {
   /** tree sha → every entry below it, trees included (ls-tree -r -t order). */
   private readonly recursive = new Map<string, TreeEntry[]>();
   private readonly comparisons = new Map<string, Promise<Comparison | undefined>>();
+  /** Listings being read, by tree sha (concurrent requests for one tree share one process). */
+  private readonly listings = new Map<string, Promise<boolean>>();
+  /** Shas seen as trees in a listing (a walk resolves them without a process). */
+  private readonly knownTrees = new Set<string>();
 
   constructor(readonly dir: string) {
     this.objects = new CatFileBatch(dir);
@@ -104,7 +108,7 @@ export class GitRepoReader {
   /** A sha, branch or tag → the commit (or, with "tree", the tree) it names now. */
   async resolve(ref: string, kind: "commit" | "tree"): Promise<string | undefined> {
     if (ref === "" || ref.startsWith("-") || /[\s\0]/.test(ref)) return undefined;
-    if (SHA.test(ref) && (kind === "tree" ? this.direct.has(ref) : this.commits.has(ref))) return ref;
+    if (SHA.test(ref) && (kind === "tree" ? this.knownTrees.has(ref) : this.commits.has(ref))) return ref;
     const out = await this.git(["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{${kind}}`]);
     const sha = out?.trim();
     return sha && SHA.test(sha) ? sha : undefined;
@@ -126,18 +130,32 @@ export class GitRepoReader {
     return obj?.type === "blob" ? obj.content : undefined;
   }
 
-  /** A tree's entries, direct or recursive; undefined when `sha` is no tree. */
+  /**
+   * A tree's entries, direct or recursive; undefined when `sha` is no tree. One `ls-tree -r` answers
+   * both, and the direct listings of every subtree below (a walk of subtrees then spawns nothing more).
+   */
   async tree(sha: string, recursive: boolean): Promise<TreeEntry[] | undefined> {
-    const cache = recursive ? this.recursive : this.direct;
-    const cached = cache.get(sha);
+    const cached = (recursive ? this.recursive : this.direct).get(sha);
     if (cached) return cached;
-    const args = recursive ? ["ls-tree", "-r", "-t", "-l", "-z", sha] : ["ls-tree", "-l", "-z", sha];
-    const out = await this.git(args);
-    if (out === undefined) return undefined;
+    let pending = this.listings.get(sha);
+    if (!pending) {
+      pending = this.listRecursive(sha);
+      this.listings.set(sha, pending);
+      pending.finally(() => this.listings.delete(sha)).catch(() => undefined);
+    }
+    if (!(await pending)) return undefined;
+    return (recursive ? this.recursive : this.direct).get(sha);
+  }
+
+  private async listRecursive(sha: string): Promise<boolean> {
+    const out = await this.git(["ls-tree", "-r", "-t", "-l", "-z", sha]);
+    if (out === undefined) return false;
     const entries = parseLsTree(out);
-    cache.set(sha, entries);
-    if (recursive) this.rememberSubtrees(sha, entries);
-    return entries;
+    this.recursive.set(sha, entries);
+    this.knownTrees.add(sha);
+    for (const e of entries) if (e.type === "tree") this.knownTrees.add(e.sha);
+    this.rememberSubtrees(sha, entries);
+    return true;
   }
 
   /** Base...head as GitHub compares: from their merge base. Undefined when they share no history. */
