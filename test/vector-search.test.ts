@@ -68,10 +68,14 @@ describe("vector search (sqlite-vec KNN in the ledger's file)", () => {
       );
       const scored = rows.all().map((r) => {
         const v = new Float32Array(r.vector.buffer, r.vector.byteOffset, 48);
-        let dot = 0,
-          vn = 0,
-          qn = 0;
-        for (let i = 0; i < 48; i++) ((dot += v[i]! * q[i]!), (vn += v[i]! ** 2), (qn += q[i]! ** 2));
+        let dot = 0;
+        let vn = 0;
+        let qn = 0;
+        for (let i = 0; i < 48; i++) {
+          dot += v[i]! * q[i]!;
+          vn += v[i]! ** 2;
+          qn += q[i]! ** 2;
+        }
         return { key: r.key, score: dot / Math.sqrt(vn * qn) };
       });
       return scored.sort((a, b) => b.score - a.score).slice(0, 10);
