@@ -8,11 +8,13 @@
 //   5. per-call cost of the policy stack         vs cockatiel's retry + breaker + timeout, and a bare call
 //   6. replicate 20,000 small files (first sync, no-change rerun, 100 changes per side)
 //                                                 vs unison and rclone bisync on identical trees
+//   7. vector search, 100,000 chunks × 384 dims: KNN (sqlite-vec) and hybrid p50/p95
+//                                                 vs the exact linear scan KNN replaces (bench/vector-search.mjs)
 // Prints a markdown table on stdout, progress on stderr, and writes bench/results/latest.json.
 //
 // Environment: BENCH_SCALE (default 1; e.g. 0.1 for a quick run) scales every size;
 // BENCH_REPS (default 5) sets the rounds of sections 1 and 5;
-// BENCH_ONLY=throughput,memory,git,ratelimit,overhead,replicas picks sections.
+// BENCH_ONLY=throughput,memory,git,ratelimit,overhead,replicas,vectors picks sections.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -40,7 +42,7 @@ import {
 const SCALE = benchScale();
 const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 5) || 5);
 const ONLY = new Set(
-  (process.env.BENCH_ONLY ?? "throughput,memory,git,ratelimit,overhead,replicas")
+  (process.env.BENCH_ONLY ?? "throughput,memory,git,ratelimit,overhead,replicas,vectors")
     .split(",")
     .map((s) => s.trim()),
 );
@@ -562,6 +564,7 @@ function table(r) {
     );
   }
   if (r.replicas) rows.push(...replicaRows(r.replicas));
+  if (r.vectors) rows.push(...vectorRows(r.vectors));
   const notes = [];
   if (r.throughput) {
     const e = r.throughput.engine;
@@ -671,6 +674,30 @@ function machine() {
   };
 }
 
+/** Section 7 in a process of its own (its peak RSS is its own): bench/vector-search.mjs. */
+async function benchVectors() {
+  log("[7] vector search: KNN and hybrid vs the linear scan");
+  const r = await runNode([path.join(BENCH_DIR, "vector-search.mjs")]);
+  if (r.code !== 0) throw new Error(`vector-search.mjs exited ${r.code}: ${r.stderr.slice(-500)}`);
+  return lastJsonLine(r.stdout, "vector-search.mjs");
+}
+
+function vectorRows(v) {
+  const ms = (x) => `${x.p50Ms.toFixed(1)} / ${x.p95Ms.toFixed(1)} ms`;
+  const qps = (x) => int(1000 / x.p50Ms);
+  const per = `${int(v.chunks)} chunks × ${v.dim}`;
+  return [
+    `| 7. semantic search, ${per}, top ${v.limit} (p50 / p95) | KNN (sqlite-vec vec0) ${ms(v.knn)} ` +
+      `| linear scan ${ms(v.linear)} | ${(v.linear.p50Ms / v.knn.p50Ms).toFixed(1)}× faster (p50); same top ${v.limit} in ${v.knnAgreesWithLinear} ` +
+      `| ${qps(v.knn)} · ${qps(v.linear)} queries/s | ${mb(v.knn.peakRssKiB)} · ${mb(v.linear.peakRssKiB)} | – |`,
+    `| 7. hybrid search (bm25 + KNN, RRF k=60), ${per} | ${ms(v.hybrid)} | linear scan ${ms(v.linear)} ` +
+      `| ${(v.linear.p50Ms / v.hybrid.p50Ms).toFixed(1)}× faster (p50) | ${qps(v.hybrid)} · ${qps(v.linear)} queries/s ` +
+      `| ${mb(v.hybrid.peakRssKiB)} · – | – |`,
+    `| 7. writing ${per} with their vectors | index in step | no index | ${(v.write.indexedPerSecond / v.write.plainPerSecond).toFixed(2)}× ` +
+      `| ${int(v.write.indexedPerSecond)} · ${int(v.write.plainPerSecond)} | ${mb(v.write.peakRssKiB)} · – | – |`,
+  ];
+}
+
 async function main() {
   if (!existsSync(path.join(DIST, "index.js")))
     throw new Error("dist/ is missing: run `npm run build` (or `npm run bench`)");
@@ -702,6 +729,7 @@ async function main() {
   if (ONLY.has("ratelimit")) results.ratelimit = await benchRateLimit();
   if (ONLY.has("overhead")) results.overhead = await benchOverhead();
   if (ONLY.has("replicas")) results.replicas = await benchReplicas({ files: SIZES.replicas });
+  if (ONLY.has("vectors")) results.vectors = await benchVectors();
   meta.durationSeconds = Math.round((now() - started) / 100) / 10;
 
   const md = table(results);

@@ -17,6 +17,8 @@ export interface DocumentStore {
   countVectors(job: string | undefined): Promise<number>;
   /** Documents with vectors, ranked by cosine similarity to `vector`. */
   semanticSearch(vector: readonly number[], filter: { job?: string; limit: number }): Promise<SearchHit[]>;
+  /** Why semantic search is a linear scan rather than an index lookup, if it is. */
+  vectorSearchWarning?(): string | undefined;
   /** Applies writes outside an item settlement (paying an enrichment debt). */
   write(writes: readonly DocumentWrite[]): Promise<void>;
 }

@@ -23,10 +23,14 @@ export function registerSearch(server: McpServer, sync: SyncService): void {
           limit: args.limit,
           ...(args.job !== undefined ? { job: args.job } : {}),
           ...(args.semantic !== undefined ? { semantic: args.semantic } : {}),
+          ...(args.hybrid !== undefined ? { hybrid: args.hybrid } : {}),
         });
         if ("note" in found) return ok({ hits: [], note: found.note }, found.note);
         const lines = found.hits.map((h) => `${h.job}/${h.key}: ${h.snippet}`);
-        return ok({ hits: found.hits }, lines.join("\n") || `no documents match "${args.query}"`);
+        return ok(
+          { hits: found.hits, ...(found.warnings ? { warnings: found.warnings } : {}) },
+          lines.join("\n") || `no documents match "${args.query}"`,
+        );
       } catch (e) {
         return failure(sync, args.job, e);
       }

@@ -116,11 +116,21 @@ export const searchInput = {
   job: jobName.optional().describe("only this job's documents"),
   limit: z.number().int().min(1).max(100).default(10),
   semantic: z.boolean().optional().describe("rank by embedding similarity (needs an openai-embeddings step)"),
+  hybrid: z
+    .boolean()
+    .optional()
+    .describe(
+      "fuse bm25 and embedding nearest neighbours by reciprocal rank (needs an openai-embeddings step)",
+    ),
 };
 
 export const searchOutput = z.looseObject({
   hits: z.array(z.looseObject({ job: z.string(), key: z.string(), score: z.number(), snippet: z.string() })),
   note: z.string().optional().describe("why nothing could be searched"),
+  warnings: z
+    .array(z.string())
+    .optional()
+    .describe("e.g. the vector index is unavailable, so a linear scan ran"),
 });
 
 export const historyInput = {

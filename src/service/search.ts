@@ -4,15 +4,23 @@ import { buildSink } from "../connectors/build-connectors.js";
 import type { ConnectorContext } from "../connectors/types.js";
 import type { DocumentStore } from "../ledger/document-store.js";
 import type { SearchHit } from "../ledger/types.js";
+import { fuseRanks } from "./rank-fusion.js";
 
 export interface SearchOptions {
   job?: string;
   limit: number;
   semantic?: boolean;
+  /** bm25 and vector KNN fused by reciprocal rank (implies the embedding step --semantic needs). */
+  hybrid?: boolean;
 }
 
 /** What a search found, or a sentence saying why it could not search (no vectors, no embedding step). */
-export type SearchOutcome = { hits: SearchHit[] } | { note: string };
+export type SearchOutcome = { hits: SearchHit[]; warnings?: string[] } | { note: string };
+
+/** How deep each list goes before hybrid fusion: fusion needs more than the top `limit` of each. */
+const hybridDepth = (limit: number): number => Math.max(limit * 5, 50);
+
+const hitId = (h: SearchHit): string => `${h.job}\u0000${h.collection}\u0000${h.key}`;
 
 type Context = (job: string, phase: string) => Omit<ConnectorContext, "signal">;
 
@@ -51,7 +59,7 @@ export async function searchDocuments(
 ): Promise<SearchOutcome> {
   const filter = { ...(o.job ? { job: o.job } : {}), limit: o.limit };
   const stores = await documentStores(loaded, o.job, context, embedded);
-  if (!o.semantic) {
+  if (!o.semantic && !o.hybrid) {
     const hits = (await Promise.all(stores.map((s) => s.search(query, filter)))).flat();
     return { hits: best(hits, false, o.limit) };
   }
@@ -73,8 +81,18 @@ export async function searchDocuments(
         ...context(name, phase.name),
         signal: new AbortController().signal,
       });
-      const hits = (await Promise.all(stores.map((s) => s.semanticSearch(vector, filter)))).flat();
-      return { hits: best(hits, true, o.limit) };
+      const warnings = stores.flatMap((s) => s.vectorSearchWarning?.() ?? []);
+      const depth = o.hybrid ? { ...filter, limit: hybridDepth(o.limit) } : filter;
+      const near = (await Promise.all(stores.map((s) => s.semanticSearch(vector, depth)))).flat();
+      if (!o.hybrid) return { hits: best(near, true, o.limit), ...(warnings.length ? { warnings } : {}) };
+      const words = (await Promise.all(stores.map((s) => s.search(query, depth)))).flat();
+      const fused = fuseRanks([best(words, false, depth.limit), best(near, true, depth.limit)], hitId);
+      const hits = fused.slice(0, o.limit).map(({ item, score }) => ({
+        ...item,
+        score,
+        snippet: words.find((w) => hitId(w) === hitId(item))?.snippet ?? item.snippet,
+      }));
+      return { hits, ...(warnings.length ? { warnings } : {}) };
     }
   }
   return {

@@ -8,6 +8,7 @@ interface SearchFlags extends GlobalOptions {
   limit?: string;
   json?: boolean;
   semantic?: boolean;
+  hybrid?: boolean;
 }
 
 export function register(program: Command): void {
@@ -17,6 +18,10 @@ export function register(program: Command): void {
     .argument("<query...>")
     .option("--job <job>", "only this job's documents")
     .option("--semantic", "rank by cosine similarity of embeddings (needs an openai-embeddings enrich step)")
+    .option(
+      "--hybrid",
+      "fuse bm25 and embedding KNN by reciprocal rank (needs an openai-embeddings enrich step)",
+    )
     .option("--limit <n>", "at most n results", "10")
     .option("--json", "print hits as JSON on stdout")
     .action(
@@ -34,17 +39,23 @@ async function searchCommand(words: string[], opts: SearchFlags): Promise<number
       ...(opts.job ? { job: opts.job } : {}),
       limit,
       semantic: opts.semantic ?? false,
+      hybrid: opts.hybrid ?? false,
     });
     if ("note" in found) {
       process.stderr.write(`syncwarden: ${found.note}\n`);
       if (opts.json) printJson([]);
       return 0;
     }
+    for (const w of found.warnings ?? []) process.stderr.write(`syncwarden: warning: ${w}\n`);
     if (opts.json) printJson(found.hits);
     else if (found.hits.length === 0) process.stdout.write(`no documents match "${query}"\n`);
     else
       for (const h of found.hits) {
-        const score = opts.semantic ? `cosine ${h.score.toFixed(3)}` : `score ${(-h.score).toFixed(2)}`;
+        const score = opts.hybrid
+          ? `rrf ${h.score.toFixed(4)}`
+          : opts.semantic
+            ? `cosine ${h.score.toFixed(3)}`
+            : `score ${(-h.score).toFixed(2)}`;
         process.stdout.write(
           `${h.key}  (${h.job}, ${score})\n${h.snippet ? `    ${h.snippet.replace(/\s+/g, " ").trim()}\n` : ""}`,
         );

@@ -1,4 +1,5 @@
 import type Database from "better-sqlite3";
+import { SqliteVectorIndex, type VectorExtensionLoader } from "./vector-index.js";
 import type { DocumentStore } from "../document-store.js";
 import type { DocumentWrite, SearchHit } from "../types.js";
 import { dbNow } from "./clock.js";
@@ -40,7 +41,14 @@ export class SqliteDocumentStore implements DocumentStore {
   private readonly deleteVector;
   private readonly upsertVector;
 
-  constructor(private readonly db: Database.Database) {
+  /** The KNN index kept in step with `vectors` (or a note of why it is not loaded). */
+  readonly vectorIndex: SqliteVectorIndex;
+
+  constructor(
+    private readonly db: Database.Database,
+    loadExtension?: VectorExtensionLoader,
+  ) {
+    this.vectorIndex = new SqliteVectorIndex(db, loadExtension);
     this.findVersion = db.prepare<[string, string, string], { id: number; version: string }>(
       "SELECT id, version FROM documents WHERE job = ? AND collection = ? AND key = ?",
     );
@@ -71,13 +79,14 @@ export class SqliteDocumentStore implements DocumentStore {
       if (gone) {
         this.deleteChunks.run(gone.id);
         this.deleteVector.run(gone.id);
+        this.vectorIndex.remove(gone.id);
       }
       return;
     }
     const existing = this.findVersion.get(w.job, w.collection, w.key);
     if (w.kind === "vector") {
       // a debt paid late must not attach an old version's vector to newer content
-      if (existing?.version === w.version) this.putVector(existing.id, w.vector);
+      if (existing?.version === w.version) this.putVector(existing.id, w.job, w.vector);
       return;
     }
     let id = existing?.id;
@@ -86,9 +95,10 @@ export class SqliteDocumentStore implements DocumentStore {
       id = this.upsertDoc.get(w.job, w.collection, w.key, w.version, meta, now)!.id;
       this.deleteChunks.run(id);
       this.deleteVector.run(id);
+      this.vectorIndex.remove(id);
       chunkText(w.content).forEach((chunk, ord) => this.insertChunk.run(id!, ord, chunk));
     }
-    if (w.vector && id !== undefined) this.putVector(id, w.vector);
+    if (w.vector && id !== undefined) this.putVector(id, w.job, w.vector);
   }
 
   /** Writes outside an item settlement (paying a debt), in one transaction. */
@@ -107,12 +117,14 @@ export class SqliteDocumentStore implements DocumentStore {
     const ids = "SELECT id FROM documents WHERE job = ?";
     this.db.prepare(`DELETE FROM chunks WHERE document_id IN (${ids})`).run(job);
     this.db.prepare(`DELETE FROM vectors WHERE document_id IN (${ids})`).run(job);
+    this.vectorIndex.removeJob(job);
     this.db.prepare("DELETE FROM documents WHERE job = ?").run(job);
   }
 
-  private putVector(documentId: number, v: { model: string; values: readonly number[] }): void {
+  private putVector(documentId: number, job: string, v: { model: string; values: readonly number[] }): void {
     const blob = Buffer.from(new Float32Array(v.values).buffer);
     this.upsertVector.run(documentId, v.model, v.values.length, blob);
+    this.vectorIndex.put(documentId, job, v.model, blob, v.values.length);
   }
 
   countVectors(job: string | undefined): Promise<number> {
@@ -125,8 +137,33 @@ export class SqliteDocumentStore implements DocumentStore {
     );
   }
 
-  /** Documents with vectors, ranked by cosine similarity to `query` (a linear scan). */
+  /** Why vector search is a linear scan here (the extension did not load), or undefined when KNN is used. */
+  vectorSearchWarning(): string | undefined {
+    const why = this.vectorIndex.unavailable;
+    return why === undefined
+      ? undefined
+      : `the sqlite-vec extension did not load (${why}); semantic search scans every vector instead`;
+  }
+
+  /** Documents with vectors, ranked by cosine similarity to `query`: KNN through sqlite-vec, else a linear scan. */
   semanticSearch(query: readonly number[], filter: { job?: string; limit: number }): Promise<SemanticHit[]> {
+    if (this.vectorIndex.unavailable === undefined) return Promise.resolve(this.knnSearch(query, filter));
+    return Promise.resolve(this.linearSearch(query, filter));
+  }
+
+  private knnSearch(query: readonly number[], filter: { job?: string; limit: number }): SemanticHit[] {
+    const found = this.vectorIndex.knn(new Float32Array(query), filter);
+    const doc = this.db.prepare<[number], { job: string; collection: string; key: string; version: string }>(
+      "SELECT job, collection, key, version FROM documents WHERE id = ?",
+    );
+    return found.flatMap((n) => {
+      const d = doc.get(n.documentId);
+      return d ? [{ ...d, score: n.score, snippet: "" }] : [];
+    });
+  }
+
+  /** The exact scan KNN replaces: every vector of the query's dimension, by cosine similarity. */
+  linearSearch(query: readonly number[], filter: { job?: string; limit: number }): SemanticHit[] {
     const q = new Float32Array(query);
     const qn = Math.hypot(...q) || 1;
     const hits: SemanticHit[] = [];
@@ -158,7 +195,7 @@ export class SqliteDocumentStore implements DocumentStore {
       });
     }
     hits.sort((a, b) => b.score - a.score);
-    return Promise.resolve(hits.slice(0, filter.limit));
+    return hits.slice(0, filter.limit);
   }
 
   count(filter: { job?: string; collection?: string }): Promise<number> {

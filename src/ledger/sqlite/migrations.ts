@@ -99,6 +99,12 @@ const MIGRATIONS: readonly string[] = [
   /* 4: leases are found by plan and status (the claim index); this index only cost writes */ `
   DROP INDEX items_lease;
   `,
+  /* the registry of sqlite-vec KNN indexes over vectors: one vec0 table per (model, dim), made when first needed */ `
+  CREATE TABLE IF NOT EXISTS vector_indexes (
+    name TEXT PRIMARY KEY, model TEXT NOT NULL, dim INTEGER NOT NULL, stale INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (model, dim)
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -9,11 +9,15 @@ import { SqlitePlanStore } from "./plan-store.js";
 import { rejecting } from "./rejecting.js";
 import { SqliteResilienceStore } from "./resilience-store.js";
 import { SqliteRunStore } from "./run-store.js";
+import type { VectorExtensionLoader } from "./vector-index.js";
 
 /** The default ledger: one SQLite file (WAL) holding every role store and the embedded document store. */
-export function openSqliteLedger(file: string): Ledger {
+export function openSqliteLedger(
+  file: string,
+  options: { loadVectorExtension?: VectorExtensionLoader } = {},
+): Ledger {
   const db = openDatabase(file);
-  const documents = new SqliteDocumentStore(db);
+  const documents = new SqliteDocumentStore(db, options.loadVectorExtension);
   return {
     location: file,
     runs: rejecting(new SqliteRunStore(db)),
