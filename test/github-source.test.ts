@@ -168,7 +168,7 @@ describe("github source", () => {
       {
         "keep.md": "kept\n",
         "big.md": "x".repeat(5000),
-        "logo.png": Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 1]) as unknown as string,
+        "logo.png": Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 1]),
         "vendor/lib.md": "excluded\n",
       },
       "first",
