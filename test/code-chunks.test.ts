@@ -1,8 +1,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { chunkDocument } from "../src/connectors/chunking/chunk-document.js";
-import type { DocumentChunk } from "../src/ledger/types.js";
+import type { DocumentChunk, SearchHit } from "../src/ledger/types.js";
+import { gitConfig, runCli, Workspace } from "./helpers/workspace.js";
 
 const PY = `"""Inventory of otters."""
 import os
@@ -173,7 +174,7 @@ describe("code-aware chunks", () => {
 
   it("merges tiny neighbours up to a size", async () => {
     const go = "package m\n\nfunc A() {}\n\nfunc B() {}\n\nfunc C() {}\n";
-    expect(await outline(go, "m.go", { maxChars: 4000, mergeChars: 300 })).toEqual(["1-7 A, B, C"]);
+    expect(await outline(go, "m.go", { maxChars: 4000, mergeChars: 300 })).toEqual(["1-2", "3-7 A, B, C"]);
     expect(await outline(go, "m.go", { maxChars: 4000, mergeChars: 20 })).toEqual([
       "1-2",
       "3-4 A",
@@ -231,5 +232,113 @@ describe("code-aware chunks", () => {
       }
     }
     expect(symbols).toBeGreaterThan(files.length);
+  });
+});
+
+/** A Go file of functions big enough not to be merged with their neighbours (each over 300 characters). */
+const RIVER = [
+  "package otters",
+  "",
+  'import "strings"',
+  "",
+  ...["Depth", "Width", "Current"].flatMap((name, n) => [
+    `// ${name} measures the river at a gauge.`,
+    `func ${name}(gauges []string) int {`,
+    "\ttotal := 0",
+    "\tfor _, g := range gauges {",
+    `\t\tif strings.HasPrefix(g, "${name.toLowerCase()}") {`,
+    `\t\t\ttotal += len(g) * ${n + 2}`,
+    "\t\t}",
+    "\t}",
+    ...(name === "Width" ? ["\t// beavers widen the banks", "\ttotal += beaverDams(gauges)"] : []),
+    "\tif total > 1000 {",
+    "\t\treturn 1000",
+    "\t}",
+    "\treturn total",
+    "}",
+    "",
+  ]),
+].join("\n");
+
+describe("code-aware chunks through the CLI", () => {
+  let ws: Workspace;
+  afterEach(() => ws.cleanup());
+
+  it("indexes a git repository's files in chunks and `search` names the path, line and symbol", async () => {
+    ws = new Workspace();
+    const readme =
+      "# Otters\n\n" +
+      Array.from({ length: 200 }, (_, i) => `Paragraph ${i} about rivers.`).join("\n") +
+      "\nSea otters hold hands.\n";
+    ws.commit({
+      "census.ts": TS,
+      "otters.py": PY,
+      "otters/raft.go": GO,
+      "otters/river.go": RIVER,
+      "README.md": readme,
+    });
+    ws.write("syncwarden.yaml", gitConfig());
+    const run = await runCli(["run", "--json"], { cwd: ws.dir });
+    expect(run.code, run.stderr).toBe(0);
+    // the store holds each file whole again, in chunks that know their lines
+    const docs = ws.documents("code");
+    expect(docs.get("census.ts")).toBe(TS);
+    expect(docs.get("otters.py")).toBe(PY);
+    const db = ws.db();
+    const rows = db
+      .prepare<
+        [],
+        { key: string; start_line: number; end_line: number; symbol: string | null; language: string }
+      >(
+        `SELECT d.key, c.start_line, c.end_line, c.symbol, c.language FROM chunks c JOIN documents d ON d.id = c.document_id
+         ORDER BY d.key, c.ord`,
+      )
+      .all();
+    db.close();
+    expect(rows.filter((r) => r.key === "otters/raft.go").map((r) => r.symbol)).toEqual([
+      null,
+      "Raft, Raft.Add, Count",
+    ]);
+    expect(rows.filter((r) => r.key === "otters/river.go").map((r) => [r.start_line, r.symbol])).toEqual([
+      [1, null],
+      [5, "Depth"],
+      [19, "Width"],
+      [35, "Current"],
+    ]);
+    expect(new Set(rows.map((r) => r.language))).toEqual(new Set(["typescript", "python", "go", "markdown"]));
+
+    const search = async (...words: string[]): Promise<SearchHit[]> => {
+      const r = await runCli(["search", ...words, "--json"], { cwd: ws.dir });
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as SearchHit[];
+    };
+    const [census] = await search("split", "census");
+    expect(census).toMatchObject({
+      key: "census.ts",
+      path: "census.ts",
+      language: "typescript",
+      symbol: "readCensus",
+      line: 7,
+      endLine: 14,
+    });
+
+    const [width] = await search("beavers", "widen");
+    expect(width).toMatchObject({
+      key: "otters/river.go",
+      path: "otters/river.go",
+      symbol: "Width",
+      line: 19,
+    });
+    expect(width!.endLine).toBe(34);
+    const [prose] = await search("hold", "hands");
+    expect(prose).toMatchObject({ key: "README.md", language: "markdown" });
+    // the README's line 203, in its second window of lines
+    expect(prose!.line).toBeGreaterThan(1);
+    expect(prose!.line).toBeLessThanOrEqual(203);
+    expect(prose!.endLine).toBe(203);
+    expect(prose!.symbol).toBeUndefined();
+
+    const plain = await runCli(["search", "beavers"], { cwd: ws.dir });
+    expect(plain.stdout).toContain("otters/river.go:19 Width  (code, score");
   });
 });

@@ -105,9 +105,11 @@ function merged(pieces: Piece[], walk: Walk): Piece[] {
   for (const p of pieces) {
     const acc = out[out.length - 1];
     const size = acc ? walk.lines.chars(acc.first, p.last) : Infinity;
-    // code between definitions, or a class's own lines, join up to the cap; anything else only while tiny
+    // code between definitions, or a class's own lines, join up to the cap; anything else only while tiny,
+    // and never code into the definition after it (a chunk named by a symbol starts at that symbol)
     const alike = acc !== undefined && acc.symbols.join("\n") === p.symbols.join("\n");
-    if (acc && (size <= walk.sizes.mergeChars || (alike && size <= walk.sizes.maxChars))) {
+    const leads = acc !== undefined && acc.symbols.length === 0 && p.symbols.length > 0;
+    if (acc && ((size <= walk.sizes.mergeChars && !leads) || (alike && size <= walk.sizes.maxChars))) {
       acc.last = p.last;
       acc.symbols.push(...p.symbols.filter((s) => !acc.symbols.includes(s)));
     } else out.push({ ...p, symbols: [...p.symbols] });
