@@ -1,7 +1,8 @@
 // Section 8 of the bench: code-aware chunking (tree-sitter) vs cutting the same files in line windows.
 //   code-aware: what the sqlite-docs sink does to a file with a grammar (chunkDocument: parse, definitions,
 //               merges, caps) — grammars loaded once, first (the load is timed on its own)
-//   floors:     line windows (the fallback for files no grammar reads) and the ledger's plain size cuts
+//   floors:     line windows (the fallback for files no grammar reads) and the ledger's plain size cuts;
+//               tree-sitter's parse alone, to tell the parser's share from the chunker's
 // over a generated set of Python, TypeScript, Go and JavaScript files (2,000 at BENCH_SCALE=1), plus peak RSS
 // per phase. Run alone: `node bench/chunking.mjs` (after `npm run build`); prints one JSON line on stdout.
 import path from "node:path";
@@ -159,6 +160,8 @@ export async function main() {
   const { chunkByLines } = await mod("connectors/chunking/line-window-chunker.js");
   const { chunkText } = await mod("ledger/sqlite/document-store.js");
   const { languageOfPath } = await mod("config/languages.js");
+  const { parserFor } = await mod("connectors/chunking/parsers.js");
+  const { grammarFor } = await mod("connectors/chunking/grammars.js");
   const files = generate(count, 7);
   const bytes = files.reduce((n, f) => n + Buffer.byteLength(f.text), 0);
   const lines = files.reduce((n, f) => n + f.text.split("\n").length, 0);
@@ -175,6 +178,13 @@ export async function main() {
   for (const ext of ["py", "ts", "go", "js"]) await chunkDocument("x", { path: `warm.${ext}` });
   const loadMs = now() - t;
   log(`[8] tree-sitter runtime + 4 grammars loaded in ${loadMs.toFixed(0)} ms`);
+  // tree-sitter's parse alone (no chunking): how much of the code-aware time is the parser's
+  const parse = await measure(files, async (f) => {
+    const parser = await parserFor(grammarFor(languageOfPath(f.path).name, f.path));
+    parser.parse(f.text).delete();
+    return [];
+  });
+  log(`[8] parse only: ${parse.filesPerSecond.toFixed(0)} files/s`);
   const code = await measure(files, (f) => chunkDocument(f.text, { path: f.path }));
   log(
     `[8] code-aware: ${code.filesPerSecond.toFixed(0)} files/s, ${code.chunksPerSecond.toFixed(0)} chunks/s`,
@@ -186,7 +196,18 @@ export async function main() {
     const out = await chunkDocument(f.text, { path: f.path });
     if (out.map((c) => c.content).join("") === f.text) whole++;
   }
-  return { files: count, lines, bytes, rounds: ROUNDS, loadMs, code, windows, sizeCuts, filesWhole: whole };
+  return {
+    files: count,
+    lines,
+    bytes,
+    rounds: ROUNDS,
+    loadMs,
+    code,
+    parse,
+    windows,
+    sizeCuts,
+    filesWhole: whole,
+  };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) emitResult(await main());
