@@ -4,10 +4,26 @@
 //   floors:     line windows (the fallback for files no grammar reads) and the ledger's plain size cuts;
 //               tree-sitter's parse alone, to tell the parser's share from the chunker's
 // over a generated set of Python, TypeScript, Go and JavaScript files (2,000 at BENCH_SCALE=1), plus peak RSS
-// per phase. Run alone: `node bench/chunking.mjs` (after `npm run build`); prints one JSON line on stdout.
+// per phase; and `syncwarden run` indexing the files from a git repository, as source and renamed .txt. Run alone: `node bench/chunking.mjs` (after `npm run build`); prints one JSON line on stdout.
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { DIST, benchScale, emitResult, log, median, now, peakRssKiB, resetPeakRss } from "./lib.mjs";
+import { writeGitConfig } from "./git.mjs";
+import {
+  CLI,
+  DIST,
+  benchScale,
+  emitResult,
+  lastJsonLine,
+  log,
+  median,
+  now,
+  peakRssKiB,
+  removeDir,
+  resetPeakRss,
+  runProcess,
+  tempDir,
+} from "./lib.mjs";
 
 const ROUNDS = 3;
 const WORDS = Array.from({ length: 800 }, (_, i) => `otter${i.toString(36)}`);
@@ -24,7 +40,7 @@ function random(seed) {
 }
 
 /** Source files of four languages: imports, constants, functions (3–40 lines), classes with methods. */
-function generate(count, seed) {
+export function generate(count, seed) {
   const rnd = random(seed);
   const int = (lo, hi) => lo + Math.floor(rnd() * (hi - lo + 1));
   const word = () => WORDS[Math.floor(rnd() ** 2 * WORDS.length)];
@@ -153,6 +169,35 @@ async function measure(files, cut) {
   };
 }
 
+/**
+ * What a user sees: `syncwarden run` (the built CLI, a first run) indexing the files from a git repository
+ * into sqlite-docs; with `asText` the same contents named `.txt`, which are cut in line windows.
+ */
+async function firstRun(files, asText) {
+  const dir = tempDir("chunking");
+  try {
+    const repo = path.join(dir, "repo");
+    for (const f of files) {
+      const file = path.join(repo, asText ? `${f.path}.txt` : f.path);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, f.text);
+    }
+    const git = (...args) => runProcess("git", ["-C", repo, ...args]);
+    await git("init", "-q", "-b", "main");
+    await git("add", "-A");
+    await git("-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "commit", "-qm", "files");
+    const config = writeGitConfig(dir, repo);
+    const r = await runProcess(process.execPath, [CLI, "run", "--json", "-c", config], { cwd: dir });
+    if (r.code !== 0) throw new Error(`syncwarden run exited ${r.code}: ${r.stderr.slice(-500)}`);
+    const result = JSON.parse(r.stdout);
+    if (result.phases[0].completed !== files.length)
+      throw new Error(`indexed ${result.phases[0].completed} of ${files.length}`);
+    return { seconds: r.wallMs / 1000, filesPerSecond: files.length / (r.wallMs / 1000) };
+  } finally {
+    removeDir(dir);
+  }
+}
+
 export async function main() {
   const count = Math.max(100, Math.round(2000 * benchScale()));
   const mod = (p) => import(pathToFileURL(path.join(DIST, p)).href);
@@ -196,7 +241,12 @@ export async function main() {
     const out = await chunkDocument(f.text, { path: f.path });
     if (out.map((c) => c.content).join("") === f.text) whole++;
   }
+  const indexing = { code: await firstRun(files, false), text: await firstRun(files, true) };
+  log(
+    `[8] syncwarden run: ${indexing.code.seconds.toFixed(2)} s as source, ${indexing.text.seconds.toFixed(2)} s as .txt`,
+  );
   return {
+    indexing,
     files: count,
     lines,
     bytes,
