@@ -1,7 +1,9 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { chunkDocument } from "../src/connectors/chunking/chunk-document.js";
+import { openSqliteLedger } from "../src/ledger/sqlite/sqlite-ledger.js";
 import type { DocumentChunk, SearchHit } from "../src/ledger/types.js";
 import { gitConfig, runCli, Workspace } from "./helpers/workspace.js";
 
@@ -259,6 +261,45 @@ const RIVER = [
     "",
   ]),
 ].join("\n");
+
+describe("code-aware chunks in the document store", () => {
+  it("stores the chunks it is given with their lines and symbols, and cuts a document without them by size", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "syncwarden-chunks-"));
+    const ledger = openSqliteLedger(path.join(dir, "state.db"));
+    try {
+      const docs = ledger.documents!;
+      const chunks = await chunkDocument(GO, { path: "otters/raft.go" }, { sizes: WHOLE });
+      const base = { kind: "upsert", job: "j", collection: "c", version: "1" } as const;
+      await docs.write([
+        {
+          ...base,
+          key: "otters/raft.go",
+          content: GO,
+          metadata: { path: "otters/raft.go" },
+          chunks: chunks!,
+        },
+        { ...base, key: "record-7", content: "a record that mentions a raft of otters" },
+      ]);
+      expect((await docs.get("j", "c", "otters/raft.go"))?.content).toBe(GO);
+      const [file] = await docs.search("append members", { limit: 5 });
+      expect(file).toMatchObject({ key: "otters/raft.go", path: "otters/raft.go", line: 10, endLine: 14 });
+      expect(file).toMatchObject({ symbol: "Raft.Add", language: "go" });
+      const [record] = await docs.search("record", { limit: 5 });
+      expect(record!.key).toBe("record-7");
+      expect(Object.keys(record!).sort()).toEqual([
+        "collection",
+        "job",
+        "key",
+        "score",
+        "snippet",
+        "version",
+      ]);
+    } finally {
+      await ledger.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe("code-aware chunks through the CLI", () => {
   let ws: Workspace;
