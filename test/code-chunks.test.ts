@@ -121,6 +121,27 @@ function expectCover(chunks: DocumentChunk[], text: string): void {
   expect(next - 1).toBe(lines);
 }
 
+/** Small files of the other languages a grammar reads. */
+const OTHERS: Record<string, string> = {
+  "a.rs":
+    'use std::fmt;\n\n/// A raft.\npub struct Raft { n: u32 }\n\nimpl fmt::Display for Raft {\n    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {\n        write!(f, "{}", self.n)\n    }\n}\n\nimpl Raft {\n    pub fn new() -> Self { Raft { n: 0 } }\n    pub fn add(&mut self) { self.n += 1; }\n}\n\nfn main() {}\n',
+  "A.java":
+    "package a;\n\nimport java.util.List;\n\npublic class Raft {\n    private int n;\n\n    public Raft() { n = 0; }\n\n    /** Adds. */\n    public void add(int k) {\n        n += k;\n    }\n}\n",
+  "a.cs":
+    "using System;\n\nnamespace Otters {\n    public class Raft {\n        public int N { get; set; }\n        public void Add(int k) {\n            N += k;\n        }\n    }\n}\n",
+  "a.cpp":
+    "#include <vector>\n\nnamespace otters {\nclass Raft {\n public:\n  void add(int k);\n};\n}\n\nvoid otters::Raft::add(int k) {\n  n_ += k;\n}\n\ntemplate <typename T>\nT twice(T x) {\n  return x + x;\n}\n",
+  "a.c":
+    "#include <stdio.h>\n\nstatic int *count(int *raft) {\n  return raft;\n}\n\nint main(void) {\n  return 0;\n}\n",
+  "a.rb":
+    "require 'set'\n\nmodule Otters\n  class Raft\n    def add(k)\n      @n += k\n    end\n\n    def self.build\n      new\n    end\n  end\nend\n",
+  "a.php":
+    "<?php\nnamespace Otters;\n\nfunction count_raft($r) {\n    return count($r);\n}\n\nclass Raft {\n    public function add($k) {\n        $this->n += $k;\n    }\n}\n",
+  "a.sh": "#!/bin/sh\nset -e\n\nbuild() {\n  make all\n}\n\nbuild\n",
+  "a.js":
+    "const a = require('a');\n\nmodule.exports.f = function f() {\n  return 1;\n};\n\nexport default class Raft {\n  add() { return 2; }\n}\n",
+};
+
 describe("code-aware chunks", () => {
   it("cuts Python along its definitions, leading comments and decorators kept with them", async () => {
     expect(await outline(PY, "otters.py")).toEqual(["1-7", "8-12 count_otters", "13-26 Raft", "27-28"]);
@@ -167,6 +188,26 @@ describe("code-aware chunks", () => {
       "15-18 Count",
       "19-19",
     ]);
+  });
+
+  it("names the definitions of Rust, Java, C#, C, C++, Ruby, PHP, shell and JavaScript files", async () => {
+    const symbols: Record<string, string[]> = {};
+    for (const [file, text] of Object.entries(OTHERS)) {
+      const chunks = await chunkDocument(text, { path: file }, { sizes: { maxChars: 60, mergeChars: 0 } });
+      expectCover(chunks!, text);
+      symbols[file] = [...new Set(chunks!.flatMap((c) => c.symbol ?? []))];
+    }
+    expect(symbols).toEqual({
+      "a.rs": ["Raft", "impl fmt::Display for Raft", "Raft.fmt", "impl Raft", "Raft.new", "Raft.add", "main"],
+      "A.java": ["Raft", "Raft.Raft", "Raft.add"],
+      "a.cs": ["Otters", "Otters.Raft", "Otters.Raft.N", "Otters.Raft.Add"],
+      "a.cpp": ["otters", "otters.Raft", "otters::Raft::add", "twice"],
+      "a.c": ["count", "main"],
+      "a.rb": ["Otters", "Otters.Raft", "Otters.Raft.add", "Otters.Raft.build"],
+      "a.php": ["Otters", "count_raft", "Raft", "Raft.add"],
+      "a.sh": ["build"],
+      "a.js": ["Raft"],
+    });
   });
 
   it("reads .tsx with JSX", async () => {

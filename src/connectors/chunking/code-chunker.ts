@@ -49,7 +49,9 @@ function piecesOf(nodes: Node[], walk: Walk, prefix: string): Piece[] {
     const piece = { first, last, symbols: names, comment: node.type.includes("comment") };
     const body = defs.length === 1 && names.length === 1 ? bodyOf(defs[0]!) : null;
     if (body && walk.lines.chars(first, last) > walk.sizes.maxChars) {
-      const members = piecesOf(children(body), walk, `${names[0]}.`);
+      // a Rust impl's methods are the type's (`Raft.fmt`, not `impl fmt::Display for Raft.fmt`)
+      const owner = defs[0]!.type === "impl_item" ? defs[0]!.childForFieldName("type")?.text : undefined;
+      const members = piecesOf(children(body), walk, `${prefix}${owner ?? names[0]!.slice(prefix.length)}.`);
       if (members.some((m) => m.symbols.length > 0)) {
         // the class's own lines between its members (fields, docstrings) are named by the class
         for (const m of members) if (m.symbols.length === 0 && !m.comment) m.symbols = [...names];
