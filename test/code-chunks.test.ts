@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { chunkDocument } from "../src/connectors/chunking/chunk-document.js";
+import { parserFor } from "../src/connectors/chunking/parsers.js";
 import { GO, OTHERS, PY, TS } from "./helpers/code-samples.js";
 import { expectCover } from "./helpers/expect-cover.js";
 
@@ -129,6 +130,14 @@ describe("code-aware chunks", () => {
     expect(odd!.map((c) => [c.startLine, c.endLine, c.language])).toEqual([[1, 30, undefined]]);
     expect(await chunkDocument(text, {})).toBeUndefined();
     expect(await chunkDocument(text, undefined)).toBeUndefined();
+  });
+
+  it("loads a grammar once per process, and a grammar that does not load stays failed", async () => {
+    const python = { wasm: "tree-sitter-python.wasm", definitions: new Set<string>() };
+    expect(await parserFor(python)).toBe(await parserFor(python));
+    const missing = { wasm: "tree-sitter-nope.wasm", definitions: new Set<string>() };
+    await expect(parserFor(missing)).rejects.toThrow();
+    expect(parserFor(missing)).toBe(parserFor(missing));
   });
 
   it("keeps a line longer than the cap whole, and an empty file has no chunks", async () => {

@@ -28,17 +28,18 @@ export async function chunkDocument(
   const language = languageOfPath(file)?.name;
   const grammar = language !== undefined ? grammarFor(language, file) : undefined;
   if (language !== undefined && grammar && content.length <= MAX_PARSE_CHARS) {
-    let parser;
     try {
-      parser = await parserFor(grammar);
+      const chunks = codeChunks(content, await parserFor(grammar), grammar, language, sizes);
+      if (chunks) return chunks;
     } catch (e) {
+      // a grammar that does not load, or a parser that fails: the file is still stored, in line windows
       if (!warned.has(grammar.wasm)) {
         warned.add(grammar.wasm);
-        opts.warn?.(`the ${language} grammar did not load (${String(e)}); its files are cut in line windows`);
+        opts.warn?.(
+          `code-aware chunking of ${language} failed (${String(e)}); its files are cut in line windows`,
+        );
       }
     }
-    const chunks = parser ? codeChunks(content, parser, grammar, language, sizes) : null;
-    if (chunks) return chunks;
   }
   return chunkByLines(content, language, sizes.maxChars);
 }
