@@ -15,7 +15,9 @@ interface SearchFlags extends GlobalOptions {
 export function register(program: Command): void {
   program
     .command("search")
-    .description("full-text search (bm25) over the documents of sqlite-docs sinks")
+    .description(
+      "full-text search (bm25) over the documents of sqlite-docs sinks; a file's hit shows path:line symbol",
+    )
     .argument("<query...>")
     .option("--job <job>", "only this job's documents")
     .option("--semantic", "rank by cosine similarity of embeddings (needs an openai-embeddings enrich step)")
