@@ -153,6 +153,24 @@ describe("github source", () => {
     expect(ws.documents("code")).toEqual(repoFiles());
   });
 
+  it("a job switched from the git source to the github source redoes nothing unchanged (version = blob sha)", async () => {
+    ws.commit(tree(20), "first");
+    await serve();
+    ws.write(
+      "syncwarden.yaml",
+      `jobs:\n  code:\n    phases:\n      - name: files\n        source: { type: git, repo: ./repo }\n        sink: { type: sqlite-docs, table: code }\n`,
+    );
+    expect((await run()).code).toBe(0);
+    ws.commit({ "src/d0/f0.txt": "changed\n" }, "second");
+    config(', token: "${GH_TOKEN}"');
+    fake!.clearRequests();
+    // the git source's checkpoint is the same commit on GitHub: only what changed since is fetched
+    const r = resultOf(await run());
+    expect(r.phases[0]).toMatchObject({ total: 1, completed: 1, checkpoint: ws.head() });
+    expect(fake!.requests.filter((x) => x.path.includes("/git/blobs/")).length).toBe(1);
+    expect(ws.documents("code")).toEqual(repoFiles());
+  });
+
   it("walks subtrees when GitHub truncates the recursive tree, so no file is missed", async () => {
     ws.commit({ ...tree(60, "a"), ...tree(25, "b/c"), "top.txt": "top\n" }, "first");
     await serve({ treeTruncateAt: 20 });
