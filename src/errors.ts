@@ -86,6 +86,21 @@ export class HttpError extends SyncError {
   }
 }
 
+/** A call not made because the provider's shared rate gate is closed and the run may not wait (`pause_on_rate_limit: false`). */
+export class GateClosedError extends SyncError {
+  constructor(
+    readonly provider: string,
+    /** When the gate opens, in ms from now. */
+    readonly retryAfterMs: number,
+  ) {
+    super(
+      `${provider}: rate limited until ${new Date(Date.now() + retryAfterMs).toISOString()} (the shared rate gate is closed)`,
+      { code: "GATE_CLOSED", errorClass: "rate_limited" },
+    );
+    this.name = "GateClosedError";
+  }
+}
+
 /** A call refused because the provider's circuit breaker is open (or isolated). */
 export class BrokenCircuitError extends SyncError {
   constructor(
@@ -103,6 +118,13 @@ export class BrokenCircuitError extends SyncError {
 
 export function isBrokenCircuitError(e: unknown): e is BrokenCircuitError {
   return isSyncError(e) && e.code === "CIRCUIT_OPEN";
+}
+
+/** How long a rate-limited error says to wait (Retry-After, the reset, the gate), in ms; undefined without a hint. */
+export function retryHintMs(e: unknown): number | undefined {
+  return isSyncError(e) && (e.code.startsWith("HTTP_") || e.code === "GATE_CLOSED")
+    ? (e as HttpError | GateClosedError).retryAfterMs
+    : undefined;
 }
 
 export function isHttpError(e: unknown): e is HttpError {

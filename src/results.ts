@@ -28,6 +28,11 @@ export interface PhaseResult {
   failed: number;
   dead: number;
   pending: number;
+  /**
+   * Set when the run stopped at a rate limit instead of waiting (`sync.pause_on_rate_limit: false`): when
+   * the limit resets (ISO time), so the next run can start then.
+   */
+  rateLimitedUntil?: string;
   /** The phase's checkpoint after this run. */
   checkpoint: string | null;
   /** Why items were skipped (unchanged, binary, oversized, ...). */

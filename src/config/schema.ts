@@ -59,6 +59,8 @@ export const githubSourceSchema = z
     concurrency: z.number().int().min(1).max(64).default(4),
     /** The share of a token's hourly limit left unused: the shared gate closes until the reset when only this much remains. */
     rate_limit_reserve: z.number().min(0).max(0.5).default(0.05),
+    /** Requests a minute per token, across processes: GitHub's secondary limit allows 900 points a minute, a GET costing 1. */
+    points_per_minute: z.number().int().positive().default(900),
   })
   .refine((s) => s.ref === undefined || s.branch === undefined || s.ref === s.branch, {
     error: "give ref or branch, not both",

@@ -1,9 +1,9 @@
-import { ConfigError } from "../errors.js";
 import type { PhaseConfig } from "../config/schema.js";
 import { OpenAiEmbeddings } from "./enrichers/openai-embeddings.js";
 import { loadModuleConnector } from "./load-module.js";
 import { SqliteDocsSink } from "./sinks/sqlite-docs-sink.js";
 import { GitSource } from "./sources/git-source.js";
+import { GithubSource } from "./sources/github-source.js";
 import { HttpJsonSource } from "./sources/http-json-source.js";
 import type { ConnectorContext, Enricher, Sink, Source } from "./types.js";
 
@@ -21,10 +21,6 @@ export interface PhaseConnectors {
   sink: Sink;
 }
 
-function unbuilt(at: string): never {
-  throw new ConfigError(`${at}: the github source is not built yet`);
-}
-
 /** Builds the source, enrich steps and sink of one phase from its configuration. */
 export async function buildConnectors(
   phase: PhaseConfig,
@@ -38,7 +34,7 @@ export async function buildConnectors(
       : s.type === "http-json"
         ? new HttpJsonSource(s)
         : s.type === "github"
-          ? unbuilt(`${at}.source`)
+          ? new GithubSource(s, `${at}.source`)
           : await loadModuleConnector<Source>(`${at}.source`, s, ["target", "list", "fetch"], ctx);
   const enrich: EnrichStep[] = [];
   for (const [i, e] of phase.enrich.entries()) {

@@ -1,6 +1,7 @@
 import type { DocumentStore } from "../ledger/document-store.js";
 import type { ClaimedItem, DocumentWrite, PlanMode, PlannedItem } from "../ledger/types.js";
 import type { HttpClient } from "../resilience/http-client.js";
+import type { OwnProviderSpec } from "../resilience/providers.js";
 
 /** What every connector is given: where it runs and how to stop. */
 export interface ConnectorContext {
@@ -11,12 +12,24 @@ export interface ConnectorContext {
   signal: AbortSignal;
   /** The resilient HTTP client of a configured provider (throws a ConfigError for an unknown name). */
   http(provider: string): HttpClient;
+  /**
+   * The HTTP client of a provider the connector defines itself (a github source's token), built once per
+   * name; its breaker and rate gate are shared through the ledger like a configured provider's.
+   */
+  ownHttp(name: string, spec: OwnProviderSpec): HttpClient;
+  /** Small values a connector keeps between runs and processes (ETags and the responses they name). */
+  cache: KeyValueStore;
   /** Keys completed so far by an earlier phase of the same job (for fan-out, `for_each`), streamed. */
   parentKeys(phase: string): AsyncIterable<string>;
   /** The document store embedded in the ledger, when it has one (the sqlite-docs sink writes there). */
   documents?: DocumentStore;
   /** Reports something the run should warn about without failing (a glob that matches nothing). */
   warn?(message: string): void;
+}
+
+export interface KeyValueStore {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string): Promise<void>;
 }
 
 /** A source's listing: every item at the target (snapshot) or only the changes since the checkpoint (delta). */

@@ -1,6 +1,6 @@
 import type { PhaseConnectors } from "../connectors/build-connectors.js";
 import type { ConnectorContext, Doc } from "../connectors/types.js";
-import { errorMessage, isBrokenCircuitError, isHttpError, type ErrorClass } from "../errors.js";
+import { errorMessage, isBrokenCircuitError, retryHintMs, type ErrorClass } from "../errors.js";
 import type { ClaimedItem, NewDebt, Settlement } from "../ledger/types.js";
 import { backoffDelay } from "../resilience/backoff.js";
 import { classifyError } from "../resilience/classify.js";
@@ -12,6 +12,8 @@ export interface ItemPolicy {
   retryWaitMs: number;
   /** Pause for a rate limit that came without a hint. */
   rateLimitWaitMs: number;
+  /** Told when a rate limit deferred an item, with the time it resets (epoch ms). */
+  onRateLimitDeferral?: (until: number) => void;
   /** Told the provider whose open breaker deferred an item (the run watches it while it waits). */
   onBreakerDeferral?: (provider: string) => void;
 }
@@ -117,13 +119,14 @@ function failed(
   const deferFor = isBrokenCircuitError(e)
     ? Math.max(0, (e.retryAt ?? Date.now() + 60_000) - Date.now())
     : errorClass === "rate_limited"
-      ? ((isHttpError(e) ? e.retryAfterMs : undefined) ?? policy.rateLimitWaitMs)
+      ? (retryHintMs(e) ?? policy.rateLimitWaitMs)
       : undefined;
   // refused credentials are the configuration's fault, not the item's: it waits, unharmed, for a fixed config
   if (errorClass === "config")
     return { ...base, status: "PENDING", reason: "config", errorClass, errorMessage: message, attempts };
   if (deferFor !== undefined && attempts < MAX_DEFERRALS) {
     if (isBrokenCircuitError(e)) policy.onBreakerDeferral?.(e.provider);
+    else if (errorClass === "rate_limited") policy.onRateLimitDeferral?.(Date.now() + deferFor);
     return {
       ...base,
       status: "PENDING",

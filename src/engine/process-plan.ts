@@ -20,6 +20,8 @@ export interface ProcessOptions extends ItemPolicy {
   leaseMs: number;
   events: EventBus;
   progressIntervalMs: number;
+  /** false: a rate limit stops the run (its items stay pending) instead of waiting for the reset. */
+  pauseOnRateLimit: boolean;
   /** The shared breakers, read while the run waits out one that deferred items (a reset wakes it). */
   breakers: Pick<ResilienceStore, "readCallState">;
 }
@@ -35,12 +37,21 @@ async function requeueAbandoned(plans: PlanStore, planId: number): Promise<numbe
   return n;
 }
 
-/** Claims and processes a plan's items with `workers` in flight until none is left to try (or the signal aborts). */
+/** How processing ended short of the plan's end, when it did for a reason the result reports. */
+export interface ProcessOutcome {
+  /** The run stopped at a rate limit (pauseOnRateLimit false): when it resets, epoch ms. */
+  rateLimitedUntil?: number;
+}
+
+/**
+ * Claims and processes a plan's items with `workers` in flight until none is left to try (or the
+ * signal aborts, or, with pauseOnRateLimit false, a rate limit is met).
+ */
 export async function processPlan(
   plan: PlanRecord,
   o: ProcessOptions,
   counted?: StatusCounts,
-): Promise<void> {
+): Promise<ProcessOutcome> {
   const { plans, ctx, owner, events } = o;
   const requeued = await requeueAbandoned(plans, plan.id);
   if (requeued > 0) events.emit("leases:requeued", { job: plan.job, phase: plan.phase, count: requeued });
@@ -71,10 +82,15 @@ export async function processPlan(
     retryWaitMs: o.retryWaitMs,
     rateLimitWaitMs: o.rateLimitWaitMs,
     onBreakerDeferral: (provider) => watch.deferredBy(provider),
+    onRateLimitDeferral: (until) => {
+      if (!o.pauseOnRateLimit) limitedUntil = Math.max(limitedUntil ?? 0, until);
+    },
   };
+  // set when a rate limit stops the run (pauseOnRateLimit false): no further item is claimed
+  let limitedUntil: number | undefined;
   // set when a provider refused the credentials: no further item is claimed, and the run fails with it
   let refused: string | undefined;
-  const stopped = (): boolean => ctx.signal.aborted || refused !== undefined;
+  const stopped = (): boolean => ctx.signal.aborted || refused !== undefined || limitedUntil !== undefined;
 
   const runWorkers = async (): Promise<void> => {
     const queue: ClaimedItem[] = [];
@@ -128,7 +144,7 @@ export async function processPlan(
       await runWorkers();
       await buffer.flush();
       if (refused !== undefined) throw new ConfigError(refused);
-      if (ctx.signal.aborted) break;
+      if (ctx.signal.aborted || limitedUntil !== undefined) break;
       const wait = await plans.nextAttemptIn(plan.id);
       if (wait === undefined) break;
       if (wait > 0) {
@@ -144,4 +160,5 @@ export async function processPlan(
     // claimed but unfinished items go straight back to PENDING for the next run
     await plans.release(plan.id, owner);
   }
+  return limitedUntil === undefined ? {} : { rateLimitedUntil: limitedUntil };
 }

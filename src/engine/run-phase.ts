@@ -5,6 +5,8 @@ import type { ResilienceStore } from "../ledger/resilience-store.js";
 import type { PhaseRef, PlanRecord } from "../ledger/types.js";
 import type { EventBus } from "../events.js";
 import type { PhaseResult } from "../results.js";
+import { classifyError } from "../resilience/classify.js";
+import { retryHintMs } from "../errors.js";
 import { planPhase, type Scope } from "./plan-phase.js";
 import { processPlan } from "./process-plan.js";
 
@@ -21,6 +23,8 @@ export interface RunPhaseOptions {
   maxRetries: number;
   retryWaitMs: number;
   rateLimitWaitMs: number;
+  /** false: stop at a rate limit (items stay pending, the result says when it resets) instead of waiting. */
+  pauseOnRateLimit: boolean;
   leaseMs: number;
   progressIntervalMs: number;
   /** The shared breakers: a run waiting out an open one reads it, so a reset wakes the run. */
@@ -43,20 +47,30 @@ export async function runPhase(o: RunPhaseOptions): Promise<PhaseResult> {
 
   const aborted = (): boolean => o.signal.aborted;
   let last: PlanRecord | undefined;
+  let limitedUntil: number | undefined;
   for (let round = 0; round < 2 && !aborted(); round++) {
-    const { plan, resumed, counts } = await planPhase(
-      plans,
-      ref,
-      o.connectors.source,
-      ctx,
-      o.force && round === 0,
-      events,
-      o.scope,
-    );
+    let planned: Awaited<ReturnType<typeof planPhase>>;
+    try {
+      planned = await planPhase(
+        plans,
+        ref,
+        o.connectors.source,
+        ctx,
+        o.force && round === 0,
+        events,
+        o.scope,
+      );
+    } catch (e) {
+      // a listing stopped by a rate limit, when the run may not wait: nothing is lost, the next run lists again
+      if (o.pauseOnRateLimit || classifyError(e) !== "rate_limited") throw e;
+      limitedUntil = Date.now() + (retryHintMs(e) ?? o.rateLimitWaitMs);
+      break;
+    }
+    const { plan, resumed, counts } = planned;
     if (!plan) break;
     last = plan;
-    await processPlan(plan, { ...o, ctx, force: o.force }, counts);
-    if (aborted()) break;
+    limitedUntil = (await processPlan(plan, { ...o, ctx, force: o.force }, counts)).rateLimitedUntil;
+    if (aborted() || limitedUntil !== undefined) break;
     const before = (await plans.checkpoint(ref))?.value ?? null;
     if (!(await plans.closePlan(plan, o.fence))) break;
     if (plan.target !== before)
@@ -64,7 +78,11 @@ export async function runPhase(o: RunPhaseOptions): Promise<PhaseResult> {
     if (!resumed || o.scope) break;
   }
 
-  const result = await summarize(plans, ref, last, o.connectors.enrich.length > 0);
+  const summary = await summarize(plans, ref, last, o.connectors.enrich.length > 0);
+  const result =
+    limitedUntil === undefined
+      ? summary
+      : { ...summary, rateLimitedUntil: new Date(limitedUntil).toISOString() };
   events.emit("phase:end", { job: ref.job, phase: ref.phase, result });
   return result;
 }

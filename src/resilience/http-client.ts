@@ -3,6 +3,7 @@ import { classifyStatus } from "./classify.js";
 import type { ProviderPolicy } from "./policy.js";
 import { redact } from "../config/secrets.js";
 import { header, parseRateLimit, parseRetryAfter } from "./retry-after.js";
+import { isSecondaryLimit, SecondaryBackoff } from "./secondary-limit.js";
 
 export interface HttpResponse {
   status: number;
@@ -11,13 +12,23 @@ export interface HttpResponse {
   url: string;
 }
 
+/** Per-request extras: headers, and an ETag to send as If-None-Match (a 304 then answers with no body). */
+export interface RequestOptions {
+  headers?: Readonly<Record<string, string>>;
+  ifNoneMatch?: string;
+}
+
 export interface HttpClientOptions {
   baseUrl?: string;
   headers?: Readonly<Record<string, string>>;
+  /** What a refusal of the credentials tells the user to check (default: the provider's headers). */
+  credentialsHint?: string;
 }
 
 /** JSON over Node's fetch, every call through the provider's policy; errors and messages never carry secrets. */
 export class HttpClient {
+  private readonly secondary = new SecondaryBackoff();
+
   constructor(
     readonly policy: ProviderPolicy,
     private readonly o: HttpClientOptions = {},
@@ -29,15 +40,22 @@ export class HttpClient {
       : new URL(url, this.o.baseUrl.endsWith("/") ? this.o.baseUrl : this.o.baseUrl + "/").href;
   }
 
-  getJson(url: string, signal?: AbortSignal): Promise<HttpResponse> {
-    return this.request("GET", url, undefined, signal);
+  /** A GET; with `ifNoneMatch`, a 304 (status 304, body null) means the cached representation is current. */
+  getJson(url: string, signal?: AbortSignal, options?: RequestOptions): Promise<HttpResponse> {
+    return this.request("GET", url, undefined, signal, options);
   }
 
   postJson(url: string, body: unknown, signal?: AbortSignal): Promise<HttpResponse> {
     return this.request("POST", url, body, signal);
   }
 
-  async request(method: string, url: string, body: unknown, signal?: AbortSignal): Promise<HttpResponse> {
+  async request(
+    method: string,
+    url: string,
+    body: unknown,
+    signal?: AbortSignal,
+    options: RequestOptions = {},
+  ): Promise<HttpResponse> {
     const target = this.resolve(url);
     const shown = redact(target);
     return this.policy.execute(async (sig) => {
@@ -48,24 +66,34 @@ export class HttpClient {
           accept: "application/json",
           ...(body === undefined ? {} : { "content-type": "application/json" }),
           ...this.o.headers,
+          ...options.headers,
+          ...(options.ifNoneMatch === undefined ? {} : { "if-none-match": options.ifNoneMatch }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       const text = await res.text();
       const now = Date.now();
+      if (res.status === 304 && options.ifNoneMatch !== undefined) {
+        await this.policy.gate.observe(res.headers, this.policy.othersInFlight);
+        return { status: 304, headers: res.headers, body: null, url: target };
+      }
       if (!res.ok) {
         const limit = parseRateLimit(res.headers, now);
-        const cls = classifyStatus(res.status, limit?.remaining === 0, this.policy.options.classify);
+        const secondary = limit?.remaining !== 0 && isSecondaryLimit(res.status, res.headers, text);
+        const cls = secondary
+          ? "rate_limited"
+          : classifyStatus(res.status, limit?.remaining === 0, this.policy.options.classify);
         const hint =
           parseRetryAfter(header(res.headers, "retry-after"), now) ??
           (limit?.remaining === 0 && limit.resetAt !== undefined && limit.resetAt > now
             ? limit.resetAt - now
-            : undefined);
+            : undefined) ??
+          (secondary ? this.secondary.next(this.policy.options.rateLimitWaitMs) : undefined);
         const detail = redact(text.slice(0, 200).replace(/\s+/g, " ").trim());
         const what = `${method} ${shown} → ${res.status}${detail ? `: ${detail}` : ""}`;
         throw new HttpError(
           cls === "config" && (res.status === 401 || res.status === 403)
-            ? `provider ${this.policy.name} refused the credentials (HTTP ${res.status}; check providers.${this.policy.name}.headers and the variables they use): ${what}`
+            ? `provider ${this.policy.name} refused the credentials (HTTP ${res.status}; check ${this.o.credentialsHint ?? `providers.${this.policy.name}.headers and the variables they use`}): ${what}`
             : what,
           res.status,
           cls,
@@ -73,6 +101,7 @@ export class HttpClient {
           hint,
         );
       }
+      this.secondary.reset();
       await this.policy.gate.observe(res.headers, this.policy.othersInFlight);
       let parsed: unknown;
       try {

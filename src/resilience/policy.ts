@@ -1,5 +1,11 @@
 import type { EventBus } from "../events.js";
-import { errorMessage, isBrokenCircuitError, isHttpError, type ErrorClass } from "../errors.js";
+import {
+  errorMessage,
+  GateClosedError,
+  isBrokenCircuitError,
+  isHttpError,
+  type ErrorClass,
+} from "../errors.js";
 import type { ResilienceStore } from "../ledger/resilience-store.js";
 import { backoffDelay, type Jitter } from "./backoff.js";
 import { Bulkhead } from "./bulkhead.js";
@@ -24,6 +30,8 @@ export interface PolicyOptions {
   retry: RetryOptions;
   breaker: BreakerOptions;
   rate?: { requests: number; perSeconds: number; burst: number };
+  /** The share of a rate-limit window kept unused (the gate closes when only this much remains). */
+  rateReserve?: number;
   timeoutMs: number;
   concurrency: number;
   pauseOnRateLimit: boolean;
@@ -67,7 +75,11 @@ export class ProviderPolicy {
     this.gate = new RateGate(
       name,
       store,
-      { ...(options.rate ? { rate: options.rate } : {}), inFlight: options.concurrency },
+      {
+        ...(options.rate ? { rate: options.rate } : {}),
+        ...(options.rateReserve ? { reserve: options.rateReserve } : {}),
+        inFlight: options.concurrency,
+      },
       events,
     );
     this.bulkhead = new Bulkhead(options.concurrency);
@@ -84,7 +96,11 @@ export class ProviderPolicy {
     let previousDelay = o.retry.baseDelayMs;
     for (let waits = 0; ; waits++) {
       // one read of the shared state serves the gate and the breaker, unless the gate made it wait
-      const state = await this.gate.waitFrom(await this.store.readCallState(this.name), signal);
+      const read = await this.store.readCallState(this.name);
+      // a run that may not wait for a rate limit does not wait for the gate another call closed either
+      if (!o.pauseOnRateLimit && retries && read.pausedUntil > read.now)
+        throw new GateClosedError(this.name, read.pausedUntil - read.now);
+      const state = await this.gate.waitFrom(read, signal);
       signal?.throwIfAborted();
       const atOnce = await this.bulkhead.acquire(signal);
       let permit: Permit | undefined;

@@ -1,4 +1,4 @@
-import type { ProviderConfig, SyncSettings } from "../config/schema.js";
+import { providerSchema, type ProviderConfig, type SyncSettings } from "../config/schema.js";
 import { interpolateSecret } from "../config/secrets.js";
 import { ConfigError } from "../errors.js";
 import type { ResilienceStore } from "../ledger/resilience-store.js";
@@ -74,6 +74,21 @@ export function policyOptions(
   };
 }
 
+/** A provider a connector defines for itself (a github source's token): everything not given takes the defaults. */
+export interface OwnProviderSpec {
+  baseUrl: string;
+  headers: Readonly<Record<string, string>>;
+  concurrency: number;
+  /** The share of a rate-limit window kept unused. */
+  reserve?: number;
+  /** A shared token bucket (requests per seconds). */
+  rate?: { requests: number; perSeconds: number; burst: number };
+  /** The whole call's budget, rate-limit waits included (seconds). */
+  budgetSeconds?: number;
+  /** What a refusal of the credentials (401, 403) tells the user to check. */
+  credentialsHint?: string;
+}
+
 /** One policy and one HTTP client per configured provider, built on first use. */
 export class Providers {
   private readonly built = new Map<string, HttpClient>();
@@ -111,6 +126,34 @@ export class Providers {
       this.events,
     );
     const client = new HttpClient(policy, { ...(p.base_url ? { baseUrl: p.base_url } : {}), headers });
+    this.built.set(name, client);
+    return client;
+  }
+
+  /**
+   * The HTTP client of a provider a connector defines (not in `providers:`), built once per name: its
+   * breaker, gate and bucket live in the ledger under `name` like any other's.
+   */
+  own(name: string, spec: OwnProviderSpec): HttpClient {
+    const existing = this.built.get(name);
+    if (existing) return existing;
+    const defaults = providerSchema.parse({});
+    const p: ProviderConfig = {
+      ...defaults,
+      concurrency: spec.concurrency,
+      retry: { ...defaults.retry, budget: spec.budgetSeconds ?? defaults.retry.budget },
+    };
+    const options = {
+      ...policyOptions(p, this.sync, this.switches.enabled, this.switches),
+      ...(spec.rate ? { rate: spec.rate } : {}),
+      ...(spec.reserve ? { rateReserve: spec.reserve } : {}),
+    };
+    const policy = new ProviderPolicy(name, this.store, options, this.owner, this.events);
+    const client = new HttpClient(policy, {
+      baseUrl: spec.baseUrl,
+      headers: spec.headers,
+      ...(spec.credentialsHint ? { credentialsHint: spec.credentialsHint } : {}),
+    });
     this.built.set(name, client);
     return client;
   }

@@ -8,6 +8,11 @@ export interface RateGateOptions {
   rate?: { requests: number; perSeconds: number; burst: number };
   /** Calls this process may have in flight (the bulkhead's size). */
   inFlight: number;
+  /**
+   * The share of a window's limit left unused (0–0.5): once X-RateLimit-Remaining falls to it, the gate
+   * closes until the reset for every process, so calls of other processes still in flight fit under it.
+   */
+  reserve?: number;
 }
 
 /** A provider's shared pause, header-driven pacing and optional token bucket (the ledger's clock decides). */
@@ -60,15 +65,16 @@ export class RateGate {
 
   /**
    * Paces from X-RateLimit-Remaining / Reset: pauses to the reset before the remaining calls run
-   * out, counting the calls still in flight (`others`), which will spend some of them. With a token
-   * bucket pacing the calls, only an exhausted window pauses.
+   * out, counting the calls still in flight (`others`), which will spend some of them, and keeping the
+   * reserve. With a token bucket pacing the calls, only an exhausted window (or the reserve) pauses.
    */
   async observe(headers: HeaderBag, others: number): Promise<void> {
     // the reset is the server's time: its distance from this process's clock is what to wait
     const now = Date.now();
     const info = parseRateLimit(headers, now);
     if (!info || info.resetAt === undefined || info.resetAt <= now) return;
-    if (info.remaining <= (this.o.rate ? 0 : others)) {
+    const reserved = info.limit === undefined ? 0 : Math.ceil(info.limit * (this.o.reserve ?? 0));
+    if (info.remaining <= Math.max(this.o.rate ? 0 : others, reserved)) {
       await this.pause(
         info.resetAt - now,
         `X-RateLimit-Remaining ${info.remaining}, resets in ${Math.ceil((info.resetAt - now) / 1000)}s`,

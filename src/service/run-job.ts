@@ -112,7 +112,14 @@ async function runPhases(
       debtsLeft = paid.remaining;
       if (paid.paid > 0) deps.events.emit("debts:paid", { job: req.job, ...paid });
     }
-    const unfinished = results.some((r) => r.pending + r.failed + r.dead > 0);
+    const unfinished = results.some(
+      (r) => r.pending + r.failed + r.dead > 0 || r.rateLimitedUntil !== undefined,
+    );
+    for (const r of results)
+      if (r.rateLimitedUntil !== undefined)
+        warnings.push(
+          `${req.job}/${r.name}: stopped at a rate limit (sync.pause_on_rate_limit is false); it resets at ${r.rateLimitedUntil}: run again then`,
+        );
     return {
       results,
       status: signal.aborted ? "cancelled" : unfinished ? "partial" : "completed",
@@ -169,6 +176,7 @@ async function runOnePhase(
       maxRetries: s.max_retries,
       retryWaitMs: s.retry_wait_seconds * 1000,
       rateLimitWaitMs: s.rate_limit_wait_seconds * 1000,
+      pauseOnRateLimit: s.pause_on_rate_limit,
       leaseMs: s.lease_seconds * 1000,
       progressIntervalMs: deps.progressIntervalMs,
       breakers: deps.ledger.resilience,

@@ -105,6 +105,8 @@ export class SyncService {
       phase,
       baseDir: this.loaded.baseDir,
       http: (provider) => this.providers.http(provider),
+      ownHttp: (name, spec) => this.providers.own(name, spec),
+      cache: this.ledger.meta,
       parentKeys: (parent) => this.ledger.plans.fingerprintKeys(job, parent),
       ...(this.ledger.documents ? { documents: this.ledger.documents } : {}),
     };

@@ -1,9 +1,9 @@
 import path from "node:path";
-import picomatch from "picomatch";
 import { ConfigError } from "../../errors.js";
 import type { ClaimedItem, PlannedItem } from "../../ledger/types.js";
 import type { ConnectorContext, Fetched, Source, SourceListing } from "../types.js";
 import { CatFile, git, splitNul } from "./git-cli.js";
+import { PathFilter } from "./path-filter.js";
 
 export interface GitSourceOptions {
   repo: string;
@@ -20,9 +20,7 @@ const SYMLINK_MODE = "120000";
 export class GitSource implements Source {
   readonly type = "git";
   private readonly repo: string;
-  private readonly matches: (file: string) => boolean;
-  /** Each pattern alone, to tell which of them match nothing in a full listing. */
-  private readonly patterns: { kind: "include" | "exclude"; glob: string; test: (file: string) => boolean }[];
+  private readonly filter: PathFilter;
   private readonly catFile: CatFile;
 
   constructor(
@@ -30,12 +28,7 @@ export class GitSource implements Source {
     baseDir: string,
   ) {
     this.repo = path.resolve(baseDir, options.repo);
-    const include = picomatch([...options.include], { dot: true });
-    const exclude = options.exclude.length > 0 ? picomatch([...options.exclude], { dot: true }) : () => false;
-    this.matches = (file) => include(file) && !exclude(file);
-    this.patterns = (["include", "exclude"] as const).flatMap((kind) =>
-      options[kind].map((glob) => ({ kind, glob, test: picomatch(glob, { dot: true }) })),
-    );
+    this.filter = new PathFilter(options.include, options.exclude);
     this.catFile = new CatFile(this.repo);
   }
 
@@ -93,27 +86,18 @@ export class GitSource implements Source {
 
   private async *tree(commit: string, ctx: ConnectorContext): AsyncIterable<PlannedItem> {
     const out = await git(this.repo, ["ls-tree", "-r", "-z", "--full-tree", commit], ctx.signal);
-    const unmatched = new Set(this.patterns);
+    const track = this.filter.track();
     for (const record of splitNul(out)) {
       const tab = record.indexOf("\t");
       const [mode, type, sha] = record.slice(0, tab).split(" ");
       const file = record.slice(tab + 1);
       if (type !== "blob" || sha === undefined || mode === undefined) continue;
-      if (unmatched.size > 0) this.markPatterns(file, unmatched);
-      if (!this.matches(file)) continue;
+      track.see(file);
+      if (!this.filter.matches(file)) continue;
       yield { key: file, version: sha, op: "upsert", ...(mode === SYMLINK_MODE ? { meta: { mode } } : {}) };
     }
     // a full listing sees every file: a pattern that matched none of them is most likely a mistake
-    for (const p of unmatched)
-      ctx.warn?.(
-        `${p.kind} pattern "${p.glob}" matches ${p.kind === "include" ? "no file" : "none of the included files"} at ${commit.slice(0, 12)} of ${this.repo}`,
-      );
-  }
-
-  /** Forgets the patterns this file shows to match (an exclude counts only for an included file). */
-  private markPatterns(file: string, unmatched: Set<GitSource["patterns"][number]>): void {
-    const included = this.patterns.some((p) => p.kind === "include" && p.test(file));
-    for (const p of unmatched) if ((p.kind === "include" || included) && p.test(file)) unmatched.delete(p);
+    for (const m of track.unmatched()) ctx.warn?.(`${m} at ${commit.slice(0, 12)} of ${this.repo}`);
   }
 
   private async *diff(from: string, to: string, signal: AbortSignal): AsyncIterable<PlannedItem> {
@@ -125,7 +109,9 @@ export class GitSource implements Source {
       const first = fields[i++]!;
       const second = kind === "R" || kind === "C" ? fields[i++]! : undefined;
       const upsert = (file: string): PlannedItem | undefined =>
-        this.matches(file) && newMode !== undefined && (BLOB_MODES.has(newMode) || newMode === SYMLINK_MODE)
+        this.filter.matches(file) &&
+        newMode !== undefined &&
+        (BLOB_MODES.has(newMode) || newMode === SYMLINK_MODE)
           ? {
               key: file,
               version: newSha!,
@@ -134,7 +120,7 @@ export class GitSource implements Source {
             }
           : undefined;
       const remove = (file: string): PlannedItem | undefined =>
-        this.matches(file) ? { key: file, version: null, op: "delete" } : undefined;
+        this.filter.matches(file) ? { key: file, version: null, op: "delete" } : undefined;
       const items =
         kind === "D"
           ? [remove(first)]
