@@ -32,40 +32,50 @@ function syncRows(g) {
   });
 }
 
-/** The row of (b): three processes on one token. */
-function sharedRow(g) {
+/** The rows of (b): three processes on one token, ours with each reserve, beside three octokit processes. */
+function sharedRows(g) {
   const { limit, windowSeconds, processes, sharedFiles } = g.sizes;
-  const { ours: o, octokit: k } = g.shared;
+  const k = g.shared.octokit;
   const rate = (s) => (s.rate ? s.rate.ratio : undefined);
   const perSecond = (s) => int(s.counted / (s.wallMs / 1000));
-  const ok = o.rate !== undefined && Math.abs(o.rate.ratio - 1) <= 0.02 && o.refusals === 0;
-  return (
-    `| 8b. ${processes} processes, one token of ${int(limit)} requests per ${windowSeconds} s, ${int(sharedFiles)} files each: aggregate rate ÷ the limit ` +
-    `| ${x(rate(o))} the limit over ${o.rate?.fullWindows ?? 0} full windows, ${int(o.refusals)} × 403/429, ${secs(o.wallMs)} ` +
-    `| ${x(rate(k))} the limit over ${k.rate?.fullWindows ?? 0} full windows, ${int(k.refusals)} × 403/429, ${secs(k.wallMs)}: ${processes} octokit-throttled processes ` +
-    `| ${x(rate(o))} the limit; ${x(rate(o) / rate(k))} octokit's rate ` +
-    `| ${perSecond(o)} · ${perSecond(k)} counted req/s over the run ` +
-    `| ${mb(o.peakRssKiB)} · ${mb(k.peakRssKiB)} (largest of ${processes}) ` +
-    `| within 2% of the limit, 0 × 403/429 ${mark(ok)} |`
-  );
+  return g.shared.ours.map((o, i) => {
+    const goal = 1 - o.reserve;
+    const ok = o.rate !== undefined && Math.abs(o.rate.ratio - goal) <= 0.02 && o.refusals === 0;
+    const target =
+      o.reserve === 0 ? "within 2% of the limit" : `within 2% of ${goal.toFixed(2)}× the limit (the reserve kept)`;
+    return (
+      `| 8b${["", "′", "″"][i]}. ${processes} processes, one token of ${int(limit)} requests per ${windowSeconds} s, ${int(sharedFiles)} files each (ours: rate_limit_reserve ${o.reserve}): aggregate rate ÷ the limit ` +
+      `| ${x(rate(o))} the limit over ${o.rate?.fullWindows ?? 0} full windows, ${int(o.refusals)} × 403/429, ${secs(o.wallMs)} ` +
+      `| ${x(rate(k))} the limit over ${k.rate?.fullWindows ?? 0} full windows, ${int(k.refusals)} × 403/429, ${secs(k.wallMs)}: ${processes} octokit-throttled processes ` +
+      `| ${x(rate(o))} the limit; ${x(rate(o) / rate(k))} octokit's rate ` +
+      `| ${perSecond(o)} · ${perSecond(k)} counted req/s over the run ` +
+      `| ${mb(o.peakRssKiB)} · ${mb(k.peakRssKiB)} (largest of ${processes}) ` +
+      `| ${target}, 0 × 403/429 ${mark(ok)} |`
+    );
+  });
 }
 
 export function githubRows(g) {
-  return [...syncRows(g), sharedRow(g)];
+  return [...syncRows(g), ...sharedRows(g)];
 }
 
 /** The footnote under the table. */
 export function githubNote(g) {
   const s = g.sizes;
-  const o = g.shared.ours;
-  const k = g.shared.octokit;
   const late = (r) => (r ? r.lateMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(", ") : "n/a");
   const used = (r) => (r ? r.usedShare.map((u) => `${Math.round(u * 100)}%`).join(", ") : "n/a");
+  const who = [
+    ...g.shared.ours.map((o) => [`ours (reserve ${o.reserve})`, o]),
+    ["octokit", g.shared.octokit],
+  ];
   return (
     `GitHub (8): counted = requests that used rate budget at the fake (304s with a token, /rate_limit and refusals do not). ` +
     `(b) compresses GitHub's hour into ${s.windowSeconds} s (${int(s.limit)} per window)` +
-    (g.sourceOptions.points_per_minute ? `, and the source's points_per_minute to ${int(g.sourceOptions.points_per_minute)} alike` : "") +
-    `; ours runs with rate_limit_reserve: 0 there, 0.05 in (a). Windows used: ours ${used(o.rate)}, next window late by ${late(o.rate)}; ` +
-    `octokit ${used(k.rate)}, late by ${late(k.rate)}; octokit's responses: ${statuses(k.statuses)}.`
+    (g.sourceOptions.points_per_minute
+      ? `, and the source's points_per_minute to ${int(g.sourceOptions.points_per_minute)} alike (also in (a))`
+      : "") +
+    `. Windows used up to the last, and how late each next one started: ` +
+    who.map(([n, r]) => `${n} ${used(r.rate)}, late ${late(r.rate)} (${statuses(r.statuses)})`).join("; ") +
+    "."
   );
 }

@@ -23,6 +23,8 @@ const TOKEN = "ghp_syncwarden_bench_token";
 const WARM = "ghp_syncwarden_bench_warm";
 const OCTOKIT = path.join(BENCH_DIR, "github-octokit.mjs");
 const CHILD_TIMEOUT_MS = 15 * 60_000;
+// (b) runs ours with no reserve (all of the limit) and with the default 5% kept back
+const RESERVES = [0, 0.05];
 
 /** Sizes: BENCH_SCALE shrinks the repository of (a), and (b)'s limit, window and per-process repository alike. */
 export function githubSizes(scale = benchScale()) {
@@ -157,21 +159,28 @@ async function benchShared(start, sizes, dir, extra) {
   const deadline = Math.ceil((demand / limit + 3) * windowSeconds) + 60;
   try {
     await warmUp(fake);
-    const runDir = path.join(dir, "shared");
-    mkdirSync(runDir);
     const jobs = Array.from({ length: processes }, (_, i) => `p${i + 1}`);
-    const config = writeGithubConfig(runDir, { url: fake.url, jobs, reserve: 0, extra });
-    // the state folder made first, so three processes do not race to create it
-    await timedChild([CLI, "status", "-c", config], { env: env(), timeoutMs: 60_000 });
-    log(`[8b] ${processes} syncwarden processes, one token of ${limit} per ${windowSeconds} s, ${sharedFiles} files each`);
-    const o = await shared(fake, sizes, processes, (i) => ours(config, jobs[i], `ours (${jobs[i]})`));
-    for (const p of o.procs)
-      if (p.phase.completed !== sharedFiles) throw new Error(`ours (shared): ${p.phase.completed} of ${sharedFiles}`);
-    log(`      ${(o.rate?.ratio ?? NaN).toFixed(3)}× the limit, ${o.refusals} × 403/429, ${Math.round(o.wallMs / 1000)} s`);
+    const ours_ = {};
+    for (const reserve of RESERVES) {
+      const runDir = path.join(dir, `shared-${reserve}`);
+      mkdirSync(runDir);
+      const config = writeGithubConfig(runDir, { url: fake.url, jobs, reserve, extra });
+      // the state folder made first, so three processes do not race to create it
+      await timedChild([CLI, "status", "-c", config], { env: env(), timeoutMs: 60_000 });
+      log(
+        `[8b] ${processes} syncwarden processes (rate_limit_reserve: ${reserve}), one token of ${limit} per ${windowSeconds} s, ${sharedFiles} files each`,
+      );
+      const o = await shared(fake, sizes, processes, (i) => ours(config, jobs[i], `ours (${jobs[i]})`));
+      for (const p of o.procs)
+        if (p.phase.completed !== sharedFiles)
+          throw new Error(`ours (shared): ${p.phase.completed} of ${sharedFiles}`);
+      log(`      ${(o.rate?.ratio ?? NaN).toFixed(3)}× the limit, ${o.refusals} × 403/429, ${Math.round(o.wallMs / 1000)} s`);
+      ours_[reserve] = { reserve, ...o };
+    }
     log(`[8b] ${processes} octokit-throttled processes, the same token`);
     const k = await shared(fake, sizes, processes, (i) => octokit(fake.url, deadline, `octokit (shared ${i + 1})`));
     log(`      ${(k.rate?.ratio ?? NaN).toFixed(3)}× the limit, ${k.refusals} × 403/429, ${Math.round(k.wallMs / 1000)} s`);
-    return { ours: o, octokit: k, demand, deadlineSeconds: deadline };
+    return { ours: RESERVES.map((r) => ours_[r]), octokit: k, demand, deadlineSeconds: deadline };
   } finally {
     await fake.close();
   }
