@@ -60,7 +60,8 @@ export async function sourceOption(name, value) {
   const { githubSourceSchema } = await import(pathToFileURL(path.join(DIST, "config", "schema.js")).href);
   const base = { type: "github", repo: "o/r" };
   return (
-    githubSourceSchema.safeParse(base).success && githubSourceSchema.safeParse({ ...base, [name]: value }).success
+    githubSourceSchema.safeParse(base).success &&
+    githubSourceSchema.safeParse({ ...base, [name]: value }).success
   );
 }
 

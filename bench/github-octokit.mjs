@@ -46,7 +46,8 @@ let failed = 0;
 const errors = [];
 const note = (e) => {
   failed++;
-  if (errors.length < 3) errors.push(`${e?.status ?? ""} ${e instanceof Error ? e.message : String(e)}`.trim());
+  if (errors.length < 3)
+    errors.push(`${e?.status ?? ""} ${e instanceof Error ? e.message : String(e)}`.trim());
 };
 
 let listed = 0;

@@ -4,7 +4,8 @@ const int = (n) => Math.round(n).toLocaleString("en-US");
 const secs = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
 const mb = (kib) => (kib === undefined || kib === null ? "n/a" : `${Math.round((kib * 1024) / 1e6)} MB`);
 const mark = (ok) => (ok ? "✓" : "✗");
-const x = (r) => (r === undefined || !Number.isFinite(r) ? "n/a" : `${r >= 0.1 ? r.toFixed(2) : r.toFixed(3)}×`);
+const x = (r) =>
+  r === undefined || !Number.isFinite(r) ? "n/a" : `${r >= 0.1 ? r.toFixed(2) : r.toFixed(3)}×`;
 const statuses = (s) =>
   Object.entries(s)
     .map(([k, v]) => `${int(v)} × ${k}`)
@@ -42,7 +43,9 @@ function sharedRows(g) {
     const goal = 1 - o.reserve;
     const ok = o.rate !== undefined && Math.abs(o.rate.ratio - goal) <= 0.02 && o.refusals === 0;
     const target =
-      o.reserve === 0 ? "within 2% of the limit" : `within 2% of ${goal.toFixed(2)}× the limit (the reserve kept)`;
+      o.reserve === 0
+        ? "within 2% of the limit"
+        : `within 2% of ${goal.toFixed(2)}× the limit (the reserve kept)`;
     return (
       `| 8b${["", "′", "″"][i]}. ${processes} processes, one token of ${int(limit)} requests per ${windowSeconds} s, ${int(sharedFiles)} files each (ours: rate_limit_reserve ${o.reserve}): aggregate rate ÷ the limit ` +
       `| ${x(rate(o))} the limit over ${o.rate?.fullWindows ?? 0} full windows, ${int(o.refusals)} × 403/429, ${secs(o.wallMs)} ` +

@@ -96,7 +96,10 @@ async function benchSyncs(start, sizes, dir, extra) {
   const repo = path.join(dir, "repo");
   log(`[8a] github: a repository of ${files} files (git fast-import)`);
   await makeRepo(repo, files);
-  const fake = await start({ repos: { "o/r": { dir: repo } }, tokens: { [TOKEN]: { limit: 1e9 }, [WARM]: { limit: 1e9 } } });
+  const fake = await start({
+    repos: { "o/r": { dir: repo } },
+    tokens: { [TOKEN]: { limit: 1e9 }, [WARM]: { limit: 1e9 } },
+  });
   try {
     await warmUp(fake);
     const runDir = path.join(dir, "ours");
@@ -107,11 +110,15 @@ async function benchSyncs(start, sizes, dir, extra) {
       log(`[8a] ${what}: ours, then octokit's naive walk`);
       const o = await measured(fake, () => ours(config, "bench", `ours (${id})`));
       if (o.phase.completed !== expectDone || o.result.status !== "completed")
-        throw new Error(`ours (${id}): ${o.result.status}, ${o.phase.completed} completed, expected ${expectDone}`);
+        throw new Error(
+          `ours (${id}): ${o.result.status}, ${o.phase.completed} completed, expected ${expectDone}`,
+        );
       const k = await measured(fake, () => octokit(fake.url, 900, `octokit (${id})`));
       if (k.files !== files || k.failed > 0)
         throw new Error(`octokit (${id}): ${k.files} of ${files} files, ${k.failed} failed: ${k.errors}`);
-      log(`      ours ${o.counted} counted, ${Math.round(o.wallMs)} ms; octokit ${k.counted}, ${Math.round(k.wallMs)} ms`);
+      log(
+        `      ours ${o.counted} counted, ${Math.round(o.wallMs)} ms; octokit ${k.counted}, ${Math.round(k.wallMs)} ms`,
+      );
       steps[id] = { ours: o, octokit: k, done: expectDone };
     };
     await step("first", `first sync of ${files} files`, files);
@@ -174,12 +181,18 @@ async function benchShared(start, sizes, dir, extra) {
       for (const p of o.procs)
         if (p.phase.completed !== sharedFiles)
           throw new Error(`ours (shared): ${p.phase.completed} of ${sharedFiles}`);
-      log(`      ${(o.rate?.ratio ?? NaN).toFixed(3)}× the limit, ${o.refusals} × 403/429, ${Math.round(o.wallMs / 1000)} s`);
+      log(
+        `      ${(o.rate?.ratio ?? NaN).toFixed(3)}× the limit, ${o.refusals} × 403/429, ${Math.round(o.wallMs / 1000)} s`,
+      );
       ours_[reserve] = { reserve, ...o };
     }
     log(`[8b] ${processes} octokit-throttled processes, the same token`);
-    const k = await shared(fake, sizes, processes, (i) => octokit(fake.url, deadline, `octokit (shared ${i + 1})`));
-    log(`      ${(k.rate?.ratio ?? NaN).toFixed(3)}× the limit, ${k.refusals} × 403/429, ${Math.round(k.wallMs / 1000)} s`);
+    const k = await shared(fake, sizes, processes, (i) =>
+      octokit(fake.url, deadline, `octokit (shared ${i + 1})`),
+    );
+    log(
+      `      ${(k.rate?.ratio ?? NaN).toFixed(3)}× the limit, ${k.refusals} × 403/429, ${Math.round(k.wallMs / 1000)} s`,
+    );
     return { ours: RESERVES.map((r) => ours_[r]), octokit: k, demand, deadlineSeconds: deadline };
   } finally {
     await fake.close();
@@ -190,9 +203,13 @@ async function benchShared(start, sizes, dir, extra) {
 export async function benchGitHub(sizes = githubSizes()) {
   const { startFakeGitHub } = await import(pathToFileURL(path.join(DIST, "testing", "fake-github.js")).href);
   if (!(await sourceOption("repo", "o/r")))
-    throw new Error("dist/ has no github source schema: run `npm run build` on a tree with issue 15's source");
+    throw new Error(
+      "dist/ has no github source schema: run `npm run build` on a tree with issue 15's source",
+    );
   // the secondary limit's pacing, if this build has it, compressed as (b)'s window is; (a) the same
-  const extra = (await sourceOption("points_per_minute", 1)) ? { points_per_minute: sizes.pointsPerMinute } : {};
+  const extra = (await sourceOption("points_per_minute", 1))
+    ? { points_per_minute: sizes.pointsPerMinute }
+    : {};
   const dir = tempDir("github");
   try {
     const syncs = await benchSyncs(startFakeGitHub, sizes, dir, extra);
