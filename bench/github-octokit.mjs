@@ -4,21 +4,22 @@
 // Throttling: the plugin's defaults (per process: at most 10 requests in flight; on a primary limit it waits
 // until x-ratelimit-reset + 1 s, on a secondary one Retry-After or 60 s) with handlers that retry up to
 // MAX_RETRIES times per request and never past the deadline.
-// Usage: node bench/github-octokit.mjs BASE_URL TOKEN OWNER/REPO BRANCH WORKERS DEADLINE_SECONDS
+// Usage: node bench/github-octokit.mjs BASE_URL TOKEN OWNER/REPO BRANCH WORKERS DEADLINE_SECONDS [plain]
+// `plain`: @octokit/rest alone, without the throttling plugin (a reference for where the time goes).
 // Prints one JSON line: files, bytes, client-side requests, limit events, errors, wall time.
 import { Octokit } from "@octokit/rest";
 import { throttling } from "@octokit/plugin-throttling";
 import { emitResult, now } from "./lib.mjs";
 
-const [baseUrl, token, full, branch, workersArg, deadlineArg] = process.argv.slice(2);
+const [baseUrl, token, full, branch, workersArg, deadlineArg, mode] = process.argv.slice(2);
 const [owner, repo] = full.split("/");
 const WORKERS = Math.max(1, Number(workersArg) || 4);
 const MAX_RETRIES = 5;
 const deadline = Date.now() + Math.max(1, Number(deadlineArg) || 600) * 1000;
 
 const events = { rateLimit: 0, secondaryLimit: 0, maxRetryAfterSeconds: 0, requests: 0 };
-const ThrottledOctokit = Octokit.plugin(throttling);
-const octokit = new ThrottledOctokit({
+const Client = mode === "plain" ? Octokit : Octokit.plugin(throttling);
+const octokit = new Client({
   auth: token,
   baseUrl,
   log: { debug() {}, info() {}, warn() {}, error() {} },

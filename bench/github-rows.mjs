@@ -71,8 +71,12 @@ export function githubNote(g) {
     ...g.shared.ours.map((o) => [`ours (reserve ${o.reserve})`, o]),
     ["octokit", g.shared.octokit],
   ];
+  const plain = g.syncs.first.octokitPlain;
   return (
     `GitHub (8): counted = requests that used rate budget at the fake (304s with a token, /rate_limit and refusals do not). ` +
+    (plain
+      ? `The same first walk with @octokit/rest alone (no throttling plugin): ${secs(plain.wallMs)}, ${mb(plain.peakRssKiB)} (reference). `
+      : "") +
     `(b) compresses GitHub's hour into ${s.windowSeconds} s (${int(s.limit)} per window)` +
     (g.sourceOptions.points_per_minute
       ? `, and the source's points_per_minute to ${int(g.sourceOptions.points_per_minute)} alike (also in (a))`

@@ -58,8 +58,8 @@ async function ours(config, job, what) {
   return { ...r, result, phase, stdout: undefined, stderr: r.stderr.slice(-1000) };
 }
 
-async function octokit(url, deadlineSeconds, what) {
-  const r = await timedChild([OCTOKIT, url, TOKEN, "o/r", "main", "4", String(deadlineSeconds)], {
+async function octokit(url, deadlineSeconds, what, mode = "throttled") {
+  const r = await timedChild([OCTOKIT, url, TOKEN, "o/r", "main", "4", String(deadlineSeconds), mode], {
     env: cleanEnv(),
     timeoutMs: (deadlineSeconds + 60) * 1000,
   });
@@ -122,6 +122,12 @@ async function benchSyncs(start, sizes, dir, extra) {
       steps[id] = { ours: o, octokit: k, done: expectDone };
     };
     await step("first", `first sync of ${files} files`, files);
+    // reference: the same walk without the throttling plugin (where octokit's time goes)
+    const plain = await measured(fake, () => octokit(fake.url, 900, "octokit without throttling", "plain"));
+    if (plain.files !== files)
+      throw new Error(`octokit without throttling: ${plain.files} of ${files} files`);
+    log(`      octokit without the throttling plugin: ${Math.round(plain.wallMs)} ms`);
+    steps.first.octokitPlain = plain;
     await changeFiles(repo, files, changed, 1);
     await warmUp(fake);
     await step("changed", `sync after ${changed} changed files`, changed);
