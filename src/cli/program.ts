@@ -4,6 +4,7 @@ import * as daemon from "./commands/daemon.js";
 import * as doctor from "./commands/doctor.js";
 import * as events from "./commands/events.js";
 import * as failed from "./commands/failed.js";
+import * as github from "./commands/github.js";
 import * as history from "./commands/history.js";
 import * as items from "./commands/items.js";
 import * as mcp from "./commands/mcp.js";
@@ -29,6 +30,7 @@ const COMMANDS = [
   mcp,
   doctor,
   breakers,
+  github,
   replicate,
 ];
 

@@ -49,67 +49,84 @@ export class HttpClient {
     return this.request("POST", url, body, signal);
   }
 
-  async request(
+  request(
     method: string,
     url: string,
     body: unknown,
     signal?: AbortSignal,
     options: RequestOptions = {},
   ): Promise<HttpResponse> {
+    return this.policy.execute((sig) => this.send(method, url, body, sig, options), signal);
+  }
+
+  /**
+   * One GET outside the policy (no gate, breaker or retry, the timeout still applies): for reads that
+   * cost the provider nothing and must answer while its gate is closed (GitHub's /rate_limit).
+   */
+  getOnce(url: string, signal?: AbortSignal): Promise<HttpResponse> {
+    const timeout = AbortSignal.timeout(this.policy.options.timeoutMs);
+    return this.send("GET", url, undefined, signal ? AbortSignal.any([signal, timeout]) : timeout, {});
+  }
+
+  private async send(
+    method: string,
+    url: string,
+    body: unknown,
+    sig: AbortSignal,
+    options: RequestOptions,
+  ): Promise<HttpResponse> {
     const target = this.resolve(url);
     const shown = redact(target);
-    return this.policy.execute(async (sig) => {
-      const res = await fetch(target, {
-        method,
-        signal: sig,
-        headers: {
-          accept: "application/json",
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-          ...this.o.headers,
-          ...options.headers,
-          ...(options.ifNoneMatch === undefined ? {} : { "if-none-match": options.ifNoneMatch }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      const text = await res.text();
-      const now = Date.now();
-      if (res.status === 304 && options.ifNoneMatch !== undefined) {
-        await this.policy.gate.observe(res.headers, this.policy.othersInFlight);
-        return { status: 304, headers: res.headers, body: null, url: target };
-      }
-      if (!res.ok) {
-        const limit = parseRateLimit(res.headers, now);
-        const secondary = limit?.remaining !== 0 && isSecondaryLimit(res.status, res.headers, text);
-        const cls = secondary
-          ? "rate_limited"
-          : classifyStatus(res.status, limit?.remaining === 0, this.policy.options.classify);
-        const hint =
-          parseRetryAfter(header(res.headers, "retry-after"), now) ??
-          (limit?.remaining === 0 && limit.resetAt !== undefined && limit.resetAt > now
-            ? limit.resetAt - now
-            : undefined) ??
-          (secondary ? this.secondary.next(this.policy.options.rateLimitWaitMs) : undefined);
-        const detail = redact(text.slice(0, 200).replace(/\s+/g, " ").trim());
-        const what = `${method} ${shown} → ${res.status}${detail ? `: ${detail}` : ""}`;
-        throw new HttpError(
-          cls === "config" && (res.status === 401 || res.status === 403)
-            ? `provider ${this.policy.name} refused the credentials (HTTP ${res.status}; check ${this.o.credentialsHint ?? `providers.${this.policy.name}.headers and the variables they use`}): ${what}`
-            : what,
-          res.status,
-          cls,
-          shown,
-          hint,
-        );
-      }
-      this.secondary.reset();
+    const res = await fetch(target, {
+      method,
+      signal: sig,
+      headers: {
+        accept: "application/json",
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...this.o.headers,
+        ...options.headers,
+        ...(options.ifNoneMatch === undefined ? {} : { "if-none-match": options.ifNoneMatch }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    const now = Date.now();
+    if (res.status === 304 && options.ifNoneMatch !== undefined) {
       await this.policy.gate.observe(res.headers, this.policy.othersInFlight);
-      let parsed: unknown;
-      try {
-        parsed = text === "" ? null : JSON.parse(text);
-      } catch {
-        throw new SyntaxError(`${method} ${shown}: malformed JSON in the response (${text.length} bytes)`);
-      }
-      return { status: res.status, headers: res.headers, body: parsed, url: target };
-    }, signal);
+      return { status: 304, headers: res.headers, body: null, url: target };
+    }
+    if (!res.ok) {
+      const limit = parseRateLimit(res.headers, now);
+      const secondary = limit?.remaining !== 0 && isSecondaryLimit(res.status, res.headers, text);
+      const cls = secondary
+        ? "rate_limited"
+        : classifyStatus(res.status, limit?.remaining === 0, this.policy.options.classify);
+      const hint =
+        parseRetryAfter(header(res.headers, "retry-after"), now) ??
+        (limit?.remaining === 0 && limit.resetAt !== undefined && limit.resetAt > now
+          ? limit.resetAt - now
+          : undefined) ??
+        (secondary ? this.secondary.next(this.policy.options.rateLimitWaitMs) : undefined);
+      const detail = redact(text.slice(0, 200).replace(/\s+/g, " ").trim());
+      const what = `${method} ${shown} → ${res.status}${detail ? `: ${detail}` : ""}`;
+      throw new HttpError(
+        cls === "config" && (res.status === 401 || res.status === 403)
+          ? `provider ${this.policy.name} refused the credentials (HTTP ${res.status}; check ${this.o.credentialsHint ?? `providers.${this.policy.name}.headers and the variables they use`}): ${what}`
+          : what,
+        res.status,
+        cls,
+        shown,
+        hint,
+      );
+    }
+    this.secondary.reset();
+    await this.policy.gate.observe(res.headers, this.policy.othersInFlight);
+    let parsed: unknown;
+    try {
+      parsed = text === "" ? null : JSON.parse(text);
+    } catch {
+      throw new SyntaxError(`${method} ${shown}: malformed JSON in the response (${text.length} bytes)`);
+    }
+    return { status: res.status, headers: res.headers, body: parsed, url: target };
   }
 }

@@ -74,7 +74,9 @@ export class RateGate {
     const info = parseRateLimit(headers, now);
     if (!info || info.resetAt === undefined || info.resetAt <= now) return;
     const reserved = info.limit === undefined ? 0 : Math.ceil(info.limit * (this.o.reserve ?? 0));
-    if (info.remaining <= Math.max(this.o.rate ? 0 : others, reserved)) {
+    // calls in flight spend some of what remains; with a bucket and no reserve, only an exhausted window pauses
+    const inFlight = this.o.rate && !this.o.reserve ? 0 : others;
+    if (info.remaining <= Math.max(inFlight, reserved)) {
       await this.pause(
         info.resetAt - now,
         `X-RateLimit-Remaining ${info.remaining}, resets in ${Math.ceil((info.resetAt - now) / 1000)}s`,

@@ -25,6 +25,7 @@ import { runJob } from "./run-job.js";
 import { checkSince, normaliseScope } from "./scope.js";
 import { searchDocuments, type SearchOptions, type SearchOutcome } from "./search.js";
 import { checkSources } from "./check-sources.js";
+import { githubLimits, type GithubLimit } from "./github-limits.js";
 import { requireJob, requirePhases } from "./known-jobs.js";
 import { jobStatus, providerHealth, type JobStatus, type ProviderHealth } from "./status.js";
 import type { SyncRequest } from "./types.js";
@@ -218,6 +219,16 @@ export class SyncService {
   /** Breaker and rate-gate state of every provider. */
   providerHealth(): Promise<ProviderHealth[]> {
     return providerHealth(this.ledger, this.providers.names());
+  }
+
+  /** Each github source token's primary limit (GET /rate_limit, free) and its shared gate. */
+  githubLimits(signal: AbortSignal = new AbortController().signal): Promise<GithubLimit[]> {
+    return githubLimits(
+      this.loaded,
+      this.ledger.resilience,
+      (job, phase) => this.connectorContext(job, phase),
+      signal,
+    );
   }
 
   /** What a schedule is judged by: the job's last success and its last run's start (ms), or null. */

@@ -156,7 +156,7 @@ export class GithubApi {
 
   /** GET /rate_limit's core resource (the call costs no rate limit). */
   async rateLimit(signal: AbortSignal): Promise<CoreLimit> {
-    const res = await this.http.getJson("rate_limit", signal);
+    const res = await this.http.getOnce("rate_limit", signal);
     const core = (res.body as { resources?: { core?: CoreLimit } } | null)?.resources?.core;
     if (!core || typeof core.remaining !== "number")
       throw new PermanentError("rate_limit: the response has no resources.core");

@@ -3,7 +3,7 @@ import type { GithubSourceConfig } from "../../config/schema.js";
 import { parseGithubRepo } from "../../config/github-repo.js";
 import type { ClaimedItem, PlannedItem } from "../../ledger/types.js";
 import type { ConnectorContext, Fetched, Source, SourceListing } from "../types.js";
-import { GithubApi, type ComparedFile } from "./github-api.js";
+import { GithubApi, type ComparedFile, type CoreLimit, type Tree } from "./github-api.js";
 import { githubProvider, type GithubProvider } from "./github-provider.js";
 import { diffTrees, walkTree, type FileEntry } from "./github-tree-walk.js";
 import { PathFilter } from "./path-filter.js";
@@ -80,9 +80,9 @@ export class GithubSource implements Source {
       cmp.files.length < COMPARE_FILE_LIMIT
     )
       return { mode: "delta", items: listed(this.compared(cmp.files)) };
-    if ((await api.tree(from, false, ctx.signal)) === undefined)
-      return { mode: "snapshot", items: this.snapshot(target, ctx) }; // the old commit is gone
-    return { mode: "delta", items: this.treeDiff(api, from, target, ctx.signal) };
+    const before = await api.tree(from, false, ctx.signal);
+    if (before === undefined) return { mode: "snapshot", items: this.snapshot(target, ctx) }; // the old commit is gone
+    return { mode: "delta", items: this.treeDiff(api, from, target, ctx.signal, before) };
   }
 
   async fetch(item: ClaimedItem, ctx: ConnectorContext): Promise<Fetched> {
@@ -94,6 +94,16 @@ export class GithubSource implements Source {
     if (content.length > this.o.max_file_bytes) return { skip: "oversized" };
     if (content.subarray(0, 8000).includes(0)) return { skip: "binary" };
     return { content: content.toString("utf8"), metadata: { path: item.key, bytes: content.length } };
+  }
+
+  /** The provider this source calls through (one per API host and token). */
+  get providerName(): string {
+    return this.provider.name;
+  }
+
+  /** The token's primary limit now, from GET /rate_limit (which costs none of it). */
+  limits(ctx: ConnectorContext): Promise<CoreLimit> {
+    return this.api(ctx).rateLimit(ctx.signal);
   }
 
   private upsert(f: FileEntry): PlannedItem | undefined {
@@ -139,8 +149,9 @@ export class GithubSource implements Source {
     from: string,
     to: string,
     signal: AbortSignal,
+    before: Tree,
   ): AsyncIterable<PlannedItem> {
-    for await (const c of diffTrees(api, from, to, signal)) {
+    for await (const c of diffTrees(api, from, to, signal, "", before)) {
       const item = c.kind === "delete" ? this.remove(c.path) : this.upsert(c.file);
       if (item) yield item;
     }

@@ -1,5 +1,5 @@
 import { PermanentError } from "../../errors.js";
-import type { GithubApi, TreeEntry } from "./github-api.js";
+import type { GithubApi, Tree, TreeEntry } from "./github-api.js";
 
 /** A file (blob or symlink) of a tree, its path from the repository's root. */
 export type FileEntry = Omit<TreeEntry, "type">;
@@ -56,9 +56,14 @@ export async function* diffTrees(
   after: string,
   signal: AbortSignal,
   prefix = "",
+  /** `before`'s own listing, when the caller already has it. */
+  listed?: Tree,
 ): AsyncIterable<TreeChange> {
   if (before === after) return;
-  const [a, b] = await Promise.all([listing(api, before, false, signal), listing(api, after, false, signal)]);
+  const [a, b] = await Promise.all([
+    listed ?? listing(api, before, false, signal),
+    listing(api, after, false, signal),
+  ]);
   const old = new Map(a.entries.map((e) => [e.path, e]));
   const now = new Map(b.entries.map((e) => [e.path, e]));
   for (const name of [...new Set([...old.keys(), ...now.keys()])].sort()) {

@@ -1,0 +1,79 @@
+import type { LoadedConfig } from "../config/load-config.js";
+import type { ConnectorContext } from "../connectors/types.js";
+import { GithubSource } from "../connectors/sources/github-source.js";
+import { errorMessage, isSyncError, type ErrorClass } from "../errors.js";
+import type { ResilienceStore } from "../ledger/resilience-store.js";
+import { redact } from "../config/secrets.js";
+
+/** One token's primary limit and its shared gate (`syncwarden github limits`): the token never, only its identity. */
+export interface GithubLimit {
+  /** `github:HOST:token-<hash>` or `github:HOST:anonymous`: the provider the jobs share. */
+  provider: string;
+  baseUrl: string;
+  /** The jobs (job/phase) that call through this token. */
+  jobs: string[];
+  limit?: number;
+  remaining?: number;
+  used?: number;
+  /** When the window resets (ISO). */
+  reset?: string;
+  /** The shared gate, when it is closed: until when and why. */
+  gate: { pausedUntil: string; reason: string | null } | null;
+  /** Why the limit could not be read (a refused token: class config). */
+  error?: { errorClass: ErrorClass; message: string };
+}
+
+/**
+ * Every distinct token of the configuration's github sources, with GET /rate_limit's `core` (which
+ * costs nothing) and the state of the gate every process shares for it.
+ */
+export async function githubLimits(
+  loaded: LoadedConfig,
+  store: ResilienceStore,
+  context: (job: string, phase: string) => Omit<ConnectorContext, "signal">,
+  signal: AbortSignal,
+): Promise<GithubLimit[]> {
+  const seen = new Map<string, { source: GithubSource; ctx: ConnectorContext; out: GithubLimit }>();
+  for (const [job, j] of Object.entries(loaded.config.jobs))
+    for (const phase of j.phases) {
+      if (phase.source.type !== "github") continue;
+      const source = new GithubSource(phase.source, `jobs.${job}.phases.${phase.name}.source`);
+      const had = seen.get(source.providerName);
+      if (had) {
+        had.out.jobs.push(`${job}/${phase.name}`);
+        continue;
+      }
+      seen.set(source.providerName, {
+        source,
+        ctx: { ...context(job, phase.name), signal },
+        out: {
+          provider: source.providerName,
+          baseUrl: phase.source.base_url,
+          jobs: [`${job}/${phase.name}`],
+          gate: null,
+        },
+      });
+    }
+  const out: GithubLimit[] = [];
+  for (const { source, ctx, out: entry } of seen.values()) {
+    try {
+      const core = await source.limits(ctx);
+      Object.assign(entry, {
+        limit: core.limit,
+        remaining: core.remaining,
+        used: core.used,
+        reset: new Date(core.reset * 1000).toISOString(),
+      });
+    } catch (e) {
+      entry.error = {
+        errorClass: isSyncError(e) ? e.errorClass : "transient",
+        message: redact(errorMessage(e)),
+      };
+    }
+    const gate = (await store.readGate(entry.provider)).record;
+    if (gate && gate.pausedUntil > Date.now())
+      entry.gate = { pausedUntil: new Date(gate.pausedUntil).toISOString(), reason: gate.reason };
+    out.push(entry);
+  }
+  return out;
+}
