@@ -1,4 +1,4 @@
-// Section 8 helpers: timed child processes (bounded, with peak RSS), the syncwarden configuration of the
+// Section 9 helpers: timed child processes (bounded, with peak RSS), the syncwarden configuration of the
 // github source jobs, and the replay of the fake GitHub's primary-limit windows over its request log.
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";

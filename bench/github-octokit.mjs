@@ -1,4 +1,4 @@
-// Section 8 (child process): the naive walk of a GitHub repository with @octokit/rest + @octokit/plugin-throttling,
+// Section 9 (child process): the naive walk of a GitHub repository with @octokit/rest + @octokit/plugin-throttling,
 // as code written by hand against the REST API does it: the branch, its tree (recursive), then one
 // `git.getBlob` per file, WORKERS at a time, each blob decoded and its bytes counted (nothing stored).
 // Throttling: the plugin's defaults (per process: at most 10 requests in flight; on a primary limit it waits

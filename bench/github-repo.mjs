@@ -1,4 +1,4 @@
-// Section 8 helpers: the repository the fake GitHub serves (bench/git.mjs's generator: N small text files in
+// Section 9 helpers: the repository the fake GitHub serves (bench/git.mjs's generator: N small text files in
 // 200 folders, one commit), and a second commit that changes some of its files (one `git fast-import`).
 import { gitEnv, makeRepo } from "./git.mjs";
 import { runProcess } from "./lib.mjs";

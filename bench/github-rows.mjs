@@ -1,4 +1,4 @@
-// Section 8's rows of the bench table (bench/run.mjs) from benchGitHub()'s result (bench/github.mjs).
+// Section 9's rows of the bench table (bench/run.mjs) from benchGitHub()'s result (bench/github.mjs).
 
 const int = (n) => Math.round(n).toLocaleString("en-US");
 const secs = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
@@ -23,7 +23,7 @@ function syncRows(g) {
     const { ours: o, octokit: k } = g.syncs[id];
     const fps = (done, ms) => (done > 0 ? int(done / (ms / 1000)) : "–");
     return (
-      `| 8a${["", "′", "″"][i]}. GitHub source, ${what}: counted requests (\`syncwarden run\`; octokit: branch, recursive tree, a blob per file) ` +
+      `| 9a${["", "′", "″"][i]}. GitHub source, ${what}: counted requests (\`syncwarden run\`; octokit: branch, recursive tree, a blob per file) ` +
       `| ${int(o.counted)} counted, ${secs(o.wallMs)} (${statuses(o.statuses)}) ` +
       `| ${int(k.counted)} counted, ${secs(k.wallMs)}: @octokit/rest + plugin-throttling, ${int(k.files)} blobs ` +
       `| ${x(o.counted / k.counted)} octokit's requests; ${x(k.wallMs / o.wallMs)} octokit's speed ` +
@@ -47,7 +47,7 @@ function sharedRows(g) {
         ? "within 2% of the limit"
         : `within 2% of ${goal.toFixed(2)}× the limit (the reserve kept)`;
     return (
-      `| 8b${["", "′", "″"][i]}. ${processes} processes, one token of ${int(limit)} requests per ${windowSeconds} s, ${int(sharedFiles)} files each (ours: rate_limit_reserve ${o.reserve}): aggregate rate ÷ the limit ` +
+      `| 9b${["", "′", "″"][i]}. ${processes} processes, one token of ${int(limit)} requests per ${windowSeconds} s, ${int(sharedFiles)} files each (ours: rate_limit_reserve ${o.reserve}): aggregate rate ÷ the limit ` +
       `| ${x(rate(o))} the limit over ${o.rate?.fullWindows ?? 0} full windows, ${int(o.refusals)} × 403/429, ${secs(o.wallMs)} ` +
       `| ${x(rate(k))} the limit over ${k.rate?.fullWindows ?? 0} full windows, ${int(k.refusals)} × 403/429, ${secs(k.wallMs)}: ${processes} octokit-throttled processes ` +
       `| ${x(rate(o))} the limit; ${x(rate(o) / rate(k))} octokit's rate ` +
@@ -73,7 +73,7 @@ export function githubNote(g) {
   ];
   const plain = g.syncs.first.octokitPlain;
   return (
-    `GitHub (8): counted = requests that used rate budget at the fake (304s with a token, /rate_limit and refusals do not). ` +
+    `GitHub (9): counted = requests that used rate budget at the fake (304s with a token, /rate_limit and refusals do not). ` +
     (plain
       ? `The same first walk with @octokit/rest alone (no throttling plugin): ${secs(plain.wallMs)}, ${mb(plain.peakRssKiB)} (reference). `
       : "") +

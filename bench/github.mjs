@@ -1,10 +1,10 @@
-// Section 8: the github source against the fake GitHub (dist/testing/fake-github.js), beside the naive walk with
+// Section 9: the github source against the fake GitHub (dist/testing/fake-github.js), beside the naive walk with
 // @octokit/rest + @octokit/plugin-throttling (bench/github-octokit.mjs), in the same run.
 //   (a) counted requests, wall time, files/s and peak RSS per sync of a FILES-file repository: first run,
 //       after CHANGED changed files, and with no change;
 //   (b) three processes sharing one token of LIMIT requests per WINDOW s: the aggregate rate ÷ the limit and
 //       the 403/429 responses, ours (three jobs on one state folder) beside three octokit-throttled processes.
-// The fake runs in this process; every client is a child process. See bench/README.md, section 8.
+// The fake runs in this process; every client is a child process. See bench/README.md, section 9.
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -94,7 +94,7 @@ async function measured(fake, run) {
 async function benchSyncs(start, sizes, dir, extra) {
   const { files, changed } = sizes;
   const repo = path.join(dir, "repo");
-  log(`[8a] github: a repository of ${files} files (git fast-import)`);
+  log(`[9a] github: a repository of ${files} files (git fast-import)`);
   await makeRepo(repo, files);
   const fake = await start({
     repos: { "o/r": { dir: repo } },
@@ -107,7 +107,7 @@ async function benchSyncs(start, sizes, dir, extra) {
     const config = writeGithubConfig(runDir, { url: fake.url, jobs: ["bench"], reserve: 0.05, extra });
     const steps = {};
     const step = async (id, what, expectDone) => {
-      log(`[8a] ${what}: ours, then octokit's naive walk`);
+      log(`[9a] ${what}: ours, then octokit's naive walk`);
       const o = await measured(fake, () => ours(config, "bench", `ours (${id})`));
       if (o.phase.completed !== expectDone || o.result.status !== "completed")
         throw new Error(
@@ -181,7 +181,7 @@ async function benchShared(start, sizes, dir, extra) {
       // the state folder made first, so three processes do not race to create it
       await timedChild([CLI, "status", "-c", config], { env: env(), timeoutMs: 60_000 });
       log(
-        `[8b] ${processes} syncwarden processes (rate_limit_reserve: ${reserve}), one token of ${limit} per ${windowSeconds} s, ${sharedFiles} files each`,
+        `[9b] ${processes} syncwarden processes (rate_limit_reserve: ${reserve}), one token of ${limit} per ${windowSeconds} s, ${sharedFiles} files each`,
       );
       const o = await shared(fake, sizes, processes, (i) => ours(config, jobs[i], `ours (${jobs[i]})`));
       for (const p of o.procs)
@@ -192,7 +192,7 @@ async function benchShared(start, sizes, dir, extra) {
       );
       ours_[reserve] = { reserve, ...o };
     }
-    log(`[8b] ${processes} octokit-throttled processes, the same token`);
+    log(`[9b] ${processes} octokit-throttled processes, the same token`);
     const k = await shared(fake, sizes, processes, (i) =>
       octokit(fake.url, deadline, `octokit (shared ${i + 1})`),
     );
@@ -205,7 +205,7 @@ async function benchShared(start, sizes, dir, extra) {
   }
 }
 
-/** Section 8: (a) and (b). */
+/** Section 9: (a) and (b). */
 export async function benchGitHub(sizes = githubSizes()) {
   const { startFakeGitHub } = await import(pathToFileURL(path.join(DIST, "testing", "fake-github.js")).href);
   if (!(await sourceOption("repo", "o/r")))

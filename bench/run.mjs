@@ -10,15 +10,17 @@
 //                                                 vs unison and rclone bisync on identical trees
 //   7. vector search, 100,000 chunks × 384 dims: KNN (sqlite-vec) and hybrid p50/p95
 //                                                 vs the exact linear scan KNN replaces (bench/vector-search.mjs)
-//   8. the github source against the fake GitHub: counted requests per sync of 20,000 files, and three
+//   8. code-aware chunking of 2,000 generated source files (tree-sitter)
+//                                                 vs line windows and the ledger's size cuts (bench/chunking.mjs)
+//   9. the github source against the fake GitHub: counted requests per sync of 20,000 files, and three
 //      processes on one token's limit       vs @octokit/rest + plugin-throttling's naive walk (bench/github.mjs;
-//                                             about 12 minutes, so not in the default set: BENCH_ONLY=github)
+//                                             about 14 minutes, so not in the default set: BENCH_ONLY=github)
 // Prints a markdown table on stdout, progress on stderr, and writes bench/results/latest.json.
 //
 // Environment: BENCH_SCALE (default 1; e.g. 0.1 for a quick run) scales every size;
 // BENCH_REPS (default 5) sets the rounds of sections 1 and 5;
-// BENCH_ONLY=throughput,memory,git,ratelimit,overhead,replicas,vectors,github picks sections (github is not
-// in the default set).
+// BENCH_ONLY=throughput,memory,git,ratelimit,overhead,replicas,vectors,chunking,github picks sections (github
+// is not in the default set).
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -48,7 +50,7 @@ import {
 const SCALE = benchScale();
 const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 5) || 5);
 const ONLY = new Set(
-  (process.env.BENCH_ONLY ?? "throughput,memory,git,ratelimit,overhead,replicas,vectors")
+  (process.env.BENCH_ONLY ?? "throughput,memory,git,ratelimit,overhead,replicas,vectors,chunking")
     .split(",")
     .map((s) => s.trim()),
 );
@@ -571,6 +573,7 @@ function table(r) {
   }
   if (r.replicas) rows.push(...replicaRows(r.replicas));
   if (r.vectors) rows.push(...vectorRows(r.vectors));
+  if (r.chunking) rows.push(...chunkingRows(r.chunking));
   if (r.github) rows.push(...githubRows(r.github));
   const notes = [];
   if (r.throughput) {
@@ -706,6 +709,34 @@ function vectorRows(v) {
   ];
 }
 
+/** Section 8 in a process of its own (its peak RSS is its own): bench/chunking.mjs. */
+async function benchChunking() {
+  log("[8] code-aware chunking vs line windows");
+  const r = await runNode([path.join(BENCH_DIR, "chunking.mjs")]);
+  if (r.code !== 0) throw new Error(`chunking.mjs exited ${r.code}: ${r.stderr.slice(-500)}`);
+  const c = lastJsonLine(r.stdout, "chunking.mjs");
+  if (c.filesWhole !== c.files)
+    throw new Error(`chunking.mjs: only ${c.filesWhole} of ${c.files} files chunked whole`);
+  return c;
+}
+
+function chunkingRows(c) {
+  const what = `${int(c.files)} generated source files (py, ts, go, js; ${(c.bytes / 1e6).toFixed(1)} MB, ${int(c.lines)} lines)`;
+  const per = (x) => `${int(x.filesPerSecond)} files/s, ${int(x.chunksPerSecond)} chunks/s`;
+  const run = c.indexing;
+  return [
+    `| 8a. Code-aware chunking: ${what}, in process, median of ${c.rounds} ` +
+      `| ${c.code.seconds.toFixed(2)} s; ${int(c.code.chunks)} chunks, ${int(c.code.named)} named by a symbol ` +
+      `| ${(c.windows.seconds * 1000).toFixed(0)} ms line windows (${int(c.windows.chunks)} chunks); ` +
+      `${(c.sizeCuts.seconds * 1000).toFixed(0)} ms size cuts; ${c.parse.seconds.toFixed(2)} s tree-sitter's parse alone ` +
+      `| ${(c.windows.seconds / c.code.seconds).toFixed(4)}× line windows' speed; ${(c.parse.seconds / c.code.seconds).toFixed(2)}× the parse alone's; grammars' first load ${int(c.loadMs)} ms ` +
+      `| ${per(c.code)} · ${per(c.windows)} | ${mb(c.code.peakRssKiB)} · ${mb(c.windows.peakRssKiB)} | – |`,
+    `| 8b. \`syncwarden run\`, first run: the same files from a git repository → sqlite-docs (wall, incl. process start) ` +
+      `| ${run.code.seconds.toFixed(2)} s as source (code-aware) | ${run.text.seconds.toFixed(2)} s as \`.txt\` (line windows) ` +
+      `| ${(run.text.seconds / run.code.seconds).toFixed(2)}× the .txt run's speed | ${int(run.code.filesPerSecond)} · ${int(run.text.filesPerSecond)} | – | – |`,
+  ];
+}
+
 async function main() {
   if (!existsSync(path.join(DIST, "index.js")))
     throw new Error("dist/ is missing: run `npm run build` (or `npm run bench`)");
@@ -738,6 +769,7 @@ async function main() {
   if (ONLY.has("overhead")) results.overhead = await benchOverhead();
   if (ONLY.has("replicas")) results.replicas = await benchReplicas({ files: SIZES.replicas });
   if (ONLY.has("vectors")) results.vectors = await benchVectors();
+  if (ONLY.has("chunking")) results.chunking = await benchChunking();
   if (ONLY.has("github")) results.github = await benchGitHub();
   meta.durationSeconds = Math.round((now() - started) / 100) / 10;
 
@@ -749,7 +781,7 @@ async function main() {
 
   const outDir = path.join(BENCH_DIR, "results");
   mkdirSync(outDir, { recursive: true });
-  // section 8 alone keeps its own file, so a run of it does not replace the full run's figures
+  // section 9 alone keeps its own file, so a run of it does not replace the full run's figures
   const only8 = ONLY.size === 1 && ONLY.has("github");
   const out = path.join(outDir, only8 ? "github.json" : "latest.json");
   writeFileSync(out + ".tmp", JSON.stringify({ meta, results, table: md }, null, 2) + "\n");

@@ -51,7 +51,12 @@ export interface EventMap {
     message: string;
   };
   /** `[RATE]`: a provider's shared gate paused. */
-  "gate:pause": { provider: string; seconds: number; reason: string };
+  "gate:pause": {
+    provider: string;
+    seconds: number;
+    reason: string;
+    /** Epoch ms it reopens. */ until: number;
+  };
   "replica:start": { replica: string; target: string };
   /** A target started applying changes, or reached a checkpoint of them. */
   "replica:progress": { replica: string; target: string; message: string };

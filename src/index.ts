@@ -57,6 +57,7 @@ export type {
   PlannedItem,
   ClaimedItem,
   DocumentWrite,
+  DocumentChunk,
   SearchHit,
   EventRecord,
   RunRecord,

@@ -9,7 +9,12 @@ describe("examples", () => {
   afterEach(() => ws?.cleanup());
 
   it("every example config and the repository's own syncwarden.yaml are valid", () => {
-    for (const file of ["syncwarden.yaml", "examples/code-index.yaml", "examples/custom-sink.yaml"]) {
+    for (const file of [
+      "syncwarden.yaml",
+      "examples/code-index.yaml",
+      "examples/custom-sink.yaml",
+      "examples/sync_config.yaml",
+    ]) {
       const loaded = loadConfig(path.join(ROOT, file), {});
       expect(Object.keys(loaded.config.jobs).length).toBeGreaterThan(0);
     }

@@ -51,7 +51,7 @@ function start(args: string[]): { child: ChildProcess; exited: Promise<number | 
   return { child, exited };
 }
 
-/** The shared gate's closed intervals, from the event log: [from, until] in epoch ms. */
+/** The shared gate's closed intervals, from the event log: [announced, reopens] in epoch ms. */
 function gatePauses(): [number, number][] {
   const db = ws.db();
   try {
@@ -59,8 +59,8 @@ function gatePauses(): [number, number][] {
       .prepare<[], { ts: number; data: string }>("SELECT ts, data FROM events WHERE type = 'resilience:rate'")
       .all()
       .map((e) => {
-        const { seconds } = JSON.parse(e.data) as { seconds: number };
-        return [e.ts, e.ts + seconds * 1000] as [number, number];
+        const { until } = JSON.parse(e.data) as { until: number };
+        return [e.ts, until] as [number, number];
       });
   } finally {
     db.close();

@@ -255,6 +255,16 @@ describe("github source", () => {
     expect(limit).toMatchObject({ limit: 50, remaining: 50 - used, jobs: ["code/files"] });
     expect(limit!.provider).toMatch(/^github:127\.0\.0\.1:\d+:token-[0-9a-f]{12}$/);
     expect(fake!.counted(TOKEN)).toBe(used);
+    // the token's provider is one of `breakers`, and can be reset by its name
+    const breakers = await runCli(["breakers", "--json"], { cwd: ws.dir, env: { GH_TOKEN: TOKEN } });
+    expect((JSON.parse(breakers.stdout) as { provider: string }[]).map((b) => b.provider)).toContain(
+      limit!.provider,
+    );
+    const reset = await runCli(["breakers", "reset", limit!.provider], {
+      cwd: ws.dir,
+      env: { GH_TOKEN: TOKEN },
+    });
+    expect(reset.code).toBe(0);
   });
 
   it("the code indexer's sync_config.yaml runs unchanged", async () => {

@@ -199,7 +199,9 @@ jobs:
     // only both.md has both words (the one bm25 hit), and it is near both topics
     expect(fused[0]!.key).toBe("both.md");
     expect(fused[0]!.snippet).toContain("[volcano]");
+    // the words hit's place travels with the fused hit: the file and the first line of its chunk
+    expect(fused[0]).toMatchObject({ path: "both.md", line: 1 });
     const text = await cli("search", "--hybrid", "volcano", "otters");
-    expect(text.stdout).toMatch(/^both\.md {2}\(notes, rrf 0\.\d{4}\)/);
+    expect(text.stdout).toMatch(/^both\.md:1 {2}\(notes, rrf 0\.\d{4}\)/);
   });
 });

@@ -62,6 +62,16 @@ export interface DocumentUpsert {
   metadata?: Record<string, unknown>;
   /** An embedding stored beside the document. */
   vector?: { model: string; values: readonly number[] };
+  /** The document already cut (along its syntax, by lines); without it the store cuts it by size. */
+  chunks?: DocumentChunk[];
+}
+/** A piece of a file: lines startLine..endLine (1-based, inclusive), the symbols it defines, its language. */
+export interface DocumentChunk {
+  content: string;
+  startLine: number;
+  endLine: number;
+  symbol?: string;
+  language?: string;
 }
 export interface DocumentDelete {
   kind: "delete";
@@ -163,6 +173,12 @@ export interface SearchHit {
   version: string;
   score: number;
   snippet: string;
+  /** Where the best-matching chunk is, when the document is a file cut by lines: `path:line symbol`. */
+  path?: string;
+  line?: number;
+  endLine?: number;
+  symbol?: string;
+  language?: string;
 }
 
 export interface Checkpoint {

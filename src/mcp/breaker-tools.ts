@@ -71,7 +71,7 @@ function registerAction(server: McpServer, services: McpServices, action: "reset
     async (args) => {
       const { sync, replicas } = services;
       try {
-        const providers = sync.providers.names();
+        const providers = sync.providerNames();
         const targets = replicas.targetNames();
         if (providers.includes(args.name)) await sync.breaker(args.name, action);
         else if (targets.includes(args.name)) await replicas.breaker(args.name, action);

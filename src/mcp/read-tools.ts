@@ -1,5 +1,6 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { itemView } from "../service/item-view.js";
+import { placeOf } from "../service/search.js";
 import type { SyncService } from "../service/sync-service.js";
 import * as S from "./schemas.js";
 import { checkJob, failure, iso, ok, type McpServices } from "./tool-kit.js";
@@ -11,7 +12,7 @@ export function registerSearch(server: McpServer, sync: SyncService): void {
     "search",
     {
       description:
-        "Full-text search over the synced documents (every word must match; bm25-ranked, one hit per document with a [snippet]); semantic: rank by embeddings.",
+        "Full-text search over the synced documents (every word must match; bm25-ranked, one hit per document with a [snippet] and, for a file, the path, line and symbol of its best-matching chunk); semantic: rank by embeddings.",
       inputSchema: S.searchInput,
       outputSchema: S.searchOutput,
       annotations: { readOnlyHint: true, openWorldHint: false },
@@ -26,7 +27,7 @@ export function registerSearch(server: McpServer, sync: SyncService): void {
           ...(args.hybrid !== undefined ? { hybrid: args.hybrid } : {}),
         });
         if ("note" in found) return ok({ hits: [], note: found.note }, found.note);
-        const lines = found.hits.map((h) => `${h.job}/${h.key}: ${h.snippet}`);
+        const lines = found.hits.map((h) => `${h.job}/${placeOf(h)}: ${h.snippet}`);
         return ok(
           { hits: found.hits, ...(found.warnings ? { warnings: found.warnings } : {}) },
           lines.join("\n") || `no documents match "${args.query}"`,

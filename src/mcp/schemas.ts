@@ -125,7 +125,19 @@ export const searchInput = {
 };
 
 export const searchOutput = z.looseObject({
-  hits: z.array(z.looseObject({ job: z.string(), key: z.string(), score: z.number(), snippet: z.string() })),
+  hits: z.array(
+    z.looseObject({
+      job: z.string(),
+      key: z.string(),
+      score: z.number(),
+      snippet: z.string(),
+      path: z.string().optional().describe("the file of a document cut by lines"),
+      line: z.number().int().optional().describe("first line of the best-matching chunk"),
+      endLine: z.number().int().optional().describe("its last line"),
+      symbol: z.string().optional().describe("the function, class or method it defines"),
+      language: z.string().optional(),
+    }),
+  ),
   note: z.string().optional().describe("why nothing could be searched"),
   warnings: z
     .array(z.string())

@@ -50,17 +50,18 @@ export class RateGate {
       const { requests, perSeconds, burst } = this.o.rate;
       const waitMs = await this.store.reserveToken(this.provider, burst, requests / (perSeconds * 1000));
       reserved = true;
-      if (waitMs === 0) return state;
+      // the reservation may have waited for the ledger's write lock: look at the pause again before going
       state = undefined;
-      await sleep(waitMs, signal);
+      if (waitMs > 0) await sleep(waitMs, signal);
     }
     return undefined;
   }
 
   /** Pauses every process's calls to this provider for `forMs` from now (extends, never shortens). */
   async pause(forMs: number, reason: string): Promise<void> {
+    const until = Date.now() + forMs;
     if (await this.store.pauseGate(this.provider, forMs, reason))
-      this.events?.emit("gate:pause", { provider: this.provider, seconds: forMs / 1000, reason });
+      this.events?.emit("gate:pause", { provider: this.provider, seconds: forMs / 1000, reason, until });
   }
 
   /**

@@ -3,6 +3,7 @@ import type { ConnectorContext } from "../connectors/types.js";
 import { GithubSource } from "../connectors/sources/github-source.js";
 import { errorMessage, isSyncError, type ErrorClass } from "../errors.js";
 import type { ResilienceStore } from "../ledger/resilience-store.js";
+import type { OwnProviderSpec } from "../resilience/providers.js";
 import { redact } from "../config/secrets.js";
 
 /** One token's primary limit and its shared gate (`syncwarden github limits`): the token never, only its identity. */
@@ -21,6 +22,23 @@ export interface GithubLimit {
   gate: { pausedUntil: string; reason: string | null } | null;
   /** Why the limit could not be read (a refused token: class config). */
   error?: { errorClass: ErrorClass; message: string };
+}
+
+/** The providers of the configuration's github sources (one per API host and token), by name. */
+export function githubProviders(loaded: LoadedConfig): Map<string, OwnProviderSpec> {
+  const out = new Map<string, OwnProviderSpec>();
+  for (const [job, j] of Object.entries(loaded.config.jobs))
+    for (const phase of j.phases)
+      if (phase.source.type === "github") {
+        let s: GithubSource;
+        try {
+          s = new GithubSource(phase.source, `jobs.${job}.phases.${phase.name}.source`);
+        } catch {
+          continue; // its token's variable is not set here: a run of that job says so
+        }
+        out.set(s.providerName, s.providerSpec);
+      }
+  return out;
 }
 
 /**

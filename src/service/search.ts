@@ -17,6 +17,12 @@ export interface SearchOptions {
 /** What a search found, or a sentence saying why it could not search (no vectors, no embedding step). */
 export type SearchOutcome = { hits: SearchHit[]; warnings?: string[] } | { note: string };
 
+/** Where a hit is, as a person reads it: `path:line symbol` for a file cut by lines, else the document's key. */
+export function placeOf(h: SearchHit): string {
+  if (h.line === undefined) return h.key;
+  return `${h.path ?? h.key}:${h.line}${h.symbol ? ` ${h.symbol}` : ""}`;
+}
+
 /** How deep each list goes before hybrid fusion: fusion needs more than the top `limit` of each. */
 const hybridDepth = (limit: number): number => Math.max(limit * 5, 50);
 
@@ -87,10 +93,11 @@ export async function searchDocuments(
       if (!o.hybrid) return { hits: best(near, true, o.limit), ...(warnings.length ? { warnings } : {}) };
       const words = (await Promise.all(stores.map((s) => s.search(query, depth)))).flat();
       const fused = fuseRanks([best(words, false, depth.limit), best(near, true, depth.limit)], hitId);
+      // a document found by its words shows that hit's snippet and place (`path:line symbol`)
       const hits = fused.slice(0, o.limit).map(({ item, score }) => ({
         ...item,
+        ...words.find((w) => hitId(w) === hitId(item)),
         score,
-        snippet: words.find((w) => hitId(w) === hitId(item))?.snippet ?? item.snippet,
       }));
       return { hits, ...(warnings.length ? { warnings } : {}) };
     }

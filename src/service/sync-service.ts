@@ -25,7 +25,7 @@ import { runJob } from "./run-job.js";
 import { checkSince, normaliseScope } from "./scope.js";
 import { searchDocuments, type SearchOptions, type SearchOutcome } from "./search.js";
 import { checkSources } from "./check-sources.js";
-import { githubLimits, type GithubLimit } from "./github-limits.js";
+import { githubLimits, githubProviders, type GithubLimit } from "./github-limits.js";
 import { requireJob, requirePhases } from "./known-jobs.js";
 import { jobStatus, providerHealth, type JobStatus, type ProviderHealth } from "./status.js";
 import type { SyncRequest } from "./types.js";
@@ -216,9 +216,14 @@ export class SyncService {
     return out;
   }
 
+  /** Every provider: the configured ones, then one per github source token. */
+  providerNames(): string[] {
+    return [...this.providers.names(), ...githubProviders(this.loaded).keys()];
+  }
+
   /** Breaker and rate-gate state of every provider. */
   providerHealth(): Promise<ProviderHealth[]> {
-    return providerHealth(this.ledger, this.providers.names());
+    return providerHealth(this.ledger, this.providerNames());
   }
 
   /** Each github source token's primary limit (GET /rate_limit, free) and its shared gate. */
@@ -286,11 +291,12 @@ export class SyncService {
 
   /** Closes (reset) or isolates a provider's breaker, shared by every process on this ledger. */
   async breaker(name: string, action: "reset" | "isolate"): Promise<void> {
-    if (!this.providers.names().includes(name))
+    const own = githubProviders(this.loaded).get(name);
+    if (!own && !this.providers.names().includes(name))
       throw new UsageError(
-        `unknown provider "${name}"; providers: ${this.providers.names().join(", ") || "(none configured)"}`,
+        `unknown provider "${name}"; providers: ${this.providerNames().join(", ") || "(none configured)"}`,
       );
-    const b = this.providers.policy(name).breaker;
+    const b = (own ? this.providers.own(name, own) : this.providers.http(name)).policy.breaker;
     await (action === "reset" ? b.reset() : b.isolate());
   }
 }

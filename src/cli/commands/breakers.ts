@@ -73,7 +73,7 @@ async function breakerAction(
   opts: GlobalOptions,
 ): Promise<number> {
   return withServices(opts, async ({ sync, replicas }) => {
-    const providers = sync.providers.names();
+    const providers = sync.providerNames();
     const targets = replicas.targetNames();
     if (providers.includes(name)) await sync.breaker(name, action);
     else if (targets.includes(name)) await replicas.breaker(name, action);

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
 import { act, globalsOf, printJson, withServices, type GlobalOptions } from "../context.js";
 import { positiveInt } from "../flags.js";
+import { placeOf } from "../../service/search.js";
 
 interface SearchFlags extends GlobalOptions {
   job?: string;
@@ -14,7 +15,9 @@ interface SearchFlags extends GlobalOptions {
 export function register(program: Command): void {
   program
     .command("search")
-    .description("full-text search (bm25) over the documents of sqlite-docs sinks")
+    .description(
+      "full-text search (bm25) over the documents of sqlite-docs sinks; a file's hit shows path:line symbol",
+    )
     .argument("<query...>")
     .option("--job <job>", "only this job's documents")
     .option("--semantic", "rank by cosine similarity of embeddings (needs an openai-embeddings enrich step)")
@@ -57,7 +60,7 @@ async function searchCommand(words: string[], opts: SearchFlags): Promise<number
             ? `cosine ${h.score.toFixed(3)}`
             : `score ${(-h.score).toFixed(2)}`;
         process.stdout.write(
-          `${h.key}  (${h.job}, ${score})\n${h.snippet ? `    ${h.snippet.replace(/\s+/g, " ").trim()}\n` : ""}`,
+          `${placeOf(h)}  (${h.job}, ${score})\n${h.snippet ? `    ${h.snippet.replace(/\s+/g, " ").trim()}\n` : ""}`,
         );
       }
     return 0;

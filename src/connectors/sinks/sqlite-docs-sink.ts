@@ -1,11 +1,13 @@
 import { ConfigError } from "../../errors.js";
 import type { DocumentStore } from "../../ledger/document-store.js";
 import type { DocumentWrite } from "../../ledger/types.js";
+import { chunkDocument } from "../chunking/chunk-document.js";
 import type { ConnectorContext, Sink, SinkChange } from "../types.js";
 
 /**
  * Documents in the ledger's own database: the writes it returns travel in the item's settlement, so
- * they commit with its completion. It offers that store for `search`.
+ * they commit with its completion. Files are cut along their syntax (or by lines) on the way. It offers
+ * that store for `search`.
  */
 export class SqliteDocsSink implements Sink {
   readonly type = "sqlite-docs";
@@ -23,21 +25,24 @@ export class SqliteDocsSink implements Sink {
     return new SqliteDocsSink(collection, documents);
   }
 
-  apply(change: SinkChange, ctx: ConnectorContext): Promise<DocumentWrite[]> {
+  async apply(change: SinkChange, ctx: ConnectorContext): Promise<DocumentWrite[]> {
     const { job } = ctx;
-    const write: DocumentWrite =
-      change.kind === "delete"
-        ? { kind: "delete", job, collection: this.collection, key: change.key }
-        : {
-            kind: "upsert",
-            job,
-            collection: this.collection,
-            key: change.key,
-            version: change.version,
-            content: change.content,
-            metadata: change.metadata,
-            ...(change.vector ? { vector: change.vector } : {}),
-          };
-    return Promise.resolve([write]);
+    if (change.kind === "delete")
+      return [{ kind: "delete", job, collection: this.collection, key: change.key }];
+    // cut before the write: parsing is async, and the write commits in the item's synchronous transaction
+    const chunks = await chunkDocument(change.content, change.metadata, { warn: (m) => ctx.warn?.(m) });
+    return [
+      {
+        kind: "upsert",
+        job,
+        collection: this.collection,
+        key: change.key,
+        version: change.version,
+        content: change.content,
+        metadata: change.metadata,
+        ...(change.vector ? { vector: change.vector } : {}),
+        ...(chunks ? { chunks } : {}),
+      },
+    ];
   }
 }

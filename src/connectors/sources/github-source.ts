@@ -2,6 +2,7 @@ import { ConfigError } from "../../errors.js";
 import type { GithubSourceConfig } from "../../config/schema.js";
 import { parseGithubRepo } from "../../config/github-repo.js";
 import type { ClaimedItem, PlannedItem } from "../../ledger/types.js";
+import type { OwnProviderSpec } from "../../resilience/providers.js";
 import type { ConnectorContext, Fetched, Source, SourceListing } from "../types.js";
 import { GithubApi, type ComparedFile, type CoreLimit, type Tree } from "./github-api.js";
 import { githubProvider, type GithubProvider } from "./github-provider.js";
@@ -99,6 +100,10 @@ export class GithubSource implements Source {
   /** The provider this source calls through (one per API host and token). */
   get providerName(): string {
     return this.provider.name;
+  }
+
+  get providerSpec(): OwnProviderSpec {
+    return this.provider.spec;
   }
 
   /** The token's primary limit now, from GET /rate_limit (which costs none of it). */

@@ -1,8 +1,9 @@
 import type Database from "better-sqlite3";
 import { SqliteVectorIndex, type VectorExtensionLoader } from "./vector-index.js";
 import type { DocumentStore } from "../document-store.js";
-import type { DocumentWrite, SearchHit } from "../types.js";
+import type { DocumentChunk, DocumentWrite, SearchHit } from "../types.js";
 import { dbNow } from "./clock.js";
+import { toHit, type SearchRow } from "./search-row.js";
 
 type SemanticHit = SearchHit;
 
@@ -64,8 +65,11 @@ export class SqliteDocumentStore implements DocumentStore {
        RETURNING id`,
     );
     this.deleteChunks = db.prepare<[number]>("DELETE FROM chunks WHERE document_id = ?");
-    this.insertChunk = db.prepare<[number, number, string]>(
-      "INSERT INTO chunks (document_id, ord, content) VALUES (?, ?, ?)",
+    this.insertChunk = db.prepare<
+      [number, number, string, number | null, number | null, string | null, string | null]
+    >(
+      `INSERT INTO chunks (document_id, ord, content, start_line, end_line, symbol, language)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
     this.deleteDoc = db.prepare<[string, string, string], { id: number }>(
       "DELETE FROM documents WHERE job = ? AND collection = ? AND key = ? RETURNING id",
@@ -96,7 +100,18 @@ export class SqliteDocumentStore implements DocumentStore {
       this.deleteChunks.run(id);
       this.deleteVector.run(id);
       this.vectorIndex.remove(id);
-      chunkText(w.content).forEach((chunk, ord) => this.insertChunk.run(id!, ord, chunk));
+      const chunks = w.chunks ?? chunkText(w.content).map((content) => ({ content }));
+      chunks.forEach((c: Partial<DocumentChunk> & { content: string }, ord) =>
+        this.insertChunk.run(
+          id!,
+          ord,
+          c.content,
+          c.startLine ?? null,
+          c.endLine ?? null,
+          c.symbol ?? null,
+          c.language ?? null,
+        ),
+      );
     }
     if (w.vector && id !== undefined) this.putVector(id, w.job, w.vector);
   }
@@ -228,12 +243,13 @@ export class SqliteDocumentStore implements DocumentStore {
   search(query: string, filter: { job?: string; limit: number }): Promise<SearchHit[]> {
     const fts = toFtsQuery(query);
     if (fts === "") return Promise.resolve([]);
-    const hits = this.db
-      .prepare<[{ fts: string; job: string | null; limit: number }], SearchHit>(
+    const rows = this.db
+      .prepare<[{ fts: string; job: string | null; limit: number }], SearchRow>(
         `WITH m AS MATERIALIZED (
            SELECT rowid AS id, bm25(chunks_fts) AS score, snippet(chunks_fts, 0, '[', ']', ' … ', 16) AS snippet
            FROM chunks_fts WHERE chunks_fts MATCH @fts)
-         SELECT d.job, d.collection, d.key, d.version, MIN(m.score) AS score, m.snippet
+         SELECT d.job, d.collection, d.key, d.version, MIN(m.score) AS score, m.snippet,
+           json_extract(d.metadata, '$.path') AS path, c.start_line, c.end_line, c.symbol, c.language
          FROM m
          JOIN chunks c ON c.id = m.id
          JOIN documents d ON d.id = c.document_id
@@ -243,6 +259,6 @@ export class SqliteDocumentStore implements DocumentStore {
          LIMIT @limit`,
       )
       .all({ fts, job: filter.job ?? null, limit: filter.limit });
-    return Promise.resolve(hits);
+    return Promise.resolve(rows.map(toHit));
   }
 }

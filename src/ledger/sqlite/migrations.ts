@@ -105,6 +105,12 @@ const MIGRATIONS: readonly string[] = [
     UNIQUE (model, dim)
   );
   `,
+  /* code-aware chunks: where each chunk is in its file (lines), the symbol it defines and the file's language */ `
+  ALTER TABLE chunks ADD COLUMN start_line INTEGER;
+  ALTER TABLE chunks ADD COLUMN end_line INTEGER;
+  ALTER TABLE chunks ADD COLUMN symbol TEXT;
+  ALTER TABLE chunks ADD COLUMN language TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
