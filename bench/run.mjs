@@ -12,17 +12,23 @@
 //                                                 vs the exact linear scan KNN replaces (bench/vector-search.mjs)
 //   8. code-aware chunking of 2,000 generated source files (tree-sitter)
 //                                                 vs line windows and the ledger's size cuts (bench/chunking.mjs)
+//   9. the github source against the fake GitHub: counted requests per sync of 20,000 files, and three
+//      processes on one token's limit       vs @octokit/rest + plugin-throttling's naive walk (bench/github.mjs;
+//                                             about 14 minutes, so not in the default set: BENCH_ONLY=github)
 // Prints a markdown table on stdout, progress on stderr, and writes bench/results/latest.json.
 //
 // Environment: BENCH_SCALE (default 1; e.g. 0.1 for a quick run) scales every size;
 // BENCH_REPS (default 5) sets the rounds of sections 1 and 5;
-// BENCH_ONLY=throughput,memory,git,ratelimit,overhead,replicas,vectors,chunking picks sections.
+// BENCH_ONLY=throughput,memory,git,ratelimit,overhead,replicas,vectors,chunking,github picks sections (github
+// is not in the default set).
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
 import { catFileFloor, listBlobs, makeRepo, writeGitConfig } from "./git.mjs";
+import { benchGitHub } from "./github.mjs";
+import { githubNote, githubRows } from "./github-rows.mjs";
 import { benchReplicas } from "./replicas.mjs";
 import {
   BENCH_DIR,
@@ -568,6 +574,7 @@ function table(r) {
   if (r.replicas) rows.push(...replicaRows(r.replicas));
   if (r.vectors) rows.push(...vectorRows(r.vectors));
   if (r.chunking) rows.push(...chunkingRows(r.chunking));
+  if (r.github) rows.push(...githubRows(r.github));
   const notes = [];
   if (r.throughput) {
     const e = r.throughput.engine;
@@ -610,6 +617,7 @@ function table(r) {
         (x.missing.length > 0 ? `. Not installed, so not measured: ${x.missing.join(", ")}.` : "."),
     );
   }
+  if (r.github) notes.push(githubNote(r.github));
   return rows.join("\n") + (notes.length > 0 ? `\n\n${notes.join("\n")}` : "");
 }
 
@@ -762,6 +770,7 @@ async function main() {
   if (ONLY.has("replicas")) results.replicas = await benchReplicas({ files: SIZES.replicas });
   if (ONLY.has("vectors")) results.vectors = await benchVectors();
   if (ONLY.has("chunking")) results.chunking = await benchChunking();
+  if (ONLY.has("github")) results.github = await benchGitHub();
   meta.durationSeconds = Math.round((now() - started) / 100) / 10;
 
   const md = table(results);
@@ -772,7 +781,9 @@ async function main() {
 
   const outDir = path.join(BENCH_DIR, "results");
   mkdirSync(outDir, { recursive: true });
-  const out = path.join(outDir, "latest.json");
+  // section 9 alone keeps its own file, so a run of it does not replace the full run's figures
+  const only8 = ONLY.size === 1 && ONLY.has("github");
+  const out = path.join(outDir, only8 ? "github.json" : "latest.json");
   writeFileSync(out + ".tmp", JSON.stringify({ meta, results, table: md }, null, 2) + "\n");
   renameSync(out + ".tmp", out);
   log(`wrote ${path.relative(process.cwd(), out)} (${meta.durationSeconds} s in all)`);
