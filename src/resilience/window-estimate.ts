@@ -1,8 +1,7 @@
 import type { RateLimitInfo } from "./retry-after.js";
-import { sleep } from "./sleep.js";
 
 /** What a call held by the shared pause may do, as this process's window estimate sees it. */
-export type Hold = { go: true } | { go: false; wakeInMs: number; changed: Promise<void> };
+export type Hold = { go: true } | { go: false; wakeInMs: number };
 
 /** A pause ending within a second of a window's reset (either side) is that window's pause. */
 const SAME_WINDOW_MS = 1000;
@@ -34,8 +33,8 @@ interface Track {
 export class WindowEstimate {
   private off = false;
   private readonly tracks = new Map<string, Track>();
-  private wake: () => void = () => undefined;
-  private changed: Promise<void> = this.renew();
+  /** Calls sleeping in `sleep`, woken by news (each removes itself, so none is kept after it woke). */
+  private readonly sleepers = new Set<() => void>();
 
   /** Feeds one successful answer's rate-limit headers, received now. */
   observe(
@@ -96,7 +95,7 @@ export class WindowEstimate {
       }
       wakeAt = Math.min(wakeAt, end);
     }
-    return { go: false, wakeInMs: wakeAt - now, changed: this.changed };
+    return { go: false, wakeInMs: wakeAt - now };
   }
 
   /** A call was refused for the rate limit: if a probe was out, the estimate was wrong; learn no more. */
@@ -116,23 +115,23 @@ export class WindowEstimate {
     return !this.off;
   }
 
+  /** Sleeps `ms`, or less when news comes (a probe's answer, a refusal) or the signal aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (ms <= 0 || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        this.sleepers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener("abort", done, { once: true });
+      this.sleepers.add(done);
+    });
+  }
+
   private notify(): void {
-    this.wake();
-    this.changed = this.renew();
-  }
-
-  private renew(): Promise<void> {
-    return new Promise<void>((resolve) => (this.wake = resolve));
-  }
-}
-
-/** Sleeps `ms`, or less when `changed` settles first or the signal aborts; leaves no timer behind. */
-export async function sleepOrNews(ms: number, changed: Promise<void>, signal?: AbortSignal): Promise<void> {
-  const stop = new AbortController();
-  const both = signal ? AbortSignal.any([stop.signal, signal]) : stop.signal;
-  try {
-    await Promise.race([sleep(ms, both), changed]);
-  } finally {
-    stop.abort();
+    for (const wake of [...this.sleepers]) wake();
   }
 }
