@@ -73,6 +73,15 @@ describe("window estimate (the learning on its own, on a clock the test sets)", 
     expect(w.hold(T + 1001, T + 500)).toMatchObject({ go: false, wakeInMs: 501 });
   });
 
+  it("does not take the next window's pause for the one proven over (aligned 1 s windows)", () => {
+    const w = new WindowEstimate();
+    w.observe(info(4, T + 1000), undefined, T + 300, T + 302);
+    w.observe(info(4, T + 2000), undefined, T + 1001, T + 1003); // the next window opened: T+1000 is over
+    // that window ran out; the ledger's pause from its reset can end a millisecond early
+    expect(w.hold(T + 1999, T + 1100)).toMatchObject({ go: false, wakeInMs: 899 });
+    expect(w.hold(T + 1001, T + 1100)).toEqual({ go: true }); // the old window's pause holds no one
+  });
+
   it("drops the learning when the probe's answer is from the old window (aligned 2 s windows)", () => {
     const w = new WindowEstimate();
     // a 2 s window from T, opened at T+300: its reset T+2000 makes the length look like 1 s

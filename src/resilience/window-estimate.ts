@@ -3,8 +3,12 @@ import type { RateLimitInfo } from "./retry-after.js";
 /** What a call held by the shared pause may do, as this process's window estimate sees it. */
 export type Hold = { go: true } | { go: false; wakeInMs: number };
 
-/** A pause ending within a second of a window's reset (either side) is that window's pause. */
-const SAME_WINDOW_MS = 1000;
+/**
+ * A pause ending within half a second of a window's reset (either side) is that window's pause: the
+ * next window's reset is at least a second later (whole-second windows), and the pause set from it can
+ * end a millisecond before it (the ledger's clock), so a full second would take it for the old one's.
+ */
+const SAME_WINDOW_MS = 500;
 
 /** One rate limit (per resource and limit) as this process sees it. */
 interface Track {
