@@ -102,6 +102,17 @@ describe("window estimate (the learning on its own, on a clock the test sets)", 
     expect(w.hold(T + 2001, T + 1400)).toMatchObject({ go: false, wakeInMs: 601 });
   });
 
+  it("after a refusal, takes no window as over: the pause holds every call until it ends", () => {
+    const w = learnedOne();
+    expect(w.hold(T + 2001, T + 1302)).toEqual({ go: true });
+    w.observe(info(4, T + 3000), undefined, T + 1302, T + 1304);
+    expect(w.hold(T + 2001, T + 1305)).toEqual({ go: true });
+    // another process overran the new window, and a call of this one was refused: wait for the pause
+    w.refused();
+    expect(w.hold(T + 2001, T + 1400)).toMatchObject({ go: false, wakeInMs: 601 });
+    expect(w.learning).toBe(true); // no probe of this process was refused
+  });
+
   it("keeps limits apart: a new window of another limit does not release this limit's pause", () => {
     const w = learnedOne();
     // a second limit (30 per minute) whose window was seen to be over: a later one opened

@@ -4,11 +4,11 @@ import type { RateLimitInfo } from "./retry-after.js";
 export type Hold = { go: true } | { go: false; wakeInMs: number };
 
 /**
- * A pause ending within half a second of a window's reset (either side) is that window's pause: the
- * next window's reset is at least a second later (whole-second windows), and the pause set from it can
- * end a millisecond before it (the ledger's clock), so a full second would take it for the old one's.
+ * A pause that ends within this of a window's reset is the pause to that reset (the ledger's clock is
+ * read a moment after this process's). Other pauses, a Retry-After's, are never cut short: in 1 s
+ * windows the next window's Retry-After can end just after the old reset.
  */
-const SAME_WINDOW_MS = 500;
+const SAME_WINDOW_MS = 50;
 
 /** One rate limit (per resource and limit) as this process sees it. */
 interface Track {
@@ -102,12 +102,16 @@ export class WindowEstimate {
     return { go: false, wakeInMs: wakeAt - now };
   }
 
-  /** A call was refused for the rate limit: if a probe was out, the estimate was wrong; learn no more. */
+  /**
+   * A call was refused for the rate limit: no window is taken as over any more (the pause holds every
+   * call until it ends), and if a probe was out, the estimate was wrong: learn no more.
+   */
   refused(): void {
     let probing = false;
     for (const t of this.tracks.values()) {
       if (t.probe) probing = true;
       t.probe = undefined;
+      t.overReset = 0;
     }
     if (!probing) return;
     this.off = true;
