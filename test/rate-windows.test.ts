@@ -56,6 +56,12 @@ describe("window estimate (the learning on its own, on a clock the test sets)", 
     expect(w.hold(T + 61_305, T + 1305)).toMatchObject({ go: false, wakeInMs: 60_000 });
   });
 
+  it("sends no probe for a gain under 5% of the window (an hour-long window's second)", () => {
+    const w = new WindowEstimate();
+    w.observe(info(4, T + 3_601_000), undefined, T + 300, T + 302); // learns 3,600 s
+    expect(w.hold(T + 3_601_001, T + 3_600_302)).toMatchObject({ go: false, wakeInMs: 699 });
+  });
+
   it("learns nothing from an answer that straddled a second, or from a reset that is not epoch seconds", () => {
     const w = new WindowEstimate();
     w.observe(info(4, T + 2000), undefined, T + 999, T + 1001);

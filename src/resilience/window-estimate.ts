@@ -10,6 +10,9 @@ export type Hold = { go: true } | { go: false; wakeInMs: number };
  */
 const SAME_WINDOW_MS = 50;
 
+/** The least share of a window a probe must be able to save. */
+const MIN_GAIN = 0.05;
+
 /** One rate limit (per resource and limit) as this process sees it. */
 interface Track {
   /** The newest window's reset (epoch ms, whole seconds) and its earliest answer: it began no later. */
@@ -92,7 +95,9 @@ export class WindowEstimate {
         continue;
       if (t.probe?.reset === t.resetAt) continue; // its answer is awaited
       const end = Math.min(t.firstAnswerAt + t.lengthMs, t.resetAt);
-      if (end >= pausedUntil) continue;
+      // a probe is a call while the gate is closed: only worth it for a real share of the window (not for
+      // the under-a-second an hour-long window can gain)
+      if (pausedUntil - end < t.lengthMs * MIN_GAIN) continue;
       if (now >= end) {
         t.probe = { reset: t.resetAt, after: now };
         return { go: true };
