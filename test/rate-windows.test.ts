@@ -132,13 +132,13 @@ describe("window estimate (the learning on its own, on a clock the test sets)", 
 });
 
 /** `n` GETs through `workers` loops and one policy (no `rate`), as a header-driven client makes them. */
-async function drive(server: FaultServer, n: number, workers: number) {
+async function drive(server: FaultServer, n: number, workers: number, rateReserve?: number) {
   const t = tempLedger();
   cleanups.push(t.cleanup);
   const policy = new ProviderPolicy(
     "api",
     t.ledger.resilience,
-    fastPolicy({ concurrency: workers }),
+    fastPolicy({ concurrency: workers, ...(rateReserve ? { rateReserve } : {}) }),
     `test:${process.pid}`,
   );
   const client = new HttpClient(policy, { baseUrl: server.url });
@@ -182,6 +182,15 @@ describe("a header-driven client against windows that start at a request", () =>
     // advertised reset: at that reset they would have opened after it
     expect(r.early).toBeGreaterThanOrEqual(2);
     expect(r.learning).toBe(true);
+  });
+
+  it("sends no probe with a reserve: nothing goes while the gate is closed", async () => {
+    const server = await startFaultServer({ rateLimit: { requests: LIMIT, windowMs: 1000 } });
+    cleanups.push(() => server.close());
+    const r = await drive(server, 2 * LIMIT + 1, 2, 0.2);
+    expect(r.failed).toBe(0);
+    expect(server.stats.rateLimited).toBe(0);
+    expect(r.early).toBe(0);
   });
 
   it("waits for the reset of windows aligned to whole seconds, with no 429", async () => {

@@ -47,9 +47,11 @@ export class RateGate {
       const { pausedUntil, now } = state ?? (await this.store.readCallState(this.provider));
       if (pausedUntil - now > 0) {
         state = undefined;
-        const hold = this.windows.hold(pausedUntil);
-        if (!hold.go) {
-          await this.windows.sleep(Math.min(pausedUntil - now, hold.wakeInMs), signal);
+        // with a reserve nothing goes while the gate is closed: a probe would spend what the reserve
+        // keeps for calls already in flight
+        const hold = this.o.reserve ? undefined : this.windows.hold(pausedUntil);
+        if (!hold?.go) {
+          await this.windows.sleep(Math.min(pausedUntil - now, hold?.wakeInMs ?? Infinity), signal);
           continue;
         }
       }
