@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { HttpClient } from "../src/resilience/http-client.js";
-import { ProviderPolicy } from "../src/resilience/policy.js";
+import { ProviderPolicy, type PolicyOptions } from "../src/resilience/policy.js";
 import type { RateLimitInfo } from "../src/resilience/retry-after.js";
 import { WindowEstimate } from "../src/resilience/window-estimate.js";
 import { startFaultServer, type FaultServer } from "../src/testing/fault-server.js";
@@ -132,13 +132,13 @@ describe("window estimate (the learning on its own, on a clock the test sets)", 
 });
 
 /** `n` GETs through `workers` loops and one policy (no `rate`), as a header-driven client makes them. */
-async function drive(server: FaultServer, n: number, workers: number, rateReserve?: number) {
+async function drive(server: FaultServer, n: number, workers: number, extra: Partial<PolicyOptions> = {}) {
   const t = tempLedger();
   cleanups.push(t.cleanup);
   const policy = new ProviderPolicy(
     "api",
     t.ledger.resilience,
-    fastPolicy({ concurrency: workers, ...(rateReserve ? { rateReserve } : {}) }),
+    fastPolicy({ concurrency: workers, ...extra }),
     `test:${process.pid}`,
   );
   const client = new HttpClient(policy, { baseUrl: server.url });
@@ -184,10 +184,20 @@ describe("a header-driven client against windows that start at a request", () =>
     expect(r.learning).toBe(true);
   });
 
+  it("resumes before the rounded reset with a token bucket too (the probe's pause is not looked at twice)", async () => {
+    const server = await startFaultServer({ rateLimit: { requests: LIMIT, windowMs: 1000 } });
+    cleanups.push(() => server.close());
+    const rate = { requests: 1000, perSeconds: 1, burst: 1000 };
+    const r = await drive(server, 3 * LIMIT + 1, 1, { rate });
+    expect(r.failed).toBe(0);
+    expect(server.stats.rateLimited).toBe(0);
+    expect(r.early).toBeGreaterThanOrEqual(1);
+  });
+
   it("sends no probe with a reserve: nothing goes while the gate is closed", async () => {
     const server = await startFaultServer({ rateLimit: { requests: LIMIT, windowMs: 1000 } });
     cleanups.push(() => server.close());
-    const r = await drive(server, 2 * LIMIT + 1, 2, 0.2);
+    const r = await drive(server, 2 * LIMIT + 1, 2, { rateReserve: 0.2 });
     expect(r.failed).toBe(0);
     expect(server.stats.rateLimited).toBe(0);
     expect(r.early).toBe(0);

@@ -42,10 +42,12 @@ export class RateGate {
    */
   async waitFrom(first: CallState, signal?: AbortSignal): Promise<CallState | undefined> {
     let reserved = false;
+    // a pause this call was let through (as the probe, or its window proven over) holds it no more
+    let passed = 0;
     let state: CallState | undefined = first;
     for (let i = 0; i < 100_000 && !signal?.aborted; i++) {
       const { pausedUntil, now } = state ?? (await this.store.readCallState(this.provider));
-      if (pausedUntil - now > 0) {
+      if (pausedUntil - now > 0 && pausedUntil > passed) {
         state = undefined;
         // with a reserve nothing goes while the gate is closed: a probe would spend what the reserve
         // keeps for calls already in flight
@@ -54,6 +56,7 @@ export class RateGate {
           await this.windows.sleep(Math.min(pausedUntil - now, hold?.wakeInMs ?? Infinity), signal);
           continue;
         }
+        passed = pausedUntil;
       }
       if (!this.o.rate || reserved) return state;
       const { requests, perSeconds, burst } = this.o.rate;
