@@ -56,7 +56,7 @@ export class HttpClient {
     signal?: AbortSignal,
     options: RequestOptions = {},
   ): Promise<HttpResponse> {
-    return this.policy.execute((sig) => this.send(method, url, body, sig, options), signal);
+    return this.policy.execute((sig) => this.send(method, url, body, sig, options, true), signal);
   }
 
   /**
@@ -65,7 +65,7 @@ export class HttpClient {
    */
   getOnce(url: string, signal?: AbortSignal): Promise<HttpResponse> {
     const timeout = AbortSignal.timeout(this.policy.options.timeoutMs);
-    return this.send("GET", url, undefined, signal ? AbortSignal.any([signal, timeout]) : timeout, {});
+    return this.send("GET", url, undefined, signal ? AbortSignal.any([signal, timeout]) : timeout, {}, false);
   }
 
   private async send(
@@ -74,9 +74,12 @@ export class HttpClient {
     body: unknown,
     sig: AbortSignal,
     options: RequestOptions,
+    counted: boolean,
   ): Promise<HttpResponse> {
     const target = this.resolve(url);
     const shown = redact(target);
+    // when a counted request left: the rate gate learns where windows that start at a request end
+    const sentAt = counted ? Date.now() : undefined;
     const res = await fetch(target, {
       method,
       signal: sig,
@@ -92,7 +95,7 @@ export class HttpClient {
     const text = await res.text();
     const now = Date.now();
     if (res.status === 304 && options.ifNoneMatch !== undefined) {
-      await this.policy.gate.observe(res.headers, this.policy.othersInFlight);
+      await this.policy.gate.observe(res.headers, this.policy.othersInFlight, sentAt);
       return { status: 304, headers: res.headers, body: null, url: target };
     }
     if (!res.ok) {
@@ -120,7 +123,7 @@ export class HttpClient {
       );
     }
     this.secondary.reset();
-    await this.policy.gate.observe(res.headers, this.policy.othersInFlight);
+    await this.policy.gate.observe(res.headers, this.policy.othersInFlight, sentAt);
     let parsed: unknown;
     try {
       parsed = text === "" ? null : JSON.parse(text);

@@ -1,7 +1,8 @@
 import type { EventBus } from "../events.js";
 import type { CallState, ResilienceStore } from "../ledger/resilience-store.js";
-import { parseRateLimit, type HeaderBag } from "./retry-after.js";
+import { header, parseRateLimit, type HeaderBag } from "./retry-after.js";
 import { sleep } from "./sleep.js";
+import { WindowEstimate } from "./window-estimate.js";
 
 export interface RateGateOptions {
   /** A token bucket shared across processes: `requests` per `perSeconds`, bursts of at most `burst`. */
@@ -17,6 +18,9 @@ export interface RateGateOptions {
 
 /** A provider's shared pause, header-driven pacing and optional token bucket (the ledger's clock decides). */
 export class RateGate {
+  /** Where windows that start at a request really end, learned and verified in this process. */
+  readonly windows = new WindowEstimate();
+
   constructor(
     readonly provider: string,
     private readonly store: ResilienceStore,
@@ -38,13 +42,21 @@ export class RateGate {
    */
   async waitFrom(first: CallState, signal?: AbortSignal): Promise<CallState | undefined> {
     let reserved = false;
+    // a pause this call was let through (as the probe, or its window proven over) holds it no more
+    let passed = 0;
     let state: CallState | undefined = first;
     for (let i = 0; i < 100_000 && !signal?.aborted; i++) {
       const { pausedUntil, now } = state ?? (await this.store.readCallState(this.provider));
-      if (pausedUntil - now > 0) {
+      if (pausedUntil - now > 0 && pausedUntil > passed) {
         state = undefined;
-        await sleep(pausedUntil - now, signal);
-        continue;
+        // with a reserve nothing goes while the gate is closed: a probe would spend what the reserve
+        // keeps for calls already in flight
+        const hold = this.o.reserve ? undefined : this.windows.hold(pausedUntil);
+        if (!hold?.go) {
+          await this.windows.sleep(Math.min(pausedUntil - now, hold?.wakeInMs ?? Infinity), signal);
+          continue;
+        }
+        passed = pausedUntil;
       }
       if (!this.o.rate || reserved) return state;
       const { requests, perSeconds, burst } = this.o.rate;
@@ -57,8 +69,12 @@ export class RateGate {
     return undefined;
   }
 
-  /** Pauses every process's calls to this provider for `forMs` from now (extends, never shortens). */
+  /**
+   * Pauses every process's calls to this provider for `forMs` from now (extends, never shortens); a
+   * probe of this process's window estimate then out was refused, so the estimate is dropped.
+   */
   async pause(forMs: number, reason: string): Promise<void> {
+    this.windows.refused();
     const until = Date.now() + forMs;
     if (await this.store.pauseGate(this.provider, forMs, reason))
       this.events?.emit("gate:pause", { provider: this.provider, seconds: forMs / 1000, reason, until });
@@ -68,11 +84,14 @@ export class RateGate {
    * Paces from X-RateLimit-Remaining / Reset: pauses to the reset before the remaining calls run
    * out, counting the calls still in flight (`others`), which will spend some of them, and keeping the
    * reserve. With a token bucket pacing the calls, only an exhausted window (or the reserve) pauses.
+   * `sentAt` (when the request left) lets the window estimate learn where windows that start at a
+   * request end.
    */
-  async observe(headers: HeaderBag, others: number): Promise<void> {
+  async observe(headers: HeaderBag, others: number, sentAt?: number): Promise<void> {
     // the reset is the server's time: its distance from this process's clock is what to wait
     const now = Date.now();
     const info = parseRateLimit(headers, now);
+    if (info) this.windows.observe(info, header(headers, "x-ratelimit-resource"), sentAt, now);
     if (!info || info.resetAt === undefined || info.resetAt <= now) return;
     const reserved = info.limit === undefined ? 0 : Math.ceil(info.limit * (this.o.reserve ?? 0));
     // calls in flight spend some of what remains; with a bucket and no reserve, only an exhausted window pauses
