@@ -171,6 +171,20 @@ describe("github source", () => {
     expect(ws.documents("code")).toEqual(repoFiles());
   });
 
+  it("waits out secondary limits (with and without retry-after) and retries 5xx, losing no file and no attempt", async () => {
+    ws.commit(tree(30), "first");
+    await serve();
+    config(', token: "${GH_TOKEN}"', { max_retries: 0 });
+    fake!.inject({ status: 403, secondary: true, retryAfter: 1, times: 2, match: /git\/blobs/ });
+    fake!.inject({ status: 429, secondary: true, times: 1, match: /git\/blobs/ });
+    fake!.inject({ status: 502, times: 2, match: /git\/blobs/ });
+    const r = resultOf(await run());
+    expect(r.status).toBe("completed");
+    expect(r.phases[0]).toMatchObject({ completed: 30, checkpoint: ws.head() });
+    expect(ws.documents("code")).toEqual(repoFiles());
+    expect(fake!.statusCounts()).toMatchObject({ 403: 2, 429: 1, 502: 2 });
+  });
+
   it("walks subtrees when GitHub truncates the recursive tree, so no file is missed", async () => {
     ws.commit({ ...tree(60, "a"), ...tree(25, "b/c"), "top.txt": "top\n" }, "first");
     await serve({ treeTruncateAt: 20 });
