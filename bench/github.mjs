@@ -23,9 +23,9 @@ const TOKEN = "ghp_syncwarden_bench_token";
 const WARM = "ghp_syncwarden_bench_warm";
 const OCTOKIT = path.join(BENCH_DIR, "github-octokit.mjs");
 const CHILD_TIMEOUT_MS = 15 * 60_000;
-// (b) runs ours with a reserve just big enough for every call the processes can have in flight (what the
-// README tells a user with several processes to set), and with the default 5% kept back
-const reservesFor = ({ limit, processes }) => [Math.ceil(((processes * 4 + 3) / limit) * 1000) / 1000, 0.05];
+// (b) runs ours with no reserve (all of the limit: the token's 4 in-flight calls are capped across the
+// processes, so the gate keeps room for them) and with the default 5% kept back
+const RESERVES = [0, 0.05];
 
 /** Sizes: BENCH_SCALE shrinks the repository of (a), and (b)'s limit, window and per-process repository alike. */
 export function githubSizes(scale = benchScale()) {
@@ -175,8 +175,7 @@ async function benchShared(start, sizes, dir, extra) {
     await warmUp(fake);
     const jobs = Array.from({ length: processes }, (_, i) => `p${i + 1}`);
     const ours_ = {};
-    const reserves = reservesFor(sizes);
-    for (const reserve of reserves) {
+    for (const reserve of RESERVES) {
       const runDir = path.join(dir, `shared-${reserve}`);
       mkdirSync(runDir);
       const config = writeGithubConfig(runDir, { url: fake.url, jobs, reserve, extra });
@@ -201,7 +200,7 @@ async function benchShared(start, sizes, dir, extra) {
     log(
       `      ${(k.rate?.ratio ?? NaN).toFixed(3)}× the limit, ${k.refusals} × 403/429, ${Math.round(k.wallMs / 1000)} s`,
     );
-    return { ours: reserves.map((r) => ours_[r]), octokit: k, demand, deadlineSeconds: deadline };
+    return { ours: RESERVES.map((r) => ours_[r]), octokit: k, demand, deadlineSeconds: deadline };
   } finally {
     await fake.close();
   }

@@ -132,9 +132,9 @@ describe("github rate limits, shared through the ledger", () => {
   });
 
   it("three processes sharing one token never go past its limit together, and none calls while the gate is closed", async () => {
-    // the reserve covers every call the three processes can have in flight (3 × 4 of 120)
+    // no reserve: the token's 4 calls in flight are capped across the three processes, and the gate keeps room for them
     const limit = 120;
-    const RESERVE = ", rate_limit_reserve: 0.1";
+    const RESERVE = ", rate_limit_reserve: 0";
     for (const name of ["a", "b", "c"]) ws.commit(files(150, name), name);
     fake = await startFakeGitHub({
       repos: { "octo/a": { dir: ws.repo }, "octo/b": { dir: ws.repo }, "octo/c": { dir: ws.repo } },
@@ -153,6 +153,8 @@ describe("github rate limits, shared through the ledger", () => {
     expect(fake.counted(TOKEN)).toBeGreaterThanOrEqual(3 * 453);
     expect(fake.statusCounts()[403] ?? 0).toBe(0);
     expect(fake.statusCounts()[429] ?? 0).toBe(0);
+    // the token's concurrency (4) holds across the processes, at the server
+    expect(fake.maxInFlight(TOKEN)).toBeLessThanOrEqual(4);
     const pauses = gatePauses();
     expect(pauses.length).toBeGreaterThanOrEqual(5);
     // a request that reached the server while the gate was closed (beyond calls already in flight when it closed)

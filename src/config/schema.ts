@@ -55,7 +55,7 @@ export const githubSourceSchema = z
     include: globs.default(["**"]),
     exclude: globs.default([]),
     max_file_bytes: z.number().int().positive().default(1_048_576),
-    /** Requests in flight at once per token, across this process. */
+    /** Requests in flight at once per token, across every process on the state folder. */
     concurrency: z.number().int().min(1).max(64).default(4),
     /** The share of a token's hourly limit left unused: the shared gate closes until the reset when only this much remains. */
     rate_limit_reserve: z.number().min(0).max(0.5).default(0.05),

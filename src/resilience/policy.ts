@@ -12,6 +12,7 @@ import { Bulkhead } from "./bulkhead.js";
 import { CircuitBreaker, type BreakerOptions, type Permit } from "./circuit-breaker.js";
 import { classifyError } from "./classify.js";
 import { RateGate } from "./rate-gate.js";
+import { SharedBulkhead } from "./shared-bulkhead.js";
 import { redact } from "../config/secrets.js";
 import { sleep } from "./sleep.js";
 import { withTimeout } from "./timeout.js";
@@ -32,6 +33,8 @@ export interface PolicyOptions {
   rate?: { requests: number; perSeconds: number; burst: number };
   /** The share of a rate-limit window kept unused (the gate closes when only this much remains). */
   rateReserve?: number;
+  /** `concurrency` caps the calls in flight across every process on the ledger, not only this one's. */
+  sharedConcurrency?: boolean;
   timeoutMs: number;
   concurrency: number;
   pauseOnRateLimit: boolean;
@@ -57,10 +60,14 @@ export class ProviderPolicy {
   readonly breaker: CircuitBreaker;
   readonly gate: RateGate;
   private readonly bulkhead: Bulkhead;
+  private readonly shared: SharedBulkhead | undefined;
 
-  /** Calls of this policy in flight in this process, besides the caller's own. */
+  /**
+   * Calls of this policy that may be in flight besides the caller's own: in this process, or with a
+   * shared cap, in every process (all but one of the cap's slots).
+   */
   get othersInFlight(): number {
-    return Math.max(0, this.bulkhead.inUse - 1);
+    return this.shared ? this.options.concurrency - 1 : Math.max(0, this.bulkhead.inUse - 1);
   }
 
   constructor(
@@ -78,11 +85,15 @@ export class ProviderPolicy {
       {
         ...(options.rate ? { rate: options.rate } : {}),
         ...(options.rateReserve ? { reserve: options.rateReserve } : {}),
+        ...(options.sharedConcurrency ? { sharedInFlight: true } : {}),
         inFlight: options.concurrency,
       },
       events,
     );
     this.bulkhead = new Bulkhead(options.concurrency);
+    this.shared = options.sharedConcurrency
+      ? new SharedBulkhead(`${name}#in-flight`, store, options.concurrency, options.timeoutMs + 5000, owner)
+      : undefined;
   }
 
   async execute<T>(fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
@@ -105,7 +116,15 @@ export class ProviderPolicy {
       const atOnce = await this.bulkhead.acquire(signal);
       let permit: Permit | undefined;
       let failure: unknown;
+      let slot: string | undefined;
       try {
+        if (this.shared) {
+          const held = await this.shared.acquire(signal);
+          slot = held.slot;
+          // the gate may have closed while this call waited for a slot: back to the gate
+          const now = held.waited ? await this.store.readCallState(this.name) : undefined;
+          if (now && now.pausedUntil > now.now) continue;
+        }
         if (breakerOn) permit = await this.breaker.acquire(atOnce ? state : undefined);
         const result = await withTimeout(fn, o.timeoutMs, signal);
         if (permit) await this.breaker.success(permit);
@@ -114,6 +133,7 @@ export class ProviderPolicy {
         failure = e;
       } finally {
         this.bulkhead.release();
+        if (slot !== undefined) await this.shared!.release(slot);
       }
       if (signal?.aborted) {
         await this.breaker.release(permit);

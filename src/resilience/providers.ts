@@ -85,6 +85,8 @@ export interface OwnProviderSpec {
   rate?: { requests: number; perSeconds: number; burst: number };
   /** The whole call's budget, rate-limit waits included (seconds). */
   budgetSeconds?: number;
+  /** `concurrency` caps the calls in flight across every process, not per process. */
+  sharedConcurrency?: boolean;
   /** What a refusal of the credentials (401, 403) tells the user to check. */
   credentialsHint?: string;
 }
@@ -147,6 +149,7 @@ export class Providers {
       ...policyOptions(p, this.sync, this.switches.enabled, this.switches),
       ...(spec.rate ? { rate: spec.rate } : {}),
       ...(spec.reserve ? { rateReserve: spec.reserve } : {}),
+      ...(spec.sharedConcurrency ? { sharedConcurrency: true } : {}),
     };
     const policy = new ProviderPolicy(name, this.store, options, this.owner, this.events);
     const client = new HttpClient(policy, {

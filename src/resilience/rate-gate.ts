@@ -14,6 +14,11 @@ export interface RateGateOptions {
    * closes until the reset for every process, so calls of other processes still in flight fit under it.
    */
   reserve?: number;
+  /**
+   * The calls in flight are capped across processes (`others` counts every process's): they are kept
+   * room for as a reserve is, and nothing goes early while the gate is closed.
+   */
+  sharedInFlight?: boolean;
 }
 
 /** A provider's shared pause, header-driven pacing and optional token bucket (the ledger's clock decides). */
@@ -51,7 +56,7 @@ export class RateGate {
         state = undefined;
         // with a reserve nothing goes while the gate is closed: a probe would spend what the reserve
         // keeps for calls already in flight
-        const hold = this.o.reserve ? undefined : this.windows.hold(pausedUntil);
+        const hold = this.o.reserve || this.o.sharedInFlight ? undefined : this.windows.hold(pausedUntil);
         if (!hold?.go) {
           await this.windows.sleep(Math.min(pausedUntil - now, hold?.wakeInMs ?? Infinity), signal);
           continue;
@@ -95,7 +100,7 @@ export class RateGate {
     if (!info || info.resetAt === undefined || info.resetAt <= now) return;
     const reserved = info.limit === undefined ? 0 : Math.ceil(info.limit * (this.o.reserve ?? 0));
     // calls in flight spend some of what remains; with a bucket and no reserve, only an exhausted window pauses
-    const inFlight = this.o.rate && !this.o.reserve ? 0 : others;
+    const inFlight = this.o.rate && !this.o.reserve && !this.o.sharedInFlight ? 0 : others;
     if (info.remaining <= Math.max(inFlight, reserved)) {
       await this.pause(
         info.resetAt - now,

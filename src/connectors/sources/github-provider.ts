@@ -49,6 +49,7 @@ export function githubProvider(o: GithubSourceConfig, at: string, env: NodeJS.Pr
         ...(token ? { authorization: `Bearer ${token}` } : {}),
       },
       concurrency: o.concurrency,
+      sharedConcurrency: true,
       reserve: o.rate_limit_reserve,
       rate: { requests: o.points_per_minute, perSeconds: 60, burst: Math.max(1, o.concurrency) },
       budgetSeconds: BUDGET_SECONDS,
