@@ -129,7 +129,7 @@ describe("github rate limits, shared through the ledger", () => {
       ([, at]) => at.length > 1 && !killedAt.some((k) => at[0]! <= k + 100 && k - at[0]! < 1000),
     );
     expect(redoneEarly).toEqual([]);
-  });
+  }, 300_000); // a killed process's in-flight slots free themselves after the call timeout (30 s) + 5 s
 
   it("three processes sharing one token never go past its limit together, and none calls while the gate is closed", async () => {
     // no reserve: the token's 4 calls in flight are capped across the three processes, and the gate keeps room for them

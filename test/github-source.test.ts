@@ -243,7 +243,7 @@ describe("github source", () => {
 
   it("pause_on_rate_limit: false stops at the limit as partial (exit 3) with the reset time; the next run finishes the plan", async () => {
     ws.commit(tree(30), "first");
-    await serve({ tokens: { [TOKEN]: { limit: 12 } }, windowSeconds: 3 });
+    await serve({ tokens: { [TOKEN]: { limit: 12 } }, windowSeconds: 5 });
     config(', token: "${GH_TOKEN}"', { pause_on_rate_limit: false });
     const r = await run();
     expect(r.code).toBe(3);
@@ -256,9 +256,9 @@ describe("github source", () => {
 
     // later runs pick up the plan where it stopped; the checkpoint moves only when every file is in
     let last: ReturnType<typeof resultOf> | undefined;
-    for (let i = 0; i < 10 && last?.status !== "completed"; i++) {
+    for (let i = 0; i < 15 && last?.status !== "completed"; i++) {
       const wait = Math.max(0, Date.parse(last?.phases[0]?.rateLimitedUntil ?? "") - Date.now());
-      await new Promise((res) => setTimeout(res, Math.min(Number.isNaN(wait) ? 0 : wait, 4000) + 200));
+      await new Promise((res) => setTimeout(res, Math.min(Number.isNaN(wait) ? 0 : wait, 6000) + 200));
       last = resultOf(await run());
       if (last.status !== "completed") expect(ws.checkpoint("code", "files")).toBeNull();
     }
