@@ -260,7 +260,9 @@ describe("github source", () => {
       const wait = Math.max(0, Date.parse(last?.phases[0]?.rateLimitedUntil ?? "") - Date.now());
       await new Promise((res) => setTimeout(res, Math.min(Number.isNaN(wait) ? 0 : wait, 6000) + 200));
       last = resultOf(await run());
-      if (last.status !== "completed") expect(ws.checkpoint("code", "files")).toBeNull();
+      // the checkpoint never passes unfinished work (a run may finish the plan, then meet the limit again
+      // while looking for newer commits: partial, with the checkpoint moved)
+      if (ws.checkpoint("code", "files") !== null) expect(ws.documents("code")).toEqual(repoFiles());
     }
     expect(last!.status).toBe("completed");
     expect(ws.checkpoint("code", "files")).toBe(ws.head());
