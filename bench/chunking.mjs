@@ -19,6 +19,7 @@ import {
   median,
   now,
   peakRssKiB,
+  random,
   removeDir,
   resetPeakRss,
   runProcess,
@@ -28,16 +29,6 @@ import {
 const ROUNDS = 3;
 const WORDS = Array.from({ length: 800 }, (_, i) => `otter${i.toString(36)}`);
 
-/** A seeded generator (mulberry32): every run chunks the same files. */
-function random(seed) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Source files of four languages: imports, constants, functions (3–40 lines), classes with methods. */
 export function generate(count, seed) {

@@ -49,6 +49,17 @@ export function removeDir(dir) {
   rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
 }
 
+/** A seeded generator (mulberry32): every run makes the same data. */
+export function random(seed) {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;

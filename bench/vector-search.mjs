@@ -12,6 +12,7 @@ import {
   log,
   now,
   peakRssKiB,
+  random,
   removeDir,
   resetPeakRss,
   tempDir,
@@ -23,16 +24,6 @@ const QUERIES = 40;
 const BATCH = 1000;
 const WORDS = Array.from({ length: 5000 }, (_, i) => `w${i.toString(36)}`);
 
-/** A seeded generator (mulberry32): every run indexes and asks the same things. */
-function random(seed) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const percentile = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
