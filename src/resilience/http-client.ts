@@ -12,9 +12,8 @@ export interface HttpResponse {
   url: string;
 }
 
-/** Per-request extras: headers, and an ETag to send as If-None-Match (a 304 then answers with no body). */
+/** Per-request extras: an ETag to send as If-None-Match (a 304 then answers with no body). */
 export interface RequestOptions {
-  headers?: Readonly<Record<string, string>>;
   ifNoneMatch?: string;
 }
 
@@ -87,7 +86,6 @@ export class HttpClient {
         accept: "application/json",
         ...(body === undefined ? {} : { "content-type": "application/json" }),
         ...this.o.headers,
-        ...options.headers,
         ...(options.ifNoneMatch === undefined ? {} : { "if-none-match": options.ifNoneMatch }),
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),

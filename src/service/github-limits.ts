@@ -1,4 +1,5 @@
 import type { LoadedConfig } from "../config/load-config.js";
+import type { GithubSourceConfig } from "../config/schema.js";
 import type { ConnectorContext } from "../connectors/types.js";
 import { GithubSource } from "../connectors/sources/github-source.js";
 import { errorMessage, isSyncError, type ErrorClass } from "../errors.js";
@@ -24,20 +25,28 @@ export interface GithubLimit {
   error?: { errorClass: ErrorClass; message: string };
 }
 
+/** Each github phase of the configuration: where it is (job/phase, config path) and its source. */
+function* githubPhases(
+  loaded: LoadedConfig,
+): Iterable<{ job: string; phase: string; config: GithubSourceConfig; at: string }> {
+  for (const [job, j] of Object.entries(loaded.config.jobs))
+    for (const phase of j.phases)
+      if (phase.source.type === "github")
+        yield { job, phase: phase.name, config: phase.source, at: `jobs.${job}.phases.${phase.name}.source` };
+}
+
 /** The providers of the configuration's github sources (one per API host and token), by name. */
 export function githubProviders(loaded: LoadedConfig): Map<string, OwnProviderSpec> {
   const out = new Map<string, OwnProviderSpec>();
-  for (const [job, j] of Object.entries(loaded.config.jobs))
-    for (const phase of j.phases)
-      if (phase.source.type === "github") {
-        let s: GithubSource;
-        try {
-          s = new GithubSource(phase.source, `jobs.${job}.phases.${phase.name}.source`);
-        } catch {
-          continue; // its token's variable is not set here: a run of that job says so
-        }
-        out.set(s.providerName, s.providerSpec);
-      }
+  for (const p of githubPhases(loaded)) {
+    let s: GithubSource;
+    try {
+      s = new GithubSource(p.config, p.at);
+    } catch {
+      continue; // its token's variable is not set here: a run of that job says so
+    }
+    out.set(s.providerName, s.providerSpec);
+  }
   return out;
 }
 
@@ -52,26 +61,19 @@ export async function githubLimits(
   signal: AbortSignal,
 ): Promise<GithubLimit[]> {
   const seen = new Map<string, { source: GithubSource; ctx: ConnectorContext; out: GithubLimit }>();
-  for (const [job, j] of Object.entries(loaded.config.jobs))
-    for (const phase of j.phases) {
-      if (phase.source.type !== "github") continue;
-      const source = new GithubSource(phase.source, `jobs.${job}.phases.${phase.name}.source`);
-      const had = seen.get(source.providerName);
-      if (had) {
-        had.out.jobs.push(`${job}/${phase.name}`);
-        continue;
-      }
-      seen.set(source.providerName, {
-        source,
-        ctx: { ...context(job, phase.name), signal },
-        out: {
-          provider: source.providerName,
-          baseUrl: phase.source.base_url,
-          jobs: [`${job}/${phase.name}`],
-          gate: null,
-        },
-      });
+  for (const { job, phase, config, at } of githubPhases(loaded)) {
+    const source = new GithubSource(config, at);
+    const had = seen.get(source.providerName);
+    if (had) {
+      had.out.jobs.push(`${job}/${phase}`);
+      continue;
     }
+    seen.set(source.providerName, {
+      source,
+      ctx: { ...context(job, phase), signal },
+      out: { provider: source.providerName, baseUrl: config.base_url, jobs: [`${job}/${phase}`], gate: null },
+    });
+  }
   const out: GithubLimit[] = [];
   for (const { source, ctx, out: entry } of seen.values()) {
     try {

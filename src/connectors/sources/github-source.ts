@@ -111,7 +111,8 @@ export class GithubSource implements Source {
     return this.api(ctx).rateLimit(ctx.signal);
   }
 
-  private upsert(f: FileEntry): PlannedItem | undefined {
+  /** A file to index; compare gives no mode or size, a tree listing both. */
+  private upsert(f: Pick<FileEntry, "path" | "sha"> & Partial<FileEntry>): PlannedItem | undefined {
     if (!this.filter.matches(f.path)) return undefined;
     const meta = {
       ...(f.mode === SYMLINK_MODE ? { mode: f.mode } : {}),
@@ -143,7 +144,7 @@ export class GithubSource implements Source {
             ? []
             : [
                 f.status === "renamed" && f.previous_filename ? this.remove(f.previous_filename) : undefined,
-                f.sha ? this.upsert({ path: f.filename, mode: "100644", sha: f.sha }) : undefined,
+                f.sha ? this.upsert({ path: f.filename, sha: f.sha }) : undefined,
               ];
       for (const it of items) if (it) yield it;
     }
