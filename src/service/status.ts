@@ -1,4 +1,5 @@
 import type { LoadedConfig } from "../config/load-config.js";
+import { ledgerDocsTable } from "../config/schema.js";
 import type { Ledger } from "../ledger/ledger.js";
 import type { BreakerRecord, GateRecord, StatusCounts } from "../ledger/types.js";
 import { lastSuccessKey } from "../ledger/meta-keys.js";
@@ -55,7 +56,9 @@ export async function jobStatus(ledger: Ledger, loaded: LoadedConfig, job: strin
       plan: plan ? { id: plan.id, state: plan.state, target: plan.target } : null,
       items: plan ? await ledger.plans.count(plan.id) : null,
       documents:
-        p.sink.type === "sqlite-docs" && docs ? await docs.count({ job, collection: p.sink.table }) : null,
+        ledgerDocsTable(p.sink) !== undefined && docs
+          ? await docs.count({ job, collection: ledgerDocsTable(p.sink)! })
+          : null,
     });
   }
   const [run] = await ledger.runs.list(job, 1);
