@@ -5,7 +5,7 @@ import path from "node:path";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { openPostgresLedger } from "../src/ledger/postgres/postgres-ledger.js";
-import { testPostgres } from "./helpers/postgres.js";
+import { freshSchema, testPostgres } from "./helpers/postgres.js";
 import { CLI, ROOT } from "./helpers/workspace.js";
 
 const SOURCE = path.join(ROOT, "test/fixtures/many-source.mjs");

@@ -12,6 +12,7 @@ const CONFIG_ENV: Readonly<Record<string, string>> = {
   SYNCWARDEN_STATE_DIR: "the state folder (else state_dir:, else .syncwarden/ beside the config)",
   SYNCWARDEN_DATABASE_URL:
     "a PostgreSQL ledger shared by many workers (else ledger.url:, else SQLite in the state folder)",
+  SYNCWARDEN_HOST: "this machine's name in leases, locks and replica snapshots (default: the host name)",
   SYNCWARDEN_DATABASE_SCHEMA: "the PostgreSQL ledger's schema (else ledger.schema:, else syncwarden)",
 };
 

@@ -1,4 +1,4 @@
-import { hostname } from "node:os";
+import { machineName } from "../config/host.js";
 import type { LoadedConfig } from "../config/load-config.js";
 import type { JobConfig, PhaseConfig } from "../config/schema.js";
 import type { ConnectorContext } from "../connectors/types.js";
@@ -130,7 +130,7 @@ export class SyncService {
     if (!(await this.mutex.acquire(req.job, wait === false ? 0 : wait * 1000))) {
       throw new LockedError(
         `${req.job} is being synced by this process (pid ${process.pid})${wait === false ? "" : ` (waited ${wait}s)`}; retry when it finishes`,
-        { pid: process.pid, host: hostname(), startedAt: Date.now(), expiresAt: Date.now() },
+        { pid: process.pid, host: machineName(), startedAt: Date.now(), expiresAt: Date.now() },
       );
     }
     try {
