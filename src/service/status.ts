@@ -11,6 +11,19 @@ export interface PhaseStatus {
   plan: { id: number; state: string; target: string | null } | null;
   items: StatusCounts | null;
   documents: number | null;
+  /** Who works on the open plan now (processes holding leases on its items). */
+  workers: WorkerStatus[];
+}
+
+/** A process working on a plan: from its leases (the owner id is host:pid:nonce). */
+export interface WorkerStatus {
+  host: string;
+  pid: number;
+  owner: string;
+  /** Items it holds claimed (in flight or waiting in its batch). */
+  inFlight: number;
+  /** Its newest lease's renewal: the last heartbeat (ISO). */
+  lastHeartbeat: string;
 }
 
 export interface JobStatus {
@@ -49,6 +62,8 @@ export async function jobStatus(ledger: Ledger, loaded: LoadedConfig, job: strin
     const ref = { job, phase: p.name, scope: "" };
     const cp = await ledger.plans.checkpoint(ref);
     const plan = await ledger.plans.latestPlan(ref);
+    const leaseMs = loaded.config.sync.lease_seconds * 1000;
+    const holders = plan?.state === "open" ? await ledger.plans.leaseHolders(plan.id) : [];
     phases.push({
       name: p.name,
       checkpoint: cp?.value ?? null,
@@ -59,6 +74,16 @@ export async function jobStatus(ledger: Ledger, loaded: LoadedConfig, job: strin
         ledgerDocsTable(p.sink) !== undefined && docs
           ? await docs.count({ job, collection: ledgerDocsTable(p.sink)! })
           : null,
+      workers: holders.map((h) => {
+        const parts = h.owner.split(":");
+        return {
+          host: parts.slice(0, -2).join(":"),
+          pid: Number(parts.at(-2)),
+          owner: h.owner,
+          inFlight: h.items,
+          lastHeartbeat: new Date(h.expiresAt - leaseMs).toISOString(),
+        };
+      }),
     });
   }
   const [run] = await ledger.runs.list(job, 1);
