@@ -1,10 +1,9 @@
 // Section 10 (child process): one worker or one planner against the PostgreSQL server, in a process of its own.
 //
 //   node bench/pg-worker.mjs plan <url> <schema> <n>                 the engine's planPhase: n no-op items
-//   node bench/pg-worker.mjs engine <url> <schema> <workers> <leaseMs> [hang] [host=H] [loop=MS]
+//   node bench/pg-worker.mjs engine <url> <schema> <workers> <leaseMs> [hang] [host=H]
 //                                    the engine's processPlan on the open plan, no-op sink (hang: a sink that
-//                                    never returns); loop: run it again every MS until the plan has no
-//                                    unfinished item (a worker that stays up, as a daemon does)
+//                                    never returns; host: the lease owner's host, default this machine's)
 //   node bench/pg-worker.mjs graphile-add <url> <n> <batch>          graphile_worker.add_jobs() in batches
 //   node bench/pg-worker.mjs graphile <url> <concurrency>            graphile-worker runOnce, no-op task
 //   node bench/pg-worker.mjs pgboss-insert <url> <queue> <n> <batch> pg-boss insert() in batches
@@ -118,19 +117,34 @@ async function engine([url, schema, workers, leaseMs, ...flags]) {
   const { EventBus } = await dist("events.js");
   const hang = flags.includes("hang");
   const host = flags.find((f) => f.startsWith("host="))?.slice(5) ?? hostname();
-  const loopMs = Number(flags.find((f) => f.startsWith("loop="))?.slice(5) ?? 0);
   const owner = `${host}:${process.pid}:${randomBytes(4).toString("hex")}`;
   const ledger = await openLedger(url, schema);
   const planRecord = await ledger.plans.findPlan(REF, "open");
   if (!planRecord) throw new Error("no open plan to process");
   const c = connectors(hang);
+  // when this worker last wrote settlements (with a claim or alone): its last item made terminal
+  let settledAt;
+  const timed = {
+    claim: async (...a) => {
+      const out = await ledger.plans.claim(...a);
+      if (a[4]?.length) settledAt = Date.now();
+      return out;
+    },
+    settle: async (s) => {
+      await ledger.plans.settle(s);
+      if (s.length) settledAt = Date.now();
+    },
+  };
+  const plans = new Proxy(ledger.plans, {
+    get: (target, prop) => timed[prop] ?? (typeof target[prop] === "function" ? target[prop].bind(target) : target[prop]),
+  });
   const events = new EventBus();
   let requeued = 0;
   events.on((e) => {
     if (e.type === "leases:requeued") requeued += e.count;
   });
   const options = {
-    plans: ledger.plans,
+    plans,
     connectors: c.phase,
     ctx: context(new AbortController().signal),
     owner,
@@ -146,19 +160,21 @@ async function engine([url, schema, workers, leaseMs, ...flags]) {
     rateLimitWaitMs: 60_000,
   };
   const go = await ready();
-  let rounds = 0;
-  for (;;) {
-    rounds++;
-    await processPlan(planRecord, options);
-    if (!loopMs) break;
-    const n = await ledger.plans.count(planRecord.id);
-    if (n.PENDING + n.PROCESSING + n.FAILED === 0) break;
-    await new Promise((r) => setTimeout(r, loopMs));
-  }
+  await processPlan(planRecord, options);
   const endedAt = Date.now();
   const cpuSeconds = cpuSince(go.cpu);
   await ledger.close();
-  emitResult({ mode, owner, startedAt: go.at, endedAt, applied: c.applied(), rounds, requeued, cpuSeconds, maxRssKiB: maxRss() });
+  emitResult({
+    mode,
+    owner,
+    startedAt: go.at,
+    settledAt: settledAt ?? endedAt,
+    endedAt,
+    applied: c.applied(),
+    requeued,
+    cpuSeconds,
+    maxRssKiB: maxRss(),
+  });
 }
 
 /** graphile_worker.add_jobs() with the specs as one JSON parameter per batch (the bulk path, one statement). */

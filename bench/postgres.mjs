@@ -24,7 +24,8 @@ const IN_FLIGHT = 4; // max_workers' default: items in flight per engine process
 const PEER_BATCH = 100; // pg-boss fetch(100)
 const RECORD_BATCH = 2000; // the engine records listings in batches of 2,000 (plan-phase.ts); the peers alike
 const LEASE_MS = 120_000; // lease_seconds' default
-const FAILOVER = { leaseMs: 5_000, pollMs: 1_000 };
+// processPlan polls for items other workers hold every min(1 s, lease / 4) (process-plan.ts)
+const FAILOVER = { leaseMs: 5_000, pollMs: Math.min(1000, Math.max(50, 5_000 / 4)) };
 const TARGETS = { itemsPerSecondAt4: 10_000, peakBytes: 200e6 };
 const SCRIPT = path.join(BENCH_DIR, "pg-worker.mjs");
 const MONITOR_DB = "bench_monitor";
@@ -170,10 +171,14 @@ async function drain(server, admin, monitor, argsOf, n) {
   const waits = await stop();
   await sleep(300); // backends of the closed connections exit and flush their statistics
   const after = await snapshot(server, admin);
-  const wallMs = Math.max(...results.map((r) => r.endedAt)) - goAt;
+  // the engine's workers say when they last settled (its last item made terminal); a worker then waits up to
+  // a poll (1 s) for items others still hold before it ends, which is not drain time. The peers end at once.
+  const wallMs = Math.max(...results.map((r) => r.settledAt ?? r.endedAt)) - goAt;
+  const exitMs = Math.max(...results.map((r) => r.endedAt)) - goAt;
   const d = (k) => (after[k] ?? 0) - (before[k] ?? 0);
   return {
     wallMs,
+    exitMs,
     processes: results,
     applied: results.reduce((a, r) => a + r.applied, 0),
     commits: d("commits"),
@@ -240,8 +245,8 @@ function summarise(runs, items) {
 // ---- 10c ---------------------------------------------------------------------------------------
 
 /**
- * A victim (its sink never returns) and a survivor (processPlan again every pollMs while the plan has
- * unfinished items) start together; once the victim holds claimed items it is SIGKILLed, and the clock runs
+ * A victim (its sink never returns) and a survivor start together (the survivor's processPlan, out of items
+ * of its own, polls for the ones others hold and takes over expired leases and those of dead pids here); once the victim holds claimed items it is SIGKILLed, and the clock runs
  * until every one of them is COMPLETED. `foreign`: the victim's owner names another host, so only its lease's
  * expiry frees them (as for a worker on another machine); else the survivor sees the dead pid on this host.
  */
@@ -251,7 +256,7 @@ async function failover(server, admin, foreign) {
   await oneShot(["plan", server.url, schema, String(n)]);
   const common = [String(IN_FLIGHT), String(FAILOVER.leaseMs)];
   const victim = worker(["engine", server.url, schema, ...common, "hang", ...(foreign ? ["host=bench-other-host"] : [])]);
-  const survivor = worker(["engine", server.url, schema, ...common, `loop=${FAILOVER.pollMs}`]);
+  const survivor = worker(["engine", server.url, schema, ...common]);
   await Promise.all([victim.ready, survivor.ready]);
   victim.go();
   survivor.go();
@@ -305,7 +310,7 @@ async function failover(server, admin, foreign) {
     killToDoneMs: doneAt - killedAt,
     bound: foreign ? leaseLeftMs + FAILOVER.pollMs : FAILOVER.pollMs,
     boundWorstCase: foreign ? FAILOVER.leaseMs + FAILOVER.pollMs : FAILOVER.pollMs,
-    survivor: { rounds: s.rounds, requeued: s.requeued, applied: s.applied },
+    survivor: { requeued: s.requeued, applied: s.applied },
   };
 }
 
@@ -443,32 +448,50 @@ const spread = (rounds, items) =>
     ? ` (rounds ${int(items / (Math.max(...rounds) / 1000))}–${int(items / (Math.min(...rounds) / 1000))})`
     : "";
 
+const PEERS = [
+  ["graphile", "graphile-worker"],
+  ["pgboss", "pg-boss"],
+];
+
 export function postgresRows(p) {
   const rows = [];
   const n = p.sizes.drain;
   for (const [procs, f] of Object.entries(p.drain)) {
     const e = f.engine;
+    const peers = PEERS.filter(([k]) => f[k]);
+    const peerCell =
+      [
+        f.graphile && `${secs(f.graphile.ms)} graphile-worker (runOnce, concurrency ${p.inFlightPerProcess} each)`,
+        f.pgboss && `${secs(f.pgboss.ms)} pg-boss (fetch(${p.peerBatch}) + complete() loop each)`,
+      ]
+        .filter(Boolean)
+        .join("; ") || "–";
+    const ratios = e
+      ? peers.map(([k, name]) => `${x(e.itemsPerSecond / f[k].itemsPerSecond)} ${name}'s speed`).join("; ") || "–"
+      : "–";
+    const ips = [e, ...peers.map(([k]) => f[k])].map((v) => (v ? int(v.itemsPerSecond) : "–")).join(" · ");
+    const rss = [e, ...peers.map(([k]) => f[k])].map((v) => (v ? mb(v.peakRssKiB) : "–")).join(" · ");
     const target =
-      Number(procs) === 4
+      Number(procs) === 4 && e
         ? `≥ ${int(p.targets.itemsPerSecondAt4)} items/s ${e.itemsPerSecond >= p.targets.itemsPerSecondAt4 ? "✓" : "✗"}`
         : "–";
     rows.push(
-      `| 10a. ${procs} worker process${procs === "1" ? "" : "es"} drain ${int(n)} no-op items, PostgreSQL ledger (median of ${p.rounds}) ` +
-        `| ${secs(e.ms)}${spread(e.rounds, n)} | ${secs(f.graphile.ms)} graphile-worker (concurrency ${p.inFlightPerProcess} each); ` +
-        `${secs(f.pgboss.ms)} pg-boss fetch(${p.peerBatch}) + complete() ` +
-        `| ${x(e.itemsPerSecond / f.graphile.itemsPerSecond)} graphile-worker's speed; ${x(e.itemsPerSecond / f.pgboss.itemsPerSecond)} pg-boss's ` +
-        `| ${int(e.itemsPerSecond)} · ${int(f.graphile.itemsPerSecond)} · ${int(f.pgboss.itemsPerSecond)} ` +
-        `| ${mb(e.peakRssKiB)} · ${mb(f.graphile.peakRssKiB)} · ${mb(f.pgboss.peakRssKiB)} (largest process) | ${target} |`,
+      `| 10a. ${procs} worker process${procs === "1" ? "" : "es"} (${p.inFlightPerProcess} in flight each) drain ${int(n)} no-op items, PostgreSQL ledger (median of ${p.rounds}) ` +
+        `| ${e ? `${secs(e.ms)}${spread(e.rounds, n)}` : "–"} | ${peerCell} | ${ratios} | ${ips} | ${rss} (largest process) | ${target} |`,
     );
   }
   const pl = p.plan;
-  rows.push(
-    `| 10b. Planning ${int(pl.items)} items into PostgreSQL (\`planPhase\` → \`recordItems\`, batches of ${p.recordBatch}) ` +
-      `| ${secs(pl.engine.ms)} | ${secs(pl.graphile.ms)} graphile_worker.add_jobs(); ${secs(pl.pgboss.ms)} pg-boss insert() (same batches) ` +
-      `| ${x(pl.engine.itemsPerSecond / pl.graphile.itemsPerSecond)} add_jobs' speed; ${x(pl.engine.itemsPerSecond / pl.pgboss.itemsPerSecond)} pg-boss insert's ` +
-      `| ${int(pl.engine.itemsPerSecond)} · ${int(pl.graphile.itemsPerSecond)} · ${int(pl.pgboss.itemsPerSecond)} ` +
-      `| ${mb(pl.engine.peakRssKiB)} · ${mb(pl.graphile.peakRssKiB)} · ${mb(pl.pgboss.peakRssKiB)} | – |`,
-  );
+  if (pl) {
+    const peers = PEERS.filter(([k]) => pl[k]);
+    const what = { graphile: "graphile_worker.add_jobs()", pgboss: "pg-boss insert()" };
+    rows.push(
+      `| 10b. Planning ${int(pl.items)} items into PostgreSQL (\`planPhase\` → \`recordItems\`, batches of ${p.recordBatch}) ` +
+        `| ${secs(pl.engine.ms)} | ${peers.map(([k]) => `${secs(pl[k].ms)} ${what[k]}`).join("; ") || "–"} (same batches) ` +
+        `| ${peers.map(([k]) => `${x(pl.engine.itemsPerSecond / pl[k].itemsPerSecond)} ${what[k]}'s speed`).join("; ") || "–"} ` +
+        `| ${[pl.engine, ...peers.map(([k]) => pl[k])].map((v) => int(v.itemsPerSecond)).join(" · ")} ` +
+        `| ${[pl.engine, ...peers.map(([k]) => pl[k])].map((v) => mb(v.peakRssKiB)).join(" · ")} | – |`,
+    );
+  }
   for (const c of p.failover) {
     rows.push(
       `| 10c. A worker SIGKILLed holding ${c.held} claimed items (lease ${secs(c.leaseMs)}; ${c.foreignHost ? "its owner on another host: only the lease frees them" : "same host: its dead pid is seen"}): until another worker completed them ` +
@@ -478,44 +501,43 @@ export function postgresRows(p) {
     );
   }
   const m = p.memory;
-  rows.push(
-    `| 10d. Memory: one worker process processes the ${int(m.items)}-item plan (PostgreSQL ledger) ` +
-      `| ${mb(m.peakRssKiB)} peak, ${secs(m.wallMs)} | – | – | ${int(m.itemsPerSecond)} · – | ${mb(m.peakRssKiB)} · – ` +
-      `| ≤ ${Math.round(p.targets.peakBytes / 1e6)} MB ${m.met ? "✓" : "✗"} |`,
-  );
+  if (m) {
+    rows.push(
+      `| 10d. Memory: one worker process (${p.inFlightPerProcess} in flight) processes the ${int(m.items)}-item plan (PostgreSQL ledger) ` +
+        `| ${mb(m.peakRssKiB)} peak, ${secs(m.wallMs)} | – | – | ${int(m.itemsPerSecond)} · – | ${mb(m.peakRssKiB)} · – ` +
+        `| ≤ ${Math.round(p.targets.peakBytes / 1e6)} MB ${m.met ? "✓" : "✗"} |`,
+    );
+  }
   return rows;
 }
 
 /** Where 10a's time went, per contender and process count (the median round). */
 export function postgresLimits(p) {
   const rows = [
-    "| 10a run | items/s | commits (per 1,000 items) | commits/s | WAL fsyncs | CPU: server + workers (of 2 cores × wall) | active backends (mean) | what active backends waited on |",
+    "| 10a run (median round) | items/s | commits (per 1,000 items) | commits/s | WAL fsyncs | CPU s: server + workers (share of 2 cores × wall) | active backends (mean) | active backends' time (pg_stat_activity every 20 ms) |",
     "| --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   const n = p.sizes.drain;
   const cores = 2;
   for (const [procs, f] of Object.entries(p.drain)) {
-    for (const [who, name] of [
-      ["engine", "syncwarden"],
-      ["graphile", "graphile-worker"],
-      ["pgboss", "pg-boss"],
-    ]) {
+    for (const [who, name] of [["engine", "syncwarden"], ...PEERS]) {
+      if (!f[who]) continue;
       const r = f[who].median;
       const s = r.wallMs / 1000;
       const cpu = (r.serverCpuSeconds ?? 0) + r.workersCpuSeconds;
       const waits = Object.entries(r.activity.waits)
         .slice(0, 4)
-        .map(([k, v]) => `${k.replace(":running", "")} ${(v * 100).toFixed(0)}%`)
+        .map(([k, v]) => `${k.replace("CPU:running", "on CPU")} ${(v * 100).toFixed(0)}%`)
         .join(", ");
       rows.push(
         `| ${name}, ${procs} process${procs === "1" ? "" : "es"} | ${int(n / s)} | ${int(r.commits)} (${(r.commits / (n / 1000)).toFixed(1)}) ` +
           `| ${int(r.commits / s)} | ${int(r.walSyncs)} ` +
-          `| ${r.serverCpuSeconds === undefined ? "?" : r.serverCpuSeconds.toFixed(2)} + ${r.workersCpuSeconds.toFixed(2)} s (${Math.round((cpu / (cores * s)) * 100)}%) ` +
+          `| ${r.serverCpuSeconds === undefined ? "?" : r.serverCpuSeconds.toFixed(1)} + ${r.workersCpuSeconds.toFixed(1)} (${Math.round((cpu / (cores * s)) * 100)}%) ` +
           `| ${r.activity.meanActive.toFixed(1)} | ${waits || "–"} |`,
       );
     }
   }
-  return rows.join("\n");
+  return rows.length > 2 ? rows.join("\n") : "";
 }
 
 export function postgresNote(p) {

@@ -15,12 +15,17 @@
 //   9. the github source against the fake GitHub: counted requests per sync of 20,000 files, and three
 //      processes on one token's limit       vs @octokit/rest + plugin-throttling's naive walk (bench/github.mjs;
 //                                             about 14 minutes, so not in the default set: BENCH_ONLY=github)
-// Prints a markdown table on stdout, progress on stderr, and writes bench/results/latest.json.
+//  10. the PostgreSQL ledger: 1–8 worker processes on one 20,000-item plan, planning 1,000,000 items, a killed
+//      worker's items, a worker's RSS on 1,000,000 items
+//                                             vs graphile-worker and pg-boss on the same server (bench/postgres.mjs;
+//                                             not in the default set: BENCH_ONLY=postgres)
+// Prints a markdown table on stdout, progress on stderr, and writes bench/results/latest.json
+// (results/github.json or results/postgres.json when only section 9 or 10 runs).
 //
 // Environment: BENCH_SCALE (default 1; e.g. 0.1 for a quick run) scales every size;
 // BENCH_REPS (default 5) sets the rounds of sections 1 and 5;
-// BENCH_ONLY=throughput,memory,git,ratelimit,overhead,replicas,vectors,chunking,github picks sections (github
-// is not in the default set).
+// BENCH_ONLY=throughput,memory,git,ratelimit,overhead,replicas,vectors,chunking,github,postgres picks sections
+// (github and postgres are not in the default set).
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -30,6 +35,7 @@ import { catFileFloor, listBlobs, makeRepo, writeGitConfig } from "./git.mjs";
 import { benchGitHub } from "./github.mjs";
 import { githubNote, githubRows } from "./github-rows.mjs";
 import { benchReplicas } from "./replicas.mjs";
+import { benchPostgres, postgresLimits, postgresNote, postgresRows } from "./postgres.mjs";
 import {
   BENCH_DIR,
   CLI,
@@ -578,6 +584,7 @@ function table(r) {
   if (r.vectors) rows.push(...vectorRows(r.vectors));
   if (r.chunking) rows.push(...chunkingRows(r.chunking));
   if (r.github) rows.push(...githubRows(r.github));
+  if (r.postgres) rows.push(...postgresRows(r.postgres));
   const notes = [];
   if (r.throughput) {
     const e = r.throughput.engine;
@@ -621,7 +628,9 @@ function table(r) {
     );
   }
   if (r.github) notes.push(githubNote(r.github));
-  return rows.join("\n") + (notes.length > 0 ? `\n\n${notes.join("\n")}` : "");
+  if (r.postgres) notes.push(postgresNote(r.postgres));
+  const limits = r.postgres && postgresLimits(r.postgres) ? `\n\n${postgresLimits(r.postgres)}` : "";
+  return rows.join("\n") + (notes.length > 0 ? `\n\n${notes.join("\n")}` : "") + limits;
 }
 
 /** Section 6's rows: (a) first sync, (b) no-change rerun, (c) changes on both sides; ours vs unison and rclone. */
@@ -774,6 +783,7 @@ async function main() {
   if (ONLY.has("vectors")) results.vectors = await benchVectors();
   if (ONLY.has("chunking")) results.chunking = await benchChunking();
   if (ONLY.has("github")) results.github = await benchGitHub();
+  if (ONLY.has("postgres")) results.postgres = await benchPostgres();
   meta.durationSeconds = Math.round((now() - started) / 100) / 10;
 
   const md = table(results);
@@ -784,9 +794,9 @@ async function main() {
 
   const outDir = path.join(BENCH_DIR, "results");
   mkdirSync(outDir, { recursive: true });
-  // section 9 alone keeps its own file, so a run of it does not replace the full run's figures
-  const only8 = ONLY.size === 1 && ONLY.has("github");
-  const out = path.join(outDir, only8 ? "github.json" : "latest.json");
+  // section 9 or 10 alone keeps its own file, so a run of it does not replace the full run's figures
+  const alone = ONLY.size === 1 ? { github: "github.json", postgres: "postgres.json" }[[...ONLY][0]] : undefined;
+  const out = path.join(outDir, alone ?? "latest.json");
   writeFileSync(out + ".tmp", JSON.stringify({ meta, results, table: md }, null, 2) + "\n");
   renameSync(out + ".tmp", out);
   log(`wrote ${path.relative(process.cwd(), out)} (${meta.durationSeconds} s in all)`);
