@@ -42,7 +42,11 @@ function procTimes(pid) {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     // fields after the name: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14)
-    return { ppid: Number(f[1]), self: Number(f[11]) + Number(f[12]), children: Number(f[13]) + Number(f[14]) };
+    return {
+      ppid: Number(f[1]),
+      self: Number(f[11]) + Number(f[12]),
+      children: Number(f[13]) + Number(f[14]),
+    };
   } catch {
     return undefined;
   }
@@ -114,8 +118,12 @@ async function describe(url) {
       "max_connections",
       "commit_delay",
     ];
-    const { rows } = await c.query("SELECT name, setting, unit FROM pg_settings WHERE name = ANY($1)", [names]);
-    const settings = Object.fromEntries(rows.map((r) => [r.name, r.unit ? `${r.setting} ${r.unit}` : r.setting]));
+    const { rows } = await c.query("SELECT name, setting, unit FROM pg_settings WHERE name = ANY($1)", [
+      names,
+    ]);
+    const settings = Object.fromEntries(
+      rows.map((r) => [r.name, r.unit ? `${r.setting} ${r.unit}` : r.setting]),
+    );
     return { version, settings };
   } finally {
     await c.end();

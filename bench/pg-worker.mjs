@@ -102,9 +102,20 @@ async function plan([url, schema, n]) {
   const { EventBus } = await dist("events.js");
   const ledger = await openLedger(url, schema);
   await ledger.plans.checkpoint(REF); // connects and migrates before the clock starts
-  const source = { ...connectors(false).phase.source, list: async () => ({ mode: "snapshot", items: listing(Number(n)) }) };
+  const source = {
+    ...connectors(false).phase.source,
+    list: async () => ({ mode: "snapshot", items: listing(Number(n)) }),
+  };
   const t0 = now();
-  const out = await planPhase(ledger.plans, REF, source, context(new AbortController().signal), false, new EventBus(), undefined);
+  const out = await planPhase(
+    ledger.plans,
+    REF,
+    source,
+    context(new AbortController().signal),
+    false,
+    new EventBus(),
+    undefined,
+  );
   const ms = now() - t0;
   const total = Object.values(out.counts ?? {}).reduce((a, b) => a + b, 0);
   await ledger.close();
@@ -124,19 +135,31 @@ async function engine([url, schema, workers, leaseMs, ...flags]) {
   const c = connectors(hang);
   // when this worker last wrote settlements (with a claim or alone): its last item made terminal
   let settledAt;
+  // and how long its claims and settlements took (round trips the workers wait for)
+  const calls = { claims: 0, claimMs: 0, maxClaimMs: 0, claimed: 0, settles: 0, settleMs: 0 };
   const timed = {
     claim: async (...a) => {
+      const t = now();
       const out = await ledger.plans.claim(...a);
+      const ms = now() - t;
+      calls.claims++;
+      calls.claimMs += ms;
+      calls.maxClaimMs = Math.max(calls.maxClaimMs, ms);
+      calls.claimed += out.length;
       if (a[4]?.length) settledAt = Date.now();
       return out;
     },
     settle: async (s) => {
+      const t = now();
       await ledger.plans.settle(s);
+      calls.settles++;
+      calls.settleMs += now() - t;
       if (s.length) settledAt = Date.now();
     },
   };
   const plans = new Proxy(ledger.plans, {
-    get: (target, prop) => timed[prop] ?? (typeof target[prop] === "function" ? target[prop].bind(target) : target[prop]),
+    get: (target, prop) =>
+      timed[prop] ?? (typeof target[prop] === "function" ? target[prop].bind(target) : target[prop]),
   });
   const events = new EventBus();
   let requeued = 0;
@@ -172,6 +195,7 @@ async function engine([url, schema, workers, leaseMs, ...flags]) {
     endedAt,
     applied: c.applied(),
     requeued,
+    calls,
     cpuSeconds,
     maxRssKiB: maxRss(),
   });
@@ -187,7 +211,8 @@ async function graphileAdd([url, n, batch]) {
   const t0 = now();
   for (let i = 0; i < total; i += size) {
     const specs = [];
-    for (let j = i; j < Math.min(total, i + size); j++) specs.push({ identifier: "noop", payload: { key: `item-${j}` } });
+    for (let j = i; j < Math.min(total, i + size); j++)
+      specs.push({ identifier: "noop", payload: { key: `item-${j}` } });
     await pgPool.query(
       `SELECT count(*) FROM graphile_worker.add_jobs(
          ARRAY(SELECT json_populate_recordset(NULL::graphile_worker.job_spec, $1::json)))`,
@@ -249,7 +274,8 @@ async function pgbossInsert([url, queue, n, batch]) {
   const t0 = now();
   for (let i = 0; i < total; i += size) {
     const jobs = [];
-    for (let j = i; j < Math.min(total, i + size); j++) jobs.push({ name: queue, data: { key: `item-${j}` } });
+    for (let j = i; j < Math.min(total, i + size); j++)
+      jobs.push({ name: queue, data: { key: `item-${j}` } });
     await b.insert(jobs);
   }
   const ms = now() - t0;

@@ -10,6 +10,7 @@
 // (pg_stat_wal.wal_sync), the server's CPU (/proc) and the workers' CPU, and what the active backends were
 // waiting on (pg_stat_activity sampled every 20 ms from a connection to another database).
 import { spawn } from "node:child_process";
+import os from "node:os";
 import { createInterface } from "node:readline";
 import path from "node:path";
 import pg from "pg";
@@ -30,7 +31,9 @@ const TARGETS = { itemsPerSecondAt4: 10_000, peakBytes: 200e6 };
 const SCRIPT = path.join(BENCH_DIR, "pg-worker.mjs");
 const MONITOR_DB = "bench_monitor";
 // which of 10a's contenders run, and which parts (a, b, c, d): everything by default
-const CONTENDERS = (process.env.BENCH_PG_CONTENDERS ?? "engine,graphile,pgboss").split(",").map((s) => s.trim());
+const CONTENDERS = (process.env.BENCH_PG_CONTENDERS ?? "engine,graphile,pgboss")
+  .split(",")
+  .map((s) => s.trim());
 const PARTS = new Set((process.env.BENCH_PG_PARTS ?? "a,b,c,d").split(",").map((s) => s.trim()));
 
 const int = (n) => Math.round(n).toLocaleString("en-US");
@@ -98,8 +101,13 @@ async function client(url) {
 
 /** Commits, WAL and server CPU so far (the bench's database; the monitor sits in another one). */
 async function snapshot(server, admin) {
-  const db = (await admin.query("SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = current_database()")).rows[0];
-  const wal = (await admin.query("SELECT wal_records, wal_bytes, wal_write, wal_sync FROM pg_stat_wal")).rows[0];
+  const db = (
+    await admin.query(
+      "SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = current_database()",
+    )
+  ).rows[0];
+  const wal = (await admin.query("SELECT wal_records, wal_bytes, wal_write, wal_sync FROM pg_stat_wal"))
+    .rows[0];
   return {
     commits: Number(db.xact_commit),
     rollbacks: Number(db.xact_rollback),
@@ -164,6 +172,7 @@ async function drain(server, admin, monitor, argsOf, n) {
   const ws = Array.from({ length: n }, (_, i) => worker(argsOf(i)));
   await Promise.all(ws.map((w) => w.ready));
   const before = await snapshot(server, admin);
+  const loadBefore = os.loadavg()[0];
   const stop = sampler(monitor, "postgres");
   const goAt = Date.now();
   for (const w of ws) w.go();
@@ -179,6 +188,8 @@ async function drain(server, admin, monitor, argsOf, n) {
   return {
     wallMs,
     exitMs,
+    // the machine's 1-minute load average at the go and at the end (other work on the 2 cores shows here)
+    load: [loadBefore, os.loadavg()[0]],
     processes: results,
     applied: results.reduce((a, r) => a + r.applied, 0),
     commits: d("commits"),
@@ -198,12 +209,22 @@ async function drain(server, admin, monitor, argsOf, n) {
 async function engineDrain(server, admin, monitor, n, round) {
   const schema = `e_${n}_${round}`;
   await oneShot(["plan", server.url, schema, String(SIZES.drain)]);
-  const r = await drain(server, admin, monitor, () => ["engine", server.url, schema, String(IN_FLIGHT), String(LEASE_MS)], n);
-  const { rows } = await admin.query(`SELECT status, count(*)::int AS n FROM "${schema}".items GROUP BY status`);
+  const r = await drain(
+    server,
+    admin,
+    monitor,
+    () => ["engine", server.url, schema, String(IN_FLIGHT), String(LEASE_MS)],
+    n,
+  );
+  const { rows } = await admin.query(
+    `SELECT status, count(*)::int AS n FROM "${schema}".items GROUP BY status`,
+  );
   const byStatus = Object.fromEntries(rows.map((x) => [x.status, x.n]));
   await admin.query(`DROP SCHEMA "${schema}" CASCADE`);
   if (byStatus.COMPLETED !== SIZES.drain || r.applied !== SIZES.drain)
-    throw new Error(`engine, ${n} processes: ${JSON.stringify(byStatus)}, ${r.applied} applied; expected ${SIZES.drain}`);
+    throw new Error(
+      `engine, ${n} processes: ${JSON.stringify(byStatus)}, ${r.applied} applied; expected ${SIZES.drain}`,
+    );
   return r;
 }
 
@@ -212,7 +233,9 @@ async function graphileDrain(server, admin, monitor, n) {
   const r = await drain(server, admin, monitor, () => ["graphile", server.url, String(IN_FLIGHT)], n);
   const left = (await admin.query("SELECT count(*)::int AS n FROM graphile_worker._private_jobs")).rows[0].n;
   if (left !== 0 || r.applied !== SIZES.drain)
-    throw new Error(`graphile-worker, ${n} processes: ${r.applied} run, ${left} left; expected ${SIZES.drain}`);
+    throw new Error(
+      `graphile-worker, ${n} processes: ${r.applied} run, ${left} left; expected ${SIZES.drain}`,
+    );
   return r;
 }
 
@@ -221,11 +244,15 @@ async function pgbossDrain(server, admin, monitor, n, round) {
   await oneShot(["pgboss-insert", server.url, queue, String(SIZES.drain), String(RECORD_BATCH)]);
   const r = await drain(server, admin, monitor, () => ["pgboss", server.url, queue, String(PEER_BATCH)], n);
   const done = (
-    await admin.query("SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND state = 'completed'", [queue])
+    await admin.query("SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND state = 'completed'", [
+      queue,
+    ])
   ).rows[0].n;
   await admin.query("SELECT pgboss.delete_queue($1)", [queue]).catch(() => undefined);
   if (done !== SIZES.drain || r.applied !== SIZES.drain)
-    throw new Error(`pg-boss, ${n} processes: ${r.applied} fetched, ${done} completed; expected ${SIZES.drain}`);
+    throw new Error(
+      `pg-boss, ${n} processes: ${r.applied} fetched, ${done} completed; expected ${SIZES.drain}`,
+    );
   return r;
 }
 
@@ -255,17 +282,26 @@ async function failover(server, admin, foreign) {
   const n = SIZES.failover;
   await oneShot(["plan", server.url, schema, String(n)]);
   const common = [String(IN_FLIGHT), String(FAILOVER.leaseMs)];
-  const victim = worker(["engine", server.url, schema, ...common, "hang", ...(foreign ? ["host=bench-other-host"] : [])]);
+  const victim = worker([
+    "engine",
+    server.url,
+    schema,
+    ...common,
+    "hang",
+    ...(foreign ? ["host=bench-other-host"] : []),
+  ]);
   const survivor = worker(["engine", server.url, schema, ...common]);
   await Promise.all([victim.ready, survivor.ready]);
   victim.go();
-  survivor.go();
   const pid = victim.child.pid;
   let held = [];
   for (const t0 = Date.now(); held.length === 0; await sleep(5)) {
     if (Date.now() - t0 > 30_000) throw new Error("the victim claimed nothing in 30 s");
     held = (
-      await admin.query(`SELECT id FROM "${schema}".items WHERE status = 'PROCESSING' AND lease_owner LIKE $1`, [`%:${pid}:%`])
+      await admin.query(
+        `SELECT id FROM "${schema}".items WHERE status = 'PROCESSING' AND lease_owner LIKE $1`,
+        [`%:${pid}:%`],
+      )
     ).rows.map((r) => Number(r.id));
   }
   const lease = (
@@ -275,6 +311,7 @@ async function failover(server, admin, foreign) {
       [held],
     )
   ).rows[0];
+  survivor.go();
   victim.child.kill("SIGKILL");
   const killedAt = Date.now();
   await victim.done.catch(() => undefined);
@@ -291,11 +328,14 @@ async function failover(server, admin, foreign) {
       doneAt = Date.now();
       break;
     }
-    if (Date.now() - killedAt > 60_000) throw new Error(`the victim's items were not completed in 60 s: ${JSON.stringify(by)}`);
+    if (Date.now() - killedAt > 60_000)
+      throw new Error(`the victim's items were not completed in 60 s: ${JSON.stringify(by)}`);
     await sleep(5);
   }
   const s = await survivor.done;
-  const total = (await admin.query(`SELECT count(*)::int AS n FROM "${schema}".items WHERE status = 'COMPLETED'`)).rows[0].n;
+  const total = (
+    await admin.query(`SELECT count(*)::int AS n FROM "${schema}".items WHERE status = 'COMPLETED'`)
+  ).rows[0].n;
   await admin.query(`DROP SCHEMA "${schema}" CASCADE`);
   if (total !== n) throw new Error(`failover: ${total} of ${n} items completed`);
   const leaseLeftMs = Number(lease.left_ms);
@@ -318,7 +358,9 @@ async function failover(server, admin, foreign) {
 
 export async function benchPostgres() {
   const server = await startBenchPostgres();
-  log(`[10] PostgreSQL ${server.version} (${server.local ? "throwaway cluster" : "SYNCWARDEN_BENCH_PG_URL"}), ${JSON.stringify(server.settings)}`);
+  log(
+    `[10] PostgreSQL ${server.version} (${server.local ? "throwaway cluster" : "SYNCWARDEN_BENCH_PG_URL"}), ${JSON.stringify(server.settings)}`,
+  );
   const admin = await client(server.url);
   try {
     await admin.query(`CREATE DATABASE ${MONITOR_DB}`).catch(() => undefined);
@@ -357,7 +399,11 @@ async function sections(server, admin, monitor) {
           `[10a] ${who}, ${n} process(es), round ${round + 1}/${ROUNDS}: ${int(drainN / (r.wallMs / 1000))} items/s ` +
             `(${r.wallMs} ms), ${int(r.commits)} commits, ${int(r.walSyncs)} WAL fsyncs, CPU server ` +
             `${r.serverCpuSeconds?.toFixed(1) ?? "?"} s + workers ${r.workersCpuSeconds.toFixed(1)} s, ` +
-            `waits ${JSON.stringify(Object.entries(r.activity.waits).slice(0, 3).map(([k, v]) => `${k} ${(v * 100).toFixed(0)}%`))}`,
+            `waits ${JSON.stringify(
+              Object.entries(r.activity.waits)
+                .slice(0, 3)
+                .map(([k, v]) => `${k} ${(v * 100).toFixed(0)}%`),
+            )}`,
         );
       }
     }
@@ -380,12 +426,20 @@ async function sections(server, admin, monitor) {
     if (PARTS.has("b") && CONTENDERS.includes("graphile")) {
       await admin.query("DROP SCHEMA IF EXISTS graphile_worker CASCADE");
       const g = await oneShot(["graphile-add", server.url, String(SIZES.plan), String(RECORD_BATCH)]);
-      log(`      graphile-worker add_jobs: ${int(SIZES.plan / (g.ms / 1000))} items/s (${Math.round(g.ms)} ms)`);
+      log(
+        `      graphile-worker add_jobs: ${int(SIZES.plan / (g.ms / 1000))} items/s (${Math.round(g.ms)} ms)`,
+      );
       await admin.query("DROP SCHEMA IF EXISTS graphile_worker CASCADE");
       plan.graphile = fig(g);
     }
     if (PARTS.has("b") && CONTENDERS.includes("pgboss")) {
-      const b = await oneShot(["pgboss-insert", server.url, "bulk", String(SIZES.plan), String(RECORD_BATCH)]);
+      const b = await oneShot([
+        "pgboss-insert",
+        server.url,
+        "bulk",
+        String(SIZES.plan),
+        String(RECORD_BATCH),
+      ]);
       log(`      pg-boss insert: ${int(SIZES.plan / (b.ms / 1000))} items/s (${Math.round(b.ms)} ms)`);
       await admin.query("DROP SCHEMA IF EXISTS pgboss CASCADE");
       plan.pgboss = fig(b);
@@ -393,10 +447,20 @@ async function sections(server, admin, monitor) {
 
     if (PARTS.has("d")) {
       log(`[10d] one worker process (${IN_FLIGHT} in flight) processes the ${int(SIZES.plan)}-item plan`);
-      const big = await drain(server, admin, monitor, () => ["engine", server.url, "big", String(IN_FLIGHT), String(LEASE_MS)], 1);
-      const bigDone = (await admin.query(`SELECT count(*)::int AS n FROM big.items WHERE status = 'COMPLETED'`)).rows[0].n;
+      const big = await drain(
+        server,
+        admin,
+        monitor,
+        () => ["engine", server.url, "big", String(IN_FLIGHT), String(LEASE_MS)],
+        1,
+      );
+      const bigDone = (
+        await admin.query(`SELECT count(*)::int AS n FROM big.items WHERE status = 'COMPLETED'`)
+      ).rows[0].n;
       if (bigDone !== SIZES.plan) throw new Error(`10d: ${bigDone} of ${SIZES.plan} completed`);
-      log(`      peak RSS ${Math.round((big.peakRssKiB * 1024) / 1e6)} MB, ${int(SIZES.plan / (big.wallMs / 1000))} items/s`);
+      log(
+        `      peak RSS ${Math.round((big.peakRssKiB * 1024) / 1e6)} MB, ${int(SIZES.plan / (big.wallMs / 1000))} items/s`,
+      );
       memory = {
         items: SIZES.plan,
         wallMs: big.wallMs,
@@ -416,10 +480,14 @@ async function sections(server, admin, monitor) {
   // 10c: a worker killed while it holds a claimed batch
   const c = [];
   for (const foreign of PARTS.has("c") ? [true, false] : []) {
-    log(`[10c] SIGKILL a worker holding a claimed batch (lease ${FAILOVER.leaseMs} ms; ${foreign ? "owner on another host: lease expiry" : "same host: dead pid"})`);
+    log(
+      `[10c] SIGKILL a worker holding a claimed batch (lease ${FAILOVER.leaseMs} ms; ${foreign ? "owner on another host: lease expiry" : "same host: dead pid"})`,
+    );
     const r = await failover(server, admin, foreign);
     c.push(r);
-    log(`      ${r.held} items held; lease left at kill ${r.leaseLeftAtKillMs} ms; freed after ${r.killToFreedMs} ms, completed after ${r.killToDoneMs} ms`);
+    log(
+      `      ${r.held} items held; lease left at kill ${r.leaseLeftAtKillMs} ms; freed after ${r.killToFreedMs} ms, completed after ${r.killToDoneMs} ms`,
+    );
   }
 
   return {
@@ -461,13 +529,15 @@ export function postgresRows(p) {
     const peers = PEERS.filter(([k]) => f[k]);
     const peerCell =
       [
-        f.graphile && `${secs(f.graphile.ms)} graphile-worker (runOnce, concurrency ${p.inFlightPerProcess} each)`,
+        f.graphile &&
+          `${secs(f.graphile.ms)} graphile-worker (runOnce, concurrency ${p.inFlightPerProcess} each)`,
         f.pgboss && `${secs(f.pgboss.ms)} pg-boss (fetch(${p.peerBatch}) + complete() loop each)`,
       ]
         .filter(Boolean)
         .join("; ") || "–";
     const ratios = e
-      ? peers.map(([k, name]) => `${x(e.itemsPerSecond / f[k].itemsPerSecond)} ${name}'s speed`).join("; ") || "–"
+      ? peers.map(([k, name]) => `${x(e.itemsPerSecond / f[k].itemsPerSecond)} ${name}'s speed`).join("; ") ||
+        "–"
       : "–";
     const ips = [e, ...peers.map(([k]) => f[k])].map((v) => (v ? int(v.itemsPerSecond) : "–")).join(" · ");
     const rss = [e, ...peers.map(([k]) => f[k])].map((v) => (v ? mb(v.peakRssKiB) : "–")).join(" · ");

@@ -795,7 +795,8 @@ async function main() {
   const outDir = path.join(BENCH_DIR, "results");
   mkdirSync(outDir, { recursive: true });
   // section 9 or 10 alone keeps its own file, so a run of it does not replace the full run's figures
-  const alone = ONLY.size === 1 ? { github: "github.json", postgres: "postgres.json" }[[...ONLY][0]] : undefined;
+  const alone =
+    ONLY.size === 1 ? { github: "github.json", postgres: "postgres.json" }[[...ONLY][0]] : undefined;
   const out = path.join(outDir, alone ?? "latest.json");
   writeFileSync(out + ".tmp", JSON.stringify({ meta, results, table: md }, null, 2) + "\n");
   renameSync(out + ".tmp", out);
