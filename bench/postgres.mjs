@@ -581,11 +581,21 @@ export function postgresRows(p) {
   return rows;
 }
 
+/** The engine's claims (settlements riding with them) per process: how many, their mean, the wall's share. */
+function roundTrips(r) {
+  const ps = r.processes.filter((x) => x.calls);
+  if (ps.length === 0) return "–";
+  const claims = ps.reduce((a, x) => a + x.calls.claims + x.calls.settles, 0);
+  const ms = ps.reduce((a, x) => a + x.calls.claimMs + x.calls.settleMs, 0);
+  const share = ms / ps.reduce((a, x) => a + (x.settledAt - x.startedAt), 0);
+  return `${int(claims)} claims/settles, ${(ms / claims).toFixed(0)} ms each: ${Math.round(share * 100)}% of its time`;
+}
+
 /** Where 10a's time went, per contender and process count (the median round). */
 export function postgresLimits(p) {
   const rows = [
-    "| 10a run (median round) | items/s | commits (per 1,000 items) | commits/s | WAL fsyncs | CPU s: server + workers (share of 2 cores × wall) | active backends (mean) | active backends' time (pg_stat_activity every 20 ms) |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| 10a run (median round) | items/s | commits (per 1,000 items) | commits/s | WAL fsyncs | CPU s: server + workers (share of 2 cores × wall) | active backends (mean) | active backends' time (pg_stat_activity every 20 ms) | engine workers' wait on the ledger | load average (start → end) |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   const n = p.sizes.drain;
   const cores = 2;
@@ -603,7 +613,8 @@ export function postgresLimits(p) {
         `| ${name}, ${procs} process${procs === "1" ? "" : "es"} | ${int(n / s)} | ${int(r.commits)} (${(r.commits / (n / 1000)).toFixed(1)}) ` +
           `| ${int(r.commits / s)} | ${int(r.walSyncs)} ` +
           `| ${r.serverCpuSeconds === undefined ? "?" : r.serverCpuSeconds.toFixed(1)} + ${r.workersCpuSeconds.toFixed(1)} (${Math.round((cpu / (cores * s)) * 100)}%) ` +
-          `| ${r.activity.meanActive.toFixed(1)} | ${waits || "–"} |`,
+          `| ${r.activity.meanActive.toFixed(1)} | ${waits || "–"} | ${who === "engine" ? roundTrips(r) : "–"} ` +
+          `| ${r.load.map((l) => l.toFixed(1)).join(" → ")} |`,
       );
     }
   }
