@@ -19,7 +19,8 @@ import { serverCpuSeconds, startBenchPostgres } from "./pg-cluster.mjs";
 
 const SCALE = benchScale();
 const ROUNDS = Math.max(1, Number(process.env.BENCH_PG_REPS ?? 3) || 3);
-const SIZES = { drain: scaled(20_000), plan: scaled(1_000_000), failover: scaled(2_000) };
+// 10c's plan is one claim batch (256): the victim holds all of it, so the survivor has nothing else to do
+const SIZES = { drain: scaled(20_000), plan: scaled(1_000_000), failover: 256 };
 const PROCESSES = [1, 2, 4, 8];
 const IN_FLIGHT = 4; // max_workers' default: items in flight per engine process, graphile's concurrency
 const PEER_BATCH = 100; // pg-boss fetch(100)
@@ -272,10 +273,11 @@ function summarise(runs, items) {
 // ---- 10c ---------------------------------------------------------------------------------------
 
 /**
- * A victim (its sink never returns) and a survivor start together (the survivor's processPlan, out of items
- * of its own, polls for the ones others hold and takes over expired leases and those of dead pids here); once the victim holds claimed items it is SIGKILLed, and the clock runs
- * until every one of them is COMPLETED. `foreign`: the victim's owner names another host, so only its lease's
- * expiry frees them (as for a worker on another machine); else the survivor sees the dead pid on this host.
+ * A victim (its sink never returns) is released first; once it holds the plan's items (one claim batch), a
+ * survivor is released, finds every item held and polls for them (processPlan: every min(1 s, lease / 4),
+ * taking over expired leases, and at once those of a dead pid on this host); 300 ms later the victim is
+ * SIGKILLed, and the clock runs until every one of its items is COMPLETED. `foreign`: the victim's owner names
+ * another host, so only its lease's expiry frees them (as for a worker on another machine).
  */
 async function failover(server, admin, foreign) {
   const schema = `c_${foreign ? "lease" : "pid"}`;
@@ -304,6 +306,9 @@ async function failover(server, admin, foreign) {
       )
     ).rows.map((r) => Number(r.id));
   }
+  // the survivor finds every item held, so it is in its poll for others' items when the victim dies
+  survivor.go();
+  await sleep(300);
   const lease = (
     await admin.query(
       `SELECT max(lease_expires_at) - (extract(epoch from clock_timestamp()) * 1000)::bigint AS left_ms
@@ -311,7 +316,6 @@ async function failover(server, admin, foreign) {
       [held],
     )
   ).rows[0];
-  survivor.go();
   victim.child.kill("SIGKILL");
   const killedAt = Date.now();
   await victim.done.catch(() => undefined);
