@@ -631,7 +631,8 @@ export function postgresNote(p) {
     Object.entries(p.server.settings)
       .map(([k, v]) => `${k} ${v}`)
       .join(", ") +
-    `. Every worker is a process of its own started before the clock and released at once; time = the go to the last one's end. ` +
-    `Ratio = ours items/s ÷ the peer's.`
+    `. Every worker is a process of its own, connected before the clock and released at once; time = the release to ` +
+    `the last settlement any engine worker wrote (every item terminal), or to the last peer process's end. ` +
+    `Ratio = ours items/s ÷ the peer's. 10a's second table is the median round of each.`
   );
 }
