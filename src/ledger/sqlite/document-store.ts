@@ -4,7 +4,7 @@ import type { DocumentStore } from "../document-store.js";
 import type { DocumentChunk, DocumentWrite, SearchHit } from "../types.js";
 import { chunkText } from "../chunk-text.js";
 import { dbNow } from "./clock.js";
-import { toHit, type SearchRow } from "./search-row.js";
+import { toHit, type SearchRow } from "../search-row.js";
 
 type SemanticHit = SearchHit;
 
