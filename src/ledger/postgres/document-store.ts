@@ -249,14 +249,15 @@ export class PgDocumentStore implements DocumentStore, PgDocumentWriter {
     const params = [q, filter.job ?? null, filter.limit];
     if (ext !== null) {
       // pgvector (untested here: the test machine has no pgvector): no index over REAL[] of mixed
-      // dimensions, so still a scan, but the distance is computed natively
+      // dimensions, so still a scan, but the distance is computed natively; a zero vector's NaN scores 0
       const s = quoteIdent(ext);
       return this.db.query<SearchHit>(
-        `SELECT d.job, d.collection, d.key, d.version, 1 - s.distance AS score, '' AS snippet
+        `SELECT d.job, d.collection, d.key, d.version,
+           COALESCE(1 - NULLIF(s.distance, 'NaN'::float8), 0) AS score, '' AS snippet
          FROM vectors v JOIN documents d ON d.id = v.document_id,
            LATERAL (SELECT v.vector::${s}.vector OPERATOR(${s}.<=>) $1::real[]::${s}.vector AS distance) s
          WHERE v.dim = cardinality($1::real[]) AND ($2::text IS NULL OR d.job = $2)
-         ORDER BY s.distance, d.id LIMIT $3`,
+         ORDER BY score DESC, d.id LIMIT $3`,
         params,
       );
     }
