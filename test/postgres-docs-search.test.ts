@@ -56,6 +56,28 @@ describe("postgres document store: search and writes", () => {
     expect(await keys("breaker & !fuse")).toEqual(["fuse"]);
   });
 
+  it("punctuation in code breaks words as SQLite's tokenizer does, in the chunks, the query and the snippet", async () => {
+    await docs.write([
+      doc(
+        "census.ts",
+        'const lines = text.split("\\n");\nthis.members.push(otter);\nimport x from "src/raft.ts";',
+      ),
+      doc("mail", "write to otters@river.org about v1.2.3"),
+    ]);
+    expect(await keys("split")).toEqual(["census.ts"]);
+    expect(await keys("members push")).toEqual(["census.ts"]);
+    expect(await keys("this.members.push")).toEqual(["census.ts"]);
+    expect(await keys("raft")).toEqual(["census.ts"]);
+    expect(await keys("river")).toEqual(["mail"]);
+    expect(await keys("otters@river.org")).toEqual(["mail"]);
+    expect(await keys("v1 3")).toEqual(["mail"]);
+    expect(await keys('"members push"')).toEqual(["census.ts"]);
+    expect(await keys("push -river")).toEqual(["census.ts"]);
+    const [hit] = await docs.search("split", { limit: 1 });
+    expect(hit!.snippet).toContain("text.[split](");
+    expect(hit!.snippet).not.toMatch(/\u200b/);
+  });
+
   it("the snippet is a short headline of the best chunk with the match marked as SQLite marks it", async () => {
     const filler = Array.from({ length: 300 }, (_, i) => `filler${i}`).join(" ");
     await docs.write([doc("long", `${filler} the retry budget ran out ${filler}`)]);

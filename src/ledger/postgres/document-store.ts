@@ -9,6 +9,22 @@ import { NOW, type PgDatabase } from "./pg-database.js";
 /** ts_headline's options: one fragment of about 16 words with the SQLite snippet's markers. */
 const HEADLINE = 'StartSel=[, StopSel=], MaxWords=16, MinWords=6, MaxFragments=1, FragmentDelimiter=" … "';
 
+/**
+ * ASCII punctuation: a word break in chunks.tsv (see the migration), as in SQLite's unicode61, where
+ * PostgreSQL's parser alone keeps `this.members.push`, `src/a.ts` or `a@b.org` one token no word finds.
+ */
+const PUNCT = "[\\x21-\\x2f\\x3a-\\x40\\x5b-\\x60\\x7b-\\x7e]";
+/** A zero-width space each side of it lets ts_headline see the same words (and is taken out of the snippet). */
+const ZWSP = /\u200b/g;
+
+/**
+ * A person's query as websearch_to_tsquery reads it over chunks.tsv: "phrases", a leading -word and or
+ * keep their meaning; any other punctuation breaks words, as it does in the chunks.
+ */
+export function toWebsearch(query: string): string {
+  return query.replace(/[\x21\x23-\x2c\x2e\x2f\x3a-\x40\x5b-\x60\x7b-\x7e]/g, " ").replace(/(?<=\S)-/g, " ");
+}
+
 const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
 /** `{1,2,3}`: a REAL[] literal; a batch of vectors is one text[] parameter (unnest flattens 2-D arrays). */
@@ -198,7 +214,8 @@ export class PgDocumentStore implements DocumentStore, PgDocumentWriter {
    * look up in the index (only punctuation, only -words) finds nothing rather than scanning every chunk.
    */
   async search(query: string, filter: { job?: string; limit: number }): Promise<SearchHit[]> {
-    if (query.trim() === "") return [];
+    const words = toWebsearch(query);
+    if (words.trim() === "") return [];
     const rows = await this.db.query<SearchRow>(
       `WITH q AS (SELECT websearch_to_tsquery('simple', $1) AS q),
        best AS (
@@ -209,13 +226,14 @@ export class PgDocumentStore implements DocumentStore, PgDocumentWriter {
          ORDER BY c.document_id, rank DESC, c.ord),
        top AS (SELECT * FROM best ORDER BY rank DESC, document_id LIMIT $3)
        SELECT d.job, d.collection, d.key, d.version, -top.rank AS score,
-         ts_headline('simple', c.content, q.q, $4) AS snippet,
+         ts_headline('simple', regexp_replace(c.content, '(${PUNCT})', chr(8203) || '\\1' || chr(8203), 'g'),
+           q.q, $4) AS snippet,
          d.metadata -> 'path' AS path, c.start_line, c.end_line, c.symbol, c.language
        FROM top JOIN chunks c ON c.id = top.id JOIN documents d ON d.id = top.document_id, q
        ORDER BY top.rank DESC, top.document_id`,
-      [query, filter.job ?? null, filter.limit, HEADLINE],
+      [words, filter.job ?? null, filter.limit, HEADLINE],
     );
-    return rows.map(toHit);
+    return rows.map((r) => toHit({ ...r, snippet: r.snippet.replace(ZWSP, "") }));
   }
 
   async countVectors(job: string | undefined): Promise<number> {
