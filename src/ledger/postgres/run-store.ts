@@ -7,6 +7,7 @@ import {
   type RunRecord,
   type StatusCounts,
 } from "../types.js";
+import { toJsonb } from "./jsonb.js";
 import { NOW, type PgDatabase } from "./pg-database.js";
 
 const toRecord = (r: Record<string, unknown>): RunRecord => ({
@@ -40,7 +41,7 @@ export class PgRunStore implements RunStore {
   async finish(id: string, status: string, result: unknown): Promise<void> {
     await this.db.query(
       `UPDATE runs SET status = $1, result = $2::jsonb, finished_at = ${NOW} WHERE id = $3`,
-      [status, JSON.stringify(result), id],
+      [status, toJsonb(result), id],
     );
   }
 
@@ -85,7 +86,7 @@ export class PgRunStore implements RunStore {
       const stored = result(facts);
       await c.query(
         "UPDATE runs SET status = 'interrupted', result = $1::jsonb, finished_at = $2 WHERE id = $3",
-        [JSON.stringify(stored), finishedAt, id],
+        [toJsonb(stored), finishedAt, id],
       );
       return { ...run, result: stored };
     });
