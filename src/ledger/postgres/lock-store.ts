@@ -1,6 +1,7 @@
 import type pg from "pg";
 import type { LockStore } from "../lock-store.js";
 import type { JobLock, LockAttempt } from "../types.js";
+import { millis } from "./millis.js";
 import { NOW, type PgDatabase } from "./pg-database.js";
 
 interface LockRow {
@@ -74,7 +75,7 @@ export class PgLockStore implements LockStore {
            started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at,
            expires_at = excluded.expires_at, fence = excluded.fence
          RETURNING ${COLUMNS}`,
-        [job, holder.owner, holder.pid, holder.host, ttlMs],
+        [job, holder.owner, holder.pid, holder.host, millis(ttlMs)],
       );
       const lock = toLock(written.rows[0]!);
       return current && current.owner !== holder.owner
@@ -87,7 +88,7 @@ export class PgLockStore implements LockStore {
     const rows = await this.db.query(
       `UPDATE job_locks SET heartbeat_at = t.now, expires_at = t.now + $1 FROM (SELECT ${NOW} AS now) t
        WHERE job = $2 AND owner = $3 AND fence = $4 RETURNING job`,
-      [ttlMs, job, owner, fence],
+      [millis(ttlMs), job, owner, fence],
     );
     return rows.length === 1;
   }

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import type { CallState, Reading, ResilienceStore } from "../resilience-store.js";
 import type { BreakerRecord, BreakerState, DebtRecord, GateRecord } from "../types.js";
+import { millis } from "./millis.js";
 import { NOW, type PgDatabase } from "./pg-database.js";
 
 interface BreakerRow {
@@ -116,28 +117,35 @@ export class PgResilienceStore implements ResilienceStore {
         "breaker:",
       );
       const record = row && toBreaker(row);
-      const next = change(record, await dbNow(c));
-      if (next)
-        await c.query(
-          `INSERT INTO breakers (${BREAKER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-           ON CONFLICT (provider) DO UPDATE SET state = excluded.state, failures = excluded.failures,
-             successes = excluded.successes, opened_at = excluded.opened_at, open_until = excluded.open_until,
-             reopen_count = excluded.reopen_count, isolated = excluded.isolated, reason = excluded.reason,
-             updated_at = excluded.updated_at`,
-          [
-            next.provider,
-            next.state,
-            next.failures,
-            next.successes,
-            next.openedAt,
-            next.openUntil,
-            next.reopenCount,
-            next.isolated,
-            next.reason,
-            next.updatedAt,
-          ],
-        );
-      return next ?? record;
+      const changed = change(record, await dbNow(c));
+      if (!changed) return record;
+      // as stored: whole milliseconds
+      const next: BreakerRecord = {
+        ...changed,
+        openedAt: millis(changed.openedAt),
+        openUntil: millis(changed.openUntil),
+        updatedAt: millis(changed.updatedAt),
+      };
+      await c.query(
+        `INSERT INTO breakers (${BREAKER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (provider) DO UPDATE SET state = excluded.state, failures = excluded.failures,
+           successes = excluded.successes, opened_at = excluded.opened_at, open_until = excluded.open_until,
+           reopen_count = excluded.reopen_count, isolated = excluded.isolated, reason = excluded.reason,
+           updated_at = excluded.updated_at`,
+        [
+          next.provider,
+          next.state,
+          next.failures,
+          next.successes,
+          next.openedAt,
+          next.openUntil,
+          next.reopenCount,
+          next.isolated,
+          next.reason,
+          next.updatedAt,
+        ],
+      );
+      return next;
     });
   }
 
@@ -158,7 +166,7 @@ export class PgResilienceStore implements ResilienceStore {
       await c.query(
         `INSERT INTO breaker_probes (provider, owner, expires_at) VALUES ($1, $2, $3)
          ON CONFLICT (provider, owner) DO UPDATE SET expires_at = excluded.expires_at`,
-        [provider, owner, now + leaseMs],
+        [provider, owner, millis(now + leaseMs)],
       );
       return true;
     });
@@ -197,7 +205,7 @@ export class PgResilienceStore implements ResilienceStore {
         "gate:",
       );
       const now = await dbNow(c);
-      const until = now + forMs;
+      const until = millis(now + forMs);
       const before = row?.paused_until ?? 0;
       await c.query(
         `INSERT INTO rate_gates (provider, paused_until, reason, updated_at) VALUES ($1, $2, $3, $4)
