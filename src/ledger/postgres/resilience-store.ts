@@ -57,6 +57,15 @@ interface CallRow {
   paused_until: number | null;
 }
 
+/**
+ * Makes the current transaction's commit return before its WAL is flushed (a column of a statement it
+ * runs anyway, so no round trip of its own). Breakers, probes, gates and buckets are soft state written
+ * on a call's path (a token, a bulkhead slot): a server crash may lose its last fraction of a second (a
+ * few extra calls, one more probe), as SQLite's synchronous=NORMAL may lose it to a power cut, and it is
+ * never torn; waiting for the disk would cost every call a flush. Debts, runs and locks commit durably.
+ */
+const SOFT_COMMIT = "set_config('synchronous_commit', 'off', true)";
+
 const BREAKER_COLUMNS =
   "provider, state, failures, successes, opened_at, open_until, reopen_count, isolated, reason, updated_at";
 const GATE_COLUMNS = "provider, paused_until, reason, tokens, refilled_at, updated_at";
@@ -117,7 +126,7 @@ export class PgResilienceStore implements ResilienceStore {
         "breaker:",
       );
       const record = row && toBreaker(row);
-      const changed = change(record, await dbNow(c));
+      const changed = change(record, await softNow(c));
       if (!changed) return record;
       // as stored: whole milliseconds
       const next: BreakerRecord = {
@@ -152,7 +161,7 @@ export class PgResilienceStore implements ResilienceStore {
   /** Probes of one provider are counted and taken under its advisory lock: at most `max` across processes. */
   acquireProbe(provider: string, owner: string, max: number, leaseMs: number): Promise<boolean> {
     return this.db.tx(async (c) => {
-      await c.query("SELECT pg_advisory_xact_lock(hashtext('probe:' || $1))", [provider]);
+      await c.query(`SELECT pg_advisory_xact_lock(hashtext('probe:' || $1)), ${SOFT_COMMIT}`, [provider]);
       const { rows } = await c.query<{ live: number; now: number }>(
         `WITH t AS (SELECT ${NOW} AS now),
            gone AS (DELETE FROM breaker_probes USING t WHERE provider = $1 AND expires_at < t.now)
@@ -173,11 +182,17 @@ export class PgResilienceStore implements ResilienceStore {
   }
 
   async releaseProbe(provider: string, owner: string): Promise<void> {
-    await this.db.query("DELETE FROM breaker_probes WHERE provider = $1 AND owner = $2", [provider, owner]);
+    await this.db.query(
+      `DELETE FROM breaker_probes WHERE provider = $1 AND owner = $2 AND (SELECT ${SOFT_COMMIT}) = 'off'`,
+      [provider, owner],
+    );
   }
 
   async clearProbes(provider: string): Promise<void> {
-    await this.db.query("DELETE FROM breaker_probes WHERE provider = $1", [provider]);
+    await this.db.query(
+      `DELETE FROM breaker_probes WHERE provider = $1 AND (SELECT ${SOFT_COMMIT}) = 'off'`,
+      [provider],
+    );
   }
 
   async readGate(provider: string): Promise<Reading<GateRecord>> {
@@ -204,7 +219,7 @@ export class PgResilienceStore implements ResilienceStore {
         provider,
         "gate:",
       );
-      const now = await dbNow(c);
+      const now = await softNow(c);
       const until = millis(now + forMs);
       const before = row?.paused_until ?? 0;
       await c.query(
@@ -225,7 +240,8 @@ export class PgResilienceStore implements ResilienceStore {
   async reserveToken(provider: string, capacity: number, perMs: number): Promise<number> {
     const [row] = await this.db.query<{ tokens: number }>(
       `INSERT INTO rate_gates (provider, tokens, refilled_at, updated_at)
-       SELECT $1, $2::float8 - 1, t.now, t.now FROM (SELECT ${NOW} AS now) t
+       SELECT $1, $2::float8 - 1, t.now, t.now FROM (SELECT ${NOW} AS now, ${SOFT_COMMIT} AS soft) t
+       WHERE t.soft = 'off'
        ON CONFLICT (provider) DO UPDATE SET
          tokens = LEAST($2::float8, COALESCE(rate_gates.tokens, $2::float8)
            + (excluded.refilled_at - COALESCE(rate_gates.refilled_at, excluded.refilled_at)) * $3::float8) - 1,
@@ -282,9 +298,9 @@ export class PgResilienceStore implements ResilienceStore {
   }
 }
 
-/** Reads the ledger's clock once, inside a transaction. */
-async function dbNow(c: pg.PoolClient): Promise<number> {
-  const { rows } = await c.query<{ now: number }>(`SELECT ${NOW} AS now`);
+/** Reads the ledger's clock once, inside a transaction whose commit is then soft (SOFT_COMMIT). */
+async function softNow(c: pg.PoolClient): Promise<number> {
+  const { rows } = await c.query<{ now: number }>(`SELECT ${NOW} AS now, ${SOFT_COMMIT}`);
   return rows[0]!.now;
 }
 
