@@ -1,4 +1,3 @@
-import type pg from "pg";
 import type { LockStore } from "../lock-store.js";
 import type { JobLock, LockAttempt } from "../types.js";
 import { millis } from "./millis.js";
@@ -96,17 +95,4 @@ export class PgLockStore implements LockStore {
   async release(job: string, owner: string): Promise<void> {
     await this.db.query("DELETE FROM job_locks WHERE job = $1 AND owner = $2", [job, owner]);
   }
-}
-
-/**
- * True while `fence` is the job's newest token, checked on the caller's connection inside its transaction
- * (the checkpoint's). The fence row is held shared until that commits, so an acquisition drawing the next
- * token waits for it: the checkpoint moves before the lock changes hands, or not at all.
- */
-export async function fenceValid(c: pg.PoolClient, job: string, fence: number): Promise<boolean> {
-  const { rows } = await c.query<{ fence: number }>(
-    "SELECT fence FROM lock_fences WHERE job = $1 FOR SHARE",
-    [job],
-  );
-  return rows[0]?.fence === fence;
 }
