@@ -1,0 +1,380 @@
+import type pg from "pg";
+import type { ErrorClass } from "../../errors.js";
+import type { ItemFilter } from "../plan-store.js";
+import {
+  ITEM_STATUSES,
+  type ClaimedItem,
+  type DocumentWrite,
+  type ItemRow,
+  type ItemStatus,
+  type LeaseCount,
+  type PlannedItem,
+  type Settlement,
+  type StatusCounts,
+} from "../types.js";
+import type { PgDocumentWriter } from "./document-writer.js";
+import { NOW, type PgDatabase } from "./pg-database.js";
+
+/** Rows per multi-row insert of a plan's items (a few MB of parameters per statement). */
+const RECORD_CHUNK = 5_000;
+/** Rows per page of a streamed listing. */
+const PAGE = 500;
+
+/** One reading of the ledger's clock per statement (NOW itself reads the clock again at every row). */
+const WITH_NOW = `WITH now AS (SELECT ${NOW} AS t)`;
+const T = "(SELECT t FROM now)";
+
+/**
+ * Due rows of one kind, in id order along items_claim, locked as the claim pulls them (SKIP LOCKED: rows
+ * another claimer holds are passed over, and a row that changed under us is re-checked against the
+ * predicate before it is taken, so no item goes to two owners).
+ */
+const due = (predicate: string): string =>
+  `SELECT id FROM (SELECT id FROM items WHERE plan_id = $1 AND ${predicate} ORDER BY id LIMIT $4
+     FOR UPDATE SKIP LOCKED) d`;
+
+/**
+ * A claim in one statement: FAILED past its backoff first, then PENDING (not deferred), up to the limit,
+ * leased and fenced, each with the key's last completed version.
+ */
+const CLAIM = `${WITH_NOW},
+  picked AS (
+    ${due(`status = 'FAILED' AND next_attempt_at <= ${T}`)}
+    UNION ALL
+    ${due(`status = 'PENDING' AND (next_attempt_at IS NULL OR next_attempt_at <= ${T})`)}
+    LIMIT $4
+  )
+  UPDATE items i SET status = 'PROCESSING', lease_owner = $2, lease_expires_at = ${T} + $3,
+    fence = i.fence + 1, updated_at = ${T}
+  FROM picked WHERE i.id = picked.id
+  RETURNING i.id, i.key, i.version, i.op, i.fence, i.attempts, i.meta,
+    (SELECT f.version FROM fingerprints f WHERE f.job = i.job AND f.phase = i.phase AND f.key = i.key) AS prev`;
+
+/**
+ * A batch of settlements in one statement: each lands only while its item is PROCESSING under its fence
+ * (a holder whose lease was taken over changes nothing); the accepted completions then set or delete
+ * their key's fingerprint (the last settlement of a key wins) and clear the key's old debts.
+ */
+const SETTLE = `${WITH_NOW},
+  s AS (
+    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
+      $7::int[], $8::bigint[], $9::text[], $10::text[], $11::text[], $12::boolean[], $13::text[], $14::boolean[])
+      WITH ORDINALITY AS s(id, fence, status, reason, error_class, error_message, attempts, retry_in,
+        job, phase, key, fp_set, fp, clear_debts, n)
+  ),
+  done AS (
+    UPDATE items i SET status = s.status, reason = s.reason, error_class = s.error_class,
+      error_message = s.error_message, attempts = COALESCE(s.attempts, i.attempts),
+      next_attempt_at = ${T} + s.retry_in, lease_owner = NULL, lease_expires_at = NULL, updated_at = ${T}
+    FROM s WHERE i.id = s.id AND i.fence = s.fence AND i.status = 'PROCESSING'
+    RETURNING s.n
+  ),
+  accepted AS (SELECT s.* FROM s JOIN done USING (n)),
+  fp AS (
+    SELECT DISTINCT ON (job, phase, key) job, phase, key, fp FROM accepted WHERE fp_set
+    ORDER BY job, phase, key, n DESC
+  ),
+  fp_set AS (
+    INSERT INTO fingerprints (job, phase, key, version, updated_at)
+    SELECT job, phase, key, fp, ${T} FROM fp WHERE fp IS NOT NULL
+    ON CONFLICT (job, phase, key) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at
+  ),
+  fp_gone AS (
+    DELETE FROM fingerprints f USING fp
+    WHERE fp.fp IS NULL AND f.job = fp.job AND f.phase = fp.phase AND f.key = fp.key
+  ),
+  paid AS (
+    DELETE FROM debts d USING accepted a
+    WHERE a.clear_debts AND d.job = a.job AND d.phase = a.phase AND d.key = a.key
+  )
+  SELECT n FROM done`;
+
+/** How many rows a data-modifying statement touched, counted in the server (no row shipped back). */
+const counted = (sql: string): string =>
+  `${WITH_NOW}, changed AS (${sql} RETURNING 1) SELECT count(*) AS n FROM changed`;
+
+/** An ItemFilter as SQL over $1 (statuses), $2 (job or null) and $3 (olderThanMs or null). */
+const FILTER = `status = ANY($1::text[]) AND ($2::text IS NULL OR job = $2)
+  AND ($3::bigint IS NULL OR updated_at <= ${T} - $3)`;
+const filterParams = (f: ItemFilter): unknown[] => [
+  f.statuses,
+  f.job ?? null,
+  f.olderThanMs === undefined ? null : Math.round(f.olderThanMs),
+];
+
+interface ClaimRow {
+  id: number;
+  key: string;
+  version: string | null;
+  op: "upsert" | "delete";
+  fence: number;
+  attempts: number;
+  meta: Record<string, unknown> | null;
+  prev: string | null;
+}
+
+const toClaimed = (r: ClaimRow): ClaimedItem => ({
+  id: r.id,
+  key: r.key,
+  version: r.version,
+  op: r.op,
+  fence: r.fence,
+  attempts: r.attempts,
+  prevVersion: r.prev,
+  meta: r.meta ?? undefined,
+});
+
+const isDone = (s: Settlement): boolean => s.status === "COMPLETED" || s.status === "SKIPPED";
+/** A fully enriched completion (or a deletion) pays every old debt of its key and records what it owes. */
+const clearsDebts = (s: Settlement): boolean =>
+  s.status === "COMPLETED" && (s.enriched === true || s.fingerprint === null);
+
+/** Item transitions: record, claim (lease + fence), settle in batches, requeue. The ledger's clock decides. */
+export class ItemTransitions {
+  constructor(
+    private readonly db: PgDatabase,
+    private readonly documents: PgDocumentWriter,
+  ) {}
+
+  /** Records items in one transaction, multi-row inserts in list order; a key already there is kept. */
+  async record(planId: number, job: string, phase: string, items: readonly PlannedItem[]): Promise<void> {
+    if (items.length === 0) return;
+    await this.db.tx(async (c) => {
+      const now = (await c.query<{ t: number }>(`SELECT ${NOW} AS t`)).rows[0]!.t;
+      for (let at = 0; at < items.length; at += RECORD_CHUNK) {
+        const chunk = items.slice(at, at + RECORD_CHUNK);
+        await c.query(
+          `INSERT INTO items (plan_id, job, phase, key, version, op, meta, updated_at)
+           SELECT $1, $2, $3, key, version, op, meta::jsonb, $4
+           FROM unnest($5::text[], $6::text[], $7::text[], $8::text[]) WITH ORDINALITY AS x(key, version, op, meta, n)
+           ORDER BY n
+           ON CONFLICT (plan_id, key, op) DO NOTHING`,
+          [
+            planId,
+            job,
+            phase,
+            now,
+            chunk.map((i) => i.key),
+            chunk.map((i) => i.version),
+            chunk.map((i) => i.op),
+            chunk.map((i) => (i.meta === undefined ? null : JSON.stringify(i.meta))),
+          ],
+        );
+      }
+    });
+  }
+
+  /** Settlements carried by the claim first, then the claim: one transaction, one commit. */
+  claim(
+    planId: number,
+    owner: string,
+    leaseMs: number,
+    limit: number,
+    settle: readonly Settlement[],
+  ): Promise<ClaimedItem[]> {
+    return this.db.tx(async (c) => {
+      if (settle.length > 0) await this.settleRows(c, settle);
+      if (limit <= 0) return [];
+      const { rows } = await c.query<ClaimRow>(CLAIM, [planId, owner, Math.round(leaseMs), limit]);
+      return rows.map(toClaimed).sort((a, b) => a.id - b.id);
+    });
+  }
+
+  /** One transaction for the batch: status, fingerprint, debts and document writes commit together. */
+  async settle(settlements: readonly Settlement[]): Promise<void> {
+    if (settlements.length === 0) return;
+    await this.db.tx((c) => this.settleRows(c, settlements));
+  }
+
+  /** The settlements' writes, in the caller's transaction; only accepted ones write debts and documents. */
+  private async settleRows(c: pg.PoolClient, settlements: readonly Settlement[]): Promise<void> {
+    // an id settled twice in one batch: the first lands, the second finds the item no longer PROCESSING
+    const seen = new Set<number>();
+    const batch = settlements.filter((s) => !seen.has(s.id) && seen.add(s.id));
+    const done = batch.map(isDone);
+    const { rows } = await c.query<{ n: number }>(SETTLE, [
+      batch.map((s) => s.id),
+      batch.map((s) => s.fence),
+      batch.map((s) => s.status),
+      batch.map((s) => s.reason ?? null),
+      batch.map((s, i) => (done[i] ? null : (s.errorClass ?? null))),
+      batch.map((s, i) => (done[i] ? null : (s.errorMessage ?? null))),
+      batch.map((s, i) => (done[i] ? null : (s.attempts ?? 0))),
+      batch.map((s, i) => (done[i] || s.retryInMs === undefined ? null : Math.round(s.retryInMs))),
+      batch.map((s) => s.job),
+      batch.map((s) => s.phase),
+      batch.map((s) => s.key),
+      batch.map((s, i) => done[i]! && s.fingerprint !== undefined),
+      batch.map((s) => (typeof s.fingerprint === "string" ? s.fingerprint : null)),
+      batch.map(clearsDebts),
+    ]);
+    if (rows.length === 0) return;
+    const accepted = rows.map((r) => r.n - 1).sort((a, b) => a - b);
+    await this.recordDebts(c, accepted.map((i) => batch[i]!).filter(clearsDebts));
+    const writes: DocumentWrite[] = [];
+    for (const i of accepted) if (done[i]) writes.push(...(batch[i]!.writes ?? []));
+    if (writes.length > 0) await this.documents.apply(c, writes);
+  }
+
+  /** What accepted completions still owe; a key's last settlement in the batch decides (its clear came last). */
+  private async recordDebts(c: pg.PoolClient, clearing: readonly Settlement[]): Promise<void> {
+    const last = new Map<string, Settlement>();
+    for (const s of clearing) last.set(JSON.stringify([s.job, s.phase, s.key]), s);
+    const debts = [...last.values()].flatMap((s) => (s.debts ?? []).map((d) => ({ s, d })));
+    if (debts.length === 0) return;
+    await c.query(
+      `INSERT INTO debts (job, phase, key, version, step, provider, reason, created_at, updated_at)
+       SELECT job, phase, key, version, step, provider, reason, t, t
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[])
+         WITH ORDINALITY AS d(job, phase, key, version, step, provider, reason, n),
+         (SELECT ${NOW} AS t) now
+       ORDER BY n`,
+      [
+        debts.map(({ s }) => s.job),
+        debts.map(({ s }) => s.phase),
+        debts.map(({ s }) => s.key),
+        debts.map(({ s }) => s.fingerprint ?? ""),
+        debts.map(({ d }) => d.step),
+        debts.map(({ d }) => d.provider),
+        debts.map(({ d }) => d.reason),
+      ],
+    );
+  }
+
+  requeueExpired(planId: number | undefined): Promise<number> {
+    return this.changes(
+      `UPDATE items SET status = 'PENDING', lease_owner = NULL, lease_expires_at = NULL, updated_at = ${T}
+       WHERE status = 'PROCESSING' AND lease_expires_at < ${T} AND ($1::bigint IS NULL OR plan_id = $1)`,
+      [planId ?? null],
+    );
+  }
+
+  async leaseOwners(planId: number): Promise<string[]> {
+    const rows = await this.db.query<{ owner: string }>(
+      `SELECT DISTINCT lease_owner AS owner FROM items
+       WHERE plan_id = $1 AND status = 'PROCESSING' AND lease_owner IS NOT NULL`,
+      [planId],
+    );
+    return rows.map((r) => r.owner);
+  }
+
+  expiredLeases(): Promise<LeaseCount[]> {
+    return this.db.query<LeaseCount>(
+      `${WITH_NOW} SELECT job, phase, count(*) AS n FROM items
+       WHERE status = 'PROCESSING' AND lease_expires_at < ${T} GROUP BY job, phase ORDER BY job, phase`,
+    );
+  }
+
+  // by plan and status, so the claim index serves them and no index on lease_owner has to be kept up
+  async heartbeat(planId: number, owner: string, leaseMs: number): Promise<void> {
+    await this.db.query(
+      `UPDATE items SET lease_expires_at = ${NOW} + $1 WHERE plan_id = $2 AND status = 'PROCESSING' AND lease_owner = $3`,
+      [Math.round(leaseMs), planId, owner],
+    );
+  }
+
+  release(planId: number, owner: string): Promise<number> {
+    return this.changes(
+      `UPDATE items SET status = 'PENDING', lease_owner = NULL, lease_expires_at = NULL, updated_at = ${T}
+       WHERE plan_id = $1 AND status = 'PROCESSING' AND lease_owner = $2`,
+      [planId, owner],
+    );
+  }
+
+  async count(planId: number): Promise<StatusCounts> {
+    const counts = Object.fromEntries(ITEM_STATUSES.map((s) => [s, 0])) as StatusCounts;
+    const rows = await this.db.query<{ status: ItemStatus; n: number }>(
+      "SELECT status, count(*) AS n FROM items WHERE plan_id = $1 GROUP BY status",
+      [planId],
+    );
+    for (const { status, n } of rows) counts[status] = n;
+    return counts;
+  }
+
+  async countReasons(planId: number, status: ItemStatus): Promise<Record<string, number>> {
+    const rows = await this.db.query<{ reason: string | null; n: number }>(
+      "SELECT reason, count(*) AS n FROM items WHERE plan_id = $1 AND status = $2 GROUP BY reason",
+      [planId, status],
+    );
+    return Object.fromEntries(rows.map((r) => [r.reason ?? "unspecified", r.n]));
+  }
+
+  async countByJob(status: ItemStatus): Promise<Record<string, number>> {
+    const rows = await this.db.query<{ job: string; n: number }>(
+      "SELECT job, count(*) AS n FROM items WHERE status = $1 GROUP BY job ORDER BY job",
+      [status],
+    );
+    return Object.fromEntries(rows.map((r) => [r.job, r.n]));
+  }
+
+  async nextAttemptIn(planId: number): Promise<number | undefined> {
+    const rows = await this.db.query<{ wait: number | null }>(
+      `SELECT min(next_attempt_at) - ${NOW} AS wait FROM items
+       WHERE plan_id = $1 AND status IN ('FAILED', 'PENDING')`,
+      [planId],
+    );
+    const wait = rows[0]?.wait ?? null;
+    return wait === null ? undefined : Math.max(0, wait);
+  }
+
+  hastenDeferred(planId: number): Promise<number> {
+    return this.changes(
+      `UPDATE items SET next_attempt_at = ${T}, updated_at = ${T}
+       WHERE plan_id = $1 AND status = 'PENDING' AND reason = 'deferred' AND error_class = 'unavailable'
+         AND next_attempt_at > ${T}`,
+      [planId],
+    );
+  }
+
+  /** Item rows in id order, a keyset page at a time (memory stays flat). */
+  list(filter: ItemFilter): AsyncIterable<ItemRow> {
+    const params = filterParams(filter);
+    const rows = this.db.pages<Record<string, unknown>, number>(
+      (after) =>
+        this.db.query(
+          `${WITH_NOW} SELECT id, plan_id, job, phase, key, version, op, status, attempts, reason, error_class,
+             error_message, next_attempt_at, updated_at
+           FROM items WHERE ${FILTER} AND id > $4 ORDER BY id LIMIT ${PAGE}`,
+          [...params, after ?? 0],
+        ),
+      (r) => r.id as number,
+    );
+    return mapRows(rows);
+  }
+
+  /** Back to PENDING with a fresh attempt budget (a redrive). */
+  requeue(filter: ItemFilter): Promise<number> {
+    return this.changes(
+      `UPDATE items SET status = 'PENDING', attempts = 0, next_attempt_at = NULL, error_class = NULL,
+         error_message = NULL, reason = NULL, updated_at = ${T}
+       WHERE ${FILTER}`,
+      filterParams(filter),
+    );
+  }
+
+  /** Runs an UPDATE (with the clock read once as `now`) and says how many rows it changed. */
+  private async changes(sql: string, params: unknown[]): Promise<number> {
+    const rows = await this.db.query<{ n: number }>(counted(sql), params);
+    return rows[0]!.n;
+  }
+}
+
+async function* mapRows(rows: AsyncIterable<Record<string, unknown>>): AsyncIterable<ItemRow> {
+  for await (const r of rows)
+    yield {
+      id: r.id as number,
+      planId: r.plan_id as number,
+      job: r.job as string,
+      phase: r.phase as string,
+      key: r.key as string,
+      version: r.version as string | null,
+      op: r.op as string,
+      status: r.status as ItemStatus,
+      attempts: r.attempts as number,
+      reason: r.reason as string | null,
+      errorClass: r.error_class as ErrorClass | null,
+      errorMessage: r.error_message as string | null,
+      nextAttemptAt: r.next_attempt_at as number | null,
+      updatedAt: r.updated_at as number,
+    };
+}
