@@ -53,11 +53,14 @@ const CLAIM = `${WITH_NOW},
 /**
  * A batch of settlements in one statement: each lands only while its item is PROCESSING under its fence
  * (a holder whose lease was taken over changes nothing); the accepted completions then set or delete
- * their key's fingerprint (the last settlement of a key wins) and clear the key's old debts.
+ * their key's fingerprint (the last settlement of a key wins) and clear the key's old debts. The rows
+ * are found by primary key (= ANY); PROCESSING is compared through `s` so that the planner never finds
+ * them through items_status, whose PROCESSING range keeps an entry for every row ever claimed until a
+ * vacuum (a stale estimate made it pick that scan, which grew with the plan).
  */
 const SETTLE = `${WITH_NOW},
-  s AS (
-    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
+  s AS MATERIALIZED (
+    SELECT *, 'PROCESSING' AS held FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
       $7::int[], $8::bigint[], $9::text[], $10::text[], $11::text[], $12::boolean[], $13::text[], $14::boolean[])
       WITH ORDINALITY AS s(id, fence, status, reason, error_class, error_message, attempts, retry_in,
         job, phase, key, fp_set, fp, clear_debts, n)
@@ -66,7 +69,7 @@ const SETTLE = `${WITH_NOW},
     UPDATE items i SET status = s.status, reason = s.reason, error_class = s.error_class,
       error_message = s.error_message, attempts = COALESCE(s.attempts, i.attempts),
       next_attempt_at = ${T} + s.retry_in, lease_owner = NULL, lease_expires_at = NULL, updated_at = ${T}
-    FROM s WHERE i.id = s.id AND i.fence = s.fence AND i.status = 'PROCESSING'
+    FROM s WHERE i.id = ANY($1::bigint[]) AND i.id = s.id AND i.fence = s.fence AND i.status = s.held
     RETURNING s.n
   ),
   accepted AS (SELECT s.* FROM s JOIN done USING (n)),
@@ -267,8 +270,8 @@ export class ItemTransitions {
 
   // by plan and status, so the claim index serves them and no index on lease_owner has to be kept up
   async heartbeat(planId: number, owner: string, leaseMs: number): Promise<void> {
-    await this.db.query(
-      `UPDATE items SET lease_expires_at = ${NOW} + $1 WHERE plan_id = $2 AND status = 'PROCESSING' AND lease_owner = $3`,
+    await this.changes(
+      `UPDATE items SET lease_expires_at = ${T} + $1 WHERE plan_id = $2 AND status = 'PROCESSING' AND lease_owner = $3`,
       [Math.round(leaseMs), planId, owner],
     );
   }
@@ -352,10 +355,12 @@ export class ItemTransitions {
     );
   }
 
-  /** Runs an UPDATE (with the clock read once as `now`) and says how many rows it changed. */
-  private async changes(sql: string, params: unknown[]): Promise<number> {
-    const rows = await this.db.query<{ n: number }>(counted(sql), params);
-    return rows[0]!.n;
+  /**
+   * Runs an UPDATE (the clock read once as `now`) and says how many rows it changed; in a transaction of
+   * its own, so that a deadlock with a worker's settlement over the same rows is retried, not thrown.
+   */
+  private changes(sql: string, params: unknown[]): Promise<number> {
+    return this.db.tx(async (c) => (await c.query<{ n: number }>(counted(sql), params)).rows[0]!.n);
   }
 }
 
