@@ -1,28 +1,12 @@
 import type pg from "pg";
-import type { ErrorClass } from "../../errors.js";
 import type { ItemFilter } from "../plan-store.js";
-import {
-  ITEM_STATUSES,
-  type ClaimedItem,
-  type DocumentWrite,
-  type ItemRow,
-  type ItemStatus,
-  type LeaseCount,
-  type PlannedItem,
-  type Settlement,
-  type StatusCounts,
-} from "../types.js";
+import type { ClaimedItem, DocumentWrite, PlannedItem, Settlement } from "../types.js";
 import type { PgDocumentWriter } from "./document-writer.js";
+import { FILTER, filterParams, T, WITH_NOW } from "./item-queries.js";
 import { NOW, type PgDatabase } from "./pg-database.js";
 
 /** Rows per multi-row insert of a plan's items (a few MB of parameters per statement). */
 const RECORD_CHUNK = 5_000;
-/** Rows per page of a streamed listing. */
-const PAGE = 500;
-
-/** One reading of the ledger's clock per statement (NOW itself reads the clock again at every row). */
-const WITH_NOW = `WITH now AS (SELECT ${NOW} AS t)`;
-const T = "(SELECT t FROM now)";
 
 /**
  * Due rows of one kind, in id order along items_claim, locked as the claim pulls them (SKIP LOCKED: rows
@@ -96,15 +80,6 @@ const SETTLE = `${WITH_NOW},
 const counted = (sql: string): string =>
   `${WITH_NOW}, changed AS (${sql} RETURNING 1) SELECT count(*) AS n FROM changed`;
 
-/** An ItemFilter as SQL over $1 (statuses), $2 (job or null) and $3 (olderThanMs or null). */
-const FILTER = `status = ANY($1::text[]) AND ($2::text IS NULL OR job = $2)
-  AND ($3::bigint IS NULL OR updated_at <= ${T} - $3)`;
-const filterParams = (f: ItemFilter): unknown[] => [
-  f.statuses,
-  f.job ?? null,
-  f.olderThanMs === undefined ? null : Math.round(f.olderThanMs),
-];
-
 interface ClaimRow {
   id: number;
   key: string;
@@ -132,7 +107,7 @@ const isDone = (s: Settlement): boolean => s.status === "COMPLETED" || s.status 
 const clearsDebts = (s: Settlement): boolean =>
   s.status === "COMPLETED" && (s.enriched === true || s.fingerprint === null);
 
-/** Item transitions: record, claim (lease + fence), settle in batches, requeue. The ledger's clock decides. */
+/** Item transitions: record, claim (lease + fence), settle in batches, lease moves, requeue. The ledger's clock decides. */
 export class ItemTransitions {
   constructor(
     private readonly db: PgDatabase,
@@ -252,22 +227,6 @@ export class ItemTransitions {
     );
   }
 
-  async leaseOwners(planId: number): Promise<string[]> {
-    const rows = await this.db.query<{ owner: string }>(
-      `SELECT DISTINCT lease_owner AS owner FROM items
-       WHERE plan_id = $1 AND status = 'PROCESSING' AND lease_owner IS NOT NULL`,
-      [planId],
-    );
-    return rows.map((r) => r.owner);
-  }
-
-  expiredLeases(): Promise<LeaseCount[]> {
-    return this.db.query<LeaseCount>(
-      `${WITH_NOW} SELECT job, phase, count(*) AS n FROM items
-       WHERE status = 'PROCESSING' AND lease_expires_at < ${T} GROUP BY job, phase ORDER BY job, phase`,
-    );
-  }
-
   // by plan and status, so the claim index serves them and no index on lease_owner has to be kept up
   async heartbeat(planId: number, owner: string, leaseMs: number): Promise<void> {
     await this.changes(
@@ -284,42 +243,6 @@ export class ItemTransitions {
     );
   }
 
-  async count(planId: number): Promise<StatusCounts> {
-    const counts = Object.fromEntries(ITEM_STATUSES.map((s) => [s, 0])) as StatusCounts;
-    const rows = await this.db.query<{ status: ItemStatus; n: number }>(
-      "SELECT status, count(*) AS n FROM items WHERE plan_id = $1 GROUP BY status",
-      [planId],
-    );
-    for (const { status, n } of rows) counts[status] = n;
-    return counts;
-  }
-
-  async countReasons(planId: number, status: ItemStatus): Promise<Record<string, number>> {
-    const rows = await this.db.query<{ reason: string | null; n: number }>(
-      "SELECT reason, count(*) AS n FROM items WHERE plan_id = $1 AND status = $2 GROUP BY reason",
-      [planId, status],
-    );
-    return Object.fromEntries(rows.map((r) => [r.reason ?? "unspecified", r.n]));
-  }
-
-  async countByJob(status: ItemStatus): Promise<Record<string, number>> {
-    const rows = await this.db.query<{ job: string; n: number }>(
-      "SELECT job, count(*) AS n FROM items WHERE status = $1 GROUP BY job ORDER BY job",
-      [status],
-    );
-    return Object.fromEntries(rows.map((r) => [r.job, r.n]));
-  }
-
-  async nextAttemptIn(planId: number): Promise<number | undefined> {
-    const rows = await this.db.query<{ wait: number | null }>(
-      `SELECT min(next_attempt_at) - ${NOW} AS wait FROM items
-       WHERE plan_id = $1 AND status IN ('FAILED', 'PENDING')`,
-      [planId],
-    );
-    const wait = rows[0]?.wait ?? null;
-    return wait === null ? undefined : Math.max(0, wait);
-  }
-
   hastenDeferred(planId: number): Promise<number> {
     return this.changes(
       `UPDATE items SET next_attempt_at = ${T}, updated_at = ${T}
@@ -327,22 +250,6 @@ export class ItemTransitions {
          AND next_attempt_at > ${T}`,
       [planId],
     );
-  }
-
-  /** Item rows in id order, a keyset page at a time (memory stays flat). */
-  list(filter: ItemFilter): AsyncIterable<ItemRow> {
-    const params = filterParams(filter);
-    const rows = this.db.pages<Record<string, unknown>, number>(
-      (after) =>
-        this.db.query(
-          `${WITH_NOW} SELECT id, plan_id, job, phase, key, version, op, status, attempts, reason, error_class,
-             error_message, next_attempt_at, updated_at
-           FROM items WHERE ${FILTER} AND id > $4 ORDER BY id LIMIT ${PAGE}`,
-          [...params, after ?? 0],
-        ),
-      (r) => r.id as number,
-    );
-    return mapRows(rows);
   }
 
   /** Back to PENDING with a fresh attempt budget (a redrive). */
@@ -362,24 +269,4 @@ export class ItemTransitions {
   private changes(sql: string, params: unknown[]): Promise<number> {
     return this.db.tx(async (c) => (await c.query<{ n: number }>(counted(sql), params)).rows[0]!.n);
   }
-}
-
-async function* mapRows(rows: AsyncIterable<Record<string, unknown>>): AsyncIterable<ItemRow> {
-  for await (const r of rows)
-    yield {
-      id: r.id as number,
-      planId: r.plan_id as number,
-      job: r.job as string,
-      phase: r.phase as string,
-      key: r.key as string,
-      version: r.version as string | null,
-      op: r.op as string,
-      status: r.status as ItemStatus,
-      attempts: r.attempts as number,
-      reason: r.reason as string | null,
-      errorClass: r.error_class as ErrorClass | null,
-      errorMessage: r.error_message as string | null,
-      nextAttemptAt: r.next_attempt_at as number | null,
-      updatedAt: r.updated_at as number,
-    };
 }

@@ -14,6 +14,7 @@ import type {
   StatusCounts,
 } from "../types.js";
 import type { PgDocumentWriter } from "./document-writer.js";
+import { ItemQueries } from "./item-queries.js";
 import { ItemTransitions } from "./item-transitions.js";
 import { NOW, type PgDatabase } from "./pg-database.js";
 
@@ -51,12 +52,14 @@ const JOB_TABLES = ["items", "plans", "fingerprints", "checkpoints", "debts"] as
 /** Plans, their items and the checkpoints they move, shared by every worker on one PostgreSQL schema. */
 export class PgPlanStore implements PlanStore {
   private readonly items: ItemTransitions;
+  private readonly queries: ItemQueries;
 
   constructor(
     private readonly db: PgDatabase,
     private readonly documents: PgDocumentWriter,
   ) {
     this.items = new ItemTransitions(db, documents);
+    this.queries = new ItemQueries(db);
   }
 
   async findPlan(ref: PhaseRef, state: "planning" | "open"): Promise<PlanRecord | undefined> {
@@ -184,31 +187,31 @@ export class PgPlanStore implements PlanStore {
     return this.items.requeueExpired(planId);
   }
   leaseOwners(planId: number): Promise<string[]> {
-    return this.items.leaseOwners(planId);
+    return this.queries.leaseOwners(planId);
   }
   expiredLeases(): Promise<LeaseCount[]> {
-    return this.items.expiredLeases();
+    return this.queries.expiredLeases();
   }
   requeue(filter: ItemFilter): Promise<number> {
     return this.items.requeue(filter);
   }
   count(planId: number): Promise<StatusCounts> {
-    return this.items.count(planId);
+    return this.queries.count(planId);
   }
   countReasons(planId: number, status: ItemStatus): Promise<Record<string, number>> {
-    return this.items.countReasons(planId, status);
+    return this.queries.countReasons(planId, status);
   }
   countByJob(status: ItemStatus): Promise<Record<string, number>> {
-    return this.items.countByJob(status);
+    return this.queries.countByJob(status);
   }
   nextAttemptIn(planId: number): Promise<number | undefined> {
-    return this.items.nextAttemptIn(planId);
+    return this.queries.nextAttemptIn(planId);
   }
   hastenDeferred(planId: number): Promise<number> {
     return this.items.hastenDeferred(planId);
   }
   listItems(filter: ItemFilter): AsyncIterable<ItemRow> {
-    return this.items.list(filter);
+    return this.queries.list(filter);
   }
 
   async checkpoint(ref: PhaseRef): Promise<Checkpoint | undefined> {
