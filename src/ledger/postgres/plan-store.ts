@@ -223,13 +223,18 @@ export class PgPlanStore implements PlanStore {
   }
 
   async *fingerprintKeys(job: string, phase: string): AsyncIterable<string> {
+    // the first page has no lower bound, so no key (not even "") is passed over, and the others seek by key
     const rows = this.db.pages<{ key: string }, string>(
       (after) =>
-        this.db.query(
-          `SELECT key FROM fingerprints WHERE job = $1 AND phase = $2 AND ($3::text IS NULL OR key > $3)
-           ORDER BY key LIMIT 500`,
-          [job, phase, after ?? null],
-        ),
+        after === undefined
+          ? this.db.query(
+              "SELECT key FROM fingerprints WHERE job = $1 AND phase = $2 ORDER BY key LIMIT 500",
+              [job, phase],
+            )
+          : this.db.query(
+              "SELECT key FROM fingerprints WHERE job = $1 AND phase = $2 AND key > $3 ORDER BY key LIMIT 500",
+              [job, phase, after],
+            ),
       (r) => r.key,
     );
     for await (const r of rows) yield r.key;
