@@ -5,8 +5,10 @@ import {
   type ItemRow,
   type ItemStatus,
   type LeaseCount,
+  type LeaseHolder,
   type StatusCounts,
 } from "../types.js";
+import { millis } from "./millis.js";
 import { NOW, type PgDatabase } from "./pg-database.js";
 
 /** Rows per page of a streamed listing. */
@@ -22,7 +24,7 @@ export const FILTER = `status = ANY($1::text[]) AND ($2::text IS NULL OR job = $
 export const filterParams = (f: ItemFilter): unknown[] => [
   f.statuses,
   f.job ?? null,
-  f.olderThanMs === undefined ? null : Math.round(f.olderThanMs),
+  f.olderThanMs === undefined ? null : millis(f.olderThanMs),
 ];
 
 /** What the ledger can tell of items without changing them: counts, lease holders, listings. */
@@ -36,6 +38,15 @@ export class ItemQueries {
       [planId],
     );
     return rows.map((r) => r.owner);
+  }
+
+  leaseHolders(planId: number): Promise<LeaseHolder[]> {
+    return this.db.query<LeaseHolder>(
+      `SELECT lease_owner AS owner, count(*) AS items, max(lease_expires_at) AS "expiresAt" FROM items
+       WHERE plan_id = $1 AND status = 'PROCESSING' AND lease_owner IS NOT NULL
+       GROUP BY lease_owner ORDER BY items DESC, owner`,
+      [planId],
+    );
   }
 
   expiredLeases(): Promise<LeaseCount[]> {

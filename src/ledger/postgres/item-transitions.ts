@@ -3,6 +3,8 @@ import type { ItemFilter } from "../plan-store.js";
 import type { ClaimedItem, DocumentWrite, PlannedItem, Settlement } from "../types.js";
 import type { PgDocumentWriter } from "./document-writer.js";
 import { FILTER, filterParams, T, WITH_NOW } from "./item-queries.js";
+import { toJsonb } from "./jsonb.js";
+import { millis } from "./millis.js";
 import { NOW, type PgDatabase } from "./pg-database.js";
 
 /** Rows per multi-row insert of a plan's items (a few MB of parameters per statement). */
@@ -102,6 +104,10 @@ const toClaimed = (r: ClaimRow): ClaimedItem => ({
   meta: r.meta ?? undefined,
 });
 
+/** An error message as TEXT stores it: PostgreSQL refuses NUL (SQLite keeps it), and a settlement must land. */
+// eslint-disable-next-line no-control-regex -- NUL is what it replaces
+const textOf = (v: string | undefined): string | null => v?.replace(/\u0000/g, "\uFFFD") ?? null;
+
 const isDone = (s: Settlement): boolean => s.status === "COMPLETED" || s.status === "SKIPPED";
 /** A fully enriched completion (or a deletion) pays every old debt of its key and records what it owes. */
 const clearsDebts = (s: Settlement): boolean =>
@@ -135,7 +141,7 @@ export class ItemTransitions {
             chunk.map((i) => i.key),
             chunk.map((i) => i.version),
             chunk.map((i) => i.op),
-            chunk.map((i) => (i.meta === undefined ? null : JSON.stringify(i.meta))),
+            chunk.map((i) => (i.meta === undefined ? null : toJsonb(i.meta))),
           ],
         );
       }
@@ -153,7 +159,7 @@ export class ItemTransitions {
     return this.db.tx(async (c) => {
       if (settle.length > 0) await this.settleRows(c, settle);
       if (limit <= 0) return [];
-      const { rows } = await c.query<ClaimRow>(CLAIM, [planId, owner, Math.round(leaseMs), limit]);
+      const { rows } = await c.query<ClaimRow>(CLAIM, [planId, owner, millis(leaseMs), limit]);
       return rows.map(toClaimed).sort((a, b) => a.id - b.id);
     });
   }
@@ -176,9 +182,9 @@ export class ItemTransitions {
       batch.map((s) => s.status),
       batch.map((s) => s.reason ?? null),
       batch.map((s, i) => (done[i] ? null : (s.errorClass ?? null))),
-      batch.map((s, i) => (done[i] ? null : (s.errorMessage ?? null))),
+      batch.map((s, i) => (done[i] ? null : textOf(s.errorMessage))),
       batch.map((s, i) => (done[i] ? null : (s.attempts ?? 0))),
-      batch.map((s, i) => (done[i] || s.retryInMs === undefined ? null : Math.round(s.retryInMs))),
+      batch.map((s, i) => (done[i] || s.retryInMs === undefined ? null : millis(s.retryInMs))),
       batch.map((s) => s.job),
       batch.map((s) => s.phase),
       batch.map((s) => s.key),
@@ -231,7 +237,7 @@ export class ItemTransitions {
   async heartbeat(planId: number, owner: string, leaseMs: number): Promise<void> {
     await this.changes(
       `UPDATE items SET lease_expires_at = ${T} + $1 WHERE plan_id = $2 AND status = 'PROCESSING' AND lease_owner = $3`,
-      [Math.round(leaseMs), planId, owner],
+      [millis(leaseMs), planId, owner],
     );
   }
 

@@ -6,6 +6,7 @@ import type {
   ItemRow,
   ItemStatus,
   LeaseCount,
+  LeaseHolder,
   PhaseRef,
   PlanMode,
   PlannedItem,
@@ -188,6 +189,9 @@ export class PgPlanStore implements PlanStore {
   }
   leaseOwners(planId: number): Promise<string[]> {
     return this.queries.leaseOwners(planId);
+  }
+  leaseHolders(planId: number): Promise<LeaseHolder[]> {
+    return this.queries.leaseHolders(planId);
   }
   expiredLeases(): Promise<LeaseCount[]> {
     return this.queries.expiredLeases();
