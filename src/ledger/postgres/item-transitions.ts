@@ -34,7 +34,8 @@ const CLAIM = `${WITH_NOW},
     fence = i.fence + 1, updated_at = ${T}
   FROM picked WHERE i.id = picked.id
   RETURNING i.id, i.key, i.version, i.op, i.fence, i.attempts, i.meta,
-    (SELECT f.version FROM fingerprints f WHERE f.job = i.job AND f.phase = i.phase AND f.key = i.key) AS prev`;
+    (SELECT f.version FROM fingerprints f
+     WHERE f.job = i.job AND f.phase = i.phase AND f.key = i.key) AS prev`;
 
 /**
  * A batch of settlements in one statement: each lands only while its item is PROCESSING under its fence
@@ -46,8 +47,9 @@ const CLAIM = `${WITH_NOW},
  */
 const SETTLE = `${WITH_NOW},
   s AS MATERIALIZED (
-    SELECT *, 'PROCESSING' AS held FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
-      $7::int[], $8::bigint[], $9::text[], $10::text[], $11::text[], $12::boolean[], $13::text[], $14::boolean[])
+    SELECT *, 'PROCESSING' AS held
+    FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[],
+      $8::bigint[], $9::text[], $10::text[], $11::text[], $12::boolean[], $13::text[], $14::boolean[])
       WITH ORDINALITY AS s(id, fence, status, reason, error_class, error_message, attempts, retry_in,
         job, phase, key, fp_set, fp, clear_debts, n)
   ),
@@ -104,7 +106,7 @@ const toClaimed = (r: ClaimRow): ClaimedItem => ({
   meta: r.meta ?? undefined,
 });
 
-/** An error message as TEXT stores it: PostgreSQL refuses NUL (SQLite keeps it), and a settlement must land. */
+/** An error message as TEXT stores it: PostgreSQL refuses NUL (SQLite keeps it); the settlement must land. */
 // eslint-disable-next-line no-control-regex -- NUL is what it replaces
 const textOf = (v: string | undefined): string | null => v?.replace(/\u0000/g, "\uFFFD") ?? null;
 
@@ -113,7 +115,7 @@ const isDone = (s: Settlement): boolean => s.status === "COMPLETED" || s.status 
 const clearsDebts = (s: Settlement): boolean =>
   s.status === "COMPLETED" && (s.enriched === true || s.fingerprint === null);
 
-/** Item transitions: record, claim (lease + fence), settle in batches, lease moves, requeue. The ledger's clock decides. */
+/** Item transitions: record, claim (lease + fence), settle in batches, move leases, requeue. */
 export class ItemTransitions {
   constructor(
     private readonly db: PgDatabase,
@@ -130,7 +132,8 @@ export class ItemTransitions {
         await c.query(
           `INSERT INTO items (plan_id, job, phase, key, version, op, meta, updated_at)
            SELECT $1, $2, $3, key, version, op, meta::jsonb, $4
-           FROM unnest($5::text[], $6::text[], $7::text[], $8::text[]) WITH ORDINALITY AS x(key, version, op, meta, n)
+           FROM unnest($5::text[], $6::text[], $7::text[], $8::text[])
+             WITH ORDINALITY AS x(key, version, op, meta, n)
            ORDER BY n
            ON CONFLICT (plan_id, key, op) DO NOTHING`,
           [
@@ -200,7 +203,7 @@ export class ItemTransitions {
     if (writes.length > 0) await this.documents.apply(c, writes);
   }
 
-  /** What accepted completions still owe; a key's last settlement in the batch decides (its clear came last). */
+  /** What accepted completions owe; a key's last settlement in the batch decides (its clear came last). */
   private async recordDebts(c: pg.PoolClient, clearing: readonly Settlement[]): Promise<void> {
     const last = new Map<string, Settlement>();
     for (const s of clearing) last.set(JSON.stringify([s.job, s.phase, s.key]), s);
@@ -236,7 +239,8 @@ export class ItemTransitions {
   // by plan and status, so the claim index serves them and no index on lease_owner has to be kept up
   async heartbeat(planId: number, owner: string, leaseMs: number): Promise<void> {
     await this.changes(
-      `UPDATE items SET lease_expires_at = ${T} + $1 WHERE plan_id = $2 AND status = 'PROCESSING' AND lease_owner = $3`,
+      `UPDATE items SET lease_expires_at = ${T} + $1
+       WHERE plan_id = $2 AND status = 'PROCESSING' AND lease_owner = $3`,
       [millis(leaseMs), planId, owner],
     );
   }

@@ -159,7 +159,8 @@ export class PgPlanStore implements PlanStore {
       await c.query(`UPDATE plans SET state = 'closed', closed_at = ${NOW} WHERE id = $1`, [plan.id]);
       // keep the newest closed plan's items for `status`; older closed plans have nothing left to tell
       const older = [plan.job, plan.phase, plan.scope, plan.id];
-      const olderPlans = `SELECT id FROM plans WHERE job = $1 AND phase = $2 AND scope = $3 AND state = 'closed' AND id < $4`;
+      const olderPlans = `SELECT id FROM plans
+        WHERE job = $1 AND phase = $2 AND scope = $3 AND state = 'closed' AND id < $4`;
       await c.query(`DELETE FROM items WHERE plan_id IN (${olderPlans})`, older);
       await c.query(`DELETE FROM plans WHERE id IN (${olderPlans})`, older);
       return true;
