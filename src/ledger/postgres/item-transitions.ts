@@ -1,6 +1,6 @@
 import type pg from "pg";
 import type { ItemFilter } from "../plan-store.js";
-import type { ClaimedItem, DocumentWrite, PlannedItem, Settlement } from "../types.js";
+import type { ClaimedItem, PlannedItem, Settlement } from "../types.js";
 import type { PgDocumentWriter } from "./document-writer.js";
 import { FILTER, filterParams, T, WITH_NOW } from "./item-queries.js";
 import { toJsonb } from "./jsonb.js";
@@ -115,6 +115,33 @@ const isDone = (s: Settlement): boolean => s.status === "COMPLETED" || s.status 
 const clearsDebts = (s: Settlement): boolean =>
   s.status === "COMPLETED" && (s.enriched === true || s.fingerprint === null);
 
+/** An id settled twice in one batch: the first lands, the second would find the item no longer PROCESSING. */
+function unique(settlements: readonly Settlement[]): Settlement[] {
+  const seen = new Set<number>();
+  return settlements.filter((s) => !seen.has(s.id) && seen.add(s.id));
+}
+
+/** SETTLE's parameters: one array per column, in the batch's order. */
+function settleParams(batch: readonly Settlement[]): unknown[] {
+  const done = batch.map(isDone);
+  return [
+    batch.map((s) => s.id),
+    batch.map((s) => s.fence),
+    batch.map((s) => s.status),
+    batch.map((s) => s.reason ?? null),
+    batch.map((s, i) => (done[i] ? null : (s.errorClass ?? null))),
+    batch.map((s, i) => (done[i] ? null : textOf(s.errorMessage))),
+    batch.map((s, i) => (done[i] ? null : (s.attempts ?? 0))),
+    batch.map((s, i) => (done[i] || s.retryInMs === undefined ? null : millis(s.retryInMs))),
+    batch.map((s) => s.job),
+    batch.map((s) => s.phase),
+    batch.map((s) => s.key),
+    batch.map((s, i) => done[i]! && s.fingerprint !== undefined),
+    batch.map((s) => (typeof s.fingerprint === "string" ? s.fingerprint : null)),
+    batch.map(clearsDebts),
+  ];
+}
+
 /** Item transitions: record, claim (lease + fence), settle in batches, move leases, requeue. */
 export class ItemTransitions {
   constructor(
@@ -159,47 +186,39 @@ export class ItemTransitions {
     limit: number,
     settle: readonly Settlement[],
   ): Promise<ClaimedItem[]> {
+    const params = [planId, owner, millis(leaseMs), limit];
+    const claimed = (rows: ClaimRow[]): ClaimedItem[] => rows.map(toClaimed).sort((a, b) => a.id - b.id);
+    if (settle.length === 0)
+      return limit > 0 ? this.alone<ClaimRow>(CLAIM, params).then(claimed) : Promise.resolve([]);
     return this.db.tx(async (c) => {
-      if (settle.length > 0) await this.settleRows(c, settle);
-      if (limit <= 0) return [];
-      const { rows } = await c.query<ClaimRow>(CLAIM, [planId, owner, millis(leaseMs), limit]);
-      return rows.map(toClaimed).sort((a, b) => a.id - b.id);
+      await this.settleRows(c, settle);
+      return limit > 0 ? claimed((await c.query<ClaimRow>(CLAIM, params)).rows) : [];
     });
   }
 
-  /** One transaction for the batch: status, fingerprint, debts and document writes commit together. */
+  /**
+   * One transaction for the batch: status, fingerprint, debts and document writes commit together (a batch
+   * with neither debts nor documents is one statement, committed alone).
+   */
   async settle(settlements: readonly Settlement[]): Promise<void> {
     if (settlements.length === 0) return;
-    await this.db.tx((c) => this.settleRows(c, settlements));
+    if (settlements.some((s) => (s.writes?.length ?? 0) > 0 || (s.debts?.length ?? 0) > 0))
+      await this.db.tx((c) => this.settleRows(c, settlements));
+    else await this.alone(SETTLE, settleParams(unique(settlements)));
   }
 
   /** The settlements' writes, in the caller's transaction; only accepted ones write debts and documents. */
   private async settleRows(c: pg.PoolClient, settlements: readonly Settlement[]): Promise<void> {
-    // an id settled twice in one batch: the first lands, the second finds the item no longer PROCESSING
-    const seen = new Set<number>();
-    const batch = settlements.filter((s) => !seen.has(s.id) && seen.add(s.id));
-    const done = batch.map(isDone);
-    const { rows } = await c.query<{ n: number }>(SETTLE, [
-      batch.map((s) => s.id),
-      batch.map((s) => s.fence),
-      batch.map((s) => s.status),
-      batch.map((s) => s.reason ?? null),
-      batch.map((s, i) => (done[i] ? null : (s.errorClass ?? null))),
-      batch.map((s, i) => (done[i] ? null : textOf(s.errorMessage))),
-      batch.map((s, i) => (done[i] ? null : (s.attempts ?? 0))),
-      batch.map((s, i) => (done[i] || s.retryInMs === undefined ? null : millis(s.retryInMs))),
-      batch.map((s) => s.job),
-      batch.map((s) => s.phase),
-      batch.map((s) => s.key),
-      batch.map((s, i) => done[i]! && s.fingerprint !== undefined),
-      batch.map((s) => (typeof s.fingerprint === "string" ? s.fingerprint : null)),
-      batch.map(clearsDebts),
-    ]);
+    const batch = unique(settlements);
+    const { rows } = await c.query<{ n: number }>(SETTLE, settleParams(batch));
     if (rows.length === 0) return;
-    const accepted = rows.map((r) => r.n - 1).sort((a, b) => a - b);
-    await this.recordDebts(c, accepted.map((i) => batch[i]!).filter(clearsDebts));
-    const writes: DocumentWrite[] = [];
-    for (const i of accepted) if (done[i]) writes.push(...(batch[i]!.writes ?? []));
+    // in the batch's order, as SQLite applies them
+    const accepted = rows
+      .map((r) => r.n - 1)
+      .sort((a, b) => a - b)
+      .map((i) => batch[i]!);
+    await this.recordDebts(c, accepted.filter(clearsDebts));
+    const writes = accepted.filter(isDone).flatMap((s) => s.writes ?? []);
     if (writes.length > 0) await this.documents.apply(c, writes);
   }
 
@@ -273,10 +292,25 @@ export class ItemTransitions {
   }
 
   /**
-   * Runs an UPDATE (the clock read once as `now`) and says how many rows it changed; in a transaction of
-   * its own, so that a deadlock with a worker's settlement over the same rows is retried, not thrown.
+   * Runs an UPDATE (the clock read once as `now`) and says how many rows it changed.
    */
-  private changes(sql: string, params: unknown[]): Promise<number> {
-    return this.db.tx(async (c) => (await c.query<{ n: number }>(counted(sql), params)).rows[0]!.n);
+  private async changes(sql: string, params: unknown[]): Promise<number> {
+    return (await this.alone<{ n: number }>(counted(sql), params))[0]!.n;
+  }
+
+  /**
+   * One statement as its own transaction (one round trip where BEGIN … COMMIT takes three), run again
+   * when it was chosen to break a deadlock (with a settlement over the same rows): it then changed nothing.
+   */
+  private async alone<R extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<R[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.query<R>(sql, params);
+      } catch (e) {
+        const code = (e as { code?: unknown }).code;
+        if (attempt >= 10 || (code !== "40P01" && code !== "40001")) throw e;
+        await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * attempt));
+      }
+    }
   }
 }
