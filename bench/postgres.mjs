@@ -598,7 +598,7 @@ function roundTrips(r) {
 /** Where 10a's time went, per contender and process count (the median round). */
 export function postgresLimits(p) {
   const rows = [
-    "| 10a run (median round) | items/s | commits (per 1,000 items) | commits/s | WAL fsyncs | CPU s: server + workers (share of 2 cores × wall) | active backends (mean) | active backends' time (pg_stat_activity every 20 ms) | engine workers' wait on the ledger | load average (start → end) |",
+    "| 10a run (median round) | items/s | commits (per 1,000 items) | commits/s | WAL fsyncs | CPU s: server + workers (÷ 2 cores × wall) | active backends (mean) | active backends' time (pg_stat_activity every 20 ms) | engine workers' wait on the ledger | load average (start → end) |",
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   const n = p.sizes.drain;
