@@ -1,5 +1,6 @@
 import type { DocumentStore } from "./document-store.js";
 import type { EventStore } from "./event-store.js";
+import type { LedgerTables } from "./ledger-tables.js";
 import type { LockStore } from "./lock-store.js";
 import type { MaintenanceStore } from "./maintenance-store.js";
 import type { MetaStore } from "./meta-store.js";
@@ -25,5 +26,10 @@ export interface Ledger {
   readonly maintenance: MaintenanceStore;
   /** The document store embedded in the ledger's own database, when this implementation has one (sqlite-docs writes into it). */
   readonly documents?: DocumentStore;
+  /**
+   * Raw access to every table, for `copyLedger` only (the role stores are the way to read and write).
+   * Optional so that a ledger without it (a test double) still fits; both implementations offer it.
+   */
+  readonly tables?: LedgerTables;
   close(): Promise<void>;
 }
