@@ -125,27 +125,26 @@ async function tally(
   return out;
 }
 
-const MOD = 1n << 128n;
-
 /**
- * Order-independent: the sum (mod 2^128) of each row's SHA-256 (its first 16 bytes) over its canonical
- * form, in which JSON is compared by value (keys sorted) and a vector by its float32 bytes.
+ * Order-independent: each row's SHA-256 (its first 16 bytes, as four 32-bit lanes) summed lane by lane
+ * (mod 2^32) over its canonical form, in which JSON is compared by value (keys sorted) and a vector by
+ * its float32 bytes.
  */
 class Checksum {
   rows = 0;
-  private sum = 0n;
+  private readonly lanes = new Uint32Array(4);
 
   constructor(private readonly spec: TableSpec) {}
 
   add(row: TableRow): void {
     const canonical = this.spec.columns.map((c, i) => canonicalCell(c.kind, row[i] ?? null));
     const digest = createHash("sha256").update(JSON.stringify(canonical)).digest();
-    this.sum = (this.sum + BigInt(`0x${digest.subarray(0, 16).toString("hex")}`)) % MOD;
+    for (let i = 0; i < 4; i++) this.lanes[i] = this.lanes[i]! + digest.readUInt32BE(i * 4);
     this.rows++;
   }
 
   hex(): string {
-    return this.sum.toString(16).padStart(32, "0");
+    return Array.from(this.lanes, (n) => n.toString(16).padStart(8, "0")).join("");
   }
 }
 
