@@ -194,7 +194,7 @@ export async function main() {
   const mod = (p) => import(pathToFileURL(path.join(DIST, p)).href);
   const { chunkDocument } = await mod("connectors/chunking/chunk-document.js");
   const { chunkByLines } = await mod("connectors/chunking/line-window-chunker.js");
-  const { chunkText } = await mod("ledger/sqlite/document-store.js");
+  const { chunkText } = await mod("ledger/chunk-text.js");
   const { languageOfPath } = await mod("config/languages.js");
   const { parserFor } = await mod("connectors/chunking/parsers.js");
   const { grammarFor } = await mod("connectors/chunking/grammars.js");

@@ -19,6 +19,9 @@ export interface EventMap {
     resumed: boolean;
   };
   "leases:requeued": { job: string; phase: string; count: number };
+  /** A worker joined a plan another process opened (`syncwarden worker`), and when it left, what it did. */
+  "plan:joined": { job: string; phase: string; planId: number; owner: string };
+  "plan:left": { job: string; phase: string; planId: number; owner: string; closed: boolean };
   progress: Progress;
   "item:failed": {
     job: string;

@@ -1,7 +1,7 @@
 import type { ErrorClass } from "./errors.js";
 
 /** Who asked for a run. */
-export type Trigger = "cli" | "daemon" | "mcp" | "api";
+export type Trigger = "cli" | "daemon" | "mcp" | "api" | "worker";
 
 /** A snapshot of a phase's progress. */
 export interface Progress {

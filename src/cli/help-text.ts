@@ -10,6 +10,10 @@ const CONFIG_ENV: Readonly<Record<string, string>> = {
   SYNCWARDEN_CONFIG:
     "the configuration file (after -c FILE; else ./syncwarden.yaml, else ./sync_config.yaml)",
   SYNCWARDEN_STATE_DIR: "the state folder (else state_dir:, else .syncwarden/ beside the config)",
+  SYNCWARDEN_DATABASE_URL:
+    "a PostgreSQL ledger shared by many workers (else ledger.url:, else SQLite in the state folder)",
+  SYNCWARDEN_HOST: "this machine's name in leases, locks and replica snapshots (default: the host name)",
+  SYNCWARDEN_DATABASE_SCHEMA: "the PostgreSQL ledger's schema (else ledger.schema:, else syncwarden)",
 };
 
 /** Read wherever the configuration is loaded: they override `sync:` and every provider's policy. */
@@ -87,6 +91,14 @@ export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
       [EXIT.interrupted]: "a second signal, or the grace period ran out",
     },
     env: [CONFIG_ENV, OVERRIDE_ENV, DOCTOR_ENV],
+  },
+  worker: {
+    exits: {
+      [EXIT.ok]: "stopped by SIGINT/SIGTERM after claimed items settled",
+      ...pick(EXIT.internal, EXIT.usage, EXIT.config),
+      [EXIT.interrupted]: "a second signal, or the grace period ran out",
+    },
+    env: [CONFIG_ENV, OVERRIDE_ENV],
   },
   doctor: {
     exits: {

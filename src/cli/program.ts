@@ -13,6 +13,7 @@ import * as retry from "./commands/retry.js";
 import * as run from "./commands/run.js";
 import * as search from "./commands/search.js";
 import * as status from "./commands/status.js";
+import * as worker from "./commands/worker.js";
 import { EXIT } from "./exit-codes.js";
 import { programHelpText } from "./help-text.js";
 
@@ -27,6 +28,7 @@ const COMMANDS = [
   events,
   history,
   daemon,
+  worker,
   mcp,
   doctor,
   breakers,

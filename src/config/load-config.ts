@@ -6,7 +6,12 @@ import { describeIssue, withoutFollowOns } from "./config-issues.js";
 import { providerOverrides, syncOverrides } from "./env.js";
 import { codebaseJobs } from "./codebase-jobs.js";
 import { configSchema, type ConfigFile } from "./schema.js";
-import { registerHeaderSecrets, registerSourceSecrets } from "./secrets.js";
+import {
+  interpolateSecret,
+  registerHeaderSecrets,
+  registerSecret,
+  registerSourceSecrets,
+} from "./secrets.js";
 
 export const DEFAULT_CONFIG_FILE = "syncwarden.yaml";
 /** The names looked for in the working directory, in this order (sync_config.yaml: the background documents' name). */
@@ -37,6 +42,8 @@ export interface LoadedConfig {
   /** Absolute path of the state folder. */
   stateDir: string;
   config: ConfigFile;
+  /** A PostgreSQL ledger (config `ledger:` or SYNCWARDEN_DATABASE_URL); absent: SQLite in the state folder. */
+  ledger?: { url: string; schema: string; poolSize: number };
   /** false when RESILIENCE_ENABLED=false. */
   resilienceEnabled: boolean;
   /** RESILIENCE_ENABLED, RESILIENCE_RETRY_ENABLED, RESILIENCE_CIRCUIT_BREAKER_ENABLED (absent: all on but `resilienceEnabled`). */
@@ -138,12 +145,46 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   const baseDir = path.dirname(abs);
   const stateDir = path.resolve(baseDir, env.SYNCWARDEN_STATE_DIR ?? parsed.data.state_dir ?? ".syncwarden");
   const { enabled, retry, breaker } = forProviders;
+  const ledger = ledgerOf(parsed.data, env, abs);
+  if (!ledger)
+    for (const [job, j] of Object.entries(parsed.data.jobs))
+      for (const p of j.phases)
+        if (p.sink.type === "postgres-docs")
+          throw new ConfigError(
+            `${abs}: jobs.${job}.phases.${p.name}.sink: postgres-docs writes into the PostgreSQL ledger; set ledger.url (or SYNCWARDEN_DATABASE_URL), or use sqlite-docs`,
+          );
   return {
     file: abs,
     baseDir,
     stateDir,
+    ...(ledger && { ledger }),
     config: parsed.data,
     resilienceEnabled: enabled,
     resilience: { enabled, retry, breaker },
   };
+}
+
+/** The PostgreSQL ledger the configuration names: SYNCWARDEN_DATABASE_URL (and _SCHEMA) before `ledger:`. */
+function ledgerOf(
+  config: ConfigFile,
+  env: NodeJS.ProcessEnv,
+  file: string,
+): LoadedConfig["ledger"] | undefined {
+  const raw = env.SYNCWARDEN_DATABASE_URL ?? config.ledger?.url;
+  if (raw === undefined || raw === "") return undefined;
+  const url = interpolateSecret(raw, env, (name) => {
+    throw new ConfigError(`${file}: ledger.url: environment variable ${name} is not set`);
+  });
+  if (!/^postgres(ql)?:\/\//.test(url))
+    throw new ConfigError(
+      `${env.SYNCWARDEN_DATABASE_URL !== undefined ? "SYNCWARDEN_DATABASE_URL" : `${file}: ledger.url`}: expected a postgres:// URL`,
+    );
+  try {
+    const password = new URL(url).password;
+    if (password) registerSecret(decodeURIComponent(password));
+  } catch {
+    throw new ConfigError(`${file}: ledger.url is not a valid URL`);
+  }
+  const schema = env.SYNCWARDEN_DATABASE_SCHEMA ?? config.ledger?.schema ?? "syncwarden";
+  return { url, schema, poolSize: config.ledger?.pool_size ?? 10 };
 }

@@ -73,6 +73,12 @@ export const moduleConnectorSchema = z.looseObject({
   module: z.string().min(1),
 });
 
+/** Documents in the PostgreSQL ledger's own database (workers on many machines write one store). */
+export const postgresDocsSinkSchema = z.strictObject({
+  type: z.literal("postgres-docs"),
+  table: name("table").optional(),
+});
+
 export const sqliteDocsSinkSchema = z.strictObject({
   type: z.literal("sqlite-docs"),
   /** The collection documents go to; default: the phase's name (so phases never overwrite each other's keys). */
@@ -137,15 +143,15 @@ export const phaseSchema = z
     ]),
     enrich: z.array(z.discriminatedUnion("type", [embeddingsEnrichSchema, moduleEnrichSchema])).default([]),
     sink: z
-      .discriminatedUnion("type", [sqliteDocsSinkSchema, moduleConnectorSchema])
+      .discriminatedUnion("type", [sqliteDocsSinkSchema, postgresDocsSinkSchema, moduleConnectorSchema])
       .prefault({ type: "sqlite-docs" }),
     /** Whether `--incremental-only` runs this phase. */
     incremental: z.boolean().default(true),
   })
   .transform((p) => {
     const sink =
-      p.sink.type === "sqlite-docs"
-        ? { type: "sqlite-docs" as const, table: p.sink.table ?? p.name }
+      p.sink.type === "sqlite-docs" || p.sink.type === "postgres-docs"
+        ? { type: p.sink.type, table: p.sink.table ?? p.name }
         : p.sink;
     return { ...p, sink };
   });
@@ -220,10 +226,26 @@ export const providerSchema = z.strictObject({
     .default({}),
 });
 
+const ledgerSchema = z.strictObject({
+  /** postgres://user:password@host:port/database; `${VAR}` is read from the environment. */
+  url: z.string().regex(/^(postgres(ql)?:\/\/|\$\{)/, {
+    error: "must be a postgres:// URL (or ${VAR} naming one)",
+  }),
+  schema: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, {
+      error: "must be a plain PostgreSQL name: lower-case letters, digits and _, at most 63",
+    })
+    .default("syncwarden"),
+  pool_size: z.number().int().min(1).max(100).default(10),
+});
+
 export const configSchema = z
   .strictObject({
     version: z.literal(1).optional(),
     state_dir: z.string().min(1).optional(),
+    /** A shared PostgreSQL ledger instead of the embedded SQLite one (src/ledger/postgres). */
+    ledger: ledgerSchema.optional(),
     sync: syncSchema.prefault({}),
     providers: z.record(name("provider name"), providerSchema).default({}),
     jobs: z.record(name("job name"), jobSchema).default({}),
@@ -260,3 +282,8 @@ export type ModuleConnectorConfig = z.infer<typeof moduleConnectorSchema>;
 export type PhaseConfig = z.infer<typeof phaseSchema>;
 export type JobConfig = z.infer<typeof jobSchema>;
 export type ConfigFile = z.infer<typeof configSchema>;
+
+/** The sinks that write the ledger's own document store (committed with the item's completion; `search` reads it). */
+export function ledgerDocsTable(sink: PhaseConfig["sink"]): string | undefined {
+  return sink.type === "sqlite-docs" || sink.type === "postgres-docs" ? sink.table : undefined;
+}

@@ -1,7 +1,7 @@
 import type { PhaseConfig } from "../config/schema.js";
 import { OpenAiEmbeddings } from "./enrichers/openai-embeddings.js";
 import { loadModuleConnector } from "./load-module.js";
-import { SqliteDocsSink } from "./sinks/sqlite-docs-sink.js";
+import { LedgerDocsSink } from "./sinks/ledger-docs-sink.js";
 import { GitSource } from "./sources/git-source.js";
 import { GithubSource } from "./sources/github-source.js";
 import { HttpJsonSource } from "./sources/http-json-source.js";
@@ -50,9 +50,10 @@ export async function buildConnectors(
 /** The sink of one phase (alone: `search` asks sinks for their documents). */
 export async function buildSink(phase: PhaseConfig, ctx: Omit<ConnectorContext, "signal">): Promise<Sink> {
   const at = `jobs.${ctx.job}.phases.${phase.name}.sink`;
-  return phase.sink.type === "sqlite-docs"
-    ? SqliteDocsSink.from(phase.sink.table, at, ctx.documents)
-    : await loadModuleConnector<Sink>(at, phase.sink, ["apply"], ctx);
+  const sink = phase.sink;
+  return sink.type === "module"
+    ? await loadModuleConnector<Sink>(at, sink, ["apply"], ctx)
+    : LedgerDocsSink.from(sink.type, sink.table, at, ctx.documents);
 }
 
 export async function closeConnectors(c: PhaseConnectors): Promise<void> {

@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { hostname } from "node:os";
+import { machineName } from "../config/host.js";
 
 /**
  * A lease owner id: host, pid and a nonce, so a dead holder on this host is recognised at once and two
  * processes that got the same pid are told apart.
  */
 export function newOwnerId(): string {
-  return `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
+  return `${machineName()}:${process.pid}:${randomBytes(4).toString("hex")}`;
 }
 
 /** True when a process of this host with that pid exists (EPERM: it exists, owned by someone else). */
@@ -25,6 +25,6 @@ export function isOwnerGone(owner: string): boolean {
   if (parts.length < 3) return false;
   const pid = Number(parts[parts.length - 2]);
   const host = parts.slice(0, -2).join(":");
-  if (host !== hostname() || !Number.isInteger(pid)) return false;
+  if (host !== machineName() || !Number.isInteger(pid)) return false;
   return pid !== process.pid && !pidAlive(pid);
 }

@@ -4,6 +4,7 @@ import type { PlanStore } from "../ledger/plan-store.js";
 import type { ResilienceStore } from "../ledger/resilience-store.js";
 import type { ClaimedItem, PlanRecord, StatusCounts } from "../ledger/types.js";
 import { ConfigError } from "../errors.js";
+import { sleep } from "../resilience/sleep.js";
 import type { EventBus } from "../events.js";
 import { BreakerWatch } from "./breaker-watch.js";
 import { isOwnerGone } from "./owner.js";
@@ -146,7 +147,15 @@ export async function processPlan(
       if (refused !== undefined) throw new ConfigError(refused);
       if (ctx.signal.aborted || limitedUntil !== undefined) break;
       const wait = await plans.nextAttemptIn(plan.id);
-      if (wait === undefined) break;
+      if (wait === undefined) {
+        // other workers still hold items of the plan: wait for them, taking over the leases of any that die
+        if ((await plans.count(plan.id)).PROCESSING === 0) break;
+        await sleep(Math.min(1000, Math.max(50, o.leaseMs / 4)), ctx.signal);
+        const requeued = await requeueAbandoned(plans, plan.id);
+        if (requeued > 0)
+          events.emit("leases:requeued", { job: plan.job, phase: plan.phase, count: requeued });
+        continue;
+      }
       if (wait > 0) {
         events.emit("retry:wait", { job: plan.job, phase: plan.phase, seconds: Math.round(wait / 100) / 10 });
         // a breaker that deferred items and lets calls through again (reset by hand) ends the wait early

@@ -87,6 +87,32 @@ export async function runPhase(o: RunPhaseOptions): Promise<PhaseResult> {
   return result;
 }
 
+/**
+ * Joins a plan another process opened (a worker): claims and processes its items beside the others, then
+ * tries to close it. Whichever worker proves every item terminal moves the checkpoint, exactly once
+ * (closePlan decides in the transaction that proves it); true when this one did.
+ */
+export async function joinPlan(
+  plan: PlanRecord,
+  o: Omit<RunPhaseOptions, "ref" | "scope" | "fence" | "force">,
+): Promise<boolean> {
+  const { plans, events } = o;
+  const ctx: ConnectorContext = { ...o.context, signal: o.signal };
+  events.emit("plan:joined", { job: plan.job, phase: plan.phase, planId: plan.id, owner: o.owner });
+  let closed = false;
+  try {
+    await processPlan(plan, { ...o, ctx, force: false });
+    if (o.signal.aborted) return false;
+    const before = (await plans.checkpoint(plan))?.value ?? null;
+    closed = await plans.closePlan(plan);
+    if (closed && plan.target !== before)
+      events.emit("checkpoint:moved", { job: plan.job, phase: plan.phase, from: before, to: plan.target });
+    return closed;
+  } finally {
+    events.emit("plan:left", { job: plan.job, phase: plan.phase, planId: plan.id, owner: o.owner, closed });
+  }
+}
+
 /** `enriched`: the phase has enrich steps (only then can items have been completed raw). */
 async function summarize(
   plans: PlanStore,

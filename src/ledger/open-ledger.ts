@@ -1,23 +1,33 @@
 import path from "node:path";
 import type { Ledger } from "./ledger.js";
 import type { MaintenanceStore } from "./maintenance-store.js";
+import { openPostgresLedger } from "./postgres/postgres-ledger.js";
 import { SqliteMaintenanceStore } from "./sqlite/maintenance-store.js";
 import { openSqliteLedger } from "./sqlite/sqlite-ledger.js";
 
-/** What picks and places a ledger: the state folder (the SQLite ledger's `state.db` lives there). */
+/**
+ * What picks and places a ledger: the state folder (the SQLite ledger's `state.db` lives there), or a
+ * PostgreSQL server and schema shared by many workers.
+ */
 export interface LedgerConfig {
   stateDir: string;
+  ledger?: { url: string; schema?: string; poolSize?: number };
 }
 
 /** The ledger's file in a state folder. */
 export const ledgerFile = (stateDir: string): string => path.join(stateDir, "state.db");
 
+/** True when the configuration's ledger is a shared server rather than a file in the state folder. */
+export const isSharedLedger = (config: LedgerConfig): boolean => config.ledger !== undefined;
+
 /** Opens (creating and migrating if needed) the configuration's ledger. */
 export function openLedger(config: LedgerConfig): Ledger {
+  if (config.ledger) return openPostgresLedger(config.ledger);
   return openSqliteLedger(ledgerFile(config.stateDir));
 }
 
 /** The ledger's maintenance without opening it for work (doctor looks at a ledger that may be damaged). */
 export function openMaintenance(config: LedgerConfig): MaintenanceStore {
+  if (config.ledger) return openPostgresLedger(config.ledger).maintenance;
   return new SqliteMaintenanceStore(ledgerFile(config.stateDir));
 }

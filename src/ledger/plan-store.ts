@@ -4,6 +4,7 @@ import type {
   ItemRow,
   ItemStatus,
   LeaseCount,
+  LeaseHolder,
   PhaseRef,
   PlanMode,
   PlannedItem,
@@ -62,6 +63,8 @@ export interface PlanStore {
   requeueExpired(planId?: number): Promise<number>;
   /** Who holds leases on the plan (to recognise a holder that died on this host). */
   leaseOwners(planId: number): Promise<string[]>;
+  /** The plan's lease holders with their item counts and newest expiry, most items first (`status`). */
+  leaseHolders(planId: number): Promise<LeaseHolder[]>;
   /** PROCESSING items with an expired lease, per job and phase. */
   expiredLeases(): Promise<LeaseCount[]>;
   /** FAILED (and DEAD) items matching the filter back to PENDING with a fresh attempt budget (a redrive). */

@@ -258,3 +258,12 @@ export interface LeaseCount {
   phase: string;
   n: number;
 }
+
+/** Who works on a plan now: an owner holding leases on its items, how many, and when its newest lease ends. */
+export interface LeaseHolder {
+  /** `host:pid:nonce`. */
+  owner: string;
+  items: number;
+  /** The ledger's clock: the newest expiry among its leases (its last heartbeat + the lease period). */
+  expiresAt: number;
+}

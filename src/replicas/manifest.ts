@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { hostname } from "node:os";
+import { machineName } from "../config/host.js";
 import { writeAtomic } from "./fs-atomic.js";
 import { manifestPath } from "./names.js";
 import { parseRecord, pathOfRecord, splitRecords } from "./scan.js";
@@ -170,7 +170,7 @@ export function writeManifest(
     version: 3,
     replica: m.replica,
     target: m.target,
-    host: hostname(),
+    host: machineName(),
     updatedAt: new Date().toISOString(),
     counts: m.counts,
     sqlite: m.sqlite,

@@ -1,4 +1,4 @@
-import { hostname } from "node:os";
+import { machineName } from "../config/host.js";
 import path from "node:path";
 
 // The names syncwarden gives what it writes beside the user's files.
@@ -11,5 +11,5 @@ export const MARKER = ".syncwarden-replica";
 
 /** This machine's manifest of (replica, target) in the state folder. */
 export function manifestPath(stateDir: string, replica: string, target: string): string {
-  return path.join(stateDir, "replicas", `${replica}-${target}-${hostname()}.manifest`);
+  return path.join(stateDir, "replicas", `${replica}-${target}-${machineName()}.manifest`);
 }

@@ -1,5 +1,5 @@
 import { statSync } from "node:fs";
-import { hostname } from "node:os";
+import { machineName } from "../config/host.js";
 import path from "node:path";
 
 import { SNAPSHOT_DIR } from "./targets.js";
@@ -10,7 +10,7 @@ export { SNAPSHOT_DIR };
 export const SNAPSHOT_MAX_AGE_MS = 3_600_000;
 
 /** `<target>/.syncwarden-snapshots/state-<host>.db`: this machine's latest state snapshot on a target. */
-export function stateSnapshotPath(targetRoot: string, host: string = hostname()): string {
+export function stateSnapshotPath(targetRoot: string, host: string = machineName()): string {
   return path.join(targetRoot, SNAPSHOT_DIR, `state-${host}.db`);
 }
 

@@ -1,4 +1,4 @@
-import { hostname } from "node:os";
+import { machineName } from "../config/host.js";
 import path from "node:path";
 import { applyPlan, type ApplyResult } from "./apply.js";
 import { blockCollisions, bytesInto, collisions, emptiedSide, freeSpace, tooManyDeletes } from "./guards.js";
@@ -149,7 +149,7 @@ export async function syncChanges(
     {
       roots: { local: t.localRoot, remote: t.remoteRoot },
       backupDir: path.join(t.stateDir, "backups", stamp),
-      host: hostname(),
+      host: machineName(),
       stamp,
       ...(o.signal ? { signal: o.signal } : {}),
       onStart: (n) => progress(`applying ${n} actions`),

@@ -1,4 +1,4 @@
-import { hostname } from "node:os";
+import { machineName } from "../config/host.js";
 import { isOwnerGone } from "../engine/owner.js";
 import { LockedError } from "../errors.js";
 import type { LockStore } from "../ledger/lock-store.js";
@@ -36,7 +36,7 @@ export async function acquireJobLock(
   onWait: (holder: JobLock) => void,
   signal?: AbortSignal,
 ): Promise<HeldLock> {
-  const holder = { owner, pid: process.pid, host: hostname() };
+  const holder = { owner, pid: process.pid, host: machineName() };
   const deadline = Date.now() + (waitSeconds === false ? 0 : waitSeconds * 1000);
   let told = false;
   for (;;) {

@@ -1,6 +1,6 @@
 import { buildConnectors, closeConnectors, type PhaseConnectors } from "../connectors/build-connectors.js";
 import type { ConnectorContext, Doc } from "../connectors/types.js";
-import type { JobConfig } from "../config/schema.js";
+import { ledgerDocsTable, type JobConfig } from "../config/schema.js";
 import { errorMessage } from "../errors.js";
 import type { ResilienceStore } from "../ledger/resilience-store.js";
 import type { DebtRecord, DocumentWrite } from "../ledger/types.js";
@@ -50,7 +50,7 @@ export async function payDebts(
 
   async function pay(debt: DebtRecord): Promise<void> {
     const phase = job.phases.find((p) => p.name === debt.phase);
-    const sinkTable = phase?.sink.type === "sqlite-docs" ? phase.sink.table : undefined;
+    const sinkTable = phase ? ledgerDocsTable(phase.sink) : undefined;
     if (!phase || sinkTable === undefined || debt.provider === null || down.has(debt.provider)) {
       if (!phase) await debts.settleDebt(debt.id, true, null); // the phase is gone: nothing is owed
       return;

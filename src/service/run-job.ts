@@ -4,7 +4,7 @@ import { buildConnectors, closeConnectors } from "../connectors/build-connectors
 import type { ConnectorContext } from "../connectors/types.js";
 import { degradationOf } from "../engine/degradation.js";
 import { closeInterruptedRuns } from "../engine/interrupted-run.js";
-import { runPhase } from "../engine/run-phase.js";
+import { runPhase, type RunPhaseOptions } from "../engine/run-phase.js";
 import { parseDuration } from "../config/schedule.js";
 import { redact } from "../config/secrets.js";
 import { errorMessage } from "../errors.js";
@@ -154,25 +154,46 @@ async function runOnePhase(
   signal: AbortSignal,
   warnings: string[],
 ): Promise<PhaseResult> {
+  return withPhase(deps, req.job, phase, owner, signal, warnings, (common) =>
+    runPhase({
+      ...common,
+      ref: { job: req.job, phase: phase.name, scope: scope?.key ?? "" },
+      ...(scope ? { scope } : {}),
+      fence,
+      force: req.options?.force ?? false,
+    }),
+  );
+}
+
+/** What running a phase's items needs, whoever runs them (the job's runner, or a worker that joins). */
+export type PhaseWork = Omit<RunPhaseOptions, "ref" | "scope" | "fence" | "force">;
+
+/** Builds the phase's connectors and the options every runner of its items shares, for `fn`; closes them after. */
+export async function withPhase<T>(
+  deps: RunDeps,
+  job: string,
+  phase: PhaseConfig,
+  owner: string,
+  signal: AbortSignal,
+  warnings: string[],
+  fn: (work: PhaseWork) => Promise<T>,
+  workers = deps.sync.max_workers,
+): Promise<T> {
   const context = {
     ...deps.context(phase.name),
-    warn: (message: string) => warnings.push(`${req.job}/${phase.name}: ${message}`),
+    warn: (message: string) => warnings.push(`${job}/${phase.name}: ${message}`),
   };
   const connectors = await buildConnectors(phase, context);
   const s = deps.sync;
   try {
-    return await runPhase({
+    return await fn({
       plans: deps.ledger.plans,
-      ref: { job: req.job, phase: phase.name, scope: scope?.key ?? "" },
-      ...(scope ? { scope } : {}),
-      fence,
       connectors,
       context,
       owner,
       signal,
       events: deps.events,
-      force: req.options?.force ?? false,
-      workers: s.max_workers,
+      workers,
       maxRetries: s.max_retries,
       retryWaitMs: s.retry_wait_seconds * 1000,
       rateLimitWaitMs: s.rate_limit_wait_seconds * 1000,

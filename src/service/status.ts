@@ -1,4 +1,5 @@
 import type { LoadedConfig } from "../config/load-config.js";
+import { ledgerDocsTable } from "../config/schema.js";
 import type { Ledger } from "../ledger/ledger.js";
 import type { BreakerRecord, GateRecord, StatusCounts } from "../ledger/types.js";
 import { lastSuccessKey } from "../ledger/meta-keys.js";
@@ -10,6 +11,19 @@ export interface PhaseStatus {
   plan: { id: number; state: string; target: string | null } | null;
   items: StatusCounts | null;
   documents: number | null;
+  /** Who works on the open plan now (processes holding leases on its items). */
+  workers: WorkerStatus[];
+}
+
+/** A process working on a plan: from its leases (the owner id is host:pid:nonce). */
+export interface WorkerStatus {
+  host: string;
+  pid: number;
+  owner: string;
+  /** Items it holds claimed (in flight or waiting in its batch). */
+  inFlight: number;
+  /** Its newest lease's renewal: the last heartbeat (ISO). */
+  lastHeartbeat: string;
 }
 
 export interface JobStatus {
@@ -48,6 +62,8 @@ export async function jobStatus(ledger: Ledger, loaded: LoadedConfig, job: strin
     const ref = { job, phase: p.name, scope: "" };
     const cp = await ledger.plans.checkpoint(ref);
     const plan = await ledger.plans.latestPlan(ref);
+    const leaseMs = loaded.config.sync.lease_seconds * 1000;
+    const holders = plan?.state === "open" ? await ledger.plans.leaseHolders(plan.id) : [];
     phases.push({
       name: p.name,
       checkpoint: cp?.value ?? null,
@@ -55,7 +71,19 @@ export async function jobStatus(ledger: Ledger, loaded: LoadedConfig, job: strin
       plan: plan ? { id: plan.id, state: plan.state, target: plan.target } : null,
       items: plan ? await ledger.plans.count(plan.id) : null,
       documents:
-        p.sink.type === "sqlite-docs" && docs ? await docs.count({ job, collection: p.sink.table }) : null,
+        ledgerDocsTable(p.sink) !== undefined && docs
+          ? await docs.count({ job, collection: ledgerDocsTable(p.sink)! })
+          : null,
+      workers: holders.map((h) => {
+        const parts = h.owner.split(":");
+        return {
+          host: parts.slice(0, -2).join(":"),
+          pid: Number(parts.at(-2)),
+          owner: h.owner,
+          inFlight: h.items,
+          lastHeartbeat: new Date(h.expiresAt - leaseMs).toISOString(),
+        };
+      }),
     });
   }
   const [run] = await ledger.runs.list(job, 1);

@@ -1,4 +1,4 @@
-import { hostname } from "node:os";
+import { machineName } from "../config/host.js";
 import type { LoadedConfig } from "../config/load-config.js";
 import type { JobConfig, PhaseConfig } from "../config/schema.js";
 import type { ConnectorContext } from "../connectors/types.js";
@@ -21,7 +21,8 @@ import { EventLogWriter } from "./event-log.js";
 import { acquireDaemonLock } from "./daemon-lock.js";
 import { acquireJobLock, describeHolder, JobMutex, type HeldLock } from "./job-lock.js";
 import { payDebts, type DebtOutcome } from "./pay-debts.js";
-import { runJob } from "./run-job.js";
+import { joinJob, type JoinOutcome } from "./join-job.js";
+import { runJob, type RunDeps } from "./run-job.js";
 import { checkSince, normaliseScope } from "./scope.js";
 import { searchDocuments, type SearchOptions, type SearchOutcome } from "./search.js";
 import { checkSources } from "./check-sources.js";
@@ -129,7 +130,7 @@ export class SyncService {
     if (!(await this.mutex.acquire(req.job, wait === false ? 0 : wait * 1000))) {
       throw new LockedError(
         `${req.job} is being synced by this process (pid ${process.pid})${wait === false ? "" : ` (waited ${wait}s)`}; retry when it finishes`,
-        { pid: process.pid, host: hostname(), startedAt: Date.now(), expiresAt: Date.now() },
+        { pid: process.pid, host: machineName(), startedAt: Date.now(), expiresAt: Date.now() },
       );
     }
     try {
@@ -147,23 +148,48 @@ export class SyncService {
         req.signal,
       );
       try {
-        const deps = {
-          ledger: this.ledger,
-          events: this.events,
-          sync: this.loaded.config.sync,
-          progressIntervalMs: this.progressIntervalMs,
-          context: (phase: string) => this.connectorContext(req.job, phase),
-          payDebts: (signal: AbortSignal) => this.payDebts(req.job, signal),
-          checkSources: (selected: readonly PhaseConfig[], signal: AbortSignal) =>
-            checkSources(this.loaded, req.job, selected, signal),
-        };
-        return await runJob(deps, req, phases, scope, owner, lock);
+        return await runJob(this.runDeps(req.job), req, phases, scope, owner, lock);
       } finally {
         await lock.release();
         await this.log.flush();
       }
     } finally {
       this.mutex.release(req.job);
+    }
+  }
+
+  private runDeps(job: string): RunDeps {
+    return {
+      ledger: this.ledger,
+      events: this.events,
+      sync: this.loaded.config.sync,
+      progressIntervalMs: this.progressIntervalMs,
+      context: (phase: string) => this.connectorContext(job, phase),
+      payDebts: (signal: AbortSignal) => this.payDebts(job, signal),
+      checkSources: (selected: readonly PhaseConfig[], signal: AbortSignal) =>
+        checkSources(this.loaded, job, selected, signal),
+    };
+  }
+
+  /**
+   * Works on the job's open plans beside their runner (a worker): `workers` items in flight from this
+   * process until none is left to claim. Needs no job lock: leases and fences keep the workers apart.
+   */
+  async join(job: string, o: { workers: number; signal: AbortSignal; owner?: string }): Promise<JoinOutcome> {
+    const config = this.job(job);
+    const warnings: string[] = [];
+    try {
+      return await joinJob(
+        this.runDeps(job),
+        job,
+        config.phases,
+        o.owner ?? this.owner,
+        o.workers,
+        o.signal,
+        warnings,
+      );
+    } finally {
+      await this.log.flush();
     }
   }
 

@@ -16,7 +16,7 @@ export function register(program: Command): void {
   program
     .command("search")
     .description(
-      "full-text search (bm25) over the documents of sqlite-docs sinks; a file's hit shows path:line symbol",
+      "full-text search over the documents of sqlite-docs (bm25) and postgres-docs (ts_rank) sinks; a file's hit shows path:line symbol",
     )
     .argument("<query...>")
     .option("--job <job>", "only this job's documents")

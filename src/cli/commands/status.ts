@@ -33,6 +33,10 @@ function render(s: JobStatus): string {
     lines.push(
       `  ${p.name}: checkpoint ${p.checkpoint ?? "(none)"}; ${p.plan?.state === "open" ? "open plan: " : "last plan: "}${counts}`,
     );
+    for (const w of p.workers)
+      lines.push(
+        `    worker ${w.host} pid ${w.pid}: ${w.inFlight} items in flight; last heartbeat ${w.lastHeartbeat}`,
+      );
   }
   return lines.join("\n");
 }

@@ -85,7 +85,8 @@ const MIGRATIONS: readonly string[] = [
     document_id BIGINT NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
     ord INTEGER NOT NULL, content TEXT NOT NULL,
     start_line INTEGER, end_line INTEGER, symbol TEXT, language TEXT,
-    tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', content)) STORED
+    tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple',
+      regexp_replace(content, '[\\x21-\\x2f\\x3a-\\x40\\x5b-\\x60\\x7b-\\x7e]', ' ', 'g'))) STORED
   );
   CREATE INDEX chunks_document ON chunks (document_id);
   CREATE INDEX chunks_tsv ON chunks USING GIN (tsv);

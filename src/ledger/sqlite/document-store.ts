@@ -2,29 +2,11 @@ import type Database from "better-sqlite3";
 import { SqliteVectorIndex, type VectorExtensionLoader } from "./vector-index.js";
 import type { DocumentStore } from "../document-store.js";
 import type { DocumentChunk, DocumentWrite, SearchHit } from "../types.js";
+import { chunkText } from "../chunk-text.js";
 import { dbNow } from "./clock.js";
-import { toHit, type SearchRow } from "./search-row.js";
+import { toHit, type SearchRow } from "../search-row.js";
 
 type SemanticHit = SearchHit;
-
-const CHUNK_CHARS = 4000;
-
-/** Splits text into chunks of about CHUNK_CHARS, cutting at a line break where one is near. */
-export function chunkText(text: string): string[] {
-  if (text.length <= CHUNK_CHARS) return [text];
-  const chunks: string[] = [];
-  let start = 0;
-  while (start < text.length) {
-    let end = Math.min(text.length, start + CHUNK_CHARS);
-    if (end < text.length) {
-      const nl = text.lastIndexOf("\n", end);
-      if (nl > start + CHUNK_CHARS / 2) end = nl + 1;
-    }
-    chunks.push(text.slice(start, end));
-    start = end;
-  }
-  return chunks;
-}
 
 /** Turns a person's words into an FTS5 query: every word must match, no operator syntax errors. */
 export function toFtsQuery(query: string): string {

@@ -6,6 +6,7 @@ import {
   type ItemRow,
   type ItemStatus,
   type LeaseCount,
+  type LeaseHolder,
   type PlannedItem,
   type Settlement,
   type StatusCounts,
@@ -239,6 +240,16 @@ export class ItemTransitions {
         "SELECT DISTINCT lease_owner FROM items WHERE plan_id = ? AND status = 'PROCESSING' AND lease_owner IS NOT NULL",
       )
       .pluck()
+      .all(planId);
+  }
+
+  leaseHolders(planId: number): LeaseHolder[] {
+    return this.db
+      .prepare<[number], LeaseHolder>(
+        `SELECT lease_owner AS owner, count(*) AS items, max(lease_expires_at) AS expiresAt FROM items
+         WHERE plan_id = ? AND status = 'PROCESSING' AND lease_owner IS NOT NULL
+         GROUP BY lease_owner ORDER BY items DESC, owner`,
+      )
       .all(planId);
   }
 

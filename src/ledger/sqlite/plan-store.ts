@@ -7,6 +7,7 @@ import type {
   ItemRow,
   ItemStatus,
   LeaseCount,
+  LeaseHolder,
   PhaseRef,
   PlanMode,
   PlannedItem,
@@ -190,6 +191,9 @@ export class SqlitePlanStore implements PlanStore {
   }
   leaseOwners(planId: number): Promise<string[]> {
     return Promise.resolve(this.items.leaseOwners(planId));
+  }
+  leaseHolders(planId: number): Promise<LeaseHolder[]> {
+    return Promise.resolve(this.items.leaseHolders(planId));
   }
   expiredLeases(): Promise<LeaseCount[]> {
     return Promise.resolve(this.items.expiredLeases());

@@ -1,4 +1,4 @@
-import type { SearchHit } from "../types.js";
+import type { SearchHit } from "./types.js";
 
 /** A search row: the document and its best chunk's place (its columns are null for chunks cut by size). */
 export interface SearchRow extends Omit<SearchHit, "path" | "line" | "endLine" | "symbol" | "language"> {

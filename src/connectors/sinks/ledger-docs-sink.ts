@@ -5,24 +5,26 @@ import { chunkDocument } from "../chunking/chunk-document.js";
 import type { ConnectorContext, Sink, SinkChange } from "../types.js";
 
 /**
- * Documents in the ledger's own database: the writes it returns travel in the item's settlement, so
- * they commit with its completion. Files are cut along their syntax (or by lines) on the way. It offers
+ * Documents in the ledger's own database (`sqlite-docs`; `postgres-docs` names the PostgreSQL ledger's,
+ * shared by workers on many machines): the writes it returns travel in the item's settlement, so they
+ * commit with its completion. Files are cut along their syntax (or by lines) on the way. It offers
  * that store for `search`.
  */
-export class SqliteDocsSink implements Sink {
-  readonly type = "sqlite-docs";
-
+export class LedgerDocsSink implements Sink {
   constructor(
+    readonly type: "sqlite-docs" | "postgres-docs",
     private readonly collection: string,
     readonly documents: DocumentStore,
   ) {}
 
-  static from(collection: string, at: string, documents: DocumentStore | undefined): SqliteDocsSink {
-    if (!documents)
-      throw new ConfigError(
-        `${at}: sqlite-docs needs a ledger with an embedded document store (the SQLite ledger)`,
-      );
-    return new SqliteDocsSink(collection, documents);
+  static from(
+    type: "sqlite-docs" | "postgres-docs",
+    collection: string,
+    at: string,
+    documents: DocumentStore | undefined,
+  ): LedgerDocsSink {
+    if (!documents) throw new ConfigError(`${at}: ${type} needs a ledger with an embedded document store`);
+    return new LedgerDocsSink(type, collection, documents);
   }
 
   async apply(change: SinkChange, ctx: ConnectorContext): Promise<DocumentWrite[]> {
