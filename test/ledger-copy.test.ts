@@ -225,6 +225,19 @@ describe("copyLedger: SQLite → PostgreSQL → SQLite", () => {
     expect(c.documents!.vectorSearchWarning?.()).toBeUndefined();
     expect(await c.documents!.semanticSearch(query, { limit: 5 })).toHaveLength(2);
 
+    // and on PostgreSQL the same documents are found (its own ranking and snippets)
+    const keys = (hits: { key: string }[]): string[] => hits.map((h) => h.key).sort();
+    for (const q of ["alphaWidget", "betaWidget", "gammaWidget", "deltaWidget", "line 42"])
+      expect(keys(await pg.documents!.search(q, { limit: 10 })), q).toEqual(
+        keys(await a.documents!.search(q, { limit: 10 })),
+      );
+    expect((await pg.documents!.semanticSearch(query, { limit: 5 })).map((h) => h.key)).toEqual(
+      (await a.documents!.semanticSearch(query, { limit: 5 })).map((h) => h.key),
+    );
+    expect(await pg.documents!.get("j", "code", "big.txt")).toEqual(
+      await a.documents!.get("j", "code", "big.txt"),
+    );
+
     // PostgreSQL hands out ids past the copied ones
     const pgPlan = await pg.plans.createPlan(phaseRef("j", "r"), null, "T2", "snapshot");
     expect(pgPlan.id).toBeGreaterThan(plan.id);
