@@ -28,7 +28,8 @@ export interface Ledger {
   readonly documents?: DocumentStore;
   /**
    * Raw access to every table, for `copyLedger` only (the role stores are the way to read and write).
-   * Optional so that a ledger without it (a test double) still fits; both implementations offer it.
+   * A member rather than a lookup by implementation: one line in each, typed by a neutral interface, so
+   * nothing above src/ledger names one. Optional so that a ledger without it (a test double) still fits.
    */
   readonly tables?: LedgerTables;
   close(): Promise<void>;
