@@ -8,6 +8,7 @@ import { PgDatabase, type PostgresLedgerConfig } from "./pg-database.js";
 import { PgPlanStore } from "./plan-store.js";
 import { PgResilienceStore } from "./resilience-store.js";
 import { PgRunStore } from "./run-store.js";
+import { PgLedgerTables } from "./tables.js";
 
 /**
  * The shared ledger: one PostgreSQL schema holding every role store and the document store, for many
@@ -27,6 +28,7 @@ export function openPostgresLedger(config: PostgresLedgerConfig): Ledger {
     resilience: new PgResilienceStore(db),
     maintenance: new PgMaintenanceStore(db),
     documents,
+    tables: new PgLedgerTables(db),
     close: () => db.close(),
   };
 }

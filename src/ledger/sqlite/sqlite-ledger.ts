@@ -9,6 +9,7 @@ import { SqlitePlanStore } from "./plan-store.js";
 import { rejecting } from "./rejecting.js";
 import { SqliteResilienceStore } from "./resilience-store.js";
 import { SqliteRunStore } from "./run-store.js";
+import { SqliteLedgerTables } from "./tables.js";
 import type { VectorExtensionLoader } from "./vector-index.js";
 
 /** The default ledger: one SQLite file (WAL) holding every role store and the embedded document store. */
@@ -28,6 +29,7 @@ export function openSqliteLedger(
     resilience: rejecting(new SqliteResilienceStore(db)),
     maintenance: rejecting(new SqliteMaintenanceStore(file, db)),
     documents: rejecting(documents),
+    tables: new SqliteLedgerTables(file, db, documents.vectorIndex),
     close: () => {
       if (db.open) db.close();
       return Promise.resolve();

@@ -123,22 +123,48 @@ export class SqliteVectorIndex {
     return hits.sort((a, b) => b.score - a.score).slice(0, filter.limit);
   }
 
-  /** Refills every index marked stale from `vectors` (written while the extension was unavailable). */
+  /** Empties every index: the ledger's vectors are about to be replaced wholesale (a copy with replace). */
+  reset(): void {
+    // without the extension its tables cannot be dropped: the next process with it refills them
+    if (this.unavailable !== undefined) return this.markStale();
+    for (const ix of this.indexes()) this.db.exec(`DROP TABLE ${ix.name}`);
+    this.db.prepare("DELETE FROM vector_indexes").run();
+  }
+
+  /** Indexes every (model, dim) in `vectors` afresh: vectors were written around put() (a ledger copy). */
+  reindex(): void {
+    if (this.unavailable !== undefined) return this.markStale();
+    const pairs = this.db
+      .prepare<[], { model: string; dim: number }>("SELECT DISTINCT model, dim FROM vectors")
+      .all();
+    this.db
+      .transaction(() => {
+        for (const p of pairs) this.ensure(p.model, p.dim);
+        this.markStale();
+      })
+      .immediate();
+    this.rebuildStale();
+  }
+
+  /** Refills every index marked stale from `vectors` (written while the extension was unavailable), a page at a time. */
   private rebuildStale(): void {
     const stale = this.indexes().filter((ix) => ix.stale !== 0);
     if (stale.length === 0) return;
+    const page = this.db.prepare<[string, number, number], { id: number; job: string; vector: Buffer }>(
+      `SELECT v.document_id AS id, d.job, v.vector FROM vectors v JOIN documents d ON d.id = v.document_id
+       WHERE v.model = ? AND v.dim = ? AND v.document_id > ? ORDER BY v.document_id LIMIT 1000`,
+    );
     this.db
       .transaction(() => {
         for (const ix of stale) {
           this.db.exec(`DELETE FROM ${ix.name}`);
-          const rows = this.db
-            .prepare<[string, number], { id: number; job: string; vector: Buffer }>(
-              `SELECT v.document_id AS id, d.job, v.vector FROM vectors v JOIN documents d ON d.id = v.document_id
-               WHERE v.model = ? AND v.dim = ?`,
-            )
-            .all(ix.model, ix.dim);
           const insert = this.db.prepare(`INSERT INTO ${ix.name} (rowid, embedding, job) VALUES (?, ?, ?)`);
-          for (const r of rows) insert.run(BigInt(r.id), r.vector, r.job);
+          for (let after = 0; ;) {
+            const rows = page.all(ix.model, ix.dim, after);
+            if (rows.length === 0) break;
+            for (const r of rows) insert.run(BigInt(r.id), r.vector, r.job);
+            after = rows[rows.length - 1]!.id;
+          }
           this.db.prepare("UPDATE vector_indexes SET stale = 0 WHERE name = ?").run(ix.name);
         }
       })
