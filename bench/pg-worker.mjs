@@ -189,7 +189,6 @@ async function engine([url, schema, workers, leaseMs, ...flags]) {
   await ledger.close();
   emitResult({
     mode,
-    owner,
     startedAt: go.at,
     settledAt: settledAt ?? endedAt,
     endedAt,
