@@ -40,7 +40,7 @@ describe("many workers on one PostgreSQL ledger", () => {
   it(`${WORKERS} workers finish one ${ITEMS}-item plan exactly once through ≥ 20 SIGKILLs, ≥ 5 SIGSTOPs past the lease and a database restart`, async () => {
     const server = await testPostgres();
     if (!server.restart) throw new Error("this test restarts the database: it needs initdb/pg_ctl");
-    const schema = "chaos";
+    const schema = freshSchema();
     const dir = mkdtempSync(path.join(tmpdir(), "syncwarden-chaos-"));
     const db = new pg.Client({ connectionString: server.url, options: `-c search_path=${schema}` });
     const children = new Set<ChildProcess>();
@@ -74,7 +74,7 @@ jobs:
           stdio: ["ignore", "ignore", "pipe"],
         });
         let log = "";
-        child.stderr!.on("data", (b: Buffer) => (log = (log + b.toString()).slice(-4000)));
+        child.stderr.on("data", (b: Buffer) => (log = (log + b.toString()).slice(-4000)));
         children.add(child);
         child.on("exit", (code, signal) => {
           children.delete(child);

@@ -7,6 +7,7 @@ import * as failed from "./commands/failed.js";
 import * as github from "./commands/github.js";
 import * as history from "./commands/history.js";
 import * as items from "./commands/items.js";
+import * as ledger from "./commands/ledger.js";
 import * as mcp from "./commands/mcp.js";
 import * as replicate from "./commands/replicate.js";
 import * as retry from "./commands/retry.js";
@@ -33,6 +34,7 @@ const COMMANDS = [
   doctor,
   breakers,
   github,
+  ledger,
   replicate,
 ];
 

@@ -4,6 +4,8 @@ import type { SyncService } from "../service/sync-service.js";
 import { realClock, type Clock } from "./daemon.js";
 import type { DaemonLogger } from "./log.js";
 
+const isAborted = (signal: AbortSignal): boolean => signal.aborted;
+
 export interface WorkerOptions {
   /** The jobs this worker serves (default: every job of the configuration). */
   jobs: readonly string[];
@@ -38,7 +40,8 @@ export class Worker {
     while (!signal.aborted) {
       let busy = false;
       for (const job of this.o.jobs) {
-        if (signal.aborted) break;
+        // (read through a call: a visit may have aborted it)
+        if (isAborted(signal)) break;
         try {
           busy = (await this.visit(job, signal)) || busy;
         } catch (e) {

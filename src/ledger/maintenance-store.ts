@@ -26,6 +26,8 @@ export interface RestoreOutcome {
 export interface MaintenanceStore {
   /** Where the ledger keeps its data, for messages. */
   readonly location: string;
+  /** Lets go of what openMaintenance opened (a server's connections); the store is not used after. */
+  close?(): Promise<void>;
   /** False before the first run created the ledger. */
   exists(): boolean;
   /** Problems the integrity check found ([]: sound). `thorough`: the full check, not the quick one. */

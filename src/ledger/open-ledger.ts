@@ -28,6 +28,30 @@ export function openLedger(config: LedgerConfig): Ledger {
 
 /** The ledger's maintenance without opening it for work (doctor looks at a ledger that may be damaged). */
 export function openMaintenance(config: LedgerConfig): MaintenanceStore {
-  if (config.ledger) return openPostgresLedger(config.ledger).maintenance;
+  if (config.ledger) {
+    const ledger = openPostgresLedger(config.ledger);
+    const m = ledger.maintenance;
+    return {
+      location: m.location,
+      close: () => ledger.close(),
+      exists: () => m.exists(),
+      integrity: (thorough) => m.integrity(thorough),
+      size: () => m.size(),
+      backup: (dest) => m.backup(dest),
+      compact: () => m.compact(),
+      restore: (candidates) => m.restore(candidates),
+    };
+  }
   return new SqliteMaintenanceStore(ledgerFile(config.stateDir));
+}
+
+/**
+ * A ledger named by a place, for copies: a postgres:// URL (in `schema`, default syncwarden), or a SQLite
+ * ledger file (a folder: its state.db).
+ */
+export function openLedgerAt(place: string, schema?: string): Ledger {
+  if (/^postgres(ql)?:\/\//.test(place))
+    return openPostgresLedger({ url: place, ...(schema ? { schema } : {}) });
+  const file = place.endsWith(".db") ? place : ledgerFile(place);
+  return openSqliteLedger(file);
 }

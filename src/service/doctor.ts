@@ -6,6 +6,7 @@ import {
   type DoctorOptions,
   type DoctorReport,
 } from "../health/doctor.js";
+import type { MaintenanceStore } from "../ledger/maintenance-store.js";
 import { openMaintenance } from "../ledger/open-ledger.js";
 import { openServices } from "./open-services.js";
 
@@ -22,6 +23,21 @@ export async function runDoctor(loaded: LoadedConfig, options: DoctorOptions = {
   const now = options.now ?? Date.now;
   const thorough = options.thorough ?? false;
   const maintenance = openMaintenance(loaded);
+  try {
+    return await doctorOn(loaded, maintenance, options, env, now, thorough);
+  } finally {
+    await maintenance.close?.();
+  }
+}
+
+async function doctorOn(
+  loaded: LoadedConfig,
+  maintenance: MaintenanceStore,
+  options: DoctorOptions,
+  env: NodeJS.ProcessEnv,
+  now: () => number,
+  thorough: boolean,
+): Promise<DoctorReport> {
   const pre = options.repair
     ? await fileRepairs(loaded, maintenance, { thorough, restore: options.restore ?? true, env, now })
     : { repairs: [], sound: !maintenance.exists() || (await maintenance.integrity(thorough)).length === 0 };

@@ -77,7 +77,7 @@ export class PgDatabase {
       connectionTimeoutMillis: 10_000,
       application_name: "syncwarden",
       types: { getTypeParser: typeParser },
-    } as pg.PoolConfig);
+    });
     // an idle connection that the server dropped (a restart) must not crash the process
     this.pool.on("error", () => undefined);
     this.ready = this.retrying(() => migrate(this.pool, schema));
@@ -164,7 +164,8 @@ export class PgDatabase {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** BIGINT (ms stamps, ids, fences) and NUMERIC read as numbers; the rest as pg reads them. */
-function typeParser(oid: number, format?: string): (value: string) => unknown {
+const defaultParser: (oid: number) => (value: string) => unknown = pg.types.getTypeParser;
+function typeParser(oid: number): (value: string) => unknown {
   if (oid === 20 || oid === 1700) return Number;
-  return pg.types.getTypeParser(oid, format as "text");
+  return defaultParser(oid);
 }
