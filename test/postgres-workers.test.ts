@@ -1,18 +1,24 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { openPostgresLedger } from "../src/ledger/postgres/postgres-ledger.js";
 import { freshSchema, testPostgres } from "./helpers/postgres.js";
-import { CLI, ROOT } from "./helpers/workspace.js";
+import { CLI, ROOT, runCli } from "./helpers/workspace.js";
 
 const SOURCE = path.join(ROOT, "test/fixtures/many-source.mjs");
 const SINK = path.join(ROOT, "test/fixtures/slow-sink.mjs");
 const ITEMS = 5_000;
 const WORKERS = 4;
 const LEASE_SECONDS = 3;
+interface WorkerRow {
+  host: string;
+  pid: number;
+  inFlight: number;
+  lastHeartbeat: string;
+}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 afterAll(async () => (await testPostgres()).stop());
@@ -113,6 +119,18 @@ jobs:
       const deadline = Date.now() + 240_000;
       while ((await planState()) !== "open" && Date.now() < deadline) await sleep(100);
       expect(await planState()).toBe("open");
+      // status names the live workers of the open plan: host, pid, items in flight, last heartbeat
+      while ((await holders()).length === 0 && Date.now() < deadline) await sleep(100);
+      const status = await runCli(["status", "--json"], { cwd: dir, env });
+      const phase = (JSON.parse(status.stdout) as { jobs: { phases: { workers: WorkerRow[] }[] }[] }).jobs[0]!
+        .phases[0]!;
+      expect(phase.workers.length).toBeGreaterThan(0);
+      for (const w of phase.workers) {
+        expect([...children].map((c) => c.pid)).toContain(w.pid);
+        expect(w.host).toBe(hostname());
+        expect(w.inFlight).toBeGreaterThan(0);
+        expect(Date.now() - Date.parse(w.lastHeartbeat)).toBeLessThan(60_000);
+      }
 
       let kills = 0;
       let stops = 0;

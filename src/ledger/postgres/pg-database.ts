@@ -100,22 +100,7 @@ export class PgDatabase {
     await this.ready;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.retrying(async () => {
-          const c = await this.pool.connect();
-          let broken = false;
-          try {
-            await c.query("BEGIN");
-            const out = await fn(c);
-            await c.query("COMMIT");
-            return out;
-          } catch (e) {
-            broken = isUnavailable(e);
-            if (!broken) await c.query("ROLLBACK").catch(() => (broken = true));
-            throw e;
-          } finally {
-            c.release(broken ? true : undefined);
-          }
-        });
+        return await this.retrying(() => this.transaction("BEGIN", fn));
       } catch (e) {
         const code = (e as { code?: unknown }).code;
         if (attempt < 10 && typeof code === "string" && RETRYABLE.has(code)) {
@@ -124,6 +109,29 @@ export class PgDatabase {
         }
         throw e;
       }
+    }
+  }
+
+  /**
+   * One try of one transaction opened by `begin` (BEGIN, or BEGIN with an isolation level) on one
+   * connection: committed when `fn` resolves, rolled back when it throws; a connection the server cut
+   * is discarded rather than returned to the pool.
+   */
+  async transaction<T>(begin: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    await this.ready;
+    const c = await this.pool.connect();
+    let broken = false;
+    try {
+      await c.query(begin);
+      const out = await fn(c);
+      await c.query("COMMIT");
+      return out;
+    } catch (e) {
+      broken = isUnavailable(e);
+      if (!broken) await c.query("ROLLBACK").catch(() => (broken = true));
+      throw e;
+    } finally {
+      c.release(broken ? true : undefined);
     }
   }
 

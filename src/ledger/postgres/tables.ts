@@ -9,7 +9,7 @@ import {
   type TableSpec,
   type TableWriter,
 } from "../ledger-tables.js";
-import { isUnavailable, type PgDatabase } from "./pg-database.js";
+import type { PgDatabase } from "./pg-database.js";
 
 /** The array type each kind travels in through unnest (a vector as the text of its REAL[], since unnest flattens arrays). */
 const ARRAY_TYPE: Record<ColumnKind, string> = {
@@ -168,21 +168,7 @@ export class PgLedgerTables implements LedgerTables {
    * One transaction on one connection, not retried: a copy streams into its destination as it reads, so
    * running it again would write twice (the caller starts the copy over instead).
    */
-  private async session<T>(begin: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    await this.db.query("SELECT 1"); // the schema is migrated before the first statement
-    const c = await this.db.pool.connect();
-    let broken = false;
-    try {
-      await c.query(begin);
-      const out = await fn(c);
-      await c.query("COMMIT");
-      return out;
-    } catch (e) {
-      broken = isUnavailable(e);
-      if (!broken) await c.query("ROLLBACK").catch(() => (broken = true));
-      throw e;
-    } finally {
-      c.release(broken ? true : undefined);
-    }
+  private session<T>(begin: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.db.transaction(begin, fn);
   }
 }
