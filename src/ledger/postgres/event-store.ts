@@ -1,4 +1,5 @@
 import type { EventStore } from "../event-store.js";
+import { eventRecord, jsonParsed } from "../rows.js";
 import type { EventRecord } from "../types.js";
 import type { PgDatabase } from "./pg-database.js";
 
@@ -32,15 +33,6 @@ export class PgEventStore implements EventStore {
          ORDER BY id DESC LIMIT $3) newest ORDER BY id`,
       [filter.job ?? null, filter.since ?? 0, filter.limit],
     );
-    return rows.map((r) => ({
-      id: r.id as number,
-      ts: r.ts as number,
-      runId: r.run_id as string | null,
-      job: r.job as string | null,
-      level: r.level as EventRecord["level"],
-      type: r.type as string,
-      message: r.message as string,
-      data: r.data === null ? undefined : r.data,
-    }));
+    return rows.map((r) => eventRecord(r, jsonParsed));
   }
 }

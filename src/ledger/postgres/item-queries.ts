@@ -1,4 +1,4 @@
-import type { ErrorClass } from "../../errors.js";
+import { itemRow } from "../rows.js";
 import type { ItemFilter } from "../plan-store.js";
 import {
   ITEM_STATUSES,
@@ -110,21 +110,5 @@ export class ItemQueries {
 }
 
 async function* mapRows(rows: AsyncIterable<Record<string, unknown>>): AsyncIterable<ItemRow> {
-  for await (const r of rows)
-    yield {
-      id: r.id as number,
-      planId: r.plan_id as number,
-      job: r.job as string,
-      phase: r.phase as string,
-      key: r.key as string,
-      version: r.version as string | null,
-      op: r.op as string,
-      status: r.status as ItemStatus,
-      attempts: r.attempts as number,
-      reason: r.reason as string | null,
-      errorClass: r.error_class as ErrorClass | null,
-      errorMessage: r.error_message as string | null,
-      nextAttemptAt: r.next_attempt_at as number | null,
-      updatedAt: r.updated_at as number,
-    };
+  for await (const r of rows) yield itemRow(r);
 }

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { jsonParsed, runRecord } from "../rows.js";
 import type { RunStore } from "../run-store.js";
 import {
   ITEM_STATUSES,
@@ -10,17 +11,7 @@ import {
 import { toJsonb } from "./jsonb.js";
 import { NOW, type PgDatabase } from "./pg-database.js";
 
-const toRecord = (r: Record<string, unknown>): RunRecord => ({
-  id: r.id as string,
-  job: r.job as string,
-  trigger: r.trigger as string,
-  owner: r.owner as string,
-  startedAt: r.started_at as number,
-  finishedAt: r.finished_at as number | null,
-  status: r.status as string | null,
-  // JSONB comes back parsed; a run never finished has no result
-  result: r.result ?? null,
-});
+const toRecord = (r: Record<string, unknown>): RunRecord => runRecord(r, jsonParsed);
 
 const COLUMNS = "id, job, trigger, owner, started_at, finished_at, status, result";
 

@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import type { EventStore } from "../event-store.js";
+import { eventRecord, jsonText } from "../rows.js";
 import type { EventRecord } from "../types.js";
 
 export class SqliteEventStore implements EventStore {
@@ -28,17 +29,6 @@ export class SqliteEventStore implements EventStore {
          ORDER BY id`,
       )
       .all({ job: filter.job ?? null, since: filter.since ?? 0, limit: filter.limit });
-    return Promise.resolve(
-      rows.map((r) => ({
-        id: r.id as number,
-        ts: r.ts as number,
-        runId: r.run_id as string | null,
-        job: r.job as string | null,
-        level: r.level as EventRecord["level"],
-        type: r.type as string,
-        message: r.message as string,
-        data: typeof r.data === "string" ? (JSON.parse(r.data) as unknown) : undefined,
-      })),
-    );
+    return Promise.resolve(rows.map((r) => eventRecord(r, jsonText)));
   }
 }

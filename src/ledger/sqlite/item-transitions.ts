@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import type { ErrorClass } from "../../errors.js";
+import { itemRow } from "../rows.js";
 import {
   ITEM_STATUSES,
   type ClaimedItem,
@@ -336,22 +336,7 @@ export class ItemTransitions {
     const older = filter.olderThanMs ?? null;
     return stmt
       .all(...filter.statuses, filter.job ?? null, filter.job ?? null, older, older, afterId, limit)
-      .map((r) => ({
-        id: r.id as number,
-        planId: r.plan_id as number,
-        job: r.job as string,
-        phase: r.phase as string,
-        key: r.key as string,
-        version: r.version as string | null,
-        op: r.op as string,
-        status: r.status as ItemStatus,
-        attempts: r.attempts as number,
-        reason: r.reason as string | null,
-        errorClass: r.error_class as ErrorClass | null,
-        errorMessage: r.error_message as string | null,
-        nextAttemptAt: r.next_attempt_at as number | null,
-        updatedAt: r.updated_at as number,
-      }));
+      .map(itemRow);
   }
 
   /** Back to PENDING with a fresh attempt budget (a redrive). */

@@ -1,4 +1,5 @@
 import type Database from "better-sqlite3";
+import { jsonText, runRecord } from "../rows.js";
 import type { RunStore } from "../run-store.js";
 import {
   ITEM_STATUSES,
@@ -9,16 +10,7 @@ import {
 } from "../types.js";
 import { dbNow, NOW } from "./clock.js";
 
-const toRecord = (r: Record<string, unknown>): RunRecord => ({
-  id: r.id as string,
-  job: r.job as string,
-  trigger: r.trigger as string,
-  owner: r.owner as string,
-  startedAt: r.started_at as number,
-  finishedAt: r.finished_at as number | null,
-  status: r.status as string | null,
-  result: typeof r.result === "string" ? (JSON.parse(r.result) as unknown) : null,
-});
+const toRecord = (r: Record<string, unknown>): RunRecord => runRecord(r, jsonText);
 
 export class SqliteRunStore implements RunStore {
   constructor(private readonly db: Database.Database) {}
