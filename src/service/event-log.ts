@@ -43,6 +43,13 @@ export function describeEvent(e: SyncEvent): Described | undefined {
       };
     case "phase:start":
       return { level: "info", message: `${at}: phase started at checkpoint ${e.checkpoint ?? "(none)"}` };
+    case "plan:joined":
+      return { level: "info", message: `${at}: worker ${e.owner} joined plan ${e.planId}` };
+    case "plan:left":
+      return {
+        level: "info",
+        message: `${at}: worker ${e.owner} left plan ${e.planId}${e.closed ? ", which it closed (the checkpoint moved)" : ""}`,
+      };
     case "plan:recorded":
       return {
         level: "info",
