@@ -60,7 +60,7 @@ export async function planPhase(
   const from = scope ? (scope.since ?? null) : force ? null : checkpoint;
   const listing = await source.list(from, target, ctx);
   // a scoped listing is never a snapshot: it must not delete what it does not list
-  const plan = await plans.createPlan(ref, from, target, scope ? "delta" : listing.mode);
+  const plan = await plans.createPlan(ref, from, target, scope ? "delta" : listing.mode, force);
   const wanted = scope?.ids ? new Set(scope.ids) : undefined;
   let batch: PlannedItem[] = [];
   let total = 0;

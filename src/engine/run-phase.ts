@@ -69,7 +69,8 @@ export async function runPhase(o: RunPhaseOptions): Promise<PhaseResult> {
     const { plan, resumed, counts } = planned;
     if (!plan) break;
     last = plan;
-    limitedUntil = (await processPlan(plan, { ...o, ctx, force: o.force }, counts)).rateLimitedUntil;
+    limitedUntil = (await processPlan(plan, { ...o, ctx, force: o.force || plan.forced }, counts))
+      .rateLimitedUntil;
     if (aborted() || limitedUntil !== undefined) break;
     const before = (await plans.checkpoint(ref))?.value ?? null;
     if (!(await plans.closePlan(plan, o.fence))) break;
@@ -101,7 +102,7 @@ export async function joinPlan(
   events.emit("plan:joined", { job: plan.job, phase: plan.phase, planId: plan.id, owner: o.owner });
   let closed = false;
   try {
-    await processPlan(plan, { ...o, ctx, force: false });
+    await processPlan(plan, { ...o, ctx, force: plan.forced });
     if (o.signal.aborted) return false;
     const before = (await plans.checkpoint(plan))?.value ?? null;
     closed = await plans.closePlan(plan);

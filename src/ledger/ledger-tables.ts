@@ -68,7 +68,7 @@ export const LEDGER_TABLES: readonly TableSpec[] = [
   ),
   table(
     "plans",
-    "id:int, job:text, phase:text, scope:text, from_checkpoint:text, target:text, mode:text, state:text, created_at:int, closed_at:int",
+    "id:int, job:text, phase:text, scope:text, from_checkpoint:text, target:text, mode:text, forced:bool, state:text, created_at:int, closed_at:int",
     ["id"],
     { identity: "id" },
   ),

@@ -28,7 +28,13 @@ export interface ItemFilter {
 export interface PlanStore {
   findPlan(ref: PhaseRef, state: "planning" | "open"): Promise<PlanRecord | undefined>;
   latestPlan(ref: PhaseRef): Promise<PlanRecord | undefined>;
-  createPlan(ref: PhaseRef, from: string | null, target: string | null, mode: PlanMode): Promise<PlanRecord>;
+  createPlan(
+    ref: PhaseRef,
+    from: string | null,
+    target: string | null,
+    mode: PlanMode,
+    forced?: boolean,
+  ): Promise<PlanRecord>;
   /** Records items of a plan being planned (PENDING); a key listed twice is recorded once. */
   recordItems(plan: PlanRecord, items: readonly PlannedItem[]): Promise<void>;
   /** Ends recording: a snapshot plan also gets a deletion for every fingerprinted key it did not list. */

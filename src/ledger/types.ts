@@ -26,6 +26,8 @@ export interface PlanRecord extends PhaseRef {
   fromCheckpoint: string | null;
   target: string | null;
   mode: PlanMode;
+  /** Made by a forced run (`--force`): whoever processes its items reprocesses unchanged ones too. */
+  forced: boolean;
   state: "planning" | "open" | "closed";
   createdAt: number;
   closedAt: number | null;

@@ -22,6 +22,7 @@ export function plansContract(h: Harness, options: ContractOptions): void {
         fromCheckpoint: "T0",
         target: "T1",
         mode: "delta",
+        forced: false,
         state: "planning",
       });
       expect((await plans.findPlan(ref, "planning"))?.id).toBe(plan.id);
@@ -33,6 +34,15 @@ export function plansContract(h: Harness, options: ContractOptions): void {
       expect(await plans.findPlan(phaseRef("j", "p", "other-scope"), "open")).toBeUndefined();
       const next = await plans.createPlan(ref, "T1", "T2", "delta");
       expect((await plans.latestPlan(ref))?.id).toBe(next.id);
+    });
+
+    it("a plan made by a forced run says so, to whoever reads it (a worker that joins it)", async () => {
+      const { ledger } = h();
+      const ref = phaseRef();
+      const forced = await ledger.plans.createPlan(ref, null, "T1", "snapshot", true);
+      await ledger.plans.sealPlan(forced);
+      const other = await h().second();
+      expect(await other.plans.findPlan(ref, "open")).toMatchObject({ id: forced.id, forced: true });
     });
 
     it("records a key listed twice once, also when a resumed planning lists it again", async () => {

@@ -17,8 +17,8 @@ const MIGRATIONS: readonly string[] = [
 
   CREATE TABLE plans (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, job TEXT NOT NULL, phase TEXT NOT NULL,
-    scope TEXT NOT NULL, from_checkpoint TEXT, target TEXT, mode TEXT NOT NULL, state TEXT NOT NULL,
-    created_at BIGINT NOT NULL, closed_at BIGINT
+    scope TEXT NOT NULL, from_checkpoint TEXT, target TEXT, mode TEXT NOT NULL,
+    forced BOOLEAN NOT NULL DEFAULT false, state TEXT NOT NULL, created_at BIGINT NOT NULL, closed_at BIGINT
   );
   CREATE INDEX plans_ref ON plans (job, phase, scope, state);
 

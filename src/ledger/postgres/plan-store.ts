@@ -27,6 +27,7 @@ interface PlanRow {
   from_checkpoint: string | null;
   target: string | null;
   mode: PlanMode;
+  forced: boolean;
   state: PlanRecord["state"];
   created_at: number;
   closed_at: number | null;
@@ -41,6 +42,7 @@ function toPlan(r: PlanRow): PlanRecord {
     fromCheckpoint: r.from_checkpoint,
     target: r.target,
     mode: r.mode,
+    forced: r.forced,
     state: r.state,
     createdAt: r.created_at,
     closedAt: r.closed_at,
@@ -84,11 +86,12 @@ export class PgPlanStore implements PlanStore {
     from: string | null,
     target: string | null,
     mode: PlanMode,
+    forced = false,
   ): Promise<PlanRecord> {
     const rows = await this.db.query<PlanRow>(
-      `INSERT INTO plans (job, phase, scope, from_checkpoint, target, mode, state, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, 'planning', ${NOW}) RETURNING *`,
-      [ref.job, ref.phase, ref.scope, from, target, mode],
+      `INSERT INTO plans (job, phase, scope, from_checkpoint, target, mode, forced, state, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, 'planning', ${NOW}) RETURNING *`,
+      [ref.job, ref.phase, ref.scope, from, target, mode, forced],
     );
     return toPlan(rows[0]!);
   }

@@ -111,6 +111,9 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE chunks ADD COLUMN symbol TEXT;
   ALTER TABLE chunks ADD COLUMN language TEXT;
   `,
+  /* a plan made by a forced run says so: workers that join it reprocess unchanged items too */ `
+  ALTER TABLE plans ADD COLUMN forced INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -28,6 +28,7 @@ interface PlanRow {
   from_checkpoint: string | null;
   target: string | null;
   mode: PlanMode;
+  forced: number;
   state: PlanRecord["state"];
   created_at: number;
   closed_at: number | null;
@@ -42,6 +43,7 @@ function toPlan(r: PlanRow): PlanRecord {
     fromCheckpoint: r.from_checkpoint,
     target: r.target,
     mode: r.mode,
+    forced: r.forced === 1,
     state: r.state,
     createdAt: r.created_at,
     closedAt: r.closed_at,
@@ -77,13 +79,19 @@ export class SqlitePlanStore implements PlanStore {
     return Promise.resolve(row && toPlan(row));
   }
 
-  createPlan(ref: PhaseRef, from: string | null, target: string | null, mode: PlanMode): Promise<PlanRecord> {
+  createPlan(
+    ref: PhaseRef,
+    from: string | null,
+    target: string | null,
+    mode: PlanMode,
+    forced = false,
+  ): Promise<PlanRecord> {
     const row = this.db
-      .prepare<[string, string, string, string | null, string | null, string], PlanRow>(
-        `INSERT INTO plans (job, phase, scope, from_checkpoint, target, mode, state, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'planning', ${NOW}) RETURNING *`,
+      .prepare<[string, string, string, string | null, string | null, string, number], PlanRow>(
+        `INSERT INTO plans (job, phase, scope, from_checkpoint, target, mode, forced, state, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'planning', ${NOW}) RETURNING *`,
       )
-      .get(ref.job, ref.phase, ref.scope, from, target, mode)!;
+      .get(ref.job, ref.phase, ref.scope, from, target, mode, forced ? 1 : 0)!;
     return Promise.resolve(toPlan(row));
   }
 
