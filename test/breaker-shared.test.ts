@@ -123,7 +123,7 @@ const [stateDir, url, calls, gap] = process.argv.slice(2);
 const ledger = openLedger({ stateDir });
 const policy = new ProviderPolicy("api", ledger.resilience, {
   retry: { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0, exponentialBase: 2, jitter: "none", budgetMs: 60000 },
-  breaker: { failureThreshold: 3, successThreshold: 1, timeoutMs: 2000, maxTimeoutMs: 2000, halfOpenMaxCalls: 1, probeLeaseMs: 10000 },
+  breaker: { failureThreshold: 3, successThreshold: 1, timeoutMs: 6000, maxTimeoutMs: 6000, halfOpenMaxCalls: 1, probeLeaseMs: 10000 },
   timeoutMs: 5000, concurrency: 4, pauseOnRateLimit: true, rateLimitWaitMs: 100, enabled: true, classify: {},
 }, "host:" + process.pid + ":w");
 const out = [];
@@ -149,7 +149,8 @@ await ledger.close();
         child.on("close", () => resolve(JSON.parse(out) as string[]));
       });
 
-    // process A trips the breaker; process B, started after, never reaches the server while it is open
+    // process A trips the breaker; process B, started after, never reaches the server while it is open (6 s:
+    // longer than a process takes to start on a loaded machine, which a 2 s period was not)
     const a = await run(3, 0);
     expect(a).toEqual(["fail", "fail", "fail"]);
     expect(server.stats.requests).toBe(3);
@@ -159,13 +160,13 @@ await ledger.close();
 
     // after the open period both hammer it at once: exactly one probe reaches the server (it fails,
     // so the breaker re-opens and every other call of both processes is refused)
-    await new Promise((r) => setTimeout(r, 2200));
+    await new Promise((r) => setTimeout(r, 6200));
     const [x, y] = await Promise.all([run(3, 20), run(3, 20)]);
     expect(server.stats.requests - 3).toBe(1);
     expect([...x, ...y].sort()).toEqual(["fail", "open", "open", "open", "open", "open"]);
 
     // the next open period ends; a healthy server closes it again for everyone
-    await new Promise((r) => setTimeout(r, 2200));
+    await new Promise((r) => setTimeout(r, 6200));
     server.setScript(undefined);
     const healed = await run(1, 0);
     expect(healed).toEqual(["ok"]);
