@@ -72,6 +72,12 @@ async function start(): Promise<TestPostgres> {
     rmSync(dir, { recursive: true, force: true });
   };
   process.once("exit", stopNow);
+  // a test process ended by a signal (a timeout, ^C) takes its cluster with it
+  for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const)
+    process.once(sig, () => {
+      stopNow();
+      process.exit(128 + (sig === "SIGINT" ? 2 : sig === "SIGHUP" ? 1 : 15));
+    });
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     restart: async (pauseMs = 0) => {
