@@ -1,4 +1,6 @@
+import { existsSync } from "node:fs";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { overStdio } from "./helpers/mcp-client.js";
 import { freshSchema, testPostgres } from "./helpers/postgres.js";
 import { gitConfig, runCli, Workspace } from "./helpers/workspace.js";
 
@@ -66,6 +68,39 @@ describe("the CLI on a PostgreSQL ledger", () => {
     const fromBack = await runCli(["status", "--json"], { cwd, env: { SYNCWARDEN_STATE_DIR: "back" } });
     expect(fromBack.code).toBe(0);
     expect(fromBack.stdout).toContain(second);
+  });
+
+  it("ledger: in the configuration with a postgres-docs sink: run stores there, and an MCP client's search finds it, ranked, with a snippet", async () => {
+    const { url } = await testPostgres();
+    const schema = freshSchema();
+    ws = new Workspace();
+    ws.commit({
+      "docs/alpha.md": "the quick brown fox jumps over the lazy dog\n",
+      "docs/beta.md": "a lazy afternoon with no fox at all, only a dog\n",
+      "docs/gamma.md": "nothing to see here\n",
+    });
+    const config = gitConfig({ sink: "{ type: postgres-docs, table: code }" });
+    ws.write("syncwarden.yaml", `ledger: { url: ${JSON.stringify(url)}, schema: ${schema} }\n${config}`);
+    const run = await runCli(["run", "--json"], { cwd: ws.dir });
+    expect(run.code, run.stderr).toBe(0);
+    expect((JSON.parse(run.stdout) as RunJson).phases[0]!.completed).toBe(3);
+    // nothing went to a SQLite file: the state folder holds no ledger
+    expect(existsSync(ws.dbFile)).toBe(false);
+
+    const cleanups: (() => Promise<void> | void)[] = [];
+    try {
+      const { call } = await overStdio(ws.configFile, ws.dir, cleanups);
+      const found = (await call("search", { query: '"quick brown" fox', job: "code", limit: 5 }))
+        .structuredContent as { hits: { key: string; snippet: string }[] };
+      expect(found.hits.map((h) => h.key)).toEqual(["docs/alpha.md"]);
+      expect(found.hits[0]!.snippet).toContain("[quick]");
+      const both = (await call("search", { query: "lazy dog -afternoon", limit: 5 })).structuredContent as {
+        hits: { key: string }[];
+      };
+      expect(both.hits.map((h) => h.key)).toEqual(["docs/alpha.md"]);
+    } finally {
+      for (const c of cleanups.reverse()) await c();
+    }
   });
 
   it("a postgres-docs sink without a PostgreSQL ledger is a configuration error naming the key", async () => {
