@@ -1,4 +1,4 @@
-import { explainNextRun, MIN_GAP_MS, parseSchedules, type Schedule } from "../config/schedule.js";
+import { explainNextRun, parseSchedules, type Schedule } from "../config/schedule.js";
 import { errorMessage, isLockedError } from "../errors.js";
 import type { SyncService } from "../service/sync-service.js";
 import { realClock, type Clock } from "./daemon.js";
@@ -21,7 +21,9 @@ export interface WorkerOptions {
  * A long-lived worker (`syncwarden worker`): joins the open plans of its jobs beside every other worker
  * and runner (leases and fencing tokens keep them apart), and plans a new run of a job when it is due and
  * nobody holds the job's lock (whoever takes the lock plans; the others join). A job with a schedule is
- * due by it; a job without one only before its first run (later runs come from `run` or a schedule).
+ * due by it; a job without one only before its first run (later runs come from `run` or a schedule). A
+ * plan left in planning (its planner died before it opened it) makes the job due too: the worker that
+ * gets the lock plans again, and no person is needed.
  */
 export class Worker {
   private readonly schedules: Map<string, Schedule>;
@@ -78,8 +80,10 @@ export class Worker {
         `${job}: run ${result.runId} ${result.status} in ${result.durationSeconds}s`,
       );
     } catch (e) {
-      // another worker took the lock first: it plans, this one joins on the next look
+      // another runner holds the lock (planning now, or its lease not yet expired): it plans, this one
+      // joins on a later look, after its poll
       if (!isLockedError(e)) throw e;
+      return false;
     }
     return true;
   }
@@ -88,7 +92,8 @@ export class Worker {
     const facts = await this.sync.scheduleFacts(job);
     const schedule = this.schedules.get(job);
     const now = this.clock.now();
-    if (schedule) return explainNextRun(schedule, facts.lastSuccess, facts.lastStart, now).due;
-    return facts.lastSuccess === null && (facts.lastStart === null || facts.lastStart + MIN_GAP_MS <= now);
+    if (schedule && explainNextRun(schedule, facts.lastSuccess, facts.lastStart, now).due) return true;
+    if (!schedule && facts.lastStart === null) return true;
+    return this.sync.planningLeft(job);
   }
 }

@@ -270,6 +270,13 @@ export class SyncService {
     return { lastSuccess: Number.isFinite(parsed) ? parsed : null, lastStart: last?.startedAt ?? null };
   }
 
+  /** True when a phase of the job has a plan left in planning (its planner stopped before it opened the plan, or is planning now). */
+  async planningLeft(job: string): Promise<boolean> {
+    for (const p of this.job(job).phases)
+      if (await this.ledger.plans.findPlan({ job, phase: p.name, scope: "" }, "planning")) return true;
+    return false;
+  }
+
   /** Past runs, newest first. */
   history(job: string | undefined, limit: number): Promise<RunRecord[]> {
     return this.ledger.runs.list(job, limit);
