@@ -1,5 +1,15 @@
 import type { ErrorClass } from "../errors.js";
-import type { EventRecord, ItemRow, ItemStatus, RunRecord } from "./types.js";
+import type {
+  BreakerRecord,
+  EventRecord,
+  GateRecord,
+  ItemRow,
+  ItemStatus,
+  JobLock,
+  PlanMode,
+  PlanRecord,
+  RunRecord,
+} from "./types.js";
 
 /**
  * Rows as both implementations' tables name their columns (snake_case), into the records the role stores
@@ -52,3 +62,103 @@ export const eventRecord = (r: Row, json: JsonColumn): EventRecord => ({
 export const jsonText: JsonColumn = (v) => (typeof v === "string" ? (JSON.parse(v) as unknown) : v);
 /** PostgreSQL's JSONB is parsed by the driver. */
 export const jsonParsed: JsonColumn = (v) => v;
+
+/** A boolean column: SQLite keeps 0/1, PostgreSQL a boolean. */
+type Flag = number | boolean;
+const flag = (v: Flag): boolean => v === true || v === 1;
+
+export interface PlanRow {
+  id: number;
+  job: string;
+  phase: string;
+  scope: string;
+  from_checkpoint: string | null;
+  target: string | null;
+  mode: PlanMode;
+  forced: Flag;
+  state: PlanRecord["state"];
+  created_at: number;
+  closed_at: number | null;
+}
+
+export const toPlan = (r: PlanRow): PlanRecord => ({
+  id: r.id,
+  job: r.job,
+  phase: r.phase,
+  scope: r.scope,
+  fromCheckpoint: r.from_checkpoint,
+  target: r.target,
+  mode: r.mode,
+  forced: flag(r.forced),
+  state: r.state,
+  createdAt: r.created_at,
+  closedAt: r.closed_at,
+});
+
+export interface BreakerRow {
+  provider: string;
+  state: BreakerRecord["state"];
+  failures: number;
+  successes: number;
+  opened_at: number | null;
+  open_until: number | null;
+  reopen_count: number;
+  isolated: Flag;
+  reason: string | null;
+  updated_at: number;
+}
+
+export const toBreaker = (r: BreakerRow): BreakerRecord => ({
+  provider: r.provider,
+  state: r.state,
+  failures: r.failures,
+  successes: r.successes,
+  openedAt: r.opened_at,
+  openUntil: r.open_until,
+  reopenCount: r.reopen_count,
+  isolated: flag(r.isolated),
+  reason: r.reason,
+  updatedAt: r.updated_at,
+});
+
+export interface GateRow {
+  provider: string;
+  paused_until: number;
+  reason: string | null;
+  tokens: number | null;
+  refilled_at: number | null;
+  updated_at: number;
+}
+
+export const toGate = (r: GateRow): GateRecord => ({
+  provider: r.provider,
+  pausedUntil: r.paused_until,
+  reason: r.reason,
+  tokens: r.tokens,
+  refilledAt: r.refilled_at,
+  updatedAt: r.updated_at,
+});
+
+export interface LockRow {
+  job: string;
+  owner: string;
+  pid: number;
+  host: string;
+  started_at: number;
+  heartbeat_at: number;
+  expires_at: number;
+  fence: number;
+  expired: Flag;
+}
+
+export const toLock = (r: LockRow): JobLock => ({
+  job: r.job,
+  owner: r.owner,
+  pid: r.pid,
+  host: r.host,
+  startedAt: r.started_at,
+  heartbeatAt: r.heartbeat_at,
+  expiresAt: r.expires_at,
+  fence: r.fence,
+  expired: flag(r.expired),
+});

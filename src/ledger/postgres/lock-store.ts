@@ -2,30 +2,7 @@ import type { LockStore } from "../lock-store.js";
 import type { JobLock, LockAttempt } from "../types.js";
 import { millis } from "./millis.js";
 import { NOW, type PgDatabase } from "./pg-database.js";
-
-interface LockRow {
-  job: string;
-  owner: string;
-  pid: number;
-  host: string;
-  started_at: number;
-  heartbeat_at: number;
-  expires_at: number;
-  fence: number;
-  expired: boolean;
-}
-
-const toLock = (r: LockRow): JobLock => ({
-  job: r.job,
-  owner: r.owner,
-  pid: r.pid,
-  host: r.host,
-  startedAt: r.started_at,
-  heartbeatAt: r.heartbeat_at,
-  expiresAt: r.expires_at,
-  fence: r.fence,
-  expired: r.expired,
-});
+import { toLock, type LockRow } from "../rows.js";
 
 const COLUMNS = `job, owner, pid, host, started_at, heartbeat_at, expires_at, fence, expires_at < ${NOW} AS expired`;
 

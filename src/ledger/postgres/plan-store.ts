@@ -18,36 +18,7 @@ import type { PgDocumentWriter } from "./document-writer.js";
 import { ItemQueries } from "./item-queries.js";
 import { ItemTransitions } from "./item-transitions.js";
 import { NOW, type PgDatabase } from "./pg-database.js";
-
-interface PlanRow {
-  id: number;
-  job: string;
-  phase: string;
-  scope: string;
-  from_checkpoint: string | null;
-  target: string | null;
-  mode: PlanMode;
-  forced: boolean;
-  state: PlanRecord["state"];
-  created_at: number;
-  closed_at: number | null;
-}
-
-function toPlan(r: PlanRow): PlanRecord {
-  return {
-    id: r.id,
-    job: r.job,
-    phase: r.phase,
-    scope: r.scope,
-    fromCheckpoint: r.from_checkpoint,
-    target: r.target,
-    mode: r.mode,
-    forced: r.forced,
-    state: r.state,
-    createdAt: r.created_at,
-    closedAt: r.closed_at,
-  };
-}
+import { toPlan, type PlanRow } from "../rows.js";
 
 /** Tables a job's state lives in (--nuke), children first. */
 const JOB_TABLES = ["items", "plans", "fingerprints", "checkpoints", "debts"] as const;

@@ -2,30 +2,7 @@ import type Database from "better-sqlite3";
 import type { LockStore } from "../lock-store.js";
 import type { JobLock, LockAttempt } from "../types.js";
 import { NOW } from "./clock.js";
-
-interface LockRow {
-  job: string;
-  owner: string;
-  pid: number;
-  host: string;
-  started_at: number;
-  heartbeat_at: number;
-  expires_at: number;
-  fence: number;
-  expired: number;
-}
-
-const toLock = (r: LockRow): JobLock => ({
-  job: r.job,
-  owner: r.owner,
-  pid: r.pid,
-  host: r.host,
-  startedAt: r.started_at,
-  heartbeatAt: r.heartbeat_at,
-  expiresAt: r.expires_at,
-  fence: r.fence,
-  expired: r.expired === 1,
-});
+import { toLock, type LockRow } from "../rows.js";
 
 const SELECT = `SELECT *, expires_at < ${NOW} AS expired FROM job_locks`;
 

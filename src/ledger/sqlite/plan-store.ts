@@ -19,36 +19,7 @@ import { NOW } from "./clock.js";
 import type { SqliteDocumentStore } from "./document-store.js";
 import { ItemTransitions } from "./item-transitions.js";
 import { fenceValid } from "./lock-store.js";
-
-interface PlanRow {
-  id: number;
-  job: string;
-  phase: string;
-  scope: string;
-  from_checkpoint: string | null;
-  target: string | null;
-  mode: PlanMode;
-  forced: number;
-  state: PlanRecord["state"];
-  created_at: number;
-  closed_at: number | null;
-}
-
-function toPlan(r: PlanRow): PlanRecord {
-  return {
-    id: r.id,
-    job: r.job,
-    phase: r.phase,
-    scope: r.scope,
-    fromCheckpoint: r.from_checkpoint,
-    target: r.target,
-    mode: r.mode,
-    forced: r.forced === 1,
-    state: r.state,
-    createdAt: r.created_at,
-    closedAt: r.closed_at,
-  };
-}
+import { toPlan, type PlanRow } from "../rows.js";
 
 /** Plans, their items and the checkpoints they move, in one SQLite file. */
 export class SqlitePlanStore implements PlanStore {

@@ -2,50 +2,7 @@ import type Database from "better-sqlite3";
 import type { CallState, Reading, ResilienceStore } from "../resilience-store.js";
 import type { BreakerRecord, BreakerState, DebtRecord, GateRecord } from "../types.js";
 import { dbNow, NOW } from "./clock.js";
-
-interface BreakerRow {
-  provider: string;
-  state: BreakerRecord["state"];
-  failures: number;
-  successes: number;
-  opened_at: number | null;
-  open_until: number | null;
-  reopen_count: number;
-  isolated: number;
-  reason: string | null;
-  updated_at: number;
-}
-
-const toBreaker = (r: BreakerRow): BreakerRecord => ({
-  provider: r.provider,
-  state: r.state,
-  failures: r.failures,
-  successes: r.successes,
-  openedAt: r.opened_at,
-  openUntil: r.open_until,
-  reopenCount: r.reopen_count,
-  isolated: r.isolated === 1,
-  reason: r.reason,
-  updatedAt: r.updated_at,
-});
-
-interface GateRow {
-  provider: string;
-  paused_until: number;
-  reason: string | null;
-  tokens: number | null;
-  refilled_at: number | null;
-  updated_at: number;
-}
-
-const toGate = (r: GateRow): GateRecord => ({
-  provider: r.provider,
-  pausedUntil: r.paused_until,
-  reason: r.reason,
-  tokens: r.tokens,
-  refilledAt: r.refilled_at,
-  updatedAt: r.updated_at,
-});
+import { toBreaker, toGate, type BreakerRow, type GateRow } from "../rows.js";
 
 type CallRow = [
   now: number,
