@@ -1,6 +1,7 @@
 import type { ErrorClass } from "../errors.js";
 import type {
   BreakerRecord,
+  DebtRecord,
   EventRecord,
   GateRecord,
   ItemRow,
@@ -161,4 +162,17 @@ export const toLock = (r: LockRow): JobLock => ({
   expiresAt: r.expires_at,
   fence: r.fence,
   expired: flag(r.expired),
+});
+
+export const debtRecord = (r: Row): DebtRecord => ({
+  id: r.id as number,
+  job: r.job as string,
+  phase: r.phase as string,
+  key: r.key as string,
+  version: r.version as string,
+  step: r.step as number,
+  provider: r.provider as string | null,
+  reason: r.reason as string | null,
+  attempts: r.attempts as number,
+  createdAt: r.created_at as number,
 });

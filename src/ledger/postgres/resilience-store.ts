@@ -3,7 +3,7 @@ import type { CallState, Reading, ResilienceStore } from "../resilience-store.js
 import type { BreakerRecord, BreakerState, DebtRecord, GateRecord } from "../types.js";
 import { millis } from "./millis.js";
 import { NOW, type PgDatabase } from "./pg-database.js";
-import { toBreaker, toGate, type BreakerRow, type GateRow } from "../rows.js";
+import { debtRecord, toBreaker, toGate, type BreakerRow, type GateRow } from "../rows.js";
 
 interface CallRow {
   now: number;
@@ -216,18 +216,7 @@ export class PgResilienceStore implements ResilienceStore {
        WHERE ($1::text IS NULL OR job = $1) AND id > $2 ORDER BY id LIMIT $3`,
       [filter.job ?? null, filter.afterId ?? 0, filter.limit],
     );
-    return rows.map((r) => ({
-      id: r.id as number,
-      job: r.job as string,
-      phase: r.phase as string,
-      key: r.key as string,
-      version: r.version as string,
-      step: r.step as number,
-      provider: r.provider as string | null,
-      reason: r.reason as string | null,
-      attempts: r.attempts as number,
-      createdAt: r.created_at as number,
-    }));
+    return rows.map(debtRecord);
   }
 
   async countDebts(job: string | undefined): Promise<number> {

@@ -2,7 +2,7 @@ import type Database from "better-sqlite3";
 import type { CallState, Reading, ResilienceStore } from "../resilience-store.js";
 import type { BreakerRecord, BreakerState, DebtRecord, GateRecord } from "../types.js";
 import { dbNow, NOW } from "./clock.js";
-import { toBreaker, toGate, type BreakerRow, type GateRow } from "../rows.js";
+import { debtRecord, toBreaker, toGate, type BreakerRow, type GateRow } from "../rows.js";
 
 type CallRow = [
   now: number,
@@ -182,20 +182,7 @@ export class SqliteResilienceStore implements ResilienceStore {
         `SELECT * FROM debts WHERE (@job IS NULL OR job = @job) AND id > @after ORDER BY id LIMIT @limit`,
       )
       .all({ job: filter.job ?? null, after: filter.afterId ?? 0, limit: filter.limit });
-    return Promise.resolve(
-      rows.map((r) => ({
-        id: r.id as number,
-        job: r.job as string,
-        phase: r.phase as string,
-        key: r.key as string,
-        version: r.version as string,
-        step: r.step as number,
-        provider: r.provider as string | null,
-        reason: r.reason as string | null,
-        attempts: r.attempts as number,
-        createdAt: r.created_at as number,
-      })),
-    );
+    return Promise.resolve(rows.map(debtRecord));
   }
 
   countDebts(job: string | undefined): Promise<number> {
