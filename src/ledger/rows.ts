@@ -3,6 +3,7 @@ import type {
   BreakerRecord,
   DebtRecord,
   EventRecord,
+  InterruptedRunFacts,
   GateRecord,
   ItemRow,
   ItemStatus,
@@ -10,7 +11,9 @@ import type {
   PlanMode,
   PlanRecord,
   RunRecord,
+  StatusCounts,
 } from "./types.js";
+import { ITEM_STATUSES } from "./types.js";
 
 /**
  * Rows as both implementations' tables name their columns (snake_case), into the records the role stores
@@ -176,3 +179,24 @@ export const debtRecord = (r: Row): DebtRecord => ({
   attempts: r.attempts as number,
   createdAt: r.created_at as number,
 });
+
+/** Item counts per (phase, status), in the order given, folded into one entry per phase (an interrupted run's facts). */
+export function phaseCounts(
+  rows: readonly { phase: string; status: ItemStatus; n: number; raw: number }[],
+): InterruptedRunFacts["phases"] {
+  const phases = new Map<string, { phase: string; counts: StatusCounts; raw: number }>();
+  for (const r of rows) {
+    let p = phases.get(r.phase);
+    if (!p) {
+      p = {
+        phase: r.phase,
+        counts: Object.fromEntries(ITEM_STATUSES.map((s) => [s, 0])) as StatusCounts,
+        raw: 0,
+      };
+      phases.set(r.phase, p);
+    }
+    p.counts[r.status] += r.n;
+    p.raw += r.raw;
+  }
+  return [...phases.values()];
+}

@@ -1,13 +1,7 @@
 import type pg from "pg";
-import { jsonParsed, runRecord } from "../rows.js";
+import { jsonParsed, phaseCounts, runRecord } from "../rows.js";
 import type { RunStore } from "../run-store.js";
-import {
-  ITEM_STATUSES,
-  type InterruptedRunFacts,
-  type ItemStatus,
-  type RunRecord,
-  type StatusCounts,
-} from "../types.js";
+import type { InterruptedRunFacts, ItemStatus, RunRecord } from "../types.js";
 import { toJsonb } from "./jsonb.js";
 import { NOW, type PgDatabase } from "./pg-database.js";
 
@@ -114,22 +108,10 @@ async function runFacts(
      ORDER BY g.first_plan, g.phase COLLATE "C"`,
     [job, from],
   );
-  const phases = new Map<string, { phase: string; counts: StatusCounts; raw: number }>();
-  let lastActivityAt: number | null = null;
-  for (const r of rows) {
-    if (r.phase === null || r.status === null) continue; // no items: the clock's row alone
-    let p = phases.get(r.phase);
-    if (!p) {
-      p = {
-        phase: r.phase,
-        counts: Object.fromEntries(ITEM_STATUSES.map((s) => [s, 0])) as StatusCounts,
-        raw: 0,
-      };
-      phases.set(r.phase, p);
-    }
-    p.counts[r.status] += r.n;
-    p.raw += r.raw;
-    if (r.last !== null && (lastActivityAt === null || r.last > lastActivityAt)) lastActivityAt = r.last;
-  }
-  return { finishedAt: rows[0]!.now, phases: [...phases.values()], lastActivityAt };
+  const items = rows.filter(
+    (r): r is typeof r & { phase: string; status: ItemStatus } => r.phase !== null && r.status !== null,
+  ); // no items: the clock's row alone
+  const last = items.map((r) => r.last).filter((t): t is number => t !== null);
+  const lastActivityAt = last.length > 0 ? Math.max(...last) : null;
+  return { finishedAt: rows[0]!.now, phases: phaseCounts(items), lastActivityAt };
 }

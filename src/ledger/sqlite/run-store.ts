@@ -1,13 +1,7 @@
 import type Database from "better-sqlite3";
-import { jsonText, runRecord } from "../rows.js";
+import { jsonText, phaseCounts, runRecord } from "../rows.js";
 import type { RunStore } from "../run-store.js";
-import {
-  ITEM_STATUSES,
-  type InterruptedRunFacts,
-  type ItemStatus,
-  type RunRecord,
-  type StatusCounts,
-} from "../types.js";
+import type { InterruptedRunFacts, ItemStatus, RunRecord } from "../types.js";
 import { dbNow, NOW } from "./clock.js";
 
 const toRecord = (r: Record<string, unknown>): RunRecord => runRecord(r, jsonText);
@@ -92,20 +86,6 @@ export class SqliteRunStore implements RunStore {
          GROUP BY i.phase, i.status ORDER BY MIN(p.id), i.phase`,
       )
       .all(job, to, from);
-    const phases = new Map<string, { phase: string; counts: StatusCounts; raw: number }>();
-    for (const r of rows) {
-      let p = phases.get(r.phase);
-      if (!p) {
-        p = {
-          phase: r.phase,
-          counts: Object.fromEntries(ITEM_STATUSES.map((s) => [s, 0])) as StatusCounts,
-          raw: 0,
-        };
-        phases.set(r.phase, p);
-      }
-      p.counts[r.status] += r.n;
-      p.raw += r.raw;
-    }
-    return [...phases.values()];
+    return phaseCounts(rows);
   }
 }
