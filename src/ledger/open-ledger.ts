@@ -17,9 +17,6 @@ export interface LedgerConfig {
 /** The ledger's file in a state folder. */
 export const ledgerFile = (stateDir: string): string => path.join(stateDir, "state.db");
 
-/** True when the configuration's ledger is a shared server rather than a file in the state folder. */
-export const isSharedLedger = (config: LedgerConfig): boolean => config.ledger !== undefined;
-
 /** Opens (creating and migrating if needed) the configuration's ledger. */
 export function openLedger(config: LedgerConfig): Ledger {
   if (config.ledger) return openPostgresLedger(config.ledger);
