@@ -1,4 +1,5 @@
 import type { DocumentStore } from "../ledger/document-store.js";
+import type { Extraction } from "../ledger/knowledge.js";
 import type { ClaimedItem, DocumentWrite, PlanMode, PlannedItem } from "../ledger/types.js";
 import type { HttpClient } from "../resilience/http-client.js";
 import type { OwnProviderSpec } from "../resilience/providers.js";
@@ -62,6 +63,8 @@ export interface Doc {
   metadata: Record<string, unknown>;
   /** An embedding added by an enrich step; the sqlite-docs sink stores it beside the document. */
   vector?: { model: string; values: readonly number[] };
+  /** Entities, facts and a summary an LLM extracted (llm-extract); the memory sink stores them with the episode. */
+  extraction?: Extraction;
 }
 
 export type SinkChange = ({ kind: "upsert" } & Doc) | { kind: "delete"; key: string };
