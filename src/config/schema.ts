@@ -79,6 +79,15 @@ export const postgresDocsSinkSchema = z.strictObject({
   table: name("table").optional(),
 });
 
+/**
+ * Episodes of agent sessions with what an LLM extracted from them (entities, facts): the knowledge store of
+ * the ledger's own database, beside the episodes' text in its document store (searched by `memory search`).
+ */
+export const memorySinkSchema = z.strictObject({
+  type: z.literal("memory"),
+  table: name("table").optional(),
+});
+
 export const sqliteDocsSinkSchema = z.strictObject({
   type: z.literal("sqlite-docs"),
   /** The collection documents go to; default: the phase's name (so phases never overwrite each other's keys). */
@@ -143,16 +152,18 @@ export const phaseSchema = z
     ]),
     enrich: z.array(z.discriminatedUnion("type", [embeddingsEnrichSchema, moduleEnrichSchema])).default([]),
     sink: z
-      .discriminatedUnion("type", [sqliteDocsSinkSchema, postgresDocsSinkSchema, moduleConnectorSchema])
+      .discriminatedUnion("type", [
+        sqliteDocsSinkSchema,
+        postgresDocsSinkSchema,
+        memorySinkSchema,
+        moduleConnectorSchema,
+      ])
       .prefault({ type: "sqlite-docs" }),
     /** Whether `--incremental-only` runs this phase. */
     incremental: z.boolean().default(true),
   })
   .transform((p) => {
-    const sink =
-      p.sink.type === "sqlite-docs" || p.sink.type === "postgres-docs"
-        ? { type: p.sink.type, table: p.sink.table ?? p.name }
-        : p.sink;
+    const sink = p.sink.type === "module" ? p.sink : { type: p.sink.type, table: p.sink.table ?? p.name };
     return { ...p, sink };
   });
 
@@ -279,11 +290,15 @@ export type GithubSourceConfig = z.infer<typeof githubSourceSchema>;
 export type HttpJsonSourceConfig = z.infer<typeof httpJsonSourceSchema>;
 export type EmbeddingsEnrichConfig = z.infer<typeof embeddingsEnrichSchema>;
 export type ModuleConnectorConfig = z.infer<typeof moduleConnectorSchema>;
+export type MemorySinkConfig = z.infer<typeof memorySinkSchema>;
 export type PhaseConfig = z.infer<typeof phaseSchema>;
 export type JobConfig = z.infer<typeof jobSchema>;
 export type ConfigFile = z.infer<typeof configSchema>;
 
-/** The sinks that write the ledger's own document store (committed with the item's completion; `search` reads it). */
+/**
+ * The collection of a sink that writes the ledger's own document store (sqlite-docs, postgres-docs,
+ * memory: committed with the item's completion; `search` reads it).
+ */
 export function ledgerDocsTable(sink: PhaseConfig["sink"]): string | undefined {
-  return sink.type === "sqlite-docs" || sink.type === "postgres-docs" ? sink.table : undefined;
+  return sink.type === "module" ? undefined : sink.table;
 }

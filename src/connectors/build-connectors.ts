@@ -2,6 +2,7 @@ import type { PhaseConfig } from "../config/schema.js";
 import { OpenAiEmbeddings } from "./enrichers/openai-embeddings.js";
 import { loadModuleConnector } from "./load-module.js";
 import { LedgerDocsSink } from "./sinks/ledger-docs-sink.js";
+import { MemorySink } from "./sinks/memory-sink.js";
 import { GitSource } from "./sources/git-source.js";
 import { GithubSource } from "./sources/github-source.js";
 import { HttpJsonSource } from "./sources/http-json-source.js";
@@ -51,9 +52,9 @@ export async function buildConnectors(
 export async function buildSink(phase: PhaseConfig, ctx: Omit<ConnectorContext, "signal">): Promise<Sink> {
   const at = `jobs.${ctx.job}.phases.${phase.name}.sink`;
   const sink = phase.sink;
-  return sink.type === "module"
-    ? await loadModuleConnector<Sink>(at, sink, ["apply"], ctx)
-    : LedgerDocsSink.from(sink.type, sink.table, at, ctx.documents);
+  if (sink.type === "module") return await loadModuleConnector<Sink>(at, sink, ["apply"], ctx);
+  if (sink.type === "memory") return MemorySink.from(sink.table, at, ctx.documents);
+  return LedgerDocsSink.from(sink.type, sink.table, at, ctx.documents);
 }
 
 export async function closeConnectors(c: PhaseConnectors): Promise<void> {

@@ -1,3 +1,4 @@
+import type { KnowledgeWrite } from "./knowledge.js";
 import type { ErrorClass } from "../errors.js";
 
 export type ItemStatus = "PENDING" | "PROCESSING" | "COMPLETED" | "SKIPPED" | "FAILED" | "DEAD";
@@ -82,7 +83,7 @@ export interface DocumentDelete {
   key: string;
 }
 /** A write to the embedded document store, committed in the same transaction as the item's settlement. */
-export type DocumentWrite = DocumentUpsert | DocumentDelete | VectorWrite;
+export type DocumentWrite = DocumentUpsert | DocumentDelete | VectorWrite | KnowledgeWrite;
 
 /** Only the embedding of a stored document (paying a debt). */
 export interface VectorWrite {
@@ -228,6 +229,14 @@ export interface DebtRecord {
   reason: string | null;
   attempts: number;
   createdAt: number;
+}
+
+/** A debt recorded, or paid, with writes made outside an item's settlement (a note, a debt payment). */
+export interface DebtChanges {
+  /** The debt these writes pay: it goes in their transaction. */
+  paid?: number;
+  /** Steps owed for the document written. */
+  owe?: readonly (NewDebt & { job: string; phase: string; key: string; version: string })[];
 }
 
 export interface NewDebt {

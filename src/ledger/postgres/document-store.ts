@@ -2,7 +2,14 @@ import type pg from "pg";
 import { chunkText } from "../chunk-text.js";
 import type { DocumentStore } from "../document-store.js";
 import { toHit, type SearchRow } from "../search-row.js";
-import type { DocumentChunk, DocumentUpsert, DocumentWrite, SearchHit, VectorWrite } from "../types.js";
+import type {
+  DebtChanges,
+  DocumentChunk,
+  DocumentUpsert,
+  DocumentWrite,
+  SearchHit,
+  VectorWrite,
+} from "../types.js";
 import type { PgDocumentWriter } from "./document-writer.js";
 import { NOW, type PgDatabase } from "./pg-database.js";
 
@@ -172,10 +179,22 @@ export class PgDocumentStore implements DocumentStore, PgDocumentWriter {
     );
   }
 
-  /** Writes outside an item settlement (paying a debt), in one transaction. */
-  async write(writes: readonly DocumentWrite[]): Promise<void> {
-    if (writes.length === 0) return;
-    await this.db.tx((c) => this.apply(c, writes));
+  /** Writes outside an item settlement (paying a debt, a note), in one transaction with the debts they change. */
+  async write(writes: readonly DocumentWrite[], debts: DebtChanges = {}): Promise<void> {
+    const owe = debts.owe ?? [];
+    if (writes.length === 0 && debts.paid === undefined && owe.length === 0) return;
+    await this.db.tx(async (c) => {
+      await this.apply(c, writes);
+      if (debts.paid !== undefined) await c.query("DELETE FROM debts WHERE id = $1", [debts.paid]);
+      for (const d of owe)
+        await c.query(
+          `INSERT INTO debts (job, phase, key, version, step, provider, reason, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, ${NOW}, ${NOW})
+           ON CONFLICT (job, phase, key, step) DO UPDATE SET version = excluded.version,
+             reason = excluded.reason, updated_at = excluded.updated_at`,
+          [d.job, d.phase, d.key, d.version, d.step, d.provider, d.reason],
+        );
+    });
   }
 
   /** Deletes a job's documents, their chunks and vectors (inside the plan store's forgetJob transaction). */

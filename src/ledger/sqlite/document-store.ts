@@ -1,7 +1,7 @@
 import type Database from "better-sqlite3";
 import { SqliteVectorIndex, type VectorExtensionLoader } from "./vector-index.js";
 import type { DocumentStore } from "../document-store.js";
-import type { DocumentChunk, DocumentWrite, SearchHit } from "../types.js";
+import type { DebtChanges, DocumentChunk, DocumentWrite, SearchHit } from "../types.js";
 import { chunkText } from "../chunk-text.js";
 import { dbNow } from "./clock.js";
 import { toHit, type SearchRow } from "../search-row.js";
@@ -98,12 +98,21 @@ export class SqliteDocumentStore implements DocumentStore {
     if (w.vector && id !== undefined) this.putVector(id, w.job, w.vector);
   }
 
-  /** Writes outside an item settlement (paying a debt), in one transaction. */
-  write(writes: readonly DocumentWrite[]): Promise<void> {
+  /** Writes outside an item settlement (paying a debt, a note), in one transaction with the debts they change. */
+  write(writes: readonly DocumentWrite[], debts: DebtChanges = {}): Promise<void> {
     this.db
       .transaction(() => {
         const now = dbNow(this.db);
         for (const w of writes) this.apply(w, now);
+        if (debts.paid !== undefined) this.db.prepare("DELETE FROM debts WHERE id = ?").run(debts.paid);
+        const owe = this.db.prepare(
+          `INSERT INTO debts (job, phase, key, version, step, provider, reason, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (job, phase, key, step) DO UPDATE SET version = excluded.version,
+             reason = excluded.reason, updated_at = excluded.updated_at`,
+        );
+        for (const d of debts.owe ?? [])
+          owe.run(d.job, d.phase, d.key, d.version, d.step, d.provider, d.reason, now, now);
       })
       .immediate();
     return Promise.resolve();
