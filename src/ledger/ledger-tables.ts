@@ -55,8 +55,9 @@ const table = (
 
 /**
  * Every table of the ledger with every column both implementations keep, parents before children
- * (cleared in reverse). Derived state is not here: PostgreSQL's generated `chunks.tsv`, SQLite's FTS5
- * index and its sqlite-vec indexes (`vector_indexes`): each implementation rebuilds its own. Each
+ * (cleared in reverse). Derived state is not here: PostgreSQL's generated `tsv` columns, SQLite's FTS5
+ * indexes (kept by triggers) and its sqlite-vec indexes (`vector_indexes`): each implementation rebuilds
+ * its own. Each
  * implementation checks that its schema has exactly these columns before a copy, so a migration that
  * adds one cannot be silently left behind.
  */

@@ -17,6 +17,7 @@ import {
   factRecord,
   normaliseType,
 } from "../knowledge-rows.js";
+import { nearestEpisodes } from "../nearest-episodes.js";
 import { toFtsQuery, type SqliteDocumentStore } from "./document-store.js";
 
 type Row = Record<string, unknown>;
@@ -66,23 +67,19 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     return Promise.resolve(rows.map(episode));
   }
 
-  /** Nearest documents by the documents' vector index, kept when they are episodes (asking for more until enough). */
-  async semanticEpisodes(vector: readonly number[], filter: KnowledgeFilter): Promise<EpisodeRecord[]> {
-    const total = await this.documents.countVectors(filter.job);
+  /** Nearest documents by the documents' vector index (KNN through sqlite-vec), kept when they are episodes. */
+  semanticEpisodes(vector: readonly number[], filter: KnowledgeFilter): Promise<EpisodeRecord[]> {
     const find = this.db.prepare<[string, string, string], Row>(
       `SELECT ${EPISODE_COLUMNS} FROM episodes ep WHERE ep.job = ? AND ep.collection = ? AND ep.key = ?`,
     );
-    for (let k = Math.max(filter.limit * 4, 20); ; k *= 4) {
-      const hits = await this.documents.semanticSearch(vector, {
-        ...(filter.job ? { job: filter.job } : {}),
-        limit: k,
-      });
-      const found = hits.flatMap((h) => {
-        const r = find.get(h.job, h.collection, h.key);
-        return r ? [episode(r)] : [];
-      });
-      if (found.length >= filter.limit || hits.length < k || k >= total) return found.slice(0, filter.limit);
-    }
+    return nearestEpisodes(this.documents, vector, filter, (hits) =>
+      Promise.resolve(
+        hits.flatMap((h) => {
+          const r = find.get(h.job, h.collection, h.key);
+          return r ? [episode(r)] : [];
+        }),
+      ),
+    );
   }
 
   searchEntities(query: string, filter: KnowledgeFilter): Promise<EntityRecord[]> {
