@@ -27,7 +27,7 @@ export interface Ledger {
   readonly maintenance: MaintenanceStore;
   /** The document store embedded in the ledger's own database, when this implementation has one (sqlite-docs writes into it). */
   readonly documents?: DocumentStore;
-  /** Episodes, entities and facts beside the documents (the memory sink writes them through the document store). */
+  /** Episodes, entities and facts beside the documents (written through them as `KnowledgeWrite`s), when this implementation has them. */
   readonly knowledge?: KnowledgeStore;
   /**
    * Raw access to every table, for `copyLedger` only (the role stores are the way to read and write).

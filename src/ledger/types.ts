@@ -1,5 +1,5 @@
-import type { KnowledgeWrite } from "./knowledge.js";
 import type { ErrorClass } from "../errors.js";
+import type { KnowledgeWrite } from "./knowledge.js";
 
 export type ItemStatus = "PENDING" | "PROCESSING" | "COMPLETED" | "SKIPPED" | "FAILED" | "DEAD";
 export const ITEM_STATUSES: readonly ItemStatus[] = [
@@ -82,7 +82,10 @@ export interface DocumentDelete {
   collection: string;
   key: string;
 }
-/** A write to the embedded document store, committed in the same transaction as the item's settlement. */
+/**
+ * A write to the embedded document store, committed in the same transaction as the item's settlement; a
+ * knowledge write (an episode's extraction) goes to the knowledge store beside it.
+ */
 export type DocumentWrite = DocumentUpsert | DocumentDelete | VectorWrite | KnowledgeWrite;
 
 /** Only the embedding of a stored document (paying a debt). */

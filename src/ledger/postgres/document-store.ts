@@ -11,6 +11,7 @@ import type {
   VectorWrite,
 } from "../types.js";
 import type { PgDocumentWriter } from "./document-writer.js";
+import { PgKnowledgeWriter } from "./knowledge-writer.js";
 import { NOW, type PgDatabase } from "./pg-database.js";
 
 /** ts_headline's options: one fragment of about 16 words with the SQLite snippet's markers. */
@@ -77,6 +78,8 @@ function rounds(writes: readonly DocumentWrite[]): DocumentWrite[][] {
 export class PgDocumentStore implements DocumentStore, PgDocumentWriter {
   /** The schema the `vector` extension is installed in, null without it; undefined until looked up. */
   private pgvector: string | null | undefined;
+  /** Episodes' knowledge, written with their documents (after them, in each round). */
+  private readonly knowledge = new PgKnowledgeWriter();
 
   constructor(private readonly db: PgDatabase) {}
 
@@ -96,6 +99,7 @@ export class PgDocumentStore implements DocumentStore, PgDocumentWriter {
       ws.map((w) => w.collection),
       ws.map((w) => w.key),
     ];
+    for (const d of deletes) await this.knowledge.deleteEpisode(c, d.job, d.collection, d.key);
     if (deletes.length > 0)
       // chunks and the vector go with the row (ON DELETE CASCADE)
       await c.query(
@@ -142,6 +146,8 @@ export class PgDocumentStore implements DocumentStore, PgDocumentWriter {
           vectors.map((w) => realArray(w.vector!.values)),
         ],
       );
+    // an episode's knowledge after its document (a sink writes the upsert first: rounds keep that order)
+    for (const w of writes) if (w.kind === "knowledge") await this.knowledge.apply(c, w);
   }
 
   /** A new version's chunks (as written, else cut by size) replace the old ones, and its old vector goes. */
@@ -199,6 +205,7 @@ export class PgDocumentStore implements DocumentStore, PgDocumentWriter {
 
   /** Deletes a job's documents, their chunks and vectors (inside the plan store's forgetJob transaction). */
   async forget(c: pg.PoolClient, job: string): Promise<void> {
+    await this.knowledge.forgetJob(c, job);
     await c.query("DELETE FROM documents WHERE job = $1", [job]);
   }
 
