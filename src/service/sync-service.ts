@@ -26,6 +26,7 @@ import { runJob, type RunDeps } from "./run-job.js";
 import { checkSince, normaliseScope } from "./scope.js";
 import { searchDocuments, type SearchOptions, type SearchOutcome } from "./search.js";
 import { checkSources } from "./check-sources.js";
+import { markSessionEnded, type SessionHookInput, type SessionMarked } from "./session-hook.js";
 import { githubLimits, githubProviders, type GithubLimit } from "./github-limits.js";
 import { requireJob, requirePhases } from "./known-jobs.js";
 import { jobStatus, providerHealth, type JobStatus, type ProviderHealth } from "./status.js";
@@ -203,6 +204,11 @@ export class SyncService {
         (!req.options?.incrementalOnly || p.incremental) &&
         (entities === undefined || entities.includes(p.name)),
     );
+  }
+
+  /** A coding agent's hook says a transcript is finished (`sessions hook`): its sessions source emits its open turns. */
+  markSessionEnded(input: SessionHookInput, job?: string): Promise<SessionMarked> {
+    return markSessionEnded(this.ledger.meta, this.loaded, input, job);
   }
 
   /** Runs owed enrich steps (`retry --debts`); providers still down keep their debts. */
