@@ -249,6 +249,18 @@ describe("sessions source", () => {
     expect(scoped.status).toBe("completed");
     expect([...ws.documents("memory").keys()].sort()).toEqual([`${CODEX}:0-1`, `${MAIN}:0-4`].sort());
     expect(ws.checkpoint("memory", "episodes")).toBeNull();
+    // its checkpoint is its own state of every file: --since means nothing to it, and says so
+    await expect(run({ scope: { since: "1d" } })).rejects.toThrow(
+      /no phase of job memory takes a since value/,
+    );
+  });
+
+  it("a path that matches no transcript is a warning, not a failure", async () => {
+    ws = new Workspace();
+    open(sessionsConfig());
+    const result = await run();
+    expect(result.status).toBe("completed");
+    expect(result.warnings.join("\n")).toContain("no transcript matches");
   });
 
   it("kill -9 mid-plan loses nothing: the next run finishes the plan and the checkpoint names its state", async () => {

@@ -3,6 +3,7 @@ import { isLockedError } from "../../errors.js";
 import { parseHookInput, type SessionHookInput } from "../../service/session-hook.js";
 import { act, globalsOf, withServices, type GlobalOptions } from "../context.js";
 import { EXIT } from "../exit-codes.js";
+import { commandHelpText } from "../help-text.js";
 
 export function register(program: Command): void {
   const sessions = program.command("sessions").description("coding-agent transcripts (the sessions source)");
@@ -11,6 +12,7 @@ export function register(program: Command): void {
     .description(
       "a Claude Code SessionEnd/PreCompact hook: reads the hook's JSON on stdin and marks that transcript finished, so the next run emits its last turns",
     )
+    .addHelpText("after", commandHelpText("sessions hook"))
     .option("--job <name>", "the job to run (default: the one whose sessions source covers the transcript)")
     .option("--run", "run that job now (a job another run holds is left queued for that run: exit 0)")
     .action(act((_o: unknown, cmd: Command) => hookCommand(globalsOf<HookOptions>(cmd))));

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import path from "node:path";
 import type { PlannedItem } from "../../../ledger/types.js";
 import { parseClaudeCode } from "./claude-code-format.js";
@@ -7,7 +7,7 @@ import { detectFormat, type SessionFormat } from "./detect-format.js";
 import { cutEpisodes, type EpisodeLimits } from "./episodes.js";
 import { renderEpisode, renderTurn } from "./render-episode.js";
 import type { FileState } from "./session-state.js";
-import { hashPrefix, readTranscriptLines } from "./transcript-lines.js";
+import { digestSoFar, prefixHash, readTranscriptLines, type TranscriptLines } from "./transcript-lines.js";
 import type { ParsedTurns, SessionFacts, Turn } from "./turns.js";
 
 export interface ReadOptions {
@@ -54,38 +54,41 @@ export async function readSession(
   prev: FileState | undefined,
   o: ReadOptions,
 ): Promise<ReadOutcome> {
-  if (
-    prev &&
-    prev.offset > 0 &&
-    stat.size >= prev.size &&
-    (await hashPrefix(file, prev.offset)) === prev.prefix
-  ) {
-    const lines = await readTranscriptLines(
-      file,
-      { from: prev.offset, to: stat.size, firstLine: prev.line },
-      o.finished,
-    );
-    const parsed = parse(prev.format, lines.records, o.maxToolChars, prev.facts);
-    if (prev.format === "codex" || parsed.turns.length === 0 || parsed.anchor === (prev.anchor ?? undefined))
-      return settle(file, stat, prev, parsed, lines, o, prev.format, true);
+  if (prev && prev.offset > 0 && stat.size >= prev.size) {
+    const hash = await prefixHash(file, prev.offset);
+    if (digestSoFar(hash) === prev.prefix) {
+      const range = { from: prev.offset, to: stat.size, firstLine: prev.line };
+      const lines = await readTranscriptLines(file, range, o.finished);
+      const parsed = parse(prev.format, lines.records, o.maxToolChars, prev.facts);
+      if (
+        prev.format === "codex" ||
+        parsed.turns.length === 0 ||
+        parsed.anchor === (prev.anchor ?? undefined)
+      )
+        return settle(file, stat, prev, parsed, { ...lines, from: prev.offset, hash }, o, prev.format, true);
+    }
   }
   const lines = await readTranscriptLines(file, { from: 0, to: stat.size, firstLine: 0 }, o.finished);
   const format = o.format === "auto" ? (prev?.format ?? detectFormat(lines.records)) : o.format;
   if (format === undefined) return { state: undefined, items: [], malformed: lines.malformed };
   const parsed = parse(format, lines.records, o.maxToolChars, NO_FACTS);
-  return settle(file, stat, prev, parsed, lines, o, format, false);
+  const read = { ...lines, from: 0, hash: createHash("sha256") };
+  return settle(file, stat, prev, parsed, read, o, format, false);
 }
 
-async function settle(
+/** What was read: lines of bytes from `from` on, and a hash that has read the bytes before `from`. */
+type Read = TranscriptLines & { from: number; hash: Hash };
+
+function settle(
   file: string,
   stat: { size: number; mtimeMs: number },
   prev: FileState | undefined,
   parsed: ParsedTurns,
-  lines: { end: number; endLine: number; malformed: number[] },
+  lines: Read,
   o: ReadOptions,
   format: SessionFormat,
   tail: boolean,
-): Promise<ReadOutcome> {
+): ReadOutcome {
   const stem = path.basename(file).replace(/\.jsonl$/, "");
   const session = tail ? prev!.session : format === "codex" ? (parsed.facts.session ?? stem) : stem;
   const known = tail ? prev!.facts : NO_FACTS;
@@ -144,7 +147,7 @@ async function settle(
     mtimeMs: stat.mtimeMs,
     offset,
     line: next ? next.lines : lines.endLine,
-    prefix: await hashPrefix(file, offset),
+    prefix: digestSoFar(lines.hash.update(lines.bytes.subarray(0, offset - lines.from))),
     anchor:
       format === "codex" ? null : next ? next.before : (parsed.lastUuid ?? (tail ? prev!.anchor : null)),
     next: base + cut.pending,

@@ -70,12 +70,8 @@ export class SessionsSource implements Source {
         `the state ${from} the checkpoint names is gone: every transcript is read again (unchanged episodes are skipped)`,
       );
     const files: { file: string; size: number; mtimeMs: number }[] = [];
-    for (const file of await findSessionFiles(
-      sessionGlobs(this.o, this.baseDir),
-      this.o.include,
-      this.o.exclude,
-      ctx.signal,
-    )) {
+    const globs = sessionGlobs(this.o, this.baseDir);
+    for (const file of await findSessionFiles(globs, this.o.include, this.o.exclude, ctx.signal)) {
       try {
         const s = await stat(file);
         files.push({ file, size: s.size, mtimeMs: s.mtimeMs });
@@ -83,6 +79,8 @@ export class SessionsSource implements Source {
         // gone between the walk and now
       }
     }
+    if (files.length === 0)
+      ctx.warn?.(`no transcript matches ${globs.map((g) => (g.single ? g.base : `${g.base}/…`)).join(", ")}`);
     // oldest first: a resumed session's file repeats history its original wrote earlier
     files.sort((a, b) => a.mtimeMs - b.mtimeMs || (a.file < b.file ? -1 : 1));
     const emitted = new Map<string, string>();

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 
@@ -16,6 +16,8 @@ export interface TranscriptLines {
   /** The byte offset after the last line read, and the number of lines before it. */
   end: number;
   endLine: number;
+  /** The bytes read, from `range.from`. */
+  bytes: Buffer;
 }
 
 /**
@@ -66,14 +68,17 @@ export async function readTranscriptLines(
     take(start, buf.length);
     start = buf.length;
   }
-  return { records, malformed, end: range.from + start, endLine: line };
+  return { records, malformed, end: range.from + start, endLine: line, bytes: buf };
 }
 
-/** sha256 of the first `length` bytes of a file (the prefix a checkpoint stands on). */
-export async function hashPrefix(file: string, length: number): Promise<string> {
+/** A sha256 that has read the first `length` bytes of a file (the prefix a checkpoint stands on). */
+export async function prefixHash(file: string, length: number): Promise<Hash> {
   const hash = createHash("sha256");
   if (length > 0)
     for await (const chunk of createReadStream(file, { start: 0, end: length - 1 }))
       hash.update(chunk as Buffer);
-  return hash.digest("hex").slice(0, 32);
+  return hash;
 }
+
+/** The hex digest of what a hash has read so far (it can read on). */
+export const digestSoFar = (hash: Hash): string => hash.copy().digest("hex").slice(0, 32);
