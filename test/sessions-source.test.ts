@@ -1,11 +1,11 @@
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig, openServices, type Services } from "../src/index.js";
 import type { SyncResult } from "../src/service/types.js";
 import { CLI, runCli, Workspace } from "./helpers/workspace.js";
-import { appendTurns, copySessionFixtures, writeSessions } from "./helpers/sessions.js";
+import { appendTurns, copySessionFixtures, turnLines, uuidOf, writeSessions } from "./helpers/sessions.js";
 
 const MAIN = "5c1e9f0a-2b7d-4e8a-9c3f-1a2b3c4d5e01";
 const CORRUPT = "7d2e4f6a-8b9c-4d0e-a1f2-3b4c5d6e7f02";
@@ -239,6 +239,58 @@ describe("sessions source", () => {
     expect(phase(sixth).skipped).toBe(1);
     expect(phase(sixth).completed).toBe(2); // two deletions
     expect([...ws.documents("memory").keys()]).toEqual([`${s!.id}:0-1`]);
+  });
+
+  it("a rewind after episodes were emitted re-reads the session: the new branch replaces the rewound turns", async () => {
+    ws = new Workspace();
+    const [s] = writeSessions(path.join(ws.dir, "sessions/claude"), { sessions: 1, turns: 3 });
+    open(sessionsConfig(", idle_after: 1h"));
+    expect((await run()).status).toBe("completed");
+    expect([...ws.documents("memory").keys()]).toEqual([`${s!.id}:0-2`]);
+
+    // /rewind to the end of turn 0, then a new prompt: turns 1-2 leave the main line
+    const branch = turnLines({ ...s!, id: `${s!.id}-branch` }, 1, uuidOf(`${s!.id}:0:3`));
+    const later = (line: string): string =>
+      line.replace(/"timestamp":"[^"]+"/, `"timestamp":"${new Date(Date.UTC(2027, 0, 1)).toISOString()}"`);
+    appendFileSync(s!.file, branch.lines.map((l) => `${later(l)}\n`).join(""));
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    utimesSync(s!.file, old, old);
+    const result = await run();
+    expect(result.status).toBe("completed");
+    const docs = ws.documents("memory");
+    expect([...docs.keys()]).toEqual([`${s!.id}:0-1`]);
+    expect(docs.get(`${s!.id}:0-1`)).toContain("Turn 0: check");
+    expect(docs.get(`${s!.id}:0-1`)?.match(/Turn 1: check/g)).toHaveLength(1);
+    expect(docs.get(`${s!.id}:0-1`)).not.toContain("Turn 2: check");
+  });
+
+  it("keeps a bounded number of state blobs, always the one the checkpoint names", async () => {
+    ws = new Workspace();
+    const [s] = writeSessions(path.join(ws.dir, "sessions/claude"), {
+      sessions: 1,
+      turns: 2,
+      mtime: new Date(),
+    });
+    open(sessionsConfig(", idle_after: 1h, episode_turns: 1"));
+    for (let i = 0; i < 14; i++) {
+      appendTurns(s!, 1);
+      expect((await run()).status).toBe("completed");
+    }
+    expect(ws.documents("memory").size).toBe(15); // turns 0-14 closed; turn 15 open
+    const db = ws.db();
+    try {
+      const blobs = db
+        .prepare<[], { key: string }>(
+          "SELECT key FROM metadata WHERE key LIKE 'sessions-state:memory:episodes:%'",
+        )
+        .all()
+        .map((r) => r.key);
+      expect(blobs.length).toBeLessThanOrEqual(9);
+      const checkpoint = ws.checkpoint("memory", "episodes")!;
+      expect(blobs).toContain(`sessions-state:memory:episodes:${checkpoint.slice("sessions:".length)}`);
+    } finally {
+      db.close();
+    }
   });
 
   it("--ids names sessions: a scoped run lists only their episodes and leaves the main checkpoint", async () => {
