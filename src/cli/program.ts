@@ -15,6 +15,7 @@ import * as replicate from "./commands/replicate.js";
 import * as retry from "./commands/retry.js";
 import * as run from "./commands/run.js";
 import * as search from "./commands/search.js";
+import * as sessions from "./commands/sessions.js";
 import * as status from "./commands/status.js";
 import * as worker from "./commands/worker.js";
 import { EXIT } from "./exit-codes.js";
@@ -40,6 +41,7 @@ const COMMANDS = [
   github,
   ledger,
   replicate,
+  sessions,
 ];
 
 export function buildProgram(): Command {

@@ -125,6 +125,32 @@ export const httpJsonSourceSchema = z.strictObject({
   query: z.record(z.string(), z.string()).default({}),
 });
 
+const duration = (what: string) =>
+  z.string().refine((s) => parseDuration(s) !== null, {
+    error: (iss) =>
+      `invalid ${what} ${JSON.stringify(iss.input)}; use a whole number with s, m, h or d, e.g. 30s, 10m, 2h`,
+  });
+
+/** Coding-agent transcripts (Claude Code, Codex CLI) split into episodes: bounded runs of turns of one session. */
+export const sessionsSourceSchema = z.strictObject({
+  type: z.literal("sessions"),
+  /** Globs of transcript files ("~" is $HOME; relative to the config file); default by format. */
+  path: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  /** auto: told per file from its first records. */
+  format: z.enum(["auto", "claude-code", "codex"]).default("auto"),
+  /** Globs over each file's path below its path glob's folder. */
+  include: globs.default(["**"]),
+  exclude: globs.default([]),
+  /** At most this many turns in an episode. */
+  episode_turns: z.number().int().min(1).max(1000).default(8),
+  /** An episode closes early when its text would pass this many characters. */
+  episode_chars: z.number().int().min(200).default(24_000),
+  /** A session whose file has not changed for this long is finished: its trailing turns are emitted. */
+  idle_after: duration("idle_after").default("10m"),
+  /** A tool call's input and its result are each cut to this many characters. */
+  max_tool_chars: z.number().int().min(0).default(400),
+});
+
 /** Embeddings from an OpenAI-compatible /v1/embeddings endpoint (OpenAI, Ollama, vLLM). */
 export const embeddingsEnrichSchema = z.strictObject({
   type: z.literal("openai-embeddings"),
@@ -148,6 +174,7 @@ export const phaseSchema = z
       gitSourceSchema,
       githubSourceSchema,
       httpJsonSourceSchema,
+      sessionsSourceSchema,
       moduleConnectorSchema,
     ]),
     enrich: z.array(z.discriminatedUnion("type", [embeddingsEnrichSchema, moduleEnrichSchema])).default([]),
@@ -288,6 +315,7 @@ export type ProviderConfig = z.infer<typeof providerSchema>;
 export type GitSourceConfig = z.infer<typeof gitSourceSchema>;
 export type GithubSourceConfig = z.infer<typeof githubSourceSchema>;
 export type HttpJsonSourceConfig = z.infer<typeof httpJsonSourceSchema>;
+export type SessionsSourceConfig = z.infer<typeof sessionsSourceSchema>;
 export type EmbeddingsEnrichConfig = z.infer<typeof embeddingsEnrichSchema>;
 export type ModuleConnectorConfig = z.infer<typeof moduleConnectorSchema>;
 export type MemorySinkConfig = z.infer<typeof memorySinkSchema>;

@@ -6,6 +6,7 @@ import { MemorySink } from "./sinks/memory-sink.js";
 import { GitSource } from "./sources/git-source.js";
 import { GithubSource } from "./sources/github-source.js";
 import { HttpJsonSource } from "./sources/http-json-source.js";
+import { SessionsSource } from "./sources/sessions/sessions-source.js";
 import type { ConnectorContext, Enricher, Sink, Source } from "./types.js";
 
 /** An enrich step with what the engine needs to know about it. */
@@ -36,7 +37,9 @@ export async function buildConnectors(
         ? new HttpJsonSource(s)
         : s.type === "github"
           ? new GithubSource(s, `${at}.source`)
-          : await loadModuleConnector<Source>(`${at}.source`, s, ["target", "list", "fetch"], ctx);
+          : s.type === "sessions"
+            ? new SessionsSource(s, ctx.baseDir)
+            : await loadModuleConnector<Source>(`${at}.source`, s, ["target", "list", "fetch"], ctx);
   const enrich: EnrichStep[] = [];
   for (const [i, e] of phase.enrich.entries()) {
     const step =

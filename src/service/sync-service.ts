@@ -40,6 +40,7 @@ import {
 import { queryEmbedder, searchDocuments, type SearchOptions, type SearchOutcome } from "./search.js";
 import { checkSources } from "./check-sources.js";
 import { forecastDegradation, type Forecast } from "./forecast.js";
+import { markSessionEnded, type SessionHookInput, type SessionMarked } from "./session-hook.js";
 import { githubLimits, githubProviders, type GithubLimit } from "./github-limits.js";
 import { requireJob, requirePhases } from "./known-jobs.js";
 import { jobStatus, providerHealth, type JobStatus, type ProviderHealth } from "./status.js";
@@ -217,6 +218,11 @@ export class SyncService {
         (!req.options?.incrementalOnly || p.incremental) &&
         (entities === undefined || entities.includes(p.name)),
     );
+  }
+
+  /** A coding agent's hook says a transcript is finished (`sessions hook`): its sessions source emits its open turns. */
+  markSessionEnded(input: SessionHookInput, job?: string): Promise<SessionMarked> {
+    return markSessionEnded(this.ledger.meta, this.loaded, input, job);
   }
 
   /** Runs owed enrich steps (`retry --debts`); providers still down keep their debts. */
