@@ -67,6 +67,8 @@ export interface FakeLlm {
   readonly stats: FakeLlmStats;
   /** Every request's user message, in arrival order (answered or not). */
   readonly prompts: string[];
+  /** The Authorization header of the latest request. */
+  readonly lastAuthorization: string | undefined;
   /** On: every request is answered 503 (the provider is down). */
   down: boolean;
   faults: LlmFault[];

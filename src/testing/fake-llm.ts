@@ -83,6 +83,7 @@ class FakeLlmServer implements FakeLlm {
     maxConcurrent: 0,
   };
   readonly prompts: string[] = [];
+  lastAuthorization: string | undefined;
   down = false;
   faults: LlmFault[];
   fault: FakeLlmOptions["fault"];
@@ -127,6 +128,7 @@ class FakeLlmServer implements FakeLlm {
       return;
     }
     this.stats.requests++;
+    this.lastAuthorization = req.headers.authorization;
     this.concurrent++;
     this.stats.maxConcurrent = Math.max(this.stats.maxConcurrent, this.concurrent);
     try {
