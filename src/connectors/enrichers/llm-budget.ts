@@ -2,15 +2,24 @@ import { BudgetSpentError } from "../../errors.js";
 import type { KeyValueStore } from "../types.js";
 
 /** Tokens spent per run (keyed by run, provider, job and phase), for the step instances of one run. */
-const runShares = new Map<string, { used: number }>();
+interface RunShare {
+  used: number;
+  /** Reservations not settled yet: their answers may use less than they reserved. */
+  pending: number;
+  /** Reservations waiting for a settlement before deciding. */
+  waiters: Set<() => void>;
+}
+
+const fresh = (): RunShare => ({ used: 0, pending: 0, waiters: new Set() });
+const runShares = new Map<string, RunShare>();
 /** Runs remembered at most (the oldest are forgotten: their runs ended long ago). */
 const MAX_RUNS = 256;
 
-function runShare(key: string | undefined): { used: number } {
-  if (key === undefined) return { used: 0 };
+function runShare(key: string | undefined): RunShare {
+  if (key === undefined) return fresh();
   let share = runShares.get(key);
   if (!share) {
-    share = { used: 0 };
+    share = fresh();
     runShares.set(key, share);
     if (runShares.size > MAX_RUNS) runShares.delete(runShares.keys().next().value!);
   }
@@ -31,7 +40,7 @@ export interface BudgetLimits {
  * so two processes reserving at the same moment may pass it by a request each.
  */
 export class TokenBudget {
-  private readonly run: { used: number };
+  private readonly run: RunShare;
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -50,30 +59,49 @@ export class TokenBudget {
     return this.run.used;
   }
 
-  /** Reserves `tokens`, or throws BudgetSpentError (naming which budget) when they do not fit. */
-  reserve(tokens: number): Promise<void> {
-    return this.serial(async () => {
-      const { perRun, perDay } = this.limits;
-      if (perRun !== undefined && this.run.used + tokens > perRun)
-        throw new BudgetSpentError(`token budget of ${perRun} per run reached`);
-      if (perDay !== undefined) {
-        const key = this.dayKey();
-        const day = Number((await this.cache.get(key)) ?? 0);
-        if (day + tokens > perDay) throw new BudgetSpentError(`token budget of ${perDay} per day reached`);
-        await this.cache.set(key, String(day + tokens));
-      }
-      this.run.used += tokens;
-    });
+  /**
+   * Reserves `tokens`, or throws BudgetSpentError (naming which budget) when they do not fit; while
+   * reservations of this run are still out (their answers may cost less), it waits for them first.
+   */
+  async reserve(tokens: number): Promise<void> {
+    for (;;) {
+      const verdict = await this.serial(() => this.tryReserve(tokens));
+      if (verdict === undefined) return;
+      if (this.run.pending === 0) throw new BudgetSpentError(verdict);
+      await new Promise<void>((resolve) => this.run.waiters.add(resolve));
+    }
+  }
+
+  /** Undefined when reserved, else why not. */
+  private async tryReserve(tokens: number): Promise<string | undefined> {
+    const { perRun, perDay } = this.limits;
+    if (perRun !== undefined && this.run.used + tokens > perRun)
+      return `token budget of ${perRun} per run reached`;
+    if (perDay !== undefined) {
+      const key = this.dayKey();
+      const day = Number((await this.cache.get(key)) ?? 0);
+      if (day + tokens > perDay) return `token budget of ${perDay} per day reached`;
+      await this.cache.set(key, String(day + tokens));
+    }
+    this.run.used += tokens;
+    this.run.pending++;
+    return undefined;
   }
 
   /** A reserved request ended: `actual` tokens replace its estimate (0 when it was not answered). */
   settle(estimate: number, actual: number): Promise<void> {
     return this.serial(async () => {
       this.run.used += actual - estimate;
-      if (this.limits.perDay === undefined) return;
-      const key = this.dayKey();
-      const day = Number((await this.cache.get(key)) ?? 0);
-      await this.cache.set(key, String(Math.max(0, day + actual - estimate)));
+      this.run.pending--;
+      try {
+        if (this.limits.perDay === undefined) return;
+        const key = this.dayKey();
+        const day = Number((await this.cache.get(key)) ?? 0);
+        await this.cache.set(key, String(Math.max(0, day + actual - estimate)));
+      } finally {
+        for (const wake of this.run.waiters) wake();
+        this.run.waiters.clear();
+      }
     });
   }
 
