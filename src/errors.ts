@@ -80,6 +80,8 @@ export class HttpError extends SyncError {
     readonly url: string,
     /** A provider's hint (Retry-After, X-RateLimit-Reset) in ms from when the response arrived. */
     readonly retryAfterMs?: number,
+    /** The provider's own error code from the body (OpenAI's `error.code`: context_length_exceeded, ...). */
+    readonly providerCode?: string,
   ) {
     super(message, { code: `HTTP_${status}`, errorClass });
     this.name = "HttpError";
@@ -144,4 +146,33 @@ export class LockedError extends SyncError {
 
 export function isLockedError(e: unknown): e is LockedError {
   return isSyncError(e) && e.code === "LOCKED";
+}
+
+/**
+ * A token budget (per run or per day) is spent: the call is not made. Class `unavailable`, so a degradable
+ * step completes the item raw and owes it, like an open breaker.
+ */
+export class BudgetSpentError extends SyncError {
+  constructor(message: string) {
+    super(message, { code: "BUDGET_SPENT", errorClass: "unavailable" });
+    this.name = "BudgetSpentError";
+  }
+}
+
+/**
+ * A step's permanent failure on this item that a degradable step may survive by storing the item raw
+ * and owing the step (an LLM's answer malformed twice, refused, or cut at the length limit).
+ */
+export class DegradableError extends SyncError {
+  readonly degradable = true;
+
+  constructor(message: string, code: string, cause?: unknown) {
+    super(message, { code, errorClass: "permanent", cause });
+    this.name = "DegradableError";
+  }
+}
+
+/** True for an error a degradable step may complete raw on, whatever its class (see DegradableError). */
+export function isDegradableError(e: unknown): boolean {
+  return isSyncError(e) && (e as { degradable?: unknown }).degradable === true;
 }

@@ -134,6 +134,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   for (const provider of Object.values(parsed.data.providers)) {
     // every process that reads this configuration knows its secrets, whether or not it calls the provider
     registerHeaderSecrets(provider.headers, env);
+    if (provider.api_key !== undefined) registerHeaderSecrets({ authorization: provider.api_key }, env);
     for (const {
       path: [group, key],
       value,

@@ -6,6 +6,7 @@ import { parseDuration } from "./schedule.js";
 import { scheduleSchema } from "./schedule-schema.js";
 import { codebaseSchema, processingSchema } from "./codebases.js";
 import { GITHUB_REPO } from "./github-repo.js";
+import { strictSchemaProblem } from "./strict-json-schema.js";
 
 /** The `sync:` block our users already write (names kept from their systems). */
 export const syncSchema = z.strictObject({
@@ -162,6 +163,57 @@ export const embeddingsEnrichSchema = z.strictObject({
   max_input_chars: z.number().int().min(1).default(8000),
 });
 
+/** The kinds of entity llm-extract asks for by default: what a coding session is about. */
+export const CODING_ENTITY_TYPES = [
+  "file",
+  "function",
+  "library",
+  "error",
+  "decision",
+  "person",
+  "repository",
+  "command",
+  "concept",
+];
+
+/**
+ * Entities, facts and a summary extracted by an LLM from each document through an OpenAI-compatible
+ * /v1/chat/completions endpoint with structured output.
+ */
+export const llmExtractSchema = z
+  .strictObject({
+    type: z.literal("llm-extract"),
+    provider: name("provider"),
+    model: z.string().min(1),
+    /** When the provider is down, the budget spent or the answer unusable: store the item raw and owe the step. */
+    degradable: z.boolean().default(true),
+    /** Replaces the default instructions (the system message); the document's text is the user message. */
+    prompt: z.string().min(1).optional(),
+    entity_types: z.array(z.string().min(1)).min(1).default(CODING_ENTITY_TYPES),
+    /** A JSON schema for the answer instead of the default; it must still yield summary, entities and facts. */
+    schema: z.record(z.string(), z.unknown()).optional(),
+    /** OpenAI's strict structured output: the schema is checked at load for what strict demands. */
+    strict: z.boolean().default(true),
+    /** auto: json_schema, falling back to json_object for good when the server refuses json_schema. */
+    response_format: z.enum(["auto", "json_schema", "json_object"]).default("auto"),
+    max_input_chars: z.number().int().min(200).default(48_000),
+    max_output_tokens: z.number().int().min(16).default(2048),
+    temperature: z.number().min(0).max(2).default(0),
+    budget: z
+      .strictObject({
+        /** Tokens this step may spend in one run (prompt + completion); then episodes are stored raw and owed. */
+        max_tokens_per_run: z.number().int().positive().optional(),
+        /** Tokens a UTC day, across every run and process on the ledger. */
+        max_tokens_per_day: z.number().int().positive().optional(),
+      })
+      .prefault({}),
+  })
+  .superRefine((s, ctx) => {
+    const problem = s.schema && s.strict ? strictSchemaProblem(s.schema) : undefined;
+    if (problem)
+      ctx.addIssue({ code: "custom", message: problem.message, path: ["schema", ...problem.path] });
+  });
+
 const moduleEnrichSchema = moduleConnectorSchema.extend({
   degradable: z.boolean().default(false),
   provider: name("provider").optional(),
@@ -177,7 +229,9 @@ export const phaseSchema = z
       sessionsSourceSchema,
       moduleConnectorSchema,
     ]),
-    enrich: z.array(z.discriminatedUnion("type", [embeddingsEnrichSchema, moduleEnrichSchema])).default([]),
+    enrich: z
+      .array(z.discriminatedUnion("type", [embeddingsEnrichSchema, llmExtractSchema, moduleEnrichSchema]))
+      .default([]),
     sink: z
       .discriminatedUnion("type", [
         sqliteDocsSinkSchema,
@@ -218,6 +272,8 @@ export const providerSchema = z.strictObject({
   base_url: z.url().optional(),
   /** Sent with every request; values may use ${ENV_VAR}. Never logged. */
   headers: z.record(z.string(), z.string()).default({}),
+  /** Sent as `Authorization: Bearer …` (OpenAI-compatible providers); usually "${OPENAI_API_KEY}". Never logged. */
+  api_key: z.string().min(1).optional(),
   retry: z
     .strictObject({
       max_attempts: z.number().int().min(1).default(3),
@@ -249,6 +305,16 @@ export const providerSchema = z.strictObject({
       requests: z.number().positive(),
       per_seconds: seconds(0, true),
       burst: z.number().min(1).default(1),
+    })
+    .optional(),
+  /**
+   * Per-minute limits to pace by, across processes (LLM providers); without them, the limits an answer's
+   * x-ratelimit-limit-requests / -tokens headers report are used once known.
+   */
+  limits: z
+    .strictObject({
+      requests_per_minute: z.number().positive().optional(),
+      tokens_per_minute: z.number().positive().optional(),
     })
     .optional(),
   timeout: seconds(0, true).default(30),
@@ -317,6 +383,7 @@ export type GithubSourceConfig = z.infer<typeof githubSourceSchema>;
 export type HttpJsonSourceConfig = z.infer<typeof httpJsonSourceSchema>;
 export type SessionsSourceConfig = z.infer<typeof sessionsSourceSchema>;
 export type EmbeddingsEnrichConfig = z.infer<typeof embeddingsEnrichSchema>;
+export type LlmExtractConfig = z.infer<typeof llmExtractSchema>;
 export type ModuleConnectorConfig = z.infer<typeof moduleConnectorSchema>;
 export type MemorySinkConfig = z.infer<typeof memorySinkSchema>;
 export type PhaseConfig = z.infer<typeof phaseSchema>;

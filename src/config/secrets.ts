@@ -14,7 +14,8 @@ export const MIN_SECRET_LENGTH = 4;
 const MASK = "***";
 const SECRET_PARAMS =
   /([?&](?:key|api_key|apikey|token|access_token|secret|password|sig|signature)=)[^&#\s]*/gi;
-const BEARER = /\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{6,}/g;
+// the credential has a digit, a capital or a symbol: "token budget" in a sentence is no credential
+const BEARER = /\b(Bearer|Basic|token)\s+(?=[a-z]*[A-Z0-9._~+/=-])[A-Za-z0-9._~+/=-]{6,}/g;
 const USERINFO = /(\w+:\/\/)[^/@\s]+@/g;
 const KEY_LIKE = /\b(sk|ghp|gho|github_pat|xox[abp])[-_][A-Za-z0-9_-]{8,}/g;
 /** Header names whose values are credentials even when written literally in the configuration. */

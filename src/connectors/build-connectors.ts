@@ -1,4 +1,5 @@
 import type { PhaseConfig } from "../config/schema.js";
+import { LlmExtract } from "./enrichers/llm-extract.js";
 import { OpenAiEmbeddings } from "./enrichers/openai-embeddings.js";
 import { loadModuleConnector } from "./load-module.js";
 import { LedgerDocsSink } from "./sinks/ledger-docs-sink.js";
@@ -45,7 +46,9 @@ export async function buildConnectors(
     const step =
       e.type === "openai-embeddings"
         ? new OpenAiEmbeddings(e)
-        : await loadModuleConnector<Enricher>(`${at}.enrich[${i}]`, e, ["enrich"], ctx);
+        : e.type === "llm-extract"
+          ? new LlmExtract(e)
+          : await loadModuleConnector<Enricher>(`${at}.enrich[${i}]`, e, ["enrich"], ctx);
     enrich.push({ step, degradable: e.degradable, provider: e.provider ?? null });
   }
   return { source, enrich, sink: await buildSink(phase, ctx) };

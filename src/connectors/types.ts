@@ -24,6 +24,11 @@ export interface ConnectorContext {
   parentKeys(phase: string): AsyncIterable<string>;
   /** The document store embedded in the ledger, when it has one (the sqlite-docs sink writes there). */
   documents?: DocumentStore;
+  /**
+   * The run this context serves (its phases and the debts it pays), when it serves one: a step keeps
+   * per-run state by it (llm-extract's per-run token budget).
+   */
+  runId?: string;
   /** Reports something the run should warn about without failing (a glob that matches nothing). */
   warn?(message: string): void;
 }

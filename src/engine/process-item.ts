@@ -1,6 +1,12 @@
 import type { PhaseConnectors } from "../connectors/build-connectors.js";
 import type { ConnectorContext, Doc } from "../connectors/types.js";
-import { errorMessage, isBrokenCircuitError, retryHintMs, type ErrorClass } from "../errors.js";
+import {
+  errorMessage,
+  isBrokenCircuitError,
+  isDegradableError,
+  retryHintMs,
+  type ErrorClass,
+} from "../errors.js";
 import type { ClaimedItem, NewDebt, Settlement } from "../ledger/types.js";
 import { backoffDelay } from "../resilience/backoff.js";
 import { classifyError } from "../resilience/classify.js";
@@ -33,7 +39,7 @@ function isOutage(cls: ErrorClass): boolean {
 
 /**
  * One item: unchanged → SKIPPED; else fetch, enrich, sink → COMPLETED (raw, with debts, when a
- * degradable step's provider is down); an error → FAILED (retry after a backoff), PENDING (deferred
+ * degradable step's provider is down or the step failed in a way it marks degradable); an error → FAILED (retry after a backoff), PENDING (deferred
  * while a breaker is open or a rate limit lasts, no attempt consumed) or DEAD (permanent, or out
  * of attempts), or PENDING with class "config" when a provider refused the credentials (the run
  * stops: every other item would be refused too). Undefined when aborted mid-item: the lease is
@@ -86,7 +92,9 @@ export async function processItem(
       try {
         doc = await e.step.enrich(doc, ctx);
       } catch (err) {
-        if (!e.degradable || ctx.signal.aborted || !isOutage(classifyError(err))) throw err;
+        // an outage, or a failure the step marks as survivable (an answer malformed twice): raw, owed
+        const survivable = isOutage(classifyError(err)) || isDegradableError(err);
+        if (!e.degradable || ctx.signal.aborted || !survivable) throw err;
         debts.push({ step: i, provider: e.provider, reason: redact(errorMessage(err)).slice(0, 500) });
       }
     }

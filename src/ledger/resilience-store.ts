@@ -45,9 +45,16 @@ export interface ResilienceStore {
   /**
    * Reserves the next token of the shared bucket (capacity `capacity`, refilled at `perMs` tokens per
    * ms): 0 when one is there, else the ms until the token reserved now is due (the bucket goes below
-   * zero, so callers waiting in any process get one slot each, in turn).
+   * zero, so callers waiting in any process get one slot each, in turn). `amount` reserves that many
+   * at once (negative: gives them back); `atMost` then caps the bucket (what the provider says remains).
    */
-  reserveToken(provider: string, capacity: number, perMs: number): Promise<number>;
+  reserveToken(
+    provider: string,
+    capacity: number,
+    perMs: number,
+    amount?: number,
+    atMost?: number,
+  ): Promise<number>;
 
   listDebts(filter: { job?: string; limit: number; afterId?: number }): Promise<DebtRecord[]>;
   countDebts(job: string | undefined): Promise<number>;

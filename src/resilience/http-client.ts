@@ -2,7 +2,10 @@ import { HttpError } from "../errors.js";
 import { classifyStatus } from "./classify.js";
 import type { ProviderPolicy } from "./policy.js";
 import { redact } from "../config/secrets.js";
-import { header, parseRateLimit, parseRetryAfter } from "./retry-after.js";
+import { applyShouldRetry, classifyErrorBody, parseErrorBody } from "./provider-errors.js";
+import { parseRateLimit, retryAfterHint } from "./retry-after.js";
+import { exhaustedWaitMs, parseUsageLimits } from "./usage-limits.js";
+import type { UsageTicket } from "./usage-pacer.js";
 import { isSecondaryLimit, SecondaryBackoff } from "./secondary-limit.js";
 
 export interface HttpResponse {
@@ -15,6 +18,11 @@ export interface HttpResponse {
 /** Per-request extras: an ETag to send as If-None-Match (a 304 then answers with no body). */
 export interface RequestOptions {
   ifNoneMatch?: string;
+  /**
+   * The call's estimated tokens (an LLM's prompt and completion): it is paced by the provider's token
+   * and request buckets, and the answer's `usage.total_tokens` reconciles the estimate.
+   */
+  tokens?: number;
 }
 
 export interface HttpClientOptions {
@@ -44,8 +52,13 @@ export class HttpClient {
     return this.request("GET", url, undefined, signal, options);
   }
 
-  postJson(url: string, body: unknown, signal?: AbortSignal): Promise<HttpResponse> {
-    return this.request("POST", url, body, signal);
+  postJson(
+    url: string,
+    body: unknown,
+    signal?: AbortSignal,
+    options?: RequestOptions,
+  ): Promise<HttpResponse> {
+    return this.request("POST", url, body, signal, options);
   }
 
   request(
@@ -55,7 +68,11 @@ export class HttpClient {
     signal?: AbortSignal,
     options: RequestOptions = {},
   ): Promise<HttpResponse> {
-    return this.policy.execute((sig) => this.send(method, url, body, sig, options, true), signal);
+    return this.policy.execute(
+      (sig, ticket) => this.send(method, url, body, sig, options, true, ticket),
+      signal,
+      options.tokens,
+    );
   }
 
   /**
@@ -74,6 +91,7 @@ export class HttpClient {
     sig: AbortSignal,
     options: RequestOptions,
     counted: boolean,
+    ticket?: UsageTicket,
   ): Promise<HttpResponse> {
     const target = this.resolve(url);
     const shown = redact(target);
@@ -98,15 +116,25 @@ export class HttpClient {
     }
     if (!res.ok) {
       const limit = parseRateLimit(res.headers, now);
+      const usage = parseUsageLimits(res.headers);
       const secondary = limit?.remaining !== 0 && isSecondaryLimit(res.status, res.headers, text);
-      const cls = secondary
-        ? "rate_limited"
-        : classifyStatus(res.status, limit?.remaining === 0, this.policy.options.classify);
+      const errorBody = parseErrorBody(text);
+      const overridden = this.policy.options.classify[res.status];
+      // the configuration's `classify:` wins; then what the body says (quota, too large), then the status
+      const byBody = overridden === undefined ? classifyErrorBody(res.status, errorBody) : undefined;
+      const cls = applyShouldRetry(
+        byBody ??
+          (secondary
+            ? "rate_limited"
+            : classifyStatus(res.status, limit?.remaining === 0, this.policy.options.classify)),
+        res.headers,
+      );
       const hint =
-        parseRetryAfter(header(res.headers, "retry-after"), now) ??
+        retryAfterHint(res.headers, now) ??
         (limit?.remaining === 0 && limit.resetAt !== undefined && limit.resetAt > now
           ? limit.resetAt - now
           : undefined) ??
+        (res.status === 429 ? exhaustedWaitMs(usage) : undefined) ??
         (secondary ? this.secondary.next(this.policy.options.rateLimitWaitMs) : undefined);
       const detail = redact(text.slice(0, 200).replace(/\s+/g, " ").trim());
       const what = `${method} ${shown} → ${res.status}${detail ? `: ${detail}` : ""}`;
@@ -118,6 +146,7 @@ export class HttpClient {
         cls,
         shown,
         hint,
+        errorBody?.code,
       );
     }
     this.secondary.reset();
@@ -127,6 +156,14 @@ export class HttpClient {
       parsed = text === "" ? null : JSON.parse(text);
     } catch {
       throw new SyntaxError(`${method} ${shown}: malformed JSON in the response (${text.length} bytes)`);
+    }
+    if (ticket || options.tokens !== undefined) {
+      const used = (parsed as { usage?: { total_tokens?: unknown } } | null)?.usage?.total_tokens;
+      await this.policy.usage.settle(
+        ticket,
+        parseUsageLimits(res.headers),
+        typeof used === "number" ? used : undefined,
+      );
     }
     return { status: res.status, headers: res.headers, body: parsed, url: target };
   }

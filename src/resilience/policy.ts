@@ -16,6 +16,7 @@ import { SharedBulkhead } from "./shared-bulkhead.js";
 import { redact } from "../config/secrets.js";
 import { sleep } from "./sleep.js";
 import { withTimeout } from "./timeout.js";
+import { UsagePacer, type UsageLimitOptions, type UsageTicket } from "./usage-pacer.js";
 
 export interface RetryOptions {
   maxAttempts: number;
@@ -31,6 +32,8 @@ export interface PolicyOptions {
   retry: RetryOptions;
   breaker: BreakerOptions;
   rate?: { requests: number; perSeconds: number; burst: number };
+  /** Requests and tokens per minute to pace by (else learned from x-ratelimit-limit-requests / -tokens). */
+  usage?: UsageLimitOptions;
   /** The share of a rate-limit window kept unused (the gate closes when only this much remains). */
   rateReserve?: number;
   /** `concurrency` caps the calls in flight across every process on the ledger, not only this one's. */
@@ -59,6 +62,8 @@ const MAX_RATE_LIMIT_WAITS = 10_000;
 export class ProviderPolicy {
   readonly breaker: CircuitBreaker;
   readonly gate: RateGate;
+  /** Pacing by requests and tokens (calls that say what they cost, `execute`'s `cost`). */
+  readonly usage: UsagePacer;
   private readonly bulkhead: Bulkhead;
   private readonly shared: SharedBulkhead | undefined;
 
@@ -90,13 +95,23 @@ export class ProviderPolicy {
       },
       events,
     );
+    this.usage = new UsagePacer(name, store, options.usage);
     this.bulkhead = new Bulkhead(options.concurrency);
     this.shared = options.sharedConcurrency
       ? new SharedBulkhead(`${name}#in-flight`, store, options.concurrency, options.timeoutMs + 5000, owner)
       : undefined;
   }
 
-  async execute<T>(fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  /**
+   * Runs `fn` under the policy. With `cost` (the call's estimated tokens), each attempt first reserves it
+   * from the provider's shared request and token buckets and hands `fn` the ticket: the answer settles it
+   * (`usage.settle`), a failed attempt gives it back.
+   */
+  async execute<T>(
+    fn: (signal: AbortSignal, ticket?: UsageTicket) => Promise<T>,
+    signal?: AbortSignal,
+    cost?: number,
+  ): Promise<T> {
     const o = this.options;
     if (!o.enabled) return withTimeout(fn, o.timeoutMs, signal);
     const started = this.now();
@@ -113,7 +128,12 @@ export class ProviderPolicy {
         throw new GateClosedError(this.name, read.pausedUntil - read.now);
       const state = await this.gate.waitFrom(read, signal);
       signal?.throwIfAborted();
-      const atOnce = await this.bulkhead.acquire(signal);
+      const ticket = cost === undefined ? undefined : await this.usage.reserve(cost, signal);
+      signal?.throwIfAborted();
+      const atOnce = await this.bulkhead.acquire(signal).catch(async (e: unknown) => {
+        if (ticket) await this.usage.refund(ticket);
+        throw e;
+      });
       let permit: Permit | undefined;
       let failure: unknown;
       let slot: string | undefined;
@@ -126,7 +146,7 @@ export class ProviderPolicy {
           if (now && now.pausedUntil > now.now) continue;
         }
         if (breakerOn) permit = await this.breaker.acquire(atOnce ? state : undefined);
-        const result = await withTimeout(fn, o.timeoutMs, signal);
+        const result = await withTimeout((s) => fn(s, ticket), o.timeoutMs, signal);
         if (permit) await this.breaker.success(permit);
         return result;
       } catch (e) {
@@ -134,6 +154,8 @@ export class ProviderPolicy {
       } finally {
         this.bulkhead.release();
         if (slot !== undefined) await this.shared!.release(slot);
+        // an answer settled its ticket; a failure (or a call the gate sent back) gives the reservation back
+        if (ticket) await this.usage.refund(ticket);
       }
       if (signal?.aborted) {
         await this.breaker.release(permit);

@@ -63,6 +63,14 @@ export function policyOptions(
     ...(p.rate
       ? { rate: { requests: p.rate.requests, perSeconds: p.rate.per_seconds, burst: p.rate.burst } }
       : {}),
+    ...(p.limits
+      ? {
+          usage: {
+            ...(p.limits.requests_per_minute ? { requestsPerMinute: p.limits.requests_per_minute } : {}),
+            ...(p.limits.tokens_per_minute ? { tokensPerMinute: p.limits.tokens_per_minute } : {}),
+          },
+        }
+      : {}),
     timeoutMs: p.timeout * 1000,
     concurrency: p.concurrency,
     pauseOnRateLimit: sync.pause_on_rate_limit,
@@ -120,6 +128,16 @@ export class Providers {
     const headers = Object.fromEntries(
       Object.entries(p.headers).map(([h, v]) => [h, interpolate(name, h, v, this.env)]),
     );
+    // an api_key is a bearer credential: interpolated and registered as a secret like a header's value
+    if (p.api_key !== undefined)
+      headers.authorization = `Bearer ${interpolateSecret(
+        p.api_key,
+        this.env,
+        (variable) => {
+          throw new ConfigError(`providers.${name}.api_key: environment variable ${variable} is not set`);
+        },
+        "authorization",
+      )}`;
     const policy = new ProviderPolicy(
       name,
       this.store,
@@ -127,7 +145,11 @@ export class Providers {
       this.owner,
       this.events,
     );
-    const client = new HttpClient(policy, { ...(p.base_url ? { baseUrl: p.base_url } : {}), headers });
+    const client = new HttpClient(policy, {
+      ...(p.base_url ? { baseUrl: p.base_url } : {}),
+      headers,
+      ...(p.api_key !== undefined ? { credentialsHint: `providers.${name}.api_key` } : {}),
+    });
     this.built.set(name, client);
     return client;
   }

@@ -21,6 +21,16 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   return at - now > 0 ? at - now : undefined;
 }
 
+/**
+ * The wait a response asks for: `retry-after-ms` (OpenAI's, in ms) first, then Retry-After; undefined
+ * without a usable hint.
+ */
+export function retryAfterHint(h: HeaderBag, now: number): number | undefined {
+  const ms = Number(header(h, "retry-after-ms"));
+  if (header(h, "retry-after-ms") !== undefined && Number.isFinite(ms) && ms > 0) return Math.ceil(ms);
+  return parseRetryAfter(header(h, "retry-after"), now);
+}
+
 export interface RateLimitInfo {
   limit: number | undefined;
   remaining: number;

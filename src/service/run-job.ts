@@ -24,7 +24,7 @@ export interface RunDeps {
   sync: SyncSettings;
   progressIntervalMs: number;
   context(phase: string): Omit<ConnectorContext, "signal">;
-  payDebts(signal: AbortSignal): Promise<{ paid: number; remaining: number }>;
+  payDebts(signal: AbortSignal, runId?: string): Promise<{ paid: number; remaining: number }>;
   /** Throws a ConfigError naming file:line when a source of these phases cannot be read (a missing repository). */
   checkSources(phases: readonly PhaseConfig[], signal: AbortSignal): Promise<void>;
 }
@@ -40,6 +40,13 @@ export async function runJob(
 ): Promise<SyncResult> {
   const runId = req.runId ?? randomUUID();
   const started = Date.now();
+  // connectors (and the debts this run pays) know the run, for state a step keeps per run
+  const given = deps;
+  deps = {
+    ...given,
+    context: (phase) => ({ ...given.context(phase), runId }),
+    payDebts: (signal) => given.payDebts(signal, runId),
+  };
   // holding the job's lock proves every earlier run of the job stopped: those left unfinished died
   for (const r of await closeInterruptedRuns(
     deps.ledger.runs,

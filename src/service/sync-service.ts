@@ -180,7 +180,7 @@ export class SyncService {
       sync: this.loaded.config.sync,
       progressIntervalMs: this.progressIntervalMs,
       context: (phase: string) => this.connectorContext(job, phase),
-      payDebts: (signal: AbortSignal) => this.payDebts(job, signal),
+      payDebts: (signal: AbortSignal, runId?: string) => this.payDebts(job, signal, runId),
       checkSources: (selected: readonly PhaseConfig[], signal: AbortSignal) =>
         checkSources(this.loaded, job, selected, signal),
     };
@@ -226,12 +226,16 @@ export class SyncService {
   }
 
   /** Runs owed enrich steps (`retry --debts`); providers still down keep their debts. */
-  payDebts(job: string, signal: AbortSignal = new AbortController().signal): Promise<DebtOutcome> {
+  payDebts(
+    job: string,
+    signal: AbortSignal = new AbortController().signal,
+    runId?: string,
+  ): Promise<DebtOutcome> {
     return payDebts(
       this.ledger.resilience,
       job,
       this.job(job),
-      (phase) => this.connectorContext(job, phase),
+      (phase) => ({ ...this.connectorContext(job, phase), ...(runId === undefined ? {} : { runId }) }),
       signal,
     );
   }

@@ -194,17 +194,25 @@ export class PgResilienceStore implements ResilienceStore {
    * The bucket's refill and reservation in one statement: the upsert holds the gate's row (a second
    * creator takes the update path), so reservations from every process are applied one at a time.
    */
-  async reserveToken(provider: string, capacity: number, perMs: number): Promise<number> {
+  async reserveToken(
+    provider: string,
+    capacity: number,
+    perMs: number,
+    amount = 1,
+    atMost?: number,
+  ): Promise<number> {
     const [row] = await this.db.query<{ tokens: number }>(
       `INSERT INTO rate_gates (provider, tokens, refilled_at, updated_at)
-       SELECT $1, $2::float8 - 1, t.now, t.now FROM (SELECT ${NOW} AS now, ${SOFT_COMMIT} AS soft) t
+       SELECT $1, LEAST($2::float8 - $4::float8, COALESCE($5::float8, 'Infinity')), t.now, t.now
+       FROM (SELECT ${NOW} AS now, ${SOFT_COMMIT} AS soft) t
        WHERE t.soft = 'off'
        ON CONFLICT (provider) DO UPDATE SET
-         tokens = LEAST($2::float8, COALESCE(rate_gates.tokens, $2::float8)
-           + (excluded.refilled_at - COALESCE(rate_gates.refilled_at, excluded.refilled_at)) * $3::float8) - 1,
+         tokens = LEAST(LEAST($2::float8, COALESCE(rate_gates.tokens, $2::float8)
+           + (excluded.refilled_at - COALESCE(rate_gates.refilled_at, excluded.refilled_at)) * $3::float8) - $4::float8,
+           COALESCE($5::float8, 'Infinity')),
          refilled_at = excluded.refilled_at, updated_at = excluded.updated_at
        RETURNING tokens`,
-      [provider, capacity, perMs],
+      [provider, capacity, perMs, amount, atMost ?? null],
     );
     const tokens = row!.tokens;
     return tokens >= 0 ? 0 : Math.ceil(-tokens / perMs);

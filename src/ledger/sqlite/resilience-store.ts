@@ -152,12 +152,19 @@ export class SqliteResilienceStore implements ResilienceStore {
     return Promise.resolve(extended);
   }
 
-  reserveToken(provider: string, capacity: number, perMs: number): Promise<number> {
+  reserveToken(
+    provider: string,
+    capacity: number,
+    perMs: number,
+    amount = 1,
+    atMost?: number,
+  ): Promise<number> {
     const wait = this.db
       .transaction(() => {
         const { record: gate, now } = this.readGateSync(provider);
         const last = gate?.refilledAt ?? now;
-        const tokens = Math.min(capacity, (gate?.tokens ?? capacity) + (now - last) * perMs) - 1;
+        const left = Math.min(capacity, (gate?.tokens ?? capacity) + (now - last) * perMs) - amount;
+        const tokens = atMost === undefined ? left : Math.min(left, atMost);
         this.db
           .prepare(
             `INSERT INTO rate_gates (provider, tokens, refilled_at, updated_at) VALUES (@provider, @tokens, @now, @now)
