@@ -10,6 +10,8 @@ import type { EntityRecord, EpisodeRecord, FactRecord, KnowledgeStore } from "..
 import type { NewDebt } from "../ledger/types.js";
 import { fuseRanks } from "./rank-fusion.js";
 
+export type { EntityRecord, FactRecord } from "../ledger/knowledge.js";
+
 export type MemoryKind = "episodes" | "entities" | "facts" | "all";
 
 /** An episode as a reader sees it: its record and a snippet (the summary, or the start of its text while raw). */

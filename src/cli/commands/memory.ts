@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
-import type { EntityRecord, FactRecord } from "../../ledger/knowledge.js";
-import type { EpisodeView, MemoryHit, MemoryKind } from "../../service/memory.js";
+import type { EntityRecord, EpisodeView, FactRecord, MemoryHit, MemoryKind } from "../../service/memory.js";
 import { act, globalsOf, printJson, withServices, type GlobalOptions } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 import { pointInTime, positiveInt } from "../flags.js";

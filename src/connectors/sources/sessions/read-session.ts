@@ -159,7 +159,7 @@ function settle(
   return { state, items, malformed: lines.malformed };
 }
 
-/** What an episode's document carries beside its text (enough for an EpisodeOrigin, see episode-origin.ts). */
+/** What an episode's document carries beside its text (enough for an EpisodeOrigin: connectors/sinks/episode-origin.ts). */
 function episodeMetadata(
   format: SessionFormat,
   facts: SessionFacts & { session: string },
