@@ -130,6 +130,15 @@ for (let i = 0; i < Number(n); i++) {
       origin: { session: tag, firstTurn: i, lastTurn: i, startedAt: i, endedAt: i, source: "x", metadata: {} } },
   ]);
 }
+// both processes write one shared episode, the same extraction, over and over: its usage counts once
+const shared = { summary: "shared", model: "m", usage: { promptTokens: 1000, completionTokens: 1 },
+  entities: [{ name: "zod", type: "library", description: "" }], facts: [] };
+for (let i = 0; i < 5; i++)
+  await ledger.documents.write([
+    { kind: "upsert", job: "mem", collection: "episodes", key: "shared", version: "1", content: "shared" },
+    { kind: "knowledge", job: "mem", collection: "episodes", key: "shared", version: "1", extraction: shared,
+      origin: { session: "shared", firstTurn: 0, lastTurn: 0, startedAt: 0, endedAt: 0, source: "x", metadata: {} } },
+  ]);
 await ledger.close();
 `;
 
@@ -174,6 +183,27 @@ function knowledgeSuite(name: string, makeImpl: () => Impl): void {
       await write(episode("e4", "zod the person", origin("s2", T0), extraction([ent("Zod", "person")])));
       expect((await store.stats()).entities).toBe(2);
       expect((await store.entity({ name: "ZOD", type: "person" }))!.entity.type).toBe("person");
+      // full-width letters, quotes, a trailing "()" and inner spaces normalise away
+      await write(
+        episode(
+          "e5",
+          "more",
+          origin("s3", T0),
+          extraction([
+            ent("Ｚｏｄ"),
+            ent('"zod"'),
+            ent("parse()", "function"),
+            ent("`parse`", "function"),
+            ent(" big   thing ", "concept"),
+          ]),
+        ),
+      );
+      expect((await store.stats()).entities).toBe(4);
+      expect((await store.entity({ name: "parse", type: "function" }))!.entity).toMatchObject({
+        name: "parse()",
+        aliases: ["`parse`"],
+      });
+      expect((await store.entity({ name: "BIG THING" }))!.entity.name).toBe("big   thing");
     });
 
     it("two writer processes at once still make one entity per name (the constraint holds)", async () => {
@@ -192,9 +222,16 @@ function knowledgeSuite(name: string, makeImpl: () => Impl): void {
       expect(await Promise.all([run("a"), run("b")])).toEqual([0, 0]);
       rmSync(path.dirname(script), { recursive: true, force: true });
       const stats = await store.stats();
-      expect(stats).toMatchObject({ episodes: 50, extracted: 50, entities: 8, facts: 50, validFacts: 50 });
+      expect(stats).toMatchObject({
+        episodes: 51,
+        extracted: 51,
+        entities: 8,
+        facts: 50,
+        validFacts: 50,
+        promptTokens: 1050,
+      });
       const zod = await store.entity({ name: "zod" });
-      expect(zod!.entity.mentions).toBe(50);
+      expect(zod!.entity.mentions).toBe(51);
       expect(zod!.entity.aliases.length).toBeGreaterThanOrEqual(3);
       expect(zod!.facts).toHaveLength(50);
     }, 30_000);
@@ -367,6 +404,17 @@ function knowledgeSuite(name: string, makeImpl: () => Impl): void {
       expect(await store.stats()).toMatchObject({ episodes: 1, facts: 0 });
       expect((await store.entity({ name: "pino" }))!.entity.mentions).toBe(1);
       expect(await store.searchEpisodes("gone", { limit: 5 })).toEqual([]);
+      // forgetting the job (--nuke) takes all of its knowledge
+      await ledger.plans.forgetJob("mem");
+      expect(await store.stats()).toEqual({
+        episodes: 0,
+        extracted: 0,
+        entities: 0,
+        facts: 0,
+        validFacts: 0,
+        promptTokens: 0,
+        completionTokens: 0,
+      });
     });
 
     it("neighbours within 1 and 2 hops, both directions, valid facts only, nearest first", async () => {

@@ -26,46 +26,49 @@ const byKey = (a: { key: string }, b: { key: string }): number =>
  */
 export class PgKnowledgeWriter {
   async apply(c: pg.PoolClient, w: KnowledgeWrite): Promise<void> {
+    const o = w.origin;
+    const params = (): unknown[] => [
+      w.job,
+      w.collection,
+      w.key,
+      w.version,
+      o!.session,
+      o!.firstTurn,
+      o!.lastTurn,
+      o!.startedAt,
+      o!.endedAt,
+      o!.source,
+      toJsonb(o!.metadata),
+    ];
+    // a new episode starts raw at this version; a writer of the same episode at once waits for this one
+    if (o !== undefined)
+      await c.query(
+        `INSERT INTO episodes (job, collection, key, version, session, first_turn, last_turn, started_at,
+           ended_at, source, metadata, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, ${NOW})
+         ON CONFLICT (job, collection, key) DO NOTHING`,
+        params(),
+      );
+    // decided on the locked row, as the last committed writer left it
     const found = await c.query<EpisodeRow>(
       `SELECT id, version, extraction_hash, started_at FROM episodes WHERE job = $1 AND collection = $2 AND key = $3
        FOR UPDATE`,
       [w.job, w.collection, w.key],
     );
-    let ep = found.rows[0];
-    if (w.origin === undefined) {
-      if (ep === undefined) return this.missingEpisode(c, w);
-      if (ep.version !== w.version) return;
-    }
+    const locked = found.rows[0];
+    if (locked === undefined) return this.missingEpisode(c, w);
+    if (o === undefined && locked.version !== w.version) return;
     const hash = w.extraction === null ? null : extractionHash(w.extraction);
-    const sameVersion = ep?.version === w.version;
-    if (w.origin !== undefined) {
-      const o = w.origin;
-      const { rows } = await c.query<EpisodeRow>(
-        `INSERT INTO episodes AS e (job, collection, key, version, session, first_turn, last_turn, started_at,
-           ended_at, source, metadata, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, ${NOW})
-         ON CONFLICT (job, collection, key) DO UPDATE SET version = excluded.version, session = excluded.session,
-           first_turn = excluded.first_turn, last_turn = excluded.last_turn, started_at = excluded.started_at,
-           ended_at = excluded.ended_at, source = excluded.source, metadata = excluded.metadata,
-           updated_at = excluded.updated_at
-         RETURNING id, version, extraction_hash, started_at`,
-        [
-          w.job,
-          w.collection,
-          w.key,
-          w.version,
-          o.session,
-          o.firstTurn,
-          o.lastTurn,
-          o.startedAt,
-          o.endedAt,
-          o.source,
-          toJsonb(o.metadata),
-        ],
+    const sameVersion = locked.version === w.version;
+    const ep = { ...locked, started_at: o === undefined ? locked.started_at : o.startedAt };
+    if (o !== undefined)
+      await c.query(
+        `UPDATE episodes SET version = $4, session = $5, first_turn = $6, last_turn = $7, started_at = $8,
+           ended_at = $9, source = $10, metadata = $11::jsonb, updated_at = ${NOW}
+         WHERE job = $1 AND collection = $2 AND key = $3`,
+        params(),
       );
-      ep = rows[0];
-    }
-    if (ep === undefined) return;
+    // a raw write of the version already extracted keeps its extraction; the same extraction again is done
     if (sameVersion && (hash === null || ep.extraction_hash === hash)) return;
     const touched = await this.removeExtraction(c, ep.id);
     await c.query(

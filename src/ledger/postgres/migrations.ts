@@ -118,7 +118,7 @@ const MIGRATIONS: readonly string[] = [
       setweight(to_tsvector('simple', regexp_replace(description, '[\\x21-\\x2f\\x3a-\\x40\\x5b-\\x60\\x7b-\\x7e]', ' ', 'g')), 'C')) STORED,
     UNIQUE (job, type, norm_name)
   );
-  CREATE INDEX entities_name ON entities (job, norm_name);
+  CREATE INDEX entities_name ON entities (norm_name, job);
   CREATE INDEX entities_tsv ON entities USING GIN (tsv);
   CREATE TABLE entity_aliases (
     entity_id BIGINT NOT NULL REFERENCES entities (id) ON DELETE CASCADE, alias TEXT NOT NULL, norm TEXT NOT NULL,

@@ -131,7 +131,7 @@ const MIGRATIONS: readonly string[] = [
     description TEXT NOT NULL,
     UNIQUE (job, type, norm_name)
   );
-  CREATE INDEX entities_name ON entities (job, norm_name);
+  CREATE INDEX entities_name ON entities (norm_name, job);
   CREATE TABLE entity_aliases (
     entity_id INTEGER NOT NULL REFERENCES entities (id) ON DELETE CASCADE, alias TEXT NOT NULL,
     norm TEXT NOT NULL,
