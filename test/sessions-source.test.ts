@@ -293,6 +293,34 @@ describe("sessions source", () => {
     }
   });
 
+  it("a growing Codex rollout is read from its checkpoint on: new turns keep the session's cwd, branch and model", async () => {
+    ws = new Workspace();
+    copySessionFixtures(path.join(ws.dir, "sessions"), new Date());
+    open(sessionsConfig(", idle_after: 1h, episode_turns: 1"));
+    const first = await run();
+    // turn 1 is the last one: still open
+    expect([...ws.documents("memory").keys()].filter((k) => k.startsWith(CODEX))).toEqual([`${CODEX}:0-0`]);
+    const file = path.join(ws.dir, "sessions/codex/2026/11/30", `rollout-2026-11-30T10-00-00-${CODEX}.jsonl`);
+    const line = (role: string, text: string, type: string) =>
+      JSON.stringify({
+        timestamp: "2026-11-30T10:05:00.000Z",
+        type: "response_item",
+        payload: { type: "message", role, content: [{ type, text }] },
+      });
+    appendFileSync(file, `${line("user", "Add a test for the retry", "input_text")}\n`);
+    appendFileSync(file, `${line("assistant", "Added test/client.test.ts.", "output_text")}\n`);
+    const second = await run();
+    expect(phase(second).total).toBe(1); // only the turn the new prompt closed
+    expect(phase(second).checkpoint).not.toBe(phase(first).checkpoint);
+    expect(ws.documents("memory").get(`${CODEX}:1-1`)).toContain("client.ts now retries ECONNRESET twice");
+    expect(metadata(ws).get(`${CODEX}:1-1`)).toMatchObject({
+      project: "/home/dev/cli",
+      git_branch: "main",
+      model: "gpt-5-codex",
+      tools: ["apply_patch"],
+    });
+  });
+
   it("--ids names sessions: a scoped run lists only their episodes and leaves the main checkpoint", async () => {
     ws = new Workspace();
     copySessionFixtures(path.join(ws.dir, "sessions"));
