@@ -3,6 +3,7 @@ import { appendFileSync, existsSync, readFileSync, utimesSync, writeFileSync } f
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig, openServices, type Services } from "../src/index.js";
+import { episodeOrigin } from "../src/connectors/sources/sessions/episode-origin.js";
 import type { SyncResult } from "../src/service/types.js";
 import { CLI, runCli, Workspace } from "./helpers/workspace.js";
 import { appendTurns, copySessionFixtures, turnLines, uuidOf, writeSessions } from "./helpers/sessions.js";
@@ -136,6 +137,24 @@ describe("sessions source", () => {
       ended_at: "2026-11-30T09:06:05.000Z",
       first_uuid: "5c1e9f0a-0000-4000-8000-000000000001",
       last_uuid: "5c1e9f0a-0000-4000-8000-000000000027",
+    });
+    // what the memory sink records of an episode's origin
+    expect(episodeOrigin(meta.get(`${MAIN}:0-4`)!)).toEqual({
+      session: MAIN,
+      firstTurn: 0,
+      lastTurn: 4,
+      startedAt: Date.parse("2026-11-30T09:00:01.000Z"),
+      endedAt: Date.parse("2026-11-30T09:06:05.000Z"),
+      source: `sessions/claude/-home-dev-shop/${MAIN}.jsonl`,
+      metadata: {
+        format: "claude-code",
+        project: "/home/dev/shop",
+        git_branch: "feature/auth",
+        model: "claude-sonnet-4-5-20250929",
+        tools: ["Read", "Bash", "Edit"],
+        first_uuid: "5c1e9f0a-0000-4000-8000-000000000001",
+        last_uuid: "5c1e9f0a-0000-4000-8000-000000000027",
+      },
     });
     expect(meta.get(`${CODEX}:0-1`)).toMatchObject({
       format: "codex",
