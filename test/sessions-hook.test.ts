@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, utimesSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { CLI, runCli, Workspace, type CliResult } from "./helpers/workspace.js";
-import { writeSessions } from "./helpers/sessions.js";
+import { turnLines, uuidOf, writeSessions } from "./helpers/sessions.js";
 
 const SLOW_SINK = path.resolve(import.meta.dirname, "fixtures/slow-sink.mjs");
 
@@ -70,6 +70,70 @@ describe("sessions hook", () => {
     expect(flush.code, flush.stderr).toBe(0);
     expect(flush.stderr).toContain("ran memory: completed, 1/1 episodes");
     expect([...ws.documents("memory").keys()].sort()).toEqual([`${a!.id}:0-2`, `${b!.id}:0-2`].sort());
+  });
+
+  it("PreCompact flushes the open turn; what the agent writes after the compaction continues the session once", async () => {
+    ws = new Workspace();
+    const [s] = writeSessions(path.join(ws.dir, "sessions"), { sessions: 1, turns: 3, mtime: new Date() });
+    ws.write("syncwarden.yaml", config());
+    const flush = await runWithStdin(["sessions", "hook", "--run"], hookJson(s!.file, "PreCompact"), ws.dir);
+    expect(flush.code, flush.stderr).toBe(0);
+    expect([...ws.documents("memory").keys()]).toEqual([`${s!.id}:0-2`]);
+
+    // the compaction: a new root continuing the line, its summary, then the interrupted turn goes on
+    const last = uuidOf(`${s!.id}:2:3`);
+    const common = { isSidechain: false, cwd: s!.project, sessionId: s!.id, gitBranch: "main" };
+    const records = [
+      {
+        ...common,
+        parentUuid: null,
+        logicalParentUuid: last,
+        type: "system",
+        subtype: "compact_boundary",
+        content: "Conversation compacted",
+        uuid: "c0000000-0000-4000-8000-000000000001",
+        timestamp: "2026-12-01T00:00:00.000Z",
+      },
+      {
+        ...common,
+        parentUuid: "c0000000-0000-4000-8000-000000000001",
+        type: "user",
+        isCompactSummary: true,
+        isVisibleInTranscriptOnly: true,
+        message: { role: "user", content: "This session is being continued from a previous conversation." },
+        uuid: "c0000000-0000-4000-8000-000000000002",
+        timestamp: "2026-12-01T00:00:01.000Z",
+      },
+      {
+        ...common,
+        parentUuid: "c0000000-0000-4000-8000-000000000002",
+        type: "assistant",
+        message: {
+          model: "claude-sonnet-4-5-20250929",
+          id: "msg_after",
+          role: "assistant",
+          content: [{ type: "text", text: "Continuing after the compaction: the guard is in place." }],
+          stop_reason: "end_turn",
+        },
+        uuid: "c0000000-0000-4000-8000-000000000003",
+        timestamp: "2026-12-01T00:00:02.000Z",
+      },
+    ];
+    const next = turnLines(s!, 3, "c0000000-0000-4000-8000-000000000003");
+    appendFileSync(
+      s!.file,
+      [...records.map((r) => JSON.stringify(r)), ...next.lines].map((l) => `${l}\n`).join(""),
+    );
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    utimesSync(s!.file, old, old);
+    expect((await runCli(["run", "memory"], { cwd: ws.dir })).code).toBe(0);
+    const docs = ws.documents("memory");
+    expect([...docs.keys()].sort()).toEqual([`${s!.id}:0-2`, `${s!.id}:3-4`]);
+    const after = docs.get(`${s!.id}:3-4`)!;
+    expect(after).toContain("Continuing after the compaction");
+    expect(after).toContain("Turn 3: check");
+    expect(after).not.toContain("being continued");
+    expect(after).not.toContain("Turn 2: check");
   });
 
   it("bad stdin is exit 2 with the reason on stderr; a transcript no source covers is left alone (exit 0)", async () => {

@@ -3,6 +3,7 @@ import { appendFileSync, existsSync, readFileSync, utimesSync, writeFileSync } f
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig, openServices, type Services } from "../src/index.js";
+import { episodeOrigin } from "../src/connectors/sources/sessions/episode-origin.js";
 import type { SyncResult } from "../src/service/types.js";
 import { CLI, runCli, Workspace } from "./helpers/workspace.js";
 import { appendTurns, copySessionFixtures, turnLines, uuidOf, writeSessions } from "./helpers/sessions.js";
@@ -136,6 +137,24 @@ describe("sessions source", () => {
       ended_at: "2026-11-30T09:06:05.000Z",
       first_uuid: "5c1e9f0a-0000-4000-8000-000000000001",
       last_uuid: "5c1e9f0a-0000-4000-8000-000000000027",
+    });
+    // what the memory sink records of an episode's origin
+    expect(episodeOrigin(meta.get(`${MAIN}:0-4`)!)).toEqual({
+      session: MAIN,
+      firstTurn: 0,
+      lastTurn: 4,
+      startedAt: Date.parse("2026-11-30T09:00:01.000Z"),
+      endedAt: Date.parse("2026-11-30T09:06:05.000Z"),
+      source: `sessions/claude/-home-dev-shop/${MAIN}.jsonl`,
+      metadata: {
+        format: "claude-code",
+        project: "/home/dev/shop",
+        git_branch: "feature/auth",
+        model: "claude-sonnet-4-5-20250929",
+        tools: ["Read", "Bash", "Edit"],
+        first_uuid: "5c1e9f0a-0000-4000-8000-000000000001",
+        last_uuid: "5c1e9f0a-0000-4000-8000-000000000027",
+      },
     });
     expect(meta.get(`${CODEX}:0-1`)).toMatchObject({
       format: "codex",
@@ -291,6 +310,34 @@ describe("sessions source", () => {
     } finally {
       db.close();
     }
+  });
+
+  it("a growing Codex rollout is read from its checkpoint on: new turns keep the session's cwd, branch and model", async () => {
+    ws = new Workspace();
+    copySessionFixtures(path.join(ws.dir, "sessions"), new Date());
+    open(sessionsConfig(", idle_after: 1h, episode_turns: 1"));
+    const first = await run();
+    // turn 1 is the last one: still open
+    expect([...ws.documents("memory").keys()].filter((k) => k.startsWith(CODEX))).toEqual([`${CODEX}:0-0`]);
+    const file = path.join(ws.dir, "sessions/codex/2026/11/30", `rollout-2026-11-30T10-00-00-${CODEX}.jsonl`);
+    const line = (role: string, text: string, type: string) =>
+      JSON.stringify({
+        timestamp: "2026-11-30T10:05:00.000Z",
+        type: "response_item",
+        payload: { type: "message", role, content: [{ type, text }] },
+      });
+    appendFileSync(file, `${line("user", "Add a test for the retry", "input_text")}\n`);
+    appendFileSync(file, `${line("assistant", "Added test/client.test.ts.", "output_text")}\n`);
+    const second = await run();
+    expect(phase(second).total).toBe(1); // only the turn the new prompt closed
+    expect(phase(second).checkpoint).not.toBe(phase(first).checkpoint);
+    expect(ws.documents("memory").get(`${CODEX}:1-1`)).toContain("client.ts now retries ECONNRESET twice");
+    expect(metadata(ws).get(`${CODEX}:1-1`)).toMatchObject({
+      project: "/home/dev/cli",
+      git_branch: "main",
+      model: "gpt-5-codex",
+      tools: ["apply_patch"],
+    });
   });
 
   it("--ids names sessions: a scoped run lists only their episodes and leaves the main checkpoint", async () => {

@@ -108,6 +108,13 @@ function resultText(block: Obj): string {
   return asText(c);
 }
 
+/** A prompt's identity across files, kept per emitted turn in the checkpoint: 64 bits of its uuid suffice. */
+function turnId(uuid: string | null): string | null {
+  if (uuid === null) return null;
+  const hex = uuid.replaceAll("-", "");
+  return hex.length <= 16 ? hex : hex.slice(0, 8) + hex.slice(-8);
+}
+
 /** Words in a user record that belong to the turn in progress, not a new prompt. */
 const NOTE = /^\s*(<local-command-(stdout|stderr)>|\[Request interrupted by user)/;
 
@@ -169,7 +176,7 @@ export function parseClaudeCode(records: readonly TranscriptRecord[], maxToolCha
         t.parts.push({ kind: "note", text: cut(text, maxToolChars) });
         touch(t, time, uuid);
       } else if (text !== null && text.trim() !== "") {
-        turn = newTurn(text.trim(), { offset: r.offset, lines: r.line - 1 }, uuid, previous);
+        turn = newTurn(text.trim(), { offset: r.offset, lines: r.line - 1 }, turnId(uuid), previous);
         turns.push(turn);
         touch(turn, time, uuid);
       }

@@ -73,8 +73,7 @@ async function* walk(dir: string, signal: AbortSignal): AsyncIterable<string> {
 
 /**
  * The transcript files of the globs, each once: a path glob's files, kept by `include` and dropped by
- * `exclude` (both matched against the path below the glob's folder). `seen` is told every file a path glob
- * matched, filtered or not.
+ * `exclude` (both matched against the path below the glob's folder; for a single file, its name).
  */
 export async function findSessionFiles(
   globs: readonly SessionGlob[],

@@ -17,6 +17,12 @@ const NAMED_LINES = 5;
  * (`sessions:<sha>`) holding, per file, where the turns not yet in an episode start; a listing reads only
  * files whose size or mtime changed (or whose open turns are now due) and writes the next state as a new
  * blob, which the checkpoint names once the plan closes.
+ *
+ * Repeated history (`claude --resume` starting a new file that repeats old records, same uuids): the state
+ * keeps, per file, the identity of each turn its episodes hold (its prompt's uuid); a turn whose identity
+ * another file's episode already holds belongs to no episode of this file, so nothing is extracted twice.
+ * Files are read oldest first, so the original keeps its turns. A file that disappears (Claude Code deletes
+ * old transcripts) leaves the state, but its episodes stay: a memory outlives its transcript.
  */
 export class SessionsSource implements Source {
   readonly type = "sessions";

@@ -83,7 +83,7 @@ export function addTool(turn: Turn, name: string): void {
   if (!turn.tools.includes(name)) turn.tools.push(name);
 }
 
-/** A text cut to `max` characters, on one line for tool input. */
+/** A text trimmed and cut to `max` characters (a tool's input or result). */
 export function cut(text: string, max: number): string {
   const t = text.trim();
   return t.length <= max ? t : `${t.slice(0, Math.max(0, max - 1))}…`;
