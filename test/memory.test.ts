@@ -298,10 +298,11 @@ describe("agent-session memory", () => {
     const [r] = (started.structuredContent as { runs: { runId: string; job: string; degradation: string }[] })
       .runs;
     expect(r).toMatchObject({ job: JOB, degradation: "full" });
-    let result: { status: string; degradation: string } | null = null;
+    type Ended = { status: string; degradation: string };
+    let result: Ended | null = null;
     for (let i = 0; i < 300 && !result; i++) {
       const s = await client.callTool({ name: "sync_status", arguments: { run_id: r!.runId } });
-      const run = (s.structuredContent as { run?: { state: string; result: typeof result } }).run;
+      const run = (s.structuredContent as { run?: { state: string; result: Ended | null } }).run;
       if (run?.state === "ended") result = run.result;
       else await new Promise((res) => setTimeout(res, 100));
     }

@@ -3,7 +3,7 @@ import { appendFileSync, existsSync, readFileSync, utimesSync, writeFileSync } f
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig, openServices, type Services } from "../src/index.js";
-import { episodeOrigin } from "../src/connectors/sources/sessions/episode-origin.js";
+import { episodeOrigin } from "../src/connectors/sinks/episode-origin.js";
 import type { SyncResult } from "../src/service/types.js";
 import { CLI, runCli, Workspace } from "./helpers/workspace.js";
 import { appendTurns, copySessionFixtures, turnLines, uuidOf, writeSessions } from "./helpers/sessions.js";

@@ -6,6 +6,7 @@ import { buildConnectors, closeConnectors } from "../connectors/build-connectors
 import type { ConnectorContext, Doc } from "../connectors/types.js";
 import { errorMessage, UsageError } from "../errors.js";
 import type { DocumentStore } from "../ledger/document-store.js";
+import { normaliseName } from "../ledger/entity-name.js";
 import type { EntityRecord, EpisodeRecord, FactRecord, KnowledgeStore } from "../ledger/knowledge.js";
 import type { NewDebt } from "../ledger/types.js";
 import { fuseRanks } from "./rank-fusion.js";
@@ -45,6 +46,8 @@ export interface MemoryDeps {
 const SNIPPET = 240;
 /** Entities the words found that graph search starts from. */
 const SEEDS = 5;
+/** Words of a query looked up one by one as entity names. */
+const MAX_WORDS = 6;
 
 const episodeId = (e: EpisodeRecord): string => `episode\u0000${e.job}\u0000${e.collection}\u0000${e.key}`;
 type Ranked = { id: string; hit: MemoryHit };
@@ -59,7 +62,7 @@ export async function episodeView(docs: DocumentStore | undefined, e: EpisodeRec
 /**
  * Keyword (bm25), vector (the episodes' embeddings, when a job embeds) and graph (entities within `hops` facts
  * of those the words found, the facts that reach them, the episodes that mention them) search over the
- * knowledge store, fused by reciprocal rank into one list, best first.
+ * knowledge store, fused by reciprocal rank into one list, best first; entities the query names exactly lead.
  */
 export async function searchMemory(
   deps: MemoryDeps,
@@ -91,8 +94,13 @@ export async function searchMemory(
   const facts = (fs: FactRecord[]): Ranked[] =>
     fs.map((fact) => ({ id: `fact\u0000${fact.id}`, hit: { kind: "fact", fact, score: 0, via: [] } }));
 
-  const seeds = await k.searchEntities(q.query, filter);
-  if (want("entities")) add("keyword", entities(seeds));
+  // entities are short: besides the whole query, each of its words names one (`src/auth.ts zod`)
+  const words = [...new Set(q.query.split(/\s+/).filter((w) => w !== ""))].slice(0, MAX_WORDS);
+  const named = await Promise.all(
+    [q.query, ...(words.length > 1 ? words : [])].map((w) => k.searchEntities(w, filter)),
+  );
+  const seeds = [...new Map(named.flat().map((e) => [e.id, e])).values()];
+  if (want("entities")) for (const list of named) add("keyword", entities(list));
   if (want("facts")) add("keyword", facts(await k.searchFacts(q.query, filter)));
   if (want("episodes")) {
     add("keyword", await episodes(await k.searchEpisodes(q.query, filter)));
@@ -124,7 +132,12 @@ export async function searchMemory(
       add("graph", await episodes(mentioned));
     }
   }
-  const hits = fuseRanks(lists, (r) => r.id)
+  // an entity named exactly by the query (or one of its words) is what the asker means: it leads
+  const names = new Set([q.query, ...words].map(normaliseName));
+  const exact = (r: Ranked): boolean =>
+    r.hit.kind === "entity" && names.has(normaliseName(r.hit.entity.name));
+  const fused = fuseRanks(lists, (r) => r.id);
+  const hits = [...fused.filter((f) => exact(f.item)), ...fused.filter((f) => !exact(f.item))]
     .slice(0, q.limit)
     .map(({ item, score }) => ({ ...item.hit, score, via: [...(via.get(item.id) ?? [])] }));
   return { hits, warnings };
