@@ -41,11 +41,14 @@ export function createMcpServer(
   registerCancelSync(server, services.sync, launches);
   registerRetryFailed(server, services.sync, opts);
   registerSearch(server, services.sync);
-  registerSearchMemory(server, services.sync);
-  registerGetEntity(server, services.sync);
-  registerGetEpisodes(server, services.sync);
-  registerAddMemory(server, services.sync, opts);
-  registerSyncSessions(server, services.sync, launches, opts);
+  // an agent sees memory tools only where there is a memory to read, and sync_sessions where sessions are read
+  if (services.sync.memoryJobs().length > 0) {
+    registerSearchMemory(server, services.sync);
+    registerGetEntity(server, services.sync);
+    registerGetEpisodes(server, services.sync);
+    registerAddMemory(server, services.sync, opts);
+  }
+  if (services.sync.sessionJobs().length > 0) registerSyncSessions(server, services.sync, launches, opts);
   registerHistory(server, services.sync);
   registerFailedItems(server, services.sync);
   registerDoctor(server, services, opts.shutdown);

@@ -272,6 +272,11 @@ export class SyncService {
     return out;
   }
 
+  /** Jobs with a memory sink (episodes, entities, facts): what the memory tools read and add to. */
+  memoryJobs(): string[] {
+    return this.jobNames().filter((j) => this.job(j).phases.some((p) => p.sink.type === "memory"));
+  }
+
   /** Jobs that read agent sessions (a phase with a `sessions` source): what sync_sessions runs. */
   sessionJobs(): string[] {
     return this.jobNames().filter((j) => this.job(j).phases.some((p) => p.source.type === "sessions"));
