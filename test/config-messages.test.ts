@@ -31,7 +31,7 @@ describe("configuration messages", () => {
       'FILE:5:25: jobs.code.phases[0].source.type: source type "gti" is not one of git, github, http-json, sessions, module; did you mean git?',
     );
     expect(message).toContain(
-      'FILE:6:23: jobs.code.phases[0].sink.type: sink type "sqlite-doc" is not one of sqlite-docs, postgres-docs, module; did you mean sqlite-docs?',
+      'FILE:6:23: jobs.code.phases[0].sink.type: sink type "sqlite-doc" is not one of sqlite-docs, postgres-docs, memory, module; did you mean sqlite-docs?',
     );
   });
 
