@@ -51,6 +51,8 @@ export interface EventMap {
     attempt: number;
     maxAttempts: number;
     delayMs: number;
+    /** The failure's class (what metrics label retries with). */
+    errorClass: ErrorClass;
     message: string;
   };
   /** `[RATE]`: a provider's shared gate paused. */

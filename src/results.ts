@@ -18,6 +18,8 @@ export interface Progress {
   itemsPerSecond: number;
   /** Seconds left at the current rate; null until there is a rate. */
   etaSeconds: number | null;
+  /** Items this process settled in this phase so far, by outcome (what metrics count; plan counts include earlier runs'). */
+  settled?: { completed: number; skipped: number; failed: number; dead: number };
 }
 
 export interface PhaseResult {

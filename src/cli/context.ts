@@ -30,14 +30,14 @@ export interface Preflight {
 
 /** Opens the configuration's services for the length of `fn`, once the preflight checks passed. */
 export async function withServices<T>(
-  globals: GlobalOptions & Preflight,
+  globals: GlobalOptions & Preflight & { withMetrics?: boolean },
   fn: (s: Services) => Promise<T>,
 ): Promise<T> {
   const loaded = loadGlobalConfig(globals);
   for (const job of globals.jobs ?? []) if (job !== undefined) requireJob(loaded, job);
   await globals.check?.(loaded);
   const { openServices } = await import("../service/open-services.js");
-  const services = openServices(loaded);
+  const services = openServices(loaded, { metrics: globals.withMetrics ?? false });
   try {
     return await fn(services);
   } finally {

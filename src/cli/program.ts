@@ -11,6 +11,7 @@ import * as items from "./commands/items.js";
 import * as ledger from "./commands/ledger.js";
 import * as mcp from "./commands/mcp.js";
 import * as memory from "./commands/memory.js";
+import * as metrics from "./commands/metrics.js";
 import * as replicate from "./commands/replicate.js";
 import * as retry from "./commands/retry.js";
 import * as run from "./commands/run.js";
@@ -37,6 +38,7 @@ const COMMANDS = [
   worker,
   mcp,
   doctor,
+  metrics,
   breakers,
   github,
   ledger,

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import { healthSettings } from "./health.js";
 import { ConfigError } from "../errors.js";
 import { describeIssue, withoutFollowOns } from "./config-issues.js";
 import { providerOverrides, syncOverrides } from "./env.js";
@@ -129,6 +130,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     if (err instanceof ConfigError) throw new ConfigError(`${abs}: ${err.message}`);
     throw err;
   }
+  healthSettings(parsed.data, abs);
   for (const job of Object.values(parsed.data.jobs))
     for (const phase of job.phases) registerSourceSecrets(phase.source, env);
   for (const provider of Object.values(parsed.data.providers)) {

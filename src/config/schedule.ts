@@ -148,15 +148,25 @@ type ReplicasConfig = Readonly<
 >;
 
 /**
- * Every replica target's schedule, in configuration order (targets without one are left out); the first
- * bad one throws, prefixed with the file.
+ * Every replica target's schedule, in configuration order (targets without one are left out, unless
+ * `defaultEveryMs` gives them one: `orchestrator.sync_interval`); the first bad one throws, prefixed with the file.
  */
-export function parseReplicaSchedules(replicas: ReplicasConfig, file?: string): ScheduledTarget[] {
+export function parseReplicaSchedules(
+  replicas: ReplicasConfig,
+  file?: string,
+  defaultEveryMs?: number,
+): ScheduledTarget[] {
+  const fallback =
+    defaultEveryMs === undefined ? undefined : { every: `${Math.ceil(defaultEveryMs / 1000)}s` };
   const out: ScheduledTarget[] = [];
   for (const [replica, config] of Object.entries(replicas)) {
     config.targets.forEach((t, i) => {
       try {
-        const schedule = parseSchedule(t.name, t.schedule, `replicas.${replica}.targets[${i}].schedule`);
+        const schedule = parseSchedule(
+          t.name,
+          t.schedule ?? fallback,
+          `replicas.${replica}.targets[${i}].schedule`,
+        );
         if (schedule) out.push({ replica, target: t.name, schedule });
       } catch (e) {
         if (file === undefined || !isConfigError(e)) throw e;

@@ -6,6 +6,7 @@ import { parseDuration } from "./schedule.js";
 import { scheduleSchema } from "./schedule-schema.js";
 import { codebaseSchema, processingSchema } from "./codebases.js";
 import { GITHUB_REPO } from "./github-repo.js";
+import { doctorSchema, healthSchema, metricsSchema, orchestratorSchema } from "./health-schema.js";
 import { strictSchemaProblem } from "./strict-json-schema.js";
 
 /** The `sync:` block our users already write (names kept from their systems). */
@@ -358,6 +359,13 @@ export const configSchema = z
     /** The code indexer's repositories, as its users write them: each becomes a job (config/codebases.ts). */
     codebases: z.array(codebaseSchema).default([]),
     processing: processingSchema.prefault({}),
+    /** The daemon's doctor loop and the replica breaker (config/health.ts applies the aliases). */
+    health: healthSchema,
+    /** Aliases our users' orchestrator configs carry: resilience_check_interval, sync_interval (seconds). */
+    orchestrator: orchestratorSchema,
+    /** The daemon's Prometheus listener. */
+    metrics: metricsSchema,
+    doctor: doctorSchema,
   })
   .refine(
     (c) => Object.keys(c.jobs).length > 0 || Object.keys(c.replicas).length > 0 || c.codebases.length > 0,

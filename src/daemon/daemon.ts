@@ -7,6 +7,7 @@ import {
   type NextRun,
   type Schedule,
 } from "../config/schedule.js";
+import { healthSettings } from "../config/health.js";
 import { errorMessage, isLockedError, UsageError } from "../errors.js";
 import type { Services } from "../service/open-services.js";
 import { replicaLockName } from "../service/replica-service.js";
@@ -56,12 +57,9 @@ export const outcomeLabel = (o: PassOutcome): string => ("job" in o ? o.job : re
 export interface DaemonOptions {
   clock?: Clock;
   logger?: DaemonLogger;
-  /** How often the loop runs doctor's checks and safe repairs (default HEALTH_EVERY_MS; 0: never). */
+  /** How often the loop runs doctor's checks and safe repairs (default `health.interval`, 5m; 0: never). */
   healthEveryMs?: number;
 }
-
-/** The loop runs doctor's checks and safe repairs this often (and once when it starts). */
-export const HEALTH_EVERY_MS = 30 * 60_000;
 
 const isAborted = (signal: AbortSignal): boolean => signal.aborted;
 const when = (at: number): string => (Number.isFinite(at) ? formatTime(at) : "never");
@@ -109,8 +107,12 @@ export class Daemon {
     this.schedules = parseSchedules(loaded.config.jobs, loaded.file);
     this.clock = options.clock ?? realClock;
     this.logger = options.logger ?? silentLogger;
-    this.healthEveryMs = options.healthEveryMs ?? HEALTH_EVERY_MS;
-    const targets = parseReplicaSchedules(loaded.config.replicas, loaded.file);
+    this.healthEveryMs = options.healthEveryMs ?? healthSettings(loaded.config, loaded.file).intervalMs;
+    const targets = parseReplicaSchedules(
+      loaded.config.replicas,
+      loaded.file,
+      healthSettings(loaded.config, loaded.file).replicaEveryMs,
+    );
     this.replicas = new ReplicaScheduler(services.replicas, targets, () => this.clock.now(), this.logger);
   }
 

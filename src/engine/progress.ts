@@ -6,6 +6,7 @@ import type { Progress } from "../results.js";
 export class ProgressTracker {
   private readonly startedAt = Date.now();
   private finishedThisRun = 0;
+  private readonly settledThisRun = { completed: 0, skipped: 0, failed: 0, dead: 0 };
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -32,6 +33,10 @@ export class ProgressTracker {
     if (this.counts.PROCESSING > 0) this.counts.PROCESSING--;
     this.counts[status]++;
     if (status !== "FAILED") this.finishedThisRun++;
+    if (status === "COMPLETED") this.settledThisRun.completed++;
+    else if (status === "SKIPPED") this.settledThisRun.skipped++;
+    else if (status === "FAILED") this.settledThisRun.failed++;
+    else if (status === "DEAD") this.settledThisRun.dead++;
   }
 
   snapshot(): Progress {
@@ -54,6 +59,7 @@ export class ProgressTracker {
       percent: total === 0 ? 100 : Math.round((done / total) * 1000) / 10,
       itemsPerSecond: Math.round(rate * 10) / 10,
       etaSeconds: rate > 0 ? Math.round(left / rate) : left === 0 ? 0 : null,
+      settled: { ...this.settledThisRun },
     };
   }
 

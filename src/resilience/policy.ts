@@ -206,6 +206,7 @@ export class ProviderPolicy {
         attempt,
         maxAttempts: o.retry.maxAttempts,
         delayMs: delay,
+        errorClass: cls,
         message,
       });
       await sleep(delay, signal);

@@ -3,6 +3,7 @@ import { EventBus } from "../events.js";
 import { openLedger } from "../ledger/open-ledger.js";
 import { EventLogWriter } from "./event-log.js";
 import { HealthService } from "./health-service.js";
+import { Metrics } from "./metrics.js";
 import { ReplicaService } from "./replica-service.js";
 import { SyncService } from "./sync-service.js";
 
@@ -12,21 +13,30 @@ export interface Services {
   replicas: ReplicaService;
   health: HealthService;
   events: EventBus;
+  /** Prometheus metrics over this ledger and event map, when asked for (`openServices(…, { metrics: true })`). */
+  metrics?: Metrics;
   close(): Promise<void>;
 }
 
-export function openServices(loaded: LoadedConfig, options: { progressIntervalMs?: number } = {}): Services {
+export function openServices(
+  loaded: LoadedConfig,
+  options: { progressIntervalMs?: number; metrics?: boolean } = {},
+): Services {
   const ledger = openLedger(loaded);
   const events = new EventBus();
   const log = new EventLogWriter(events, ledger.events);
-  const sync = new SyncService(loaded, ledger, { ...options, events, log });
+  const { metrics: withMetrics, ...rest } = options;
+  const sync = new SyncService(loaded, ledger, { ...rest, events, log });
+  const metrics = withMetrics ? new Metrics(loaded, ledger, events) : undefined;
   const replicas = new ReplicaService(loaded, ledger, { events, log });
   return {
     sync,
     replicas,
     health: new HealthService(loaded, ledger, events, sync, replicas),
     events,
+    ...(metrics ? { metrics } : {}),
     close: async () => {
+      metrics?.dispose();
       await sync.close();
       await replicas.close();
     },

@@ -18,7 +18,8 @@ import {
   type ResolvedTarget,
 } from "../replicas/targets.js";
 import { verifyTarget, type VerifyReport } from "../replicas/verify.js";
-import { CircuitBreaker } from "../resilience/circuit-breaker.js";
+import { CircuitBreaker, type BreakerOptions } from "../resilience/circuit-breaker.js";
+import { healthSettings } from "../config/health.js";
 import { EventLogWriter } from "./event-log.js";
 import { acquireJobLock } from "./job-lock.js";
 import { breakerHealth, type BreakerHealth } from "./status.js";
@@ -60,15 +61,18 @@ export interface ReplicaTargetStatus {
   lastSuccess: string | null;
 }
 
-/** The per-target breaker: 3 consecutive failures open it for 60 s, doubling on each re-open. */
-const TARGET_BREAKER = {
-  failureThreshold: 3,
-  successThreshold: 1,
-  timeoutMs: 60_000,
-  maxTimeoutMs: 3_600_000,
-  halfOpenMaxCalls: 1,
-  probeLeaseMs: 600_000,
-};
+/** The per-target breaker: `health.replica_breaker` (3 consecutive failures open it for 60 s by default), doubling on each re-open. */
+function targetBreaker(loaded: LoadedConfig): BreakerOptions {
+  const { failureThreshold, timeoutMs } = healthSettings(loaded.config, loaded.file).replicaBreaker;
+  return {
+    failureThreshold,
+    successThreshold: 1,
+    timeoutMs,
+    maxTimeoutMs: Math.max(timeoutMs, 3_600_000),
+    halfOpenMaxCalls: 1,
+    probeLeaseMs: 600_000,
+  };
+}
 
 /**
  * Replicas as a service beside SyncService, with the same conventions: a request and a result, the
@@ -79,6 +83,7 @@ export class ReplicaService {
   readonly events: EventBus;
   private readonly log: EventLogWriter;
   private readonly owner = newOwnerId();
+  private readonly breakerOptions: BreakerOptions;
 
   constructor(
     readonly loaded: LoadedConfig,
@@ -87,6 +92,7 @@ export class ReplicaService {
   ) {
     this.events = options.events ?? new EventBus();
     this.log = options.log ?? new EventLogWriter(this.events, ledger.events);
+    this.breakerOptions = targetBreaker(loaded);
   }
 
   static open(loaded: LoadedConfig): ReplicaService {
@@ -113,7 +119,7 @@ export class ReplicaService {
   }
 
   private breakerOf(name: string): CircuitBreaker {
-    return new CircuitBreaker(name, this.ledger.resilience, TARGET_BREAKER, this.owner, this.events);
+    return new CircuitBreaker(name, this.ledger.resilience, this.breakerOptions, this.owner, this.events);
   }
 
   /** Replicates each target in turn, each under its own lock and breaker; an open breaker or a held lock skips that target only. */

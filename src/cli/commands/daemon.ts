@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { healthSettings } from "../../config/health.js";
 import { MAX_TIMER_SECONDS } from "../../config/durations.js";
 import { describeSchedule, parseReplicaSchedules, parseSchedules } from "../../config/schedule.js";
 import type { Daemon } from "../../daemon/daemon.js";
@@ -18,6 +19,10 @@ export function register(program: Command): void {
     .option("--once", "run every due job once, then exit")
     .option("--log-format <format>", "pretty (one readable line per event) or json (pino lines)", "pretty")
     .option("--grace <seconds>", "on SIGTERM/SIGINT, how long in-flight items may finish", "30")
+    .option(
+      "--metrics-port <port>",
+      "serve Prometheus metrics at http://127.0.0.1:PORT/metrics (0: any free port)",
+    )
     .action(act((_o: unknown, cmd: Command) => daemonCommand(globalsOf<DaemonCommandOptions>(cmd))));
 }
 
@@ -29,6 +34,15 @@ export interface DaemonCommandOptions {
   logFormat?: string;
   /** Seconds to let in-flight work finish after SIGTERM/SIGINT (default 30). */
   grace?: string;
+  /** Serve /metrics on this port (overrides `metrics.port`). */
+  metricsPort?: string;
+}
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UsageError(`--metrics-port must be a port number from 0 to 65535, got "${value}"`);
+  return n;
 }
 
 export const DEFAULT_GRACE_SECONDS = 30;
@@ -51,28 +65,54 @@ function parseGrace(value: string | undefined): number {
  */
 async function daemonCommand(opts: DaemonCommandOptions): Promise<number> {
   // the daemon, its logger (pino) and the services load when the command runs
-  const [{ Daemon }, { createDaemonLogger, parseLogFormat }, { openServices }, { replicaLockName }] =
-    await Promise.all([
-      import("../../daemon/daemon.js"),
-      import("../../daemon/log.js"),
-      import("../../service/open-services.js"),
-      import("../../service/replica-service.js"),
-    ]);
+  const [
+    { Daemon },
+    { createDaemonLogger, parseLogFormat },
+    { openServices },
+    { replicaLockName },
+    { startMetricsServer, metricsToken },
+  ] = await Promise.all([
+    import("../../daemon/daemon.js"),
+    import("../../daemon/log.js"),
+    import("../../service/open-services.js"),
+    import("../../service/replica-service.js"),
+    import("../../daemon/metrics-server.js"),
+  ]);
   const logger = createDaemonLogger(parseLogFormat(opts.logFormat));
   let services: Services | undefined;
   let lock: HeldLock | undefined;
+  let metricsServer: { close(): Promise<void> } | undefined;
   try {
     const graceMs = parseGrace(opts.grace) * 1000;
     const loaded = loadGlobalConfig(opts);
     const schedules = parseSchedules(loaded.config.jobs, loaded.file);
-    const targets = parseReplicaSchedules(loaded.config.replicas, loaded.file);
+    const targets = parseReplicaSchedules(
+      loaded.config.replicas,
+      loaded.file,
+      healthSettings(loaded.config, loaded.file).replicaEveryMs,
+    );
     if (schedules.size === 0 && targets.length === 0)
       throw new ConfigError(
         `${loaded.file}: no job or replica target has a schedule; add jobs.<job>.schedule: { every: 10m } (or cron: "0 * * * *")`,
       );
     const replicas = targets.map((t) => [replicaLockName(t), describeSchedule(t.schedule)] as const);
-    services = openServices(loaded);
+    const metricsPort =
+      opts.metricsPort === undefined ? loaded.config.metrics?.port : parsePort(opts.metricsPort);
+    services = openServices(loaded, { metrics: metricsPort !== undefined });
     lock = await services.sync.lockDaemon();
+    if (metricsPort !== undefined && services.metrics) {
+      const token = metricsToken(process.env);
+      const served = await startMetricsServer(services.metrics, {
+        port: metricsPort,
+        host: loaded.config.metrics?.host ?? "127.0.0.1",
+        ...(token === undefined ? {} : { token }),
+      });
+      metricsServer = served;
+      logger.info(
+        { event: "metrics:listen", url: served.url, port: served.port },
+        `metrics at ${served.url}${token === undefined ? "" : " (bearer token required)"}`,
+      );
+    }
     // the daemon's log subscribes to the event map for what the scheduler does not report itself
     services.events.on((e) => {
       if (e.type === "breaker:transition")
@@ -100,6 +140,7 @@ async function daemonCommand(opts: DaemonCommandOptions): Promise<number> {
     logger.error({ event: "error", err: { message: errorMessage(e) } }, `daemon: ${errorMessage(e)}`);
     return exitCodeForError(e);
   } finally {
+    await metricsServer?.close().catch(() => undefined);
     await lock?.release().catch(() => undefined);
     await services?.close().catch(() => undefined);
   }
