@@ -75,6 +75,15 @@ export interface EventMap {
     errors: number;
     message?: string;
   };
+  /** An alert (or its resolution, or a test) reached a webhook. */
+  "alert:sent": {
+    alert: string;
+    webhook: string;
+    status: "firing" | "resolved" | "test";
+    httpStatus: number;
+  };
+  /** A delivery failed; it stays pending and is tried again on the next health pass. */
+  "alert:failed": { alert: string; webhook: string; status: "firing" | "resolved" | "test"; message: string };
   "health:check": { name: string; status: "ok" | "warning" | "critical"; message: string };
   "health:repair": { name: string; ok: boolean; message: string; job?: string };
 }

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import * as alerts from "./commands/alerts.js";
 import * as breakers from "./commands/breakers.js";
 import * as daemon from "./commands/daemon.js";
 import * as debts from "./commands/debts.js";
@@ -39,6 +40,7 @@ const COMMANDS = [
   mcp,
   doctor,
   metrics,
+  alerts,
   breakers,
   github,
   ledger,

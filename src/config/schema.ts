@@ -6,6 +6,7 @@ import { parseDuration } from "./schedule.js";
 import { scheduleSchema } from "./schedule-schema.js";
 import { codebaseSchema, processingSchema } from "./codebases.js";
 import { GITHUB_REPO } from "./github-repo.js";
+import { alertsSchema } from "./alerts-schema.js";
 import { doctorSchema, healthSchema, metricsSchema, orchestratorSchema } from "./health-schema.js";
 import { strictSchemaProblem } from "./strict-json-schema.js";
 
@@ -366,6 +367,8 @@ export const configSchema = z
     /** The daemon's Prometheus listener. */
     metrics: metricsSchema,
     doctor: doctorSchema,
+    /** Webhooks told when something needs a person (service/alert-service.ts). */
+    alerts: alertsSchema,
   })
   .refine(
     (c) => Object.keys(c.jobs).length > 0 || Object.keys(c.replicas).length > 0 || c.codebases.length > 0,

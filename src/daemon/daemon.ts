@@ -145,6 +145,14 @@ export class Daemon {
       if (c.status === "critical") this.logger.error(fields, message);
       else this.logger.warn(fields, message);
     }
+    await this.services.alerts
+      .evaluate(report.checks)
+      .catch((e: unknown) =>
+        this.logger.warn(
+          { event: "alerts:error", err: { message: errorMessage(e) } },
+          `alerts: ${errorMessage(e)}`,
+        ),
+      );
     const bad = report.checks.filter((c) => c.status !== "ok").length;
     this.logger.info(
       { event: "doctor", checks: report.checks.length, problems: bad, repairs: report.repairs.length },
@@ -197,6 +205,8 @@ export class Daemon {
 
   /** Loops until the signal aborts: a pass, then sleep until the earliest next run (waking at once on abort). */
   async start(signal: AbortSignal): Promise<void> {
+    const alerts = this.services.alerts.watch();
+    signal.addEventListener("abort", () => alerts.dispose(), { once: true });
     while (!signal.aborted) {
       let wake: number;
       try {

@@ -23,6 +23,7 @@ import { abandonedRuns, checkRuns, describeRun } from "./runs.js";
 import { closeInterruptedRuns } from "../engine/interrupted-run.js";
 import { restoreCandidates } from "./restore.js";
 import { checkStorage } from "./storage.js";
+import { checkLedgerSize } from "./ledger-size.js";
 import { check, exitCodeFor, type CheckResult, type RepairResult } from "./types.js";
 
 export interface DoctorOptions {
@@ -102,6 +103,9 @@ export async function runChecks(
     const { jobs, replicas } = loaded.config;
     checks.push(
       await guarded("database-size", async () => checkStorage(await maintenance.size(), o.env)),
+      await guarded("ledger-size", async () =>
+        checkLedgerSize(await maintenance.size(), loaded.config.doctor.max_db_bytes),
+      ),
       await guarded("schedules", () => checkSchedules(ledger.meta, jobs, o.now, replicas)),
       await guarded("breakers", async () => checkBreakers(await ledger.resilience.listBreakers(), o.now)),
       await guarded("job-locks", async () => checkLocks(await ledger.locks.list())),

@@ -97,6 +97,8 @@ export interface OwnProviderSpec {
   sharedConcurrency?: boolean;
   /** What a refusal of the credentials (401, 403) tells the user to check. */
   credentialsHint?: string;
+  /** Its own retry, breaker and timeout settings (as a provider's in `providers:`), over the defaults. */
+  policy?: Partial<Pick<ProviderConfig, "retry" | "breaker" | "timeout">>;
 }
 
 /** One policy and one HTTP client per configured provider, built on first use. */
@@ -162,10 +164,12 @@ export class Providers {
     const existing = this.built.get(name);
     if (existing) return existing;
     const defaults = providerSchema.parse({});
+    const retry = spec.policy?.retry ?? defaults.retry;
     const p: ProviderConfig = {
       ...defaults,
+      ...spec.policy,
       concurrency: spec.concurrency,
-      retry: { ...defaults.retry, budget: spec.budgetSeconds ?? defaults.retry.budget },
+      retry: { ...retry, budget: spec.budgetSeconds ?? retry.budget },
     };
     const options = {
       ...policyOptions(p, this.sync, this.switches.enabled, this.switches),

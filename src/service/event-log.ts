@@ -125,6 +125,18 @@ export function describeEvent(e: SyncEvent): Described | undefined {
         type: "doctor:repair",
         message: `doctor: ${e.name}: ${e.message}`,
       };
+    case "alert:sent":
+      return {
+        level: "info",
+        type: "alert:sent",
+        message: `alert ${e.alert} (${e.status}) sent to webhook ${e.webhook}: HTTP ${e.httpStatus}`,
+      };
+    case "alert:failed":
+      return {
+        level: "warn",
+        type: "alert:failed",
+        message: `alert ${e.alert} (${e.status}) not delivered to webhook ${e.webhook}, kept pending: ${e.message}`,
+      };
     case "replica:start":
     case "replica:progress":
     case "health:check":

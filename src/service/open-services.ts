@@ -2,6 +2,7 @@ import type { LoadedConfig } from "../config/load-config.js";
 import { EventBus } from "../events.js";
 import { openLedger } from "../ledger/open-ledger.js";
 import { EventLogWriter } from "./event-log.js";
+import { AlertService } from "./alert-service.js";
 import { HealthService } from "./health-service.js";
 import { Metrics } from "./metrics.js";
 import { ReplicaService } from "./replica-service.js";
@@ -15,6 +16,8 @@ export interface Services {
   events: EventBus;
   /** Prometheus metrics over this ledger and event map, when asked for (`openServices(…, { metrics: true })`). */
   metrics?: Metrics;
+  /** Webhooks told of conditions that need a person (`alerts:`); the daemon evaluates them. */
+  alerts: AlertService;
   close(): Promise<void>;
 }
 
@@ -29,14 +32,17 @@ export function openServices(
   const sync = new SyncService(loaded, ledger, { ...rest, events, log });
   const metrics = withMetrics ? new Metrics(loaded, ledger, events) : undefined;
   const replicas = new ReplicaService(loaded, ledger, { events, log });
+  const alerts = new AlertService(loaded, ledger, events, sync.providers);
   return {
     sync,
     replicas,
     health: new HealthService(loaded, ledger, events, sync, replicas),
     events,
     ...(metrics ? { metrics } : {}),
+    alerts,
     close: async () => {
       metrics?.dispose();
+      alerts.dispose();
       await sync.close();
       await replicas.close();
     },
