@@ -4,6 +4,7 @@ import { parseDuration } from "../config/schedule.js";
 import { overdueJobs } from "../health/overdue.js";
 import type { CheckResult } from "../health/types.js";
 import type { Ledger } from "../ledger/ledger.js";
+import { WEBHOOK_PROVIDER_PREFIX } from "./alert-webhook.js";
 
 /** Something that needs a person, while it lasts; `id` is stable (kind and its job, provider, replica or check). */
 export interface Condition {
@@ -30,7 +31,8 @@ export async function ledgerConditions(
   const out: Condition[] = [];
   const stuckMs = parseDuration(alerts.stuck_open_after) ?? 15 * 60_000;
   for (const b of await ledger.resilience.listBreakers()) {
-    if (b.state !== "open") continue;
+    // a webhook's own breaker is not told through webhooks (its failed deliveries are in the events table)
+    if (b.state !== "open" || b.provider.startsWith(WEBHOOK_PROVIDER_PREFIX)) continue;
     const details = { provider: b.provider, reason: b.reason, openedAt: b.openedAt, isolated: b.isolated };
     out.push(
       condition(
