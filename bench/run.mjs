@@ -69,6 +69,7 @@ const ONLY = new Set(
 const RATE_LIMIT = { requests: 50, windowMs: 1000, windows: Math.max(2, Math.round(7 * SCALE)) };
 const SIZES = {
   throughput: scaled(200_000),
+  metrics: scaled(200_000),
   memory: scaled(1_000_000),
   git: scaled(20_000),
   ratelimit: RATE_LIMIT.windows * RATE_LIMIT.requests + 1,
@@ -151,6 +152,29 @@ async function timedNode(what, args, env = cleanEnv()) {
   } finally {
     removeDir(dir);
   }
+}
+
+// ---- 11. metrics overhead (BENCH_ONLY=metrics) ------------------------------------------------
+
+async function benchMetrics() {
+  const n = SIZES.metrics;
+  log(`[metrics] ${int(n)} no-op items, ${REPS} rounds each without and with metrics + a scrape per second`);
+  const r = await child("metrics overhead", [path.join(BENCH_DIR, "metrics-overhead.mjs"), String(n), String(REPS)]);
+  const plainMs = median(r.plain.map((x) => x.ms));
+  const metricsMs = median(r.metrics.map((x) => x.ms));
+  const perRound = r.plain.map((p, i) => r.metrics[i].ms / p.ms - 1);
+  const overhead = metricsMs / plainMs - 1;
+  return {
+    items: n,
+    rounds: REPS,
+    plain: { ms: plainMs },
+    metrics: { ms: metricsMs },
+    meanScrapeMs: median(r.metrics.map((x) => x.meanScrapeMs ?? 0)),
+    overhead,
+    overheadRange: `${(Math.min(...perRound) * 100).toFixed(1)}–${(Math.max(...perRound) * 100).toFixed(1)}%`,
+    met: overhead <= 0.03,
+    perRound: r,
+  };
 }
 
 // ---- 1. engine throughput ---------------------------------------------------------------------
@@ -570,6 +594,17 @@ function table(r) {
       );
     }
   }
+  if (r.metrics) {
+    const m = r.metrics;
+    const sec = (ms) => `${(ms / 1000).toFixed(2)} s`;
+    rows.push(
+      `| 11. Metrics overhead: ${int(m.items)} no-op items, max_workers 4, with metrics subscribed and a client ` +
+        `scraping /metrics every second (median of ${m.rounds}, rounds alternating in one process) ` +
+        `| ${sec(m.metrics.ms)} (mean scrape ${m.meanScrapeMs.toFixed(1)} ms) | ${sec(m.plain.ms)} without metrics ` +
+        `| ${((m.overhead) * 100).toFixed(1)}% slower (rounds ${m.overheadRange}) ` +
+        `| ${int(perSecond(m.items, m.metrics.ms))} · ${int(perSecond(m.items, m.plain.ms))} | – | ≤ 3% ${m.met ? "✓" : "✗"} |`,
+    );
+  }
   if (r.overhead) {
     const o = r.overhead;
     const ns = (x) => `${int(x)} ns/call`;
@@ -798,6 +833,7 @@ async function main() {
   if (ONLY.has("github")) results.github = await benchGitHub();
   if (ONLY.has("postgres")) results.postgres = await benchPostgres();
   if (ONLY.has("knowledge")) results.knowledge = await benchKnowledge();
+  if (ONLY.has("metrics")) results.metrics = await benchMetrics();
   meta.durationSeconds = Math.round((now() - started) / 100) / 10;
 
   const md = table(results);
@@ -811,7 +847,7 @@ async function main() {
   // section 9 or 10 alone keeps its own file, so a run of it does not replace the full run's figures
   const alone =
     ONLY.size === 1
-      ? { github: "github.json", postgres: "postgres.json", knowledge: "knowledge.json" }[[...ONLY][0]]
+      ? { github: "github.json", postgres: "postgres.json", knowledge: "knowledge.json", metrics: "metrics.json" }[[...ONLY][0]]
       : undefined;
   const out = path.join(outDir, alone ?? "latest.json");
   writeFileSync(out + ".tmp", JSON.stringify({ meta, results, table: md }, null, 2) + "\n");

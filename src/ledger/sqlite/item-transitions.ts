@@ -298,7 +298,8 @@ export class ItemTransitions {
   countByJob(status: ItemStatus): Record<string, number> {
     const rows = this.db
       .prepare<[string], { job: string; n: number }>(
-        "SELECT job, COUNT(*) AS n FROM items WHERE status = ? GROUP BY job ORDER BY job",
+        // plans first (CROSS JOIN fixes the order): each plan's (plan_id, status) index range is read, not the whole table
+        "SELECT p.job AS job, COUNT(*) AS n FROM plans p CROSS JOIN items i ON i.plan_id = p.id AND i.status = ? GROUP BY p.job ORDER BY p.job",
       )
       .all(status);
     return Object.fromEntries(rows.map((r) => [r.job, r.n]));
