@@ -146,6 +146,7 @@ export class ProviderPolicy {
           if (now && now.pausedUntil > now.now) continue;
         }
         if (breakerOn) permit = await this.breaker.acquire(atOnce ? state : undefined);
+        if (ticket) ticket.sentAt = this.now();
         const result = await withTimeout((s) => fn(s, ticket), o.timeoutMs, signal);
         if (permit) await this.breaker.success(permit);
         return result;
