@@ -61,6 +61,27 @@ describe("an OpenAI-style provider's errors, as the resilient client classes the
     expect([e.errorClass, e.providerCode]).toEqual(["permanent", "context_length_exceeded"]);
   });
 
+  it("400 invalid_json_schema refuses every request alike: config, so the run stops instead of killing items", async () => {
+    llm = await startFakeLlm();
+    const t = tempLedger();
+    cleanup = t.cleanup;
+    const policy = new ProviderPolicy(
+      "llm",
+      t.ledger.resilience,
+      fastPolicy({ retryEnabled: false }),
+      "test",
+    );
+    const client = new HttpClient(policy, { baseUrl: `${llm.url}/v1` });
+    const loose = { type: "object", properties: { a: { type: "string" } } };
+    const body = {
+      model: "m",
+      messages: [{ role: "user", content: "hello" }],
+      response_format: { type: "json_schema", json_schema: { name: "x", strict: true, schema: loose } },
+    };
+    const e = (await client.postJson("chat/completions", body).catch((x: unknown) => x)) as HttpError;
+    expect([e.status, e.errorClass, e.providerCode]).toEqual([400, "config", "invalid_json_schema"]);
+  });
+
   it("a 429 rate limit says how long to wait: retry-after-ms before retry-after", async () => {
     const e = await failure({ kind: "rate_limit", retryAfter: 7, retryAfterMs: 1500 });
     expect([e.errorClass, e.retryAfterMs]).toEqual(["rate_limited", 1500]);
