@@ -129,6 +129,7 @@ export class ProviderPolicy {
       const state = await this.gate.waitFrom(read, signal);
       signal?.throwIfAborted();
       const ticket = cost === undefined ? undefined : await this.usage.reserve(cost, signal);
+      if (ticket && signal?.aborted) await this.usage.refund(ticket);
       signal?.throwIfAborted();
       const atOnce = await this.bulkhead.acquire(signal).catch(async (e: unknown) => {
         if (ticket) await this.usage.refund(ticket);
