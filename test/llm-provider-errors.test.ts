@@ -87,6 +87,26 @@ describe("an OpenAI-style provider's errors, as the resilient client classes the
     expect([e.errorClass, e.retryAfterMs]).toEqual(["rate_limited", 1500]);
   });
 
+  it("a 429 over the tokens limit without retry-after waits for x-ratelimit-reset-tokens", async () => {
+    llm = await startFakeLlm({ limits: { tokensPerMinute: 600 }, limitHints: false });
+    const t = tempLedger();
+    cleanup = t.cleanup;
+    const policy = new ProviderPolicy(
+      "llm",
+      t.ledger.resilience,
+      fastPolicy({ retryEnabled: false }),
+      "test",
+    );
+    const client = new HttpClient(policy, { baseUrl: `${llm.url}/v1` });
+    const body = { model: "m", messages: [{ role: "user", content: "x".repeat(800) }] };
+    await client.postJson("chat/completions", body);
+    await client.postJson("chat/completions", body);
+    const e = (await client.postJson("chat/completions", body).catch((x: unknown) => x)) as HttpError;
+    expect([e.status, e.errorClass]).toEqual([429, "rate_limited"]);
+    expect(e.retryAfterMs).toBeGreaterThan(1000);
+    expect(e.retryAfterMs).toBeLessThanOrEqual(60_000);
+  });
+
   it("x-should-retry decides over the status: false makes a 503 permanent", async () => {
     expect((await failure({ kind: "server_error", status: 503, shouldRetry: false })).errorClass).toBe(
       "permanent",
