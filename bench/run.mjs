@@ -19,13 +19,16 @@
 //      worker's items, a worker's RSS on 1,000,000 items
 //                                             vs graphile-worker and pg-boss on the same server (bench/postgres.mjs;
 //                                             not in the default set: BENCH_ONLY=postgres)
+//  11. the knowledge store at 10,000 episodes / 100,000 facts: keyword, vector, graph and fused search p50/p95,
+//      and writing them (bench/knowledge.mjs; not in the default set: BENCH_ONLY=knowledge, and
+//      BENCH_KNOWLEDGE=sqlite,postgres to measure the PostgreSQL ledger too)
 // Prints a markdown table on stdout, progress on stderr, and writes bench/results/latest.json
 // (results/github.json or results/postgres.json when only section 9 or 10 runs).
 //
 // Environment: BENCH_SCALE (default 1; e.g. 0.1 for a quick run) scales every size;
 // BENCH_REPS (default 5) sets the rounds of sections 1 and 5;
-// BENCH_ONLY=throughput,memory,git,ratelimit,overhead,replicas,vectors,chunking,github,postgres picks sections
-// (github and postgres are not in the default set).
+// BENCH_ONLY=throughput,memory,git,ratelimit,overhead,replicas,vectors,chunking,github,postgres,knowledge picks
+// sections (github, postgres and knowledge are not in the default set).
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -34,6 +37,7 @@ import Database from "better-sqlite3";
 import { catFileFloor, listBlobs, makeRepo, writeGitConfig } from "./git.mjs";
 import { benchGitHub } from "./github.mjs";
 import { githubNote, githubRows } from "./github-rows.mjs";
+import { knowledgeRows } from "./knowledge-rows.mjs";
 import { benchReplicas } from "./replicas.mjs";
 import { benchPostgres, postgresLimits, postgresNote, postgresRows } from "./postgres.mjs";
 import {
@@ -585,6 +589,7 @@ function table(r) {
   if (r.chunking) rows.push(...chunkingRows(r.chunking));
   if (r.github) rows.push(...githubRows(r.github));
   if (r.postgres) rows.push(...postgresRows(r.postgres));
+  if (r.knowledge) rows.push(...knowledgeRows(r.knowledge));
   const notes = [];
   if (r.throughput) {
     const e = r.throughput.engine;
@@ -721,6 +726,14 @@ function vectorRows(v) {
   ];
 }
 
+/** Section 11 in a process of its own: bench/knowledge.mjs (BENCH_KNOWLEDGE=sqlite,postgres for both ledgers). */
+async function benchKnowledge() {
+  log("[11] knowledge store: keyword, vector, graph and fused search at 10,000 episodes / 100,000 facts");
+  const r = await runNode([path.join(BENCH_DIR, "knowledge.mjs")]);
+  if (r.code !== 0) throw new Error(`knowledge.mjs exited ${r.code}: ${r.stderr.slice(-500)}`);
+  return lastJsonLine(r.stdout, "knowledge.mjs");
+}
+
 /** Section 8 in a process of its own (its peak RSS is its own): bench/chunking.mjs. */
 async function benchChunking() {
   log("[8] code-aware chunking vs line windows");
@@ -784,6 +797,7 @@ async function main() {
   if (ONLY.has("chunking")) results.chunking = await benchChunking();
   if (ONLY.has("github")) results.github = await benchGitHub();
   if (ONLY.has("postgres")) results.postgres = await benchPostgres();
+  if (ONLY.has("knowledge")) results.knowledge = await benchKnowledge();
   meta.durationSeconds = Math.round((now() - started) / 100) / 10;
 
   const md = table(results);
@@ -796,7 +810,9 @@ async function main() {
   mkdirSync(outDir, { recursive: true });
   // section 9 or 10 alone keeps its own file, so a run of it does not replace the full run's figures
   const alone =
-    ONLY.size === 1 ? { github: "github.json", postgres: "postgres.json" }[[...ONLY][0]] : undefined;
+    ONLY.size === 1
+      ? { github: "github.json", postgres: "postgres.json", knowledge: "knowledge.json" }[[...ONLY][0]]
+      : undefined;
   const out = path.join(outDir, alone ?? "latest.json");
   writeFileSync(out + ".tmp", JSON.stringify({ meta, results, table: md }, null, 2) + "\n");
   renameSync(out + ".tmp", out);

@@ -49,6 +49,19 @@ export type { MetaStore } from "./ledger/meta-store.js";
 export type { ResilienceStore, Reading } from "./ledger/resilience-store.js";
 export type { MaintenanceStore, StorageFacts, RestoreOutcome } from "./ledger/maintenance-store.js";
 export type { DocumentStore } from "./ledger/document-store.js";
+export type {
+  KnowledgeStore,
+  KnowledgeWrite,
+  KnowledgeFilter,
+  KnowledgeStats,
+  Extraction,
+  ExtractedEntity,
+  ExtractedFact,
+  EpisodeOrigin,
+  EpisodeRecord,
+  EntityRecord,
+  FactRecord,
+} from "./ledger/knowledge.js";
 export { openLedger, openMaintenance, type LedgerConfig } from "./ledger/open-ledger.js";
 export type {
   ItemStatus,

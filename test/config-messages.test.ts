@@ -21,17 +21,17 @@ describe("configuration messages", () => {
   let ws: Workspace;
   afterEach(() => ws.cleanup());
 
-  it('14.12 a wrong source type names the value, file, line and key: source type "gti" is not one of git, github, http-json, module', () => {
+  it('14.12 a wrong source type names the value, file, line and key: source type "gti" is not one of git, github, http-json, sessions, module', () => {
     ws = new Workspace();
     const message = messageFor(
       ws,
       "jobs:\n  code:\n    phases:\n      - name: files\n        source: { type: gti, repo: ./repo }\n        sink: { type: sqlite-doc }\n",
     );
     expect(message).toContain(
-      'FILE:5:25: jobs.code.phases[0].source.type: source type "gti" is not one of git, github, http-json, module; did you mean git?',
+      'FILE:5:25: jobs.code.phases[0].source.type: source type "gti" is not one of git, github, http-json, sessions, module; did you mean git?',
     );
     expect(message).toContain(
-      'FILE:6:23: jobs.code.phases[0].sink.type: sink type "sqlite-doc" is not one of sqlite-docs, postgres-docs, module; did you mean sqlite-docs?',
+      'FILE:6:23: jobs.code.phases[0].sink.type: sink type "sqlite-doc" is not one of sqlite-docs, postgres-docs, memory, module; did you mean sqlite-docs?',
     );
   });
 
@@ -120,7 +120,7 @@ describe("configuration messages", () => {
     const file = path.join(ws.dir, "syncwarden.yaml");
     expect(bad.stderr).toContain(`${file}:1:9: sync: unknown key "max_worker"; did you mean max_workers?`);
     expect(bad.stderr).toContain(
-      `${file}:6:25: jobs.code.phases[0].source.type: source type "gti" is not one of git, github, http-json, module; did you mean git?`,
+      `${file}:6:25: jobs.code.phases[0].source.type: source type "gti" is not one of git, github, http-json, sessions, module; did you mean git?`,
     );
     expect(existsSync(path.join(ws.dir, ".syncwarden"))).toBe(false);
 

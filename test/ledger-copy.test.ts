@@ -121,6 +121,53 @@ async function seed(ledger: Ledger): Promise<{ plan: PlanRecord }> {
     upsert("big.txt", Array.from({ length: 600 }, (_, i) => `line ${i} gammaWidget`).join("\n")),
     upsert("other", "a different job's deltaWidget", { job: "k", collection: "notes" }),
   ]);
+  // an episode with its knowledge: entities (one with an alias), mentions, facts (one invalidated)
+  await ledger.documents!.write([
+    upsert("s1-0", "we chose the zetaWidget library", { collection: "episodes", job: "mem" }),
+    {
+      kind: "knowledge",
+      job: "mem",
+      collection: "episodes",
+      key: "s1-0",
+      version: "1",
+      origin: {
+        session: "s1",
+        firstTurn: 0,
+        lastTurn: 2,
+        startedAt: 1_000,
+        endedAt: 2_000,
+        source: "s1.jsonl",
+        metadata: { branch: "main", tools: ["Read"] },
+      },
+      extraction: {
+        summary: "picked zetaWidget",
+        model: "m",
+        usage: { promptTokens: 10, completionTokens: 3 },
+        entities: [
+          { name: "zetaWidget", type: "library", description: "widgets" },
+          { name: "ZetaWidget", type: "library", description: "" },
+        ],
+        facts: [
+          {
+            subject: "app",
+            relation: "uses",
+            object: "yup",
+            fact: "app uses yup",
+            valid_at: null,
+            exclusive: true,
+          },
+          {
+            subject: "app",
+            relation: "uses",
+            object: "zetaWidget",
+            fact: "app uses zetaWidget",
+            valid_at: "1970-01-01T00:00:05Z",
+            exclusive: true,
+          },
+        ],
+      },
+    },
+  ]);
   return { plan };
 }
 
@@ -224,6 +271,24 @@ describe("copyLedger: SQLite → PostgreSQL → SQLite", () => {
 
     expect(c.documents!.vectorSearchWarning?.()).toBeUndefined();
     expect(await c.documents!.semanticSearch(query, { limit: 5 })).toHaveLength(2);
+
+    // the knowledge came along: its searches and graph answer the same
+    for (const l of [pg, c]) {
+      expect(await l.knowledge!.stats()).toEqual(await a.knowledge!.stats());
+      expect(await l.knowledge!.entity({ name: "zetawidget" })).toEqual(
+        await a.knowledge!.entity({ name: "zetaWidget" }),
+      );
+      expect((await l.knowledge!.searchEntities("zetaWidget", { limit: 5 })).map((e) => e.aliases)).toEqual([
+        ["ZetaWidget"],
+      ]);
+      expect((await l.knowledge!.searchEpisodes("zetaWidget", { limit: 5 })).map((e) => e.key)).toEqual([
+        "s1-0",
+      ]);
+      expect((await l.knowledge!.searchFacts("yup", { limit: 5, includeInvalid: true }))[0]?.invalidAt).toBe(
+        5_000,
+      );
+    }
+    expect(await a.knowledge!.stats()).toMatchObject({ episodes: 1, entities: 3, facts: 2, validFacts: 1 });
 
     // and on PostgreSQL the same documents are found (its own ranking and snippets)
     const keys = (hits: { key: string }[]): string[] => hits.map((h) => h.key).sort();

@@ -100,6 +100,15 @@ export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
     },
     env: [CONFIG_ENV, OVERRIDE_ENV],
   },
+  "sessions hook": {
+    exits: {
+      [EXIT.ok]:
+        "marked (and with --run: run, or queued behind the job's running run); or no source covers it",
+      [EXIT.usage]: "stdin is not a SessionEnd/PreCompact hook's JSON, or its transcript does not exist",
+      ...pick(EXIT.internal, EXIT.config),
+    },
+    env: [CONFIG_ENV],
+  },
   doctor: {
     exits: {
       0: "healthy",

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import * as breakers from "./commands/breakers.js";
 import * as daemon from "./commands/daemon.js";
+import * as debts from "./commands/debts.js";
 import * as doctor from "./commands/doctor.js";
 import * as events from "./commands/events.js";
 import * as failed from "./commands/failed.js";
@@ -9,10 +10,12 @@ import * as history from "./commands/history.js";
 import * as items from "./commands/items.js";
 import * as ledger from "./commands/ledger.js";
 import * as mcp from "./commands/mcp.js";
+import * as memory from "./commands/memory.js";
 import * as replicate from "./commands/replicate.js";
 import * as retry from "./commands/retry.js";
 import * as run from "./commands/run.js";
 import * as search from "./commands/search.js";
+import * as sessions from "./commands/sessions.js";
 import * as status from "./commands/status.js";
 import * as worker from "./commands/worker.js";
 import { EXIT } from "./exit-codes.js";
@@ -25,7 +28,9 @@ const COMMANDS = [
   failed,
   items,
   retry,
+  debts,
   search,
+  memory,
   events,
   history,
   daemon,
@@ -36,6 +41,7 @@ const COMMANDS = [
   github,
   ledger,
   replicate,
+  sessions,
 ];
 
 export function buildProgram(): Command {

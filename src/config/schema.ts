@@ -80,6 +80,15 @@ export const postgresDocsSinkSchema = z.strictObject({
   table: name("table").optional(),
 });
 
+/**
+ * Episodes of agent sessions with what an LLM extracted from them (entities, facts): the knowledge store of
+ * the ledger's own database, beside the episodes' text in its document store (searched by `memory search`).
+ */
+export const memorySinkSchema = z.strictObject({
+  type: z.literal("memory"),
+  table: name("table").optional(),
+});
+
 export const sqliteDocsSinkSchema = z.strictObject({
   type: z.literal("sqlite-docs"),
   /** The collection documents go to; default: the phase's name (so phases never overwrite each other's keys). */
@@ -115,6 +124,32 @@ export const httpJsonSourceSchema = z.strictObject({
     .strictObject({ param: z.string().default("since"), field: z.string().default("updated_at") })
     .optional(),
   query: z.record(z.string(), z.string()).default({}),
+});
+
+const duration = (what: string) =>
+  z.string().refine((s) => parseDuration(s) !== null, {
+    error: (iss) =>
+      `invalid ${what} ${JSON.stringify(iss.input)}; use a whole number with s, m, h or d, e.g. 30s, 10m, 2h`,
+  });
+
+/** Coding-agent transcripts (Claude Code, Codex CLI) split into episodes: bounded runs of turns of one session. */
+export const sessionsSourceSchema = z.strictObject({
+  type: z.literal("sessions"),
+  /** Globs of transcript files ("~" is $HOME; relative to the config file); default by format. */
+  path: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  /** auto: told per file from its first records. */
+  format: z.enum(["auto", "claude-code", "codex"]).default("auto"),
+  /** Globs over each file's path below its path glob's folder. */
+  include: globs.default(["**"]),
+  exclude: globs.default([]),
+  /** At most this many turns in an episode. */
+  episode_turns: z.number().int().min(1).max(1000).default(8),
+  /** An episode closes early when its text would pass this many characters. */
+  episode_chars: z.number().int().min(200).default(24_000),
+  /** A session whose file has not changed for this long is finished: its trailing turns are emitted. */
+  idle_after: duration("idle_after").default("10m"),
+  /** A tool call's input and its result are each cut to this many characters. */
+  max_tool_chars: z.number().int().min(0).default(400),
 });
 
 /** Embeddings from an OpenAI-compatible /v1/embeddings endpoint (OpenAI, Ollama, vLLM). */
@@ -191,22 +226,25 @@ export const phaseSchema = z
       gitSourceSchema,
       githubSourceSchema,
       httpJsonSourceSchema,
+      sessionsSourceSchema,
       moduleConnectorSchema,
     ]),
     enrich: z
       .array(z.discriminatedUnion("type", [embeddingsEnrichSchema, llmExtractSchema, moduleEnrichSchema]))
       .default([]),
     sink: z
-      .discriminatedUnion("type", [sqliteDocsSinkSchema, postgresDocsSinkSchema, moduleConnectorSchema])
+      .discriminatedUnion("type", [
+        sqliteDocsSinkSchema,
+        postgresDocsSinkSchema,
+        memorySinkSchema,
+        moduleConnectorSchema,
+      ])
       .prefault({ type: "sqlite-docs" }),
     /** Whether `--incremental-only` runs this phase. */
     incremental: z.boolean().default(true),
   })
   .transform((p) => {
-    const sink =
-      p.sink.type === "sqlite-docs" || p.sink.type === "postgres-docs"
-        ? { type: p.sink.type, table: p.sink.table ?? p.name }
-        : p.sink;
+    const sink = p.sink.type === "module" ? p.sink : { type: p.sink.type, table: p.sink.table ?? p.name };
     return { ...p, sink };
   });
 
@@ -343,14 +381,19 @@ export type ProviderConfig = z.infer<typeof providerSchema>;
 export type GitSourceConfig = z.infer<typeof gitSourceSchema>;
 export type GithubSourceConfig = z.infer<typeof githubSourceSchema>;
 export type HttpJsonSourceConfig = z.infer<typeof httpJsonSourceSchema>;
+export type SessionsSourceConfig = z.infer<typeof sessionsSourceSchema>;
 export type EmbeddingsEnrichConfig = z.infer<typeof embeddingsEnrichSchema>;
 export type LlmExtractConfig = z.infer<typeof llmExtractSchema>;
 export type ModuleConnectorConfig = z.infer<typeof moduleConnectorSchema>;
+export type MemorySinkConfig = z.infer<typeof memorySinkSchema>;
 export type PhaseConfig = z.infer<typeof phaseSchema>;
 export type JobConfig = z.infer<typeof jobSchema>;
 export type ConfigFile = z.infer<typeof configSchema>;
 
-/** The sinks that write the ledger's own document store (committed with the item's completion; `search` reads it). */
+/**
+ * The collection of a sink that writes the ledger's own document store (sqlite-docs, postgres-docs,
+ * memory: committed with the item's completion; `search` reads it).
+ */
 export function ledgerDocsTable(sink: PhaseConfig["sink"]): string | undefined {
-  return sink.type === "sqlite-docs" || sink.type === "postgres-docs" ? sink.table : undefined;
+  return sink.type === "module" ? undefined : sink.table;
 }

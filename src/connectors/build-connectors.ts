@@ -3,9 +3,11 @@ import { LlmExtract } from "./enrichers/llm-extract.js";
 import { OpenAiEmbeddings } from "./enrichers/openai-embeddings.js";
 import { loadModuleConnector } from "./load-module.js";
 import { LedgerDocsSink } from "./sinks/ledger-docs-sink.js";
+import { MemorySink } from "./sinks/memory-sink.js";
 import { GitSource } from "./sources/git-source.js";
 import { GithubSource } from "./sources/github-source.js";
 import { HttpJsonSource } from "./sources/http-json-source.js";
+import { SessionsSource } from "./sources/sessions/sessions-source.js";
 import type { ConnectorContext, Enricher, Sink, Source } from "./types.js";
 
 /** An enrich step with what the engine needs to know about it. */
@@ -36,7 +38,9 @@ export async function buildConnectors(
         ? new HttpJsonSource(s)
         : s.type === "github"
           ? new GithubSource(s, `${at}.source`)
-          : await loadModuleConnector<Source>(`${at}.source`, s, ["target", "list", "fetch"], ctx);
+          : s.type === "sessions"
+            ? new SessionsSource(s, ctx.baseDir)
+            : await loadModuleConnector<Source>(`${at}.source`, s, ["target", "list", "fetch"], ctx);
   const enrich: EnrichStep[] = [];
   for (const [i, e] of phase.enrich.entries()) {
     const step =
@@ -54,9 +58,9 @@ export async function buildConnectors(
 export async function buildSink(phase: PhaseConfig, ctx: Omit<ConnectorContext, "signal">): Promise<Sink> {
   const at = `jobs.${ctx.job}.phases.${phase.name}.sink`;
   const sink = phase.sink;
-  return sink.type === "module"
-    ? await loadModuleConnector<Sink>(at, sink, ["apply"], ctx)
-    : LedgerDocsSink.from(sink.type, sink.table, at, ctx.documents);
+  if (sink.type === "module") return await loadModuleConnector<Sink>(at, sink, ["apply"], ctx);
+  if (sink.type === "memory") return MemorySink.from(sink.table, at, ctx.documents);
+  return LedgerDocsSink.from(sink.type, sink.table, at, ctx.documents);
 }
 
 export async function closeConnectors(c: PhaseConnectors): Promise<void> {

@@ -36,6 +36,8 @@ export interface ConnectorContext {
 export interface KeyValueStore {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string): Promise<void>;
+  /** Removes a value (a source's superseded state); a store without it keeps everything. */
+  delete?(key: string): Promise<void>;
 }
 
 /** A source's listing: every item at the target (snapshot) or only the changes since the checkpoint (delta). */
@@ -57,6 +59,8 @@ export interface Source {
   /** Items from `from` (null: from scratch) to `target`. */
   list(from: string | null, target: string | null, ctx: ConnectorContext): Promise<SourceListing>;
   fetch(item: ClaimedItem, ctx: ConnectorContext): Promise<Fetched>;
+  /** The id a scoped run (`--ids`) names an item by, when not its key (the sessions source: the session). */
+  scopeId?(key: string): string;
   close?(): Promise<void>;
 }
 

@@ -65,7 +65,7 @@ export async function planPhase(
   let batch: PlannedItem[] = [];
   let total = 0;
   for await (const item of listing.items) {
-    if (wanted && !wanted.has(item.key)) continue;
+    if (wanted && !wanted.has(source.scopeId?.(item.key) ?? item.key)) continue;
     batch.push(item);
     if (batch.length >= RECORD_BATCH) {
       await plans.recordItems(plan, batch);

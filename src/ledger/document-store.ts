@@ -1,4 +1,4 @@
-import type { DocumentWrite, SearchHit } from "./types.js";
+import type { DebtChanges, DocumentWrite, SearchHit } from "./types.js";
 
 /**
  * Documents a sink stores, as `search` reads them: a capability a sink may offer, not part of the core
@@ -19,6 +19,9 @@ export interface DocumentStore {
   semanticSearch(vector: readonly number[], filter: { job?: string; limit: number }): Promise<SearchHit[]>;
   /** Why semantic search is a linear scan rather than an index lookup, if it is. */
   vectorSearchWarning?(): string | undefined;
-  /** Applies writes outside an item settlement (paying an enrichment debt). */
-  write(writes: readonly DocumentWrite[]): Promise<void>;
+  /**
+   * Applies writes outside an item settlement (paying an enrichment debt, an agent's note), in one
+   * transaction with the debt they pay or the debts they leave.
+   */
+  write(writes: readonly DocumentWrite[], debts?: DebtChanges): Promise<void>;
 }

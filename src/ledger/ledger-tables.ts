@@ -55,8 +55,9 @@ const table = (
 
 /**
  * Every table of the ledger with every column both implementations keep, parents before children
- * (cleared in reverse). Derived state is not here: PostgreSQL's generated `chunks.tsv`, SQLite's FTS5
- * index and its sqlite-vec indexes (`vector_indexes`): each implementation rebuilds its own. Each
+ * (cleared in reverse). Derived state is not here: PostgreSQL's generated `tsv` columns, SQLite's FTS5
+ * indexes (kept by triggers) and its sqlite-vec indexes (`vector_indexes`): each implementation rebuilds
+ * its own. Each
  * implementation checks that its schema has exactly these columns before a copy, so a migration that
  * adds one cannot be silently left behind.
  */
@@ -133,6 +134,23 @@ export const LEDGER_TABLES: readonly TableSpec[] = [
     { identity: "id", pageRows: 1_000 },
   ),
   table("vectors", "document_id:int, model:text, dim:int, vector:vector", ["document_id"], { pageRows: 250 }),
+  table(
+    "episodes",
+    "id:int, job:text, collection:text, key:text, version:text, session:text, first_turn:int, last_turn:int, started_at:int, ended_at:int, source:text, metadata:json, summary:text, extracted:bool, extraction_hash:text, prompt_tokens:int, completion_tokens:int, updated_at:int",
+    ["id"],
+    { identity: "id" },
+  ),
+  table("entities", "id:int, job:text, type:text, norm_name:text, name:text, description:text", ["id"], {
+    identity: "id",
+  }),
+  table("entity_aliases", "entity_id:int, alias:text, norm:text", ["entity_id", "alias"]),
+  table("mentions", "entity_id:int, episode_id:int", ["entity_id", "episode_id"]),
+  table(
+    "facts",
+    "id:int, job:text, subject_id:int, relation:text, object_id:int, fact:text, valid_at:int, invalid_at:int, invalidated_by:int, episode_id:int, exclusive:bool",
+    ["id"],
+    { identity: "id" },
+  ),
 ];
 
 /** Reads one consistent view of a ledger (a snapshot: writes made meanwhile are not seen). */

@@ -1,5 +1,6 @@
 import type { DocumentStore } from "./document-store.js";
 import type { EventStore } from "./event-store.js";
+import type { KnowledgeStore } from "./knowledge.js";
 import type { LedgerTables } from "./ledger-tables.js";
 import type { LockStore } from "./lock-store.js";
 import type { MaintenanceStore } from "./maintenance-store.js";
@@ -26,6 +27,8 @@ export interface Ledger {
   readonly maintenance: MaintenanceStore;
   /** The document store embedded in the ledger's own database, when this implementation has one (sqlite-docs writes into it). */
   readonly documents?: DocumentStore;
+  /** Episodes, entities and facts beside the documents (written through them as `KnowledgeWrite`s), when this implementation has them. */
+  readonly knowledge?: KnowledgeStore;
   /**
    * Raw access to every table, for `copyLedger` only (the role stores are the way to read and write).
    * A member rather than a lookup by implementation: one line in each, typed by a neutral interface, so

@@ -1,4 +1,5 @@
 import type { ErrorClass } from "../errors.js";
+import type { KnowledgeWrite } from "./knowledge.js";
 
 export type ItemStatus = "PENDING" | "PROCESSING" | "COMPLETED" | "SKIPPED" | "FAILED" | "DEAD";
 export const ITEM_STATUSES: readonly ItemStatus[] = [
@@ -81,8 +82,11 @@ export interface DocumentDelete {
   collection: string;
   key: string;
 }
-/** A write to the embedded document store, committed in the same transaction as the item's settlement. */
-export type DocumentWrite = DocumentUpsert | DocumentDelete | VectorWrite;
+/**
+ * A write to the embedded document store, committed in the same transaction as the item's settlement; a
+ * knowledge write (an episode's extraction) goes to the knowledge store beside it.
+ */
+export type DocumentWrite = DocumentUpsert | DocumentDelete | VectorWrite | KnowledgeWrite;
 
 /** Only the embedding of a stored document (paying a debt). */
 export interface VectorWrite {
@@ -228,6 +232,14 @@ export interface DebtRecord {
   reason: string | null;
   attempts: number;
   createdAt: number;
+}
+
+/** A debt recorded, or paid, with writes made outside an item's settlement (a note, a debt payment). */
+export interface DebtChanges {
+  /** The debt these writes pay: it goes in their transaction. */
+  paid?: number;
+  /** Steps owed for the document written. */
+  owe?: readonly (NewDebt & { job: string; phase: string; key: string; version: string })[];
 }
 
 export interface NewDebt {

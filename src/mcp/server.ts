@@ -1,6 +1,13 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { registerBreakerActions, registerListBreakers } from "./breaker-tools.js";
 import { createLaunches, type McpLaunches } from "./launches.js";
+import {
+  registerAddMemory,
+  registerGetEntity,
+  registerGetEpisodes,
+  registerSearchMemory,
+  registerSyncSessions,
+} from "./memory-tools.js";
 import { registerDoctor, registerFailedItems, registerHistory, registerSearch } from "./read-tools.js";
 import { registerReplicaStatus, registerReplicate } from "./replica-tools.js";
 import { registerCancelSync, registerListJobs, registerRetryFailed, registerSyncData } from "./sync-tools.js";
@@ -24,7 +31,7 @@ export function createMcpServer(
     { name: "syncwarden", version: opts.version ?? "0.1.0" },
     {
       instructions:
-        "Sync jobs of syncwarden: list_jobs, then sync_data (returns a run id at once) and sync_status {run_id} until it ends; search the synced documents; history, failed_items, doctor, breakers and replicas for operating it.",
+        "Sync jobs of syncwarden: list_jobs, then sync_data (returns a run id at once) and sync_status {run_id} until it ends; search the synced documents; search_memory recalls what past agent sessions learned (get_entity, get_episodes; add_memory remembers a note; sync_sessions indexes new sessions); history, failed_items, doctor, breakers and replicas for operating it.",
     },
   );
   const launches = opts.launches ?? createLaunches(services.sync, opts.inflight);
@@ -34,6 +41,14 @@ export function createMcpServer(
   registerCancelSync(server, services.sync, launches);
   registerRetryFailed(server, services.sync, opts);
   registerSearch(server, services.sync);
+  // an agent sees memory tools only where there is a memory to read, and sync_sessions where sessions are read
+  if (services.sync.memoryJobs().length > 0) {
+    registerSearchMemory(server, services.sync);
+    registerGetEntity(server, services.sync);
+    registerGetEpisodes(server, services.sync);
+    registerAddMemory(server, services.sync, opts);
+  }
+  if (services.sync.sessionJobs().length > 0) registerSyncSessions(server, services.sync, launches, opts);
   registerHistory(server, services.sync);
   registerFailedItems(server, services.sync);
   registerDoctor(server, services, opts.shutdown);

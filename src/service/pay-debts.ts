@@ -72,20 +72,15 @@ export async function payDebts(
     try {
       const doc: Doc = { key: debt.key, version: debt.version, content: stored.content, metadata: {} };
       const enriched = await step.step.enrich(doc, { ...context(phase.name), signal });
-      const writes: DocumentWrite[] = enriched.vector
-        ? [
-            {
-              kind: "vector",
-              job: jobName,
-              collection: sinkTable,
-              key: debt.key,
-              version: debt.version,
-              vector: enriched.vector,
-            },
-          ]
-        : [];
-      await docs.write(writes);
-      await debts.settleDebt(debt.id, true, null);
+      const at = { job: jobName, collection: sinkTable, key: debt.key, version: debt.version };
+      const writes: DocumentWrite[] = [
+        ...(enriched.vector ? [{ kind: "vector" as const, ...at, vector: enriched.vector }] : []),
+        ...(enriched.extraction
+          ? [{ kind: "knowledge" as const, ...at, extraction: enriched.extraction }]
+          : []),
+      ];
+      // the enrichment and the debt's end commit together: a debt is paid once, or stays owed
+      await docs.write(writes, { paid: debt.id });
       paid++;
     } catch (e) {
       down.add(debt.provider);

@@ -86,7 +86,9 @@ export async function checkSince(
         throw wrong(
           `not a time for ${describePhase(job, phase)} (its API gets it as ${source.since.param}=); give an ISO time (2026-11-01 or 2026-11-01T10:00:00Z), a number (an epoch or numeric cursor) or a duration back (15m, 2h, 7d)`,
         );
-    } else used = true; // a custom source takes its own cursor form
+    } else if (source.type === "sessions")
+      continue; // its checkpoint is its own state of every file
+    else used = true; // a custom source takes its own cursor form
   }
   if (!used)
     throw wrong(

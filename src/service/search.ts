@@ -2,6 +2,7 @@ import type { LoadedConfig } from "../config/load-config.js";
 import { OpenAiEmbeddings } from "../connectors/enrichers/openai-embeddings.js";
 import { buildSink } from "../connectors/build-connectors.js";
 import type { ConnectorContext } from "../connectors/types.js";
+import type { EmbeddingsEnrichConfig } from "../config/schema.js";
 import type { DocumentStore } from "../ledger/document-store.js";
 import type { SearchHit } from "../ledger/types.js";
 import { fuseRanks } from "./rank-fusion.js";
@@ -55,6 +56,36 @@ async function documentStores(
 const best = (hits: SearchHit[], semantic: boolean, limit: number): SearchHit[] =>
   hits.sort((a, b) => (semantic ? b.score - a.score : a.score - b.score)).slice(0, limit);
 
+/** The first openai-embeddings step (of the job, or of any job), with the job and phase it belongs to. */
+function embeddingStep(
+  loaded: LoadedConfig,
+  job: string | undefined,
+): { job: string; phase: string; step: EmbeddingsEnrichConfig } | undefined {
+  for (const [name, config] of Object.entries(loaded.config.jobs)) {
+    if (job !== undefined && name !== job) continue;
+    for (const phase of config.phases) {
+      const step = phase.enrich.find((e) => e.type === "openai-embeddings");
+      if (step?.type === "openai-embeddings") return { job: name, phase: phase.name, step };
+    }
+  }
+  return undefined;
+}
+
+/** Embeds a query as the first openai-embeddings step found embeds documents; undefined when no job embeds. */
+export function queryEmbedder(
+  loaded: LoadedConfig,
+  job: string | undefined,
+  context: Context,
+): ((text: string) => Promise<number[]>) | undefined {
+  const found = embeddingStep(loaded, job);
+  if (!found) return undefined;
+  return (text) =>
+    new OpenAiEmbeddings(found.step).embed(text, {
+      ...context(found.job, found.phase),
+      signal: new AbortController().signal,
+    });
+}
+
 /** Keyword search over every document store a sink offers (bm25: lower is better). */
 export async function searchDocuments(
   loaded: LoadedConfig,
@@ -70,37 +101,28 @@ export async function searchDocuments(
     return { hits: best(hits, false, o.limit) };
   }
   // the query is embedded with the first openai-embeddings step found (of the job, or of any job)
-  for (const [name, config] of Object.entries(loaded.config.jobs)) {
-    if (o.job !== undefined && name !== o.job) continue;
-    for (const phase of config.phases) {
-      const step = phase.enrich.find((e) => e.type === "openai-embeddings");
-      if (step?.type !== "openai-embeddings") continue;
-      const vectors = (await Promise.all(stores.map((s) => s.countVectors(o.job)))).reduce(
-        (a, b) => a + b,
-        0,
-      );
-      if (vectors === 0)
-        return {
-          note: `no vectors are stored${o.job ? ` for ${o.job}` : ""} yet: run the job (its ${step.provider} provider must answer), or pay debts with \`syncwarden retry --debts\`; keyword search works without --semantic`,
-        };
-      const vector = await new OpenAiEmbeddings(step).embed(query, {
-        ...context(name, phase.name),
-        signal: new AbortController().signal,
-      });
-      const warnings = stores.flatMap((s) => s.vectorSearchWarning?.() ?? []);
-      const depth = o.hybrid ? { ...filter, limit: hybridDepth(o.limit) } : filter;
-      const near = (await Promise.all(stores.map((s) => s.semanticSearch(vector, depth)))).flat();
-      if (!o.hybrid) return { hits: best(near, true, o.limit), ...(warnings.length ? { warnings } : {}) };
-      const words = (await Promise.all(stores.map((s) => s.search(query, depth)))).flat();
-      const fused = fuseRanks([best(words, false, depth.limit), best(near, true, depth.limit)], hitId);
-      // a document found by its words shows that hit's snippet and place (`path:line symbol`)
-      const hits = fused.slice(0, o.limit).map(({ item, score }) => ({
-        ...item,
-        ...words.find((w) => hitId(w) === hitId(item)),
-        score,
-      }));
-      return { hits, ...(warnings.length ? { warnings } : {}) };
-    }
+  const found = embeddingStep(loaded, o.job);
+  const embed = queryEmbedder(loaded, o.job, context);
+  if (found && embed) {
+    const vectors = (await Promise.all(stores.map((s) => s.countVectors(o.job)))).reduce((a, b) => a + b, 0);
+    if (vectors === 0)
+      return {
+        note: `no vectors are stored${o.job ? ` for ${o.job}` : ""} yet: run the job (its ${found.step.provider} provider must answer), or pay debts with \`syncwarden retry --debts\`; keyword search works without --semantic`,
+      };
+    const vector = await embed(query);
+    const warnings = stores.flatMap((s) => s.vectorSearchWarning?.() ?? []);
+    const depth = o.hybrid ? { ...filter, limit: hybridDepth(o.limit) } : filter;
+    const near = (await Promise.all(stores.map((s) => s.semanticSearch(vector, depth)))).flat();
+    if (!o.hybrid) return { hits: best(near, true, o.limit), ...(warnings.length ? { warnings } : {}) };
+    const words = (await Promise.all(stores.map((s) => s.search(query, depth)))).flat();
+    const fused = fuseRanks([best(words, false, depth.limit), best(near, true, depth.limit)], hitId);
+    // a document found by its words shows that hit's snippet and place (`path:line symbol`)
+    const hits = fused.slice(0, o.limit).map(({ item, score }) => ({
+      ...item,
+      ...words.find((w) => hitId(w) === hitId(item)),
+      score,
+    }));
+    return { hits, ...(warnings.length ? { warnings } : {}) };
   }
   return {
     note: `no job${o.job ? ` named ${o.job}` : ""} has an openai-embeddings enrich step, so there are no vectors to rank; search without --semantic`,

@@ -1,5 +1,6 @@
 import type { LoadedConfig } from "../config/load-config.js";
 import { ledgerDocsTable } from "../config/schema.js";
+import type { KnowledgeStats } from "../ledger/knowledge.js";
 import type { Ledger } from "../ledger/ledger.js";
 import type { BreakerRecord, GateRecord, StatusCounts } from "../ledger/types.js";
 import { lastSuccessKey } from "../ledger/meta-keys.js";
@@ -42,6 +43,8 @@ export interface JobStatus {
   documents: number;
   /** Enrich steps owed for items stored raw. */
   debts: number;
+  /** A job with a memory sink: its episodes (raw or extracted), entities, facts and the tokens spent. */
+  memory?: KnowledgeStats;
   phases: PhaseStatus[];
 }
 
@@ -104,6 +107,9 @@ export async function jobStatus(ledger: Ledger, loaded: LoadedConfig, job: strin
       : null,
     documents: docs ? await docs.count({ job }) : 0,
     debts: await ledger.resilience.countDebts(job),
+    ...(ledger.knowledge && config.phases.some((p) => p.sink.type === "memory")
+      ? { memory: await ledger.knowledge.stats(job) }
+      : {}),
     phases,
   };
 }

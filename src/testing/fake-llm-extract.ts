@@ -45,11 +45,12 @@ export const KNOWN_LIBRARIES = [
   "fastify",
   "pino",
   "commander",
+  "undici",
 ];
 
 const FILE =
   /(?<![\w/.-])((?:[\w.-]+\/)*[\w-]+\.(?:ts|tsx|js|mjs|cjs|py|rs|go|json|md|yaml|yml|sql|css|html))(?![\w/])/g;
-const ERROR = /\b(E[A-Z]{3,}|TS\d{4})\b/g;
+const ERROR = /\b(E[A-Z]{3,}|TS\d{4}|[A-Z]{2,}_[A-Z_]*[A-Z])\b/g;
 const FUNCTION = /\b([A-Za-z_$][\w$]*)\(\)/g;
 const PERSON = /(?<![\w.])@([A-Za-z][\w-]*)/g;
 const DECISION = /^\s*Decision:\s*(.+?)\s*$/;

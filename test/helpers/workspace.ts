@@ -120,8 +120,10 @@ export class Workspace {
     if (size <= 16 * 4096)
       throw new Error(`state.db holds only ${size} bytes: too small to damage in its middle`);
     const fd = openSync(this.dbFile, "r+");
-    const garbage = Buffer.alloc(4096 * 6, 0xa5);
-    writeSync(fd, garbage, 0, garbage.length, Math.floor(size / 4096 / 2) * 4096);
+    // the middle half of the file: whatever tables lie there (empty ones too), the ledger's rows are hit
+    const pages = Math.floor(size / 4096);
+    const garbage = Buffer.alloc(4096 * Math.max(6, Math.floor(pages / 2)), 0xa5);
+    writeSync(fd, garbage, 0, garbage.length, Math.floor(pages / 4) * 4096);
     closeSync(fd);
   }
 

@@ -78,5 +78,17 @@ export function metaContract(h: Harness): void {
       const reopened = await h().reopen();
       expect(await reopened.meta.get("last_success:j")).toBe("200");
     });
+
+    it("delete removes a value for every process; deleting a missing key is no error", async () => {
+      const { ledger } = h();
+      await ledger.meta.set("sessions-state:j:p:a", "{}");
+      await ledger.meta.set("sessions-state:j:p:b", "{}");
+      await ledger.meta.delete("sessions-state:j:p:a");
+      await ledger.meta.delete("sessions-state:j:p:none");
+      expect(await ledger.meta.get("sessions-state:j:p:a")).toBeUndefined();
+      const other = await h().second();
+      expect(await other.meta.get("sessions-state:j:p:a")).toBeUndefined();
+      expect(await other.meta.get("sessions-state:j:p:b")).toBe("{}");
+    });
   });
 }

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
-import type { SyncService } from "../../service/sync-service.js";
 import { act, globalsOf, printJson, withServices, type GlobalOptions } from "../context.js";
 import { EXIT } from "../exit-codes.js";
+import { payDebts } from "./debts.js";
 
 interface RetryOptions extends GlobalOptions {
   dead?: boolean;
@@ -22,20 +22,6 @@ export function register(program: Command): void {
         retryCommand(job, globalsOf<RetryOptions>(cmd)),
       ),
     );
-}
-
-/** `retry --debts`: pays every job's (or one job's) debts; exit 3 while some remain. */
-async function payDebts(sync: SyncService, job: string | undefined, json: boolean): Promise<number> {
-  const outcomes = [];
-  for (const name of job === undefined ? sync.jobNames() : [job])
-    outcomes.push({ job: name, ...(await sync.payDebts(name)) });
-  if (json) printJson(outcomes);
-  else
-    for (const o of outcomes)
-      process.stderr.write(
-        `${o.job}: paid ${o.paid} debts; ${o.remaining} remain${o.stillDown.length > 0 ? ` (still down: ${o.stillDown.join(", ")})` : ""}\n`,
-      );
-  return outcomes.some((o) => o.remaining > 0) ? EXIT.partial : EXIT.ok;
 }
 
 /** `syncwarden retry [JOB] [--dead]`: FAILED (and with --dead, DEAD) items back to PENDING for the next run. */

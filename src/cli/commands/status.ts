@@ -25,6 +25,11 @@ function render(s: JobStatus): string {
   const lines = [
     `${s.job}: last run ${lastRun(s.lastRun)}; last success ${s.lastSuccess ?? "never"}; ${s.documents} documents${s.debts > 0 ? `; ${s.debts} enrichment debts` : ""}`,
   ];
+  const m = s.memory;
+  if (m)
+    lines.push(
+      `  memory: ${m.episodes} episodes (${m.episodes - m.extracted} raw), ${m.entities} entities, ${m.facts} facts (${m.validFacts} valid); tokens ${m.promptTokens} prompt + ${m.completionTokens} completion`,
+    );
   for (const p of s.phases) {
     const c = p.items;
     const counts = c

@@ -2,8 +2,16 @@ import type pg from "pg";
 import { chunkText } from "../chunk-text.js";
 import type { DocumentStore } from "../document-store.js";
 import { toHit, type SearchRow } from "../search-row.js";
-import type { DocumentChunk, DocumentUpsert, DocumentWrite, SearchHit, VectorWrite } from "../types.js";
+import type {
+  DebtChanges,
+  DocumentChunk,
+  DocumentUpsert,
+  DocumentWrite,
+  SearchHit,
+  VectorWrite,
+} from "../types.js";
 import type { PgDocumentWriter } from "./document-writer.js";
+import { PgKnowledgeWriter } from "./knowledge-writer.js";
 import { NOW, type PgDatabase } from "./pg-database.js";
 
 /** ts_headline's options: one fragment of about 16 words with the SQLite snippet's markers. */
@@ -70,6 +78,8 @@ function rounds(writes: readonly DocumentWrite[]): DocumentWrite[][] {
 export class PgDocumentStore implements DocumentStore, PgDocumentWriter {
   /** The schema the `vector` extension is installed in, null without it; undefined until looked up. */
   private pgvector: string | null | undefined;
+  /** Episodes' knowledge, written with their documents (after them, in each round). */
+  private readonly knowledge = new PgKnowledgeWriter();
 
   constructor(private readonly db: PgDatabase) {}
 
@@ -89,6 +99,7 @@ export class PgDocumentStore implements DocumentStore, PgDocumentWriter {
       ws.map((w) => w.collection),
       ws.map((w) => w.key),
     ];
+    for (const d of deletes) await this.knowledge.deleteEpisode(c, d.job, d.collection, d.key);
     if (deletes.length > 0)
       // chunks and the vector go with the row (ON DELETE CASCADE)
       await c.query(
@@ -135,6 +146,8 @@ export class PgDocumentStore implements DocumentStore, PgDocumentWriter {
           vectors.map((w) => realArray(w.vector!.values)),
         ],
       );
+    // an episode's knowledge after its document (a sink writes the upsert first: rounds keep that order)
+    for (const w of writes) if (w.kind === "knowledge") await this.knowledge.apply(c, w);
   }
 
   /** A new version's chunks (as written, else cut by size) replace the old ones, and its old vector goes. */
@@ -172,14 +185,27 @@ export class PgDocumentStore implements DocumentStore, PgDocumentWriter {
     );
   }
 
-  /** Writes outside an item settlement (paying a debt), in one transaction. */
-  async write(writes: readonly DocumentWrite[]): Promise<void> {
-    if (writes.length === 0) return;
-    await this.db.tx((c) => this.apply(c, writes));
+  /** Writes outside an item settlement (paying a debt, a note), in one transaction with the debts they change. */
+  async write(writes: readonly DocumentWrite[], debts: DebtChanges = {}): Promise<void> {
+    const owe = debts.owe ?? [];
+    if (writes.length === 0 && debts.paid === undefined && owe.length === 0) return;
+    await this.db.tx(async (c) => {
+      await this.apply(c, writes);
+      if (debts.paid !== undefined) await c.query("DELETE FROM debts WHERE id = $1", [debts.paid]);
+      for (const d of owe)
+        await c.query(
+          `INSERT INTO debts (job, phase, key, version, step, provider, reason, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, ${NOW}, ${NOW})
+           ON CONFLICT (job, phase, key, step) DO UPDATE SET version = excluded.version,
+             reason = excluded.reason, updated_at = excluded.updated_at`,
+          [d.job, d.phase, d.key, d.version, d.step, d.provider, d.reason],
+        );
+    });
   }
 
   /** Deletes a job's documents, their chunks and vectors (inside the plan store's forgetJob transaction). */
   async forget(c: pg.PoolClient, job: string): Promise<void> {
+    await this.knowledge.forgetJob(c, job);
     await c.query("DELETE FROM documents WHERE job = $1", [job]);
   }
 

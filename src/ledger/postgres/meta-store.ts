@@ -15,4 +15,8 @@ export class PgMetaStore implements MetaStore {
       [key, value],
     );
   }
+
+  async delete(key: string): Promise<void> {
+    await this.db.query("DELETE FROM metadata WHERE key = $1", [key]);
+  }
 }

@@ -95,6 +95,58 @@ const MIGRATIONS: readonly string[] = [
     model TEXT NOT NULL, dim INTEGER NOT NULL, vector REAL[] NOT NULL
   );
   `,
+  /* 2: the knowledge store: episodes of agent sessions, entities (unique by job, type and normalised name),
+        their aliases and mentions, dated facts between them; generated tsvectors with GIN indexes */ `
+  CREATE TABLE episodes (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, job TEXT NOT NULL, collection TEXT NOT NULL,
+    key TEXT NOT NULL, version TEXT NOT NULL, session TEXT, first_turn INTEGER, last_turn INTEGER,
+    started_at BIGINT, ended_at BIGINT, source TEXT, metadata JSONB, summary TEXT,
+    extracted BOOLEAN NOT NULL DEFAULT false, extraction_hash TEXT, prompt_tokens BIGINT NOT NULL DEFAULT 0,
+    completion_tokens BIGINT NOT NULL DEFAULT 0, updated_at BIGINT NOT NULL,
+    tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple',
+      regexp_replace(coalesce(summary, ''), '[\\x21-\\x2f\\x3a-\\x40\\x5b-\\x60\\x7b-\\x7e]', ' ', 'g'))) STORED,
+    UNIQUE (job, collection, key)
+  );
+  CREATE INDEX episodes_session ON episodes (session, started_at);
+  CREATE INDEX episodes_time ON episodes (job, started_at);
+  CREATE INDEX episodes_tsv ON episodes USING GIN (tsv);
+  CREATE TABLE entities (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, job TEXT NOT NULL, type TEXT NOT NULL,
+    norm_name TEXT NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL,
+    tsv tsvector GENERATED ALWAYS AS (
+      setweight(to_tsvector('simple', regexp_replace(name, '[\\x21-\\x2f\\x3a-\\x40\\x5b-\\x60\\x7b-\\x7e]', ' ', 'g')), 'A') ||
+      setweight(to_tsvector('simple', regexp_replace(description, '[\\x21-\\x2f\\x3a-\\x40\\x5b-\\x60\\x7b-\\x7e]', ' ', 'g')), 'C')) STORED,
+    UNIQUE (job, type, norm_name)
+  );
+  CREATE INDEX entities_name ON entities (norm_name, job);
+  CREATE INDEX entities_tsv ON entities USING GIN (tsv);
+  CREATE TABLE entity_aliases (
+    entity_id BIGINT NOT NULL REFERENCES entities (id) ON DELETE CASCADE, alias TEXT NOT NULL, norm TEXT NOT NULL,
+    tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', regexp_replace(alias, '[\\x21-\\x2f\\x3a-\\x40\\x5b-\\x60\\x7b-\\x7e]', ' ', 'g'))) STORED,
+    PRIMARY KEY (entity_id, alias)
+  );
+  CREATE INDEX entity_aliases_tsv ON entity_aliases USING GIN (tsv);
+  CREATE TABLE mentions (
+    entity_id BIGINT NOT NULL REFERENCES entities (id) ON DELETE CASCADE,
+    episode_id BIGINT NOT NULL REFERENCES episodes (id) ON DELETE CASCADE,
+    PRIMARY KEY (entity_id, episode_id)
+  );
+  CREATE INDEX mentions_episode ON mentions (episode_id);
+  CREATE TABLE facts (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, job TEXT NOT NULL,
+    subject_id BIGINT NOT NULL REFERENCES entities (id) ON DELETE CASCADE, relation TEXT NOT NULL,
+    object_id BIGINT NOT NULL REFERENCES entities (id) ON DELETE CASCADE, fact TEXT NOT NULL,
+    valid_at BIGINT NOT NULL, invalid_at BIGINT, invalidated_by BIGINT,
+    episode_id BIGINT NOT NULL REFERENCES episodes (id) ON DELETE CASCADE,
+    exclusive BOOLEAN NOT NULL DEFAULT false,
+    tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple',
+      regexp_replace(relation || ' ' || fact, '[\\x21-\\x2f\\x3a-\\x40\\x5b-\\x60\\x7b-\\x7e]', ' ', 'g'))) STORED
+  );
+  CREATE INDEX facts_subject ON facts (subject_id, relation, exclusive, valid_at);
+  CREATE INDEX facts_object ON facts (object_id);
+  CREATE INDEX facts_episode ON facts (episode_id);
+  CREATE INDEX facts_tsv ON facts USING GIN (tsv);
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;

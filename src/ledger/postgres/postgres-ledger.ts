@@ -1,6 +1,7 @@
 import type { Ledger } from "../ledger.js";
 import { PgDocumentStore } from "./document-store.js";
 import { PgEventStore } from "./event-store.js";
+import { PgKnowledgeStore } from "./knowledge-store.js";
 import { PgLockStore } from "./lock-store.js";
 import { PgMaintenanceStore } from "./maintenance-store.js";
 import { PgMetaStore } from "./meta-store.js";
@@ -28,6 +29,7 @@ export function openPostgresLedger(config: PostgresLedgerConfig): Ledger {
     resilience: new PgResilienceStore(db),
     maintenance: new PgMaintenanceStore(db),
     documents,
+    knowledge: new PgKnowledgeStore(db, documents),
     tables: new PgLedgerTables(db),
     close: () => db.close(),
   };

@@ -1,7 +1,8 @@
 import type Database from "better-sqlite3";
+import { SqliteKnowledgeWriter } from "./knowledge-writer.js";
 import { SqliteVectorIndex, type VectorExtensionLoader } from "./vector-index.js";
 import type { DocumentStore } from "../document-store.js";
-import type { DocumentChunk, DocumentWrite, SearchHit } from "../types.js";
+import type { DebtChanges, DocumentChunk, DocumentWrite, SearchHit } from "../types.js";
 import { chunkText } from "../chunk-text.js";
 import { dbNow } from "./clock.js";
 import { toHit, type SearchRow } from "../search-row.js";
@@ -26,12 +27,15 @@ export class SqliteDocumentStore implements DocumentStore {
 
   /** The KNN index kept in step with `vectors` (or a note of why it is not loaded). */
   readonly vectorIndex: SqliteVectorIndex;
+  /** Episodes' knowledge, written with their documents. */
+  private readonly knowledge: SqliteKnowledgeWriter;
 
   constructor(
     private readonly db: Database.Database,
     loadExtension?: VectorExtensionLoader,
   ) {
     this.vectorIndex = new SqliteVectorIndex(db, loadExtension);
+    this.knowledge = new SqliteKnowledgeWriter(db);
     this.findVersion = db.prepare<[string, string, string], { id: number; version: string }>(
       "SELECT id, version FROM documents WHERE job = ? AND collection = ? AND key = ?",
     );
@@ -60,7 +64,9 @@ export class SqliteDocumentStore implements DocumentStore {
 
   /** Applies one write; call inside the settling transaction. */
   apply(w: DocumentWrite, now: number): void {
+    if (w.kind === "knowledge") return this.knowledge.apply(w, now);
     if (w.kind === "delete") {
+      this.knowledge.deleteEpisode(w.job, w.collection, w.key);
       const gone = this.deleteDoc.get(w.job, w.collection, w.key);
       if (gone) {
         this.deleteChunks.run(gone.id);
@@ -98,12 +104,21 @@ export class SqliteDocumentStore implements DocumentStore {
     if (w.vector && id !== undefined) this.putVector(id, w.job, w.vector);
   }
 
-  /** Writes outside an item settlement (paying a debt), in one transaction. */
-  write(writes: readonly DocumentWrite[]): Promise<void> {
+  /** Writes outside an item settlement (paying a debt, a note), in one transaction with the debts they change. */
+  write(writes: readonly DocumentWrite[], debts: DebtChanges = {}): Promise<void> {
     this.db
       .transaction(() => {
         const now = dbNow(this.db);
         for (const w of writes) this.apply(w, now);
+        if (debts.paid !== undefined) this.db.prepare("DELETE FROM debts WHERE id = ?").run(debts.paid);
+        const owe = this.db.prepare(
+          `INSERT INTO debts (job, phase, key, version, step, provider, reason, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (job, phase, key, step) DO UPDATE SET version = excluded.version,
+             reason = excluded.reason, updated_at = excluded.updated_at`,
+        );
+        for (const d of debts.owe ?? [])
+          owe.run(d.job, d.phase, d.key, d.version, d.step, d.provider, d.reason, now, now);
       })
       .immediate();
     return Promise.resolve();
@@ -111,6 +126,7 @@ export class SqliteDocumentStore implements DocumentStore {
 
   /** Deletes a job's documents (call inside the ledger's forgetJob transaction). */
   forgetJob(job: string): void {
+    this.knowledge.forgetJob(job);
     const ids = "SELECT id FROM documents WHERE job = ?";
     this.db.prepare(`DELETE FROM chunks WHERE document_id IN (${ids})`).run(job);
     this.db.prepare(`DELETE FROM vectors WHERE document_id IN (${ids})`).run(job);

@@ -114,6 +114,87 @@ const MIGRATIONS: readonly string[] = [
   /* a plan made by a forced run says so: workers that join it reprocess unchanged items too */ `
   ALTER TABLE plans ADD COLUMN forced INTEGER NOT NULL DEFAULT 0;
   `,
+  /* 8: the knowledge store: episodes of agent sessions, entities (unique by job, type and normalised name),
+        their aliases and mentions, dated facts between them, and FTS5 indexes kept by triggers */ `
+  CREATE TABLE episodes (
+    id INTEGER PRIMARY KEY, job TEXT NOT NULL, collection TEXT NOT NULL, key TEXT NOT NULL, version TEXT NOT NULL,
+    session TEXT, first_turn INTEGER, last_turn INTEGER, started_at INTEGER, ended_at INTEGER, source TEXT,
+    metadata TEXT, summary TEXT, extracted INTEGER NOT NULL DEFAULT 0, extraction_hash TEXT,
+    prompt_tokens INTEGER NOT NULL DEFAULT 0, completion_tokens INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (job, collection, key)
+  );
+  CREATE INDEX episodes_session ON episodes (session, started_at);
+  CREATE INDEX episodes_time ON episodes (job, started_at);
+  CREATE TABLE entities (
+    id INTEGER PRIMARY KEY, job TEXT NOT NULL, type TEXT NOT NULL, norm_name TEXT NOT NULL, name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    UNIQUE (job, type, norm_name)
+  );
+  CREATE INDEX entities_name ON entities (norm_name, job);
+  CREATE TABLE entity_aliases (
+    entity_id INTEGER NOT NULL REFERENCES entities (id) ON DELETE CASCADE, alias TEXT NOT NULL,
+    norm TEXT NOT NULL,
+    PRIMARY KEY (entity_id, alias)
+  ) WITHOUT ROWID;
+  CREATE TABLE mentions (
+    entity_id INTEGER NOT NULL REFERENCES entities (id) ON DELETE CASCADE,
+    episode_id INTEGER NOT NULL REFERENCES episodes (id) ON DELETE CASCADE,
+    PRIMARY KEY (entity_id, episode_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX mentions_episode ON mentions (episode_id);
+  CREATE TABLE facts (
+    id INTEGER PRIMARY KEY, job TEXT NOT NULL,
+    subject_id INTEGER NOT NULL REFERENCES entities (id) ON DELETE CASCADE, relation TEXT NOT NULL,
+    object_id INTEGER NOT NULL REFERENCES entities (id) ON DELETE CASCADE, fact TEXT NOT NULL,
+    valid_at INTEGER NOT NULL, invalid_at INTEGER, invalidated_by INTEGER,
+    episode_id INTEGER NOT NULL REFERENCES episodes (id) ON DELETE CASCADE, exclusive INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX facts_subject ON facts (subject_id, relation, exclusive, valid_at);
+  CREATE INDEX facts_object ON facts (object_id);
+  CREATE INDEX facts_episode ON facts (episode_id);
+
+  CREATE VIRTUAL TABLE episodes_fts USING fts5 (summary);
+  CREATE TRIGGER episodes_fts_ai AFTER INSERT ON episodes WHEN new.summary IS NOT NULL BEGIN
+    INSERT INTO episodes_fts (rowid, summary) VALUES (new.id, new.summary);
+  END;
+  CREATE TRIGGER episodes_fts_au AFTER UPDATE OF summary ON episodes BEGIN
+    DELETE FROM episodes_fts WHERE rowid = old.id;
+    INSERT INTO episodes_fts (rowid, summary) SELECT new.id, new.summary WHERE new.summary IS NOT NULL;
+  END;
+  CREATE TRIGGER episodes_fts_ad AFTER DELETE ON episodes BEGIN
+    DELETE FROM episodes_fts WHERE rowid = old.id;
+  END;
+
+  CREATE VIRTUAL TABLE entities_fts USING fts5 (name, aliases, description);
+  CREATE TRIGGER entities_fts_ai AFTER INSERT ON entities BEGIN
+    INSERT INTO entities_fts (rowid, name, aliases, description) VALUES (new.id, new.name, '', new.description);
+  END;
+  CREATE TRIGGER entities_fts_au AFTER UPDATE ON entities BEGIN
+    DELETE FROM entities_fts WHERE rowid = old.id;
+    INSERT INTO entities_fts (rowid, name, aliases, description) VALUES (new.id, new.name,
+      (SELECT COALESCE(group_concat(alias, ' '), '') FROM entity_aliases WHERE entity_id = new.id), new.description);
+  END;
+  CREATE TRIGGER entities_fts_ad AFTER DELETE ON entities BEGIN
+    DELETE FROM entities_fts WHERE rowid = old.id;
+  END;
+  CREATE TRIGGER entity_aliases_fts_ai AFTER INSERT ON entity_aliases BEGIN
+    DELETE FROM entities_fts WHERE rowid = new.entity_id;
+    INSERT INTO entities_fts (rowid, name, aliases, description)
+      SELECT e.id, e.name, (SELECT group_concat(alias, ' ') FROM entity_aliases WHERE entity_id = e.id), e.description
+      FROM entities e WHERE e.id = new.entity_id;
+  END;
+
+  CREATE VIRTUAL TABLE facts_fts USING fts5 (subject, relation, object, fact);
+  CREATE TRIGGER facts_fts_ai AFTER INSERT ON facts BEGIN
+    INSERT INTO facts_fts (rowid, subject, relation, object, fact) VALUES (new.id,
+      (SELECT name FROM entities WHERE id = new.subject_id), new.relation,
+      (SELECT name FROM entities WHERE id = new.object_id), new.fact);
+  END;
+  CREATE TRIGGER facts_fts_ad AFTER DELETE ON facts BEGIN
+    DELETE FROM facts_fts WHERE rowid = old.id;
+  END;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

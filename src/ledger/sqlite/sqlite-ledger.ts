@@ -1,6 +1,7 @@
 import type { Ledger } from "../ledger.js";
 import { SqliteDocumentStore } from "./document-store.js";
 import { SqliteEventStore } from "./event-store.js";
+import { SqliteKnowledgeStore } from "./knowledge-store.js";
 import { SqliteLockStore } from "./lock-store.js";
 import { SqliteMaintenanceStore } from "./maintenance-store.js";
 import { SqliteMetaStore } from "./meta-store.js";
@@ -29,6 +30,7 @@ export function openSqliteLedger(
     resilience: rejecting(new SqliteResilienceStore(db)),
     maintenance: rejecting(new SqliteMaintenanceStore(file, db)),
     documents: rejecting(documents),
+    knowledge: rejecting(new SqliteKnowledgeStore(db, documents)),
     tables: new SqliteLedgerTables(file, db, documents.vectorIndex),
     close: () => {
       if (db.open) db.close();

@@ -11,8 +11,11 @@ import {
 } from "../ledger-tables.js";
 import type { SqliteVectorIndex } from "./vector-index.js";
 
-/** Tables SQLite derives from the ledger's own (FTS5 and its shadow tables, sqlite-vec indexes, their registry). */
-const DERIVED = /^(chunks_fts(_.*)?|vector_indexes|vec_index_.*|sqlite_.*)$/;
+/**
+ * Tables SQLite derives from the ledger's own (FTS5 indexes and their shadow tables, kept by triggers;
+ * sqlite-vec indexes, their registry).
+ */
+const DERIVED = /^((chunks|episodes|entities|facts)_fts(_.*)?|vector_indexes|vec_index_.*|sqlite_.*)$/;
 
 const fromSqlite = (kind: ColumnKind, v: unknown): CellValue => {
   if (v === null || v === undefined) return null;
