@@ -3,7 +3,7 @@ import type { IncomingMessage } from "node:http";
 import { hostname, networkInterfaces } from "node:os";
 
 /*
- * What every HTTP surface (the status page, MCP over HTTP) checks before it answers:
+ * What every HTTP surface (the status page, MCP over HTTP) checks before it answers (shared by both):
  * - DNS rebinding: the Host header must name this server (127.0.0.1:PORT or localhost:PORT, and on a
  *   non-loopback bind its address, the machine's name or an interface's address), and an Origin, when
  *   sent, must be http:// one of those; else 403. A page on evil.example that rebinds its name to
