@@ -70,6 +70,7 @@ async function daemonCommand(opts: DaemonCommandOptions): Promise<number> {
   let web: { close(): Promise<void> } | undefined;
   try {
     const graceMs = parseGrace(opts.grace) * 1000;
+    const webPort = opts.webPort === undefined ? undefined : parsePort("--web-port", opts.webPort);
     const loaded = loadGlobalConfig(opts);
     const schedules = parseSchedules(loaded.config.jobs, loaded.file);
     const targets = parseReplicaSchedules(loaded.config.replicas, loaded.file);
@@ -86,10 +87,10 @@ async function daemonCommand(opts: DaemonCommandOptions): Promise<number> {
         logger.warn({ event: "breaker", ...e }, `[CIRCUIT] ${e.provider}: ${e.from} → ${e.to} (${e.reason})`);
     });
     const daemon = new Daemon(services, { logger });
-    if (opts.webPort !== undefined) {
+    if (webPort !== undefined) {
       const { startWebServer } = await import("../../web/web-server.js");
       web = await startWebServer(services, {
-        port: parsePort("--web-port", opts.webPort),
+        port: webPort,
         host: opts.webHost?.trim() || "127.0.0.1",
         log: (line) => logger.info({ event: "web" }, line),
       });
