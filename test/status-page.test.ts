@@ -165,6 +165,11 @@ describe("status page in a real browser", () => {
         timeout: SEEN_MS,
       })
       .toBe("1");
+    // the last hour's chart has the failure as an error bar and a line of items/s; the doctor's checks are listed
+    await expect.poll(() => page.locator("#chart rect.err").count(), { timeout: SEEN_MS }).toBeGreaterThan(0);
+    expect(await page.locator("#chart polyline.ips").count()).toBe(1);
+    expect(await page.locator("#doctor li").count()).toBeGreaterThan(3);
+    expect(await page.locator("#doctor").textContent()).toMatch(/database-integrity/);
     await page.screenshot({ path: path.join(ROOT, "docs/status-page.png"), fullPage: true });
 
     await page.locator('#jobs tr[data-job="notes"] button[data-action="retry"]').click();

@@ -172,6 +172,7 @@ function renderState(s: State): void {
     ),
   );
   $("#replicas tbody").replaceChildren(
+    ...(s.replicas.length === 0 ? [row(["no replica targets configured"])] : []),
     ...s.replicas.map((r) =>
       row(
         [
@@ -322,4 +323,5 @@ follow();
 // runs by other processes reach the page through the ledger
 window.setInterval(refresh, 5000);
 window.setInterval(() => void api<ChartPoint[]>("/api/chart").then(drawChart).catch(showError), 30_000);
-window.setInterval(() => void loadDoctor().catch(showError), 60_000);
+// the checks read the whole database (quick_check): run on demand, not on a timer
+$("#run-doctor").addEventListener("click", () => void loadDoctor().catch(showError));
