@@ -145,6 +145,31 @@ describe("syncwarden serve and daemon --web-port", () => {
     expect(sizes).toEqual([50, 50, 20]);
     expect(new Set(seen).size).toBe(120);
     expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    // retry: two picked items, then the rest of the job
+    const post = (body: unknown) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(
+          `${s.url}api/retry`,
+          {
+            method: "POST",
+            headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          },
+          (res) => {
+            let text = "";
+            res.on("data", (b: Buffer) => (text += b.toString()));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+          },
+        );
+        req.on("error", reject);
+        req.end(JSON.stringify(body));
+      });
+    expect(JSON.parse((await post({ ids: seen.slice(0, 2) })).body)).toEqual({ requeued: 2 });
+    expect((await json<State>(`${s.url}api/state`, token)).jobs[0]!.dead).toBe(118);
+    expect((await post({ ids: ["x"] })).status).toBe(400);
+    expect(JSON.parse((await post({ job: "notes" })).body)).toEqual({ requeued: 118 });
+    const unknown = await post({ job: "nope" });
+    expect(unknown.status).toBe(400);
+    expect((JSON.parse(unknown.body) as { error: string }).error).toMatch(/unknown job "nope"/);
     const tooMany = await get(`${s.url}api/items?limit=5000`, token);
     expect(tooMany.status).toBe(400);
     expect(tooMany.body).toMatch(/limit must be a whole number from 1 to 200, got 5000/);

@@ -172,7 +172,7 @@ describe("status page in a real browser", () => {
     expect(await page.locator("#doctor").textContent()).toMatch(/database-integrity/);
     await page.screenshot({ path: path.join(ROOT, "docs/status-page.png"), fullPage: true });
 
-    await page.locator('#jobs tr[data-job="notes"] button[data-action="retry"]').click();
+    await dead.first().locator('button[data-action="retry"]').click();
     await expect.poll(() => dead.count(), { timeout: SEEN_MS }).toBe(0);
     const next = await services.sync.execute({ job: "notes", trigger: "api" });
     expect(next.status).toBe("completed");

@@ -253,6 +253,11 @@ export class SyncService {
     return this.ledger.plans.requeue({ ...(job ? { job } : {}), statuses });
   }
 
+  /** The FAILED and DEAD items among `ids` back to PENDING with a fresh attempt budget; returns how many. */
+  retryItems(ids: readonly number[]): Promise<number> {
+    return this.ledger.plans.requeue({ statuses: ["FAILED", "DEAD"], ids });
+  }
+
   /** The state folder's one daemon lease (a second daemon gets a LockedError naming the first). */
   lockDaemon(): Promise<HeldLock> {
     return acquireDaemonLock(this.ledger.locks, this.loaded.stateDir);

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { redact, registerSecret } from "../config/secrets.js";
 import { errorMessage, isUsageError } from "../errors.js";
 import { streamEvents } from "./event-stream.js";
-import { activityChart, failedItems, pageState, type WebServices } from "./page-data.js";
+import { activityChart, failedItems, MAX_PAGE, pageState, type WebServices } from "./page-data.js";
 import {
   allowedHosts,
   bearerOf,
@@ -146,8 +146,17 @@ export async function startWebServer(
 
   const action = async (path: string, body: Record<string, unknown>): Promise<unknown> => {
     if (path === "/api/retry") {
-      const job = str(body, "job");
-      return { requeued: await services.sync.retryFailed(job, true) };
+      const ids = body.ids;
+      if (ids !== undefined) {
+        if (
+          !Array.isArray(ids) ||
+          ids.length > MAX_PAGE ||
+          !ids.every((i) => Number.isInteger(i) && Number(i) > 0)
+        )
+          throw new Refusal(400, `"ids" must be a list of at most ${MAX_PAGE} item ids`);
+        return { requeued: await services.sync.retryItems(ids as number[]) };
+      }
+      return { requeued: await services.sync.retryFailed(str(body, "job"), true) };
     }
     if (path === "/api/breaker") {
       const name = str(body, "name");

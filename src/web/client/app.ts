@@ -203,11 +203,12 @@ async function loadItems(append: boolean): Promise<void> {
         el("span", i.status, `pill ${i.status}`),
         String(i.attempts),
         `${i.errorClass ?? ""}: ${i.errorMessage ?? ""}`,
+        button("retry", { action: "retry", item: String(i.id) }, () => api("/api/retry", { ids: [i.id] })),
       ],
       { "data-item": String(i.id) },
     ),
   );
-  for (const r of rows) r.lastElementChild?.classList.add("error");
+  for (const r of rows) r.children[5]?.classList.add("error");
   const body = $("#items tbody");
   if (append) body.append(...rows);
   else body.replaceChildren(...rows);
