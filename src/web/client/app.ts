@@ -80,6 +80,13 @@ function row(cells: (string | Node)[], attrs: Record<string, string> = {}): HTML
   return tr;
 }
 
+/** A row of one cell across the table, for a table with nothing to show. */
+function placeholder(text: string, columns: number): HTMLTableRowElement {
+  const tr = row([text]);
+  (tr.firstElementChild as HTMLTableCellElement).colSpan = columns;
+  return tr;
+}
+
 const when = (iso: string | null): string => (iso ? new Date(iso).toLocaleString() : "—");
 
 async function api<T>(path: string, body?: unknown): Promise<T> {
@@ -172,7 +179,7 @@ function renderState(s: State): void {
     ),
   );
   $("#replicas tbody").replaceChildren(
-    ...(s.replicas.length === 0 ? [row(["no replica targets configured"])] : []),
+    ...(s.replicas.length === 0 ? [placeholder("no replica targets configured", 5)] : []),
     ...s.replicas.map((r) =>
       row(
         [
