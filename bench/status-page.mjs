@@ -48,7 +48,14 @@ try {
     if (!res.ok) throw new Error(`${p}: ${res.status}`);
     return res.text();
   };
-  const parts = { html: [], state: [], items: [], load: [] };
+  const parts = { html: [], state: [], items: [], load: [], "items, last page": [] };
+  // the cursor of the last page: page through once
+  let last = 0;
+  for (let after = 0; ; ) {
+    const page = JSON.parse(await get(`/api/items?limit=200&after=${after}`));
+    if (page.next === null) break;
+    last = after = page.next;
+  }
   let deadShown = 0;
   for (let i = 0; i < REPS + 10; i++) {
     const t0 = performance.now();
@@ -65,6 +72,9 @@ try {
     parts.state.push(t2 - t1);
     parts.items.push(t3 - t2);
     parts.load.push(t3 - t0);
+    const t4 = performance.now();
+    await get(`/api/items?limit=50&after=${last}`);
+    parts["items, last page"].push(performance.now() - t4);
   }
   await web.close();
   const q = (xs, p) => {

@@ -21,6 +21,8 @@ export interface ItemFilter {
   olderThanMs?: number;
   /** Only these items (by id): a redrive of items a person picked. */
   ids?: readonly number[];
+  /** listItems: only items after this id (a page of a listing; ignored by requeue). */
+  afterId?: number;
 }
 
 /**

@@ -338,10 +338,14 @@ export class SyncService {
     return this.ledger.events.list(filter);
   }
 
-  /** FAILED and DEAD items, streamed. */
-  failed(job: string | undefined): AsyncIterable<ItemRow> {
+  /** FAILED and DEAD items in id order (after the item `afterId`, a listing's cursor), streamed. */
+  failed(job: string | undefined, afterId?: number): AsyncIterable<ItemRow> {
     if (job !== undefined) this.job(job);
-    return this.ledger.plans.listItems({ ...(job ? { job } : {}), statuses: ["FAILED", "DEAD"] });
+    return this.ledger.plans.listItems({
+      ...(job ? { job } : {}),
+      statuses: ["FAILED", "DEAD"],
+      ...(afterId === undefined ? {} : { afterId }),
+    });
   }
 
   /**

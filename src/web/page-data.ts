@@ -56,9 +56,8 @@ export async function failedItems(
     throw new UsageError(`after must be an item id (a whole number), got ${q.after}`);
   const items: ItemsPage["items"] = [];
   let more = false;
-  // the ledger streams in id order, a page at a time: memory stays flat however many items are dead
-  for await (const r of s.sync.failed(q.job)) {
-    if (r.id <= q.after) continue;
+  // the ledger streams in id order from the cursor, a page at a time: any page costs the same
+  for await (const r of s.sync.failed(q.job, q.after)) {
     if (items.length === q.limit) {
       more = true;
       break;

@@ -55,6 +55,8 @@ export function listingsContract(h: Harness): void {
       const picked = { job: "j", statuses: ["FAILED", "DEAD"] as const, ids: [a!.id, c!.id] };
       expect((await collect(ledger.plans.listItems(picked))).map((r) => r.key)).toEqual(["a", "c"]);
       expect(await collect(ledger.plans.listItems({ ...picked, ids: [] }))).toEqual([]);
+      const after = { job: "j", statuses: ["DEAD"] as const, afterId: a!.id };
+      expect((await collect(ledger.plans.listItems(after))).map((r) => r.key)).toEqual(["b", "c"]);
       expect(await ledger.plans.requeue(picked)).toBe(2);
       expect(await ledger.plans.count(plan.id)).toMatchObject({ PENDING: 2, DEAD: 1 });
       // an id of another status is left alone, and an empty list requeues nothing

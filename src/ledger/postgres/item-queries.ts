@@ -102,7 +102,7 @@ export class ItemQueries {
           `${WITH_NOW} SELECT id, plan_id, job, phase, key, version, op, status, attempts, reason, error_class,
              error_message, next_attempt_at, updated_at
            FROM items WHERE ${FILTER} AND id > $5 ORDER BY id LIMIT ${PAGE}`,
-          [...params, after ?? 0],
+          [...params, after ?? filter.afterId ?? 0],
         ),
       (r) => r.id as number,
     );
