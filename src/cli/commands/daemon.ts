@@ -9,6 +9,7 @@ import type { Services } from "../../service/open-services.js";
 import { act, globalsOf, loadGlobalConfig } from "../context.js";
 import { EXIT, exitCodeForError, exitCodeForResults } from "../exit-codes.js";
 import { commandHelpText } from "../help-text.js";
+import { parsePort } from "./serve.js";
 
 export function register(program: Command): void {
   program
@@ -18,6 +19,8 @@ export function register(program: Command): void {
     .option("--once", "run every due job once, then exit")
     .option("--log-format <format>", "pretty (one readable line per event) or json (pino lines)", "pretty")
     .option("--grace <seconds>", "on SIGTERM/SIGINT, how long in-flight items may finish", "30")
+    .option("--web-port <port>", "also serve the status page on 127.0.0.1:PORT (token required)")
+    .option("--web-host <address>", "with --web-port: the address to bind instead of loopback")
     .action(act((_o: unknown, cmd: Command) => daemonCommand(globalsOf<DaemonCommandOptions>(cmd))));
 }
 
@@ -29,6 +32,9 @@ export interface DaemonCommandOptions {
   logFormat?: string;
   /** Seconds to let in-flight work finish after SIGTERM/SIGINT (default 30). */
   grace?: string;
+  /** Serve the status page on this port (with the daemon's live progress). */
+  webPort?: string;
+  webHost?: string;
 }
 
 export const DEFAULT_GRACE_SECONDS = 30;
@@ -61,8 +67,10 @@ async function daemonCommand(opts: DaemonCommandOptions): Promise<number> {
   const logger = createDaemonLogger(parseLogFormat(opts.logFormat));
   let services: Services | undefined;
   let lock: HeldLock | undefined;
+  let web: { close(): Promise<void> } | undefined;
   try {
     const graceMs = parseGrace(opts.grace) * 1000;
+    const webPort = opts.webPort === undefined ? undefined : parsePort("--web-port", opts.webPort);
     const loaded = loadGlobalConfig(opts);
     const schedules = parseSchedules(loaded.config.jobs, loaded.file);
     const targets = parseReplicaSchedules(loaded.config.replicas, loaded.file);
@@ -79,6 +87,14 @@ async function daemonCommand(opts: DaemonCommandOptions): Promise<number> {
         logger.warn({ event: "breaker", ...e }, `[CIRCUIT] ${e.provider}: ${e.from} → ${e.to} (${e.reason})`);
     });
     const daemon = new Daemon(services, { logger });
+    if (webPort !== undefined) {
+      const { startWebServer } = await import("../../web/web-server.js");
+      web = await startWebServer(services, {
+        port: webPort,
+        host: opts.webHost?.trim() || "127.0.0.1",
+        log: (line) => logger.info({ event: "web" }, line),
+      });
+    }
     logger.info(
       {
         event: "daemon:start",
@@ -100,6 +116,7 @@ async function daemonCommand(opts: DaemonCommandOptions): Promise<number> {
     logger.error({ event: "error", err: { message: errorMessage(e) } }, `daemon: ${errorMessage(e)}`);
     return exitCodeForError(e);
   } finally {
+    await web?.close().catch(() => undefined);
     await lock?.release().catch(() => undefined);
     await services?.close().catch(() => undefined);
   }
