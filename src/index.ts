@@ -93,7 +93,11 @@ export { HttpClient, type HttpResponse } from "./resilience/http-client.js";
 export { Providers } from "./resilience/providers.js";
 export { classifyError, classifyStatus, HTTP_STATUS_CLASSES } from "./resilience/classify.js";
 export { backoffDelay, type Jitter } from "./resilience/backoff.js";
-export { parseRetryAfter, parseRateLimit } from "./resilience/retry-after.js";
+export { parseRetryAfter, parseRateLimit, retryAfterHint } from "./resilience/retry-after.js";
+export { parseResetDuration } from "./resilience/reset-duration.js";
+export { parseUsageLimits, type UsageLimit, type UsageLimits } from "./resilience/usage-limits.js";
+export { UsagePacer, type UsageLimitOptions, type UsageTicket } from "./resilience/usage-pacer.js";
+export { LlmExtract } from "./connectors/enrichers/llm-extract.js";
 export { redact, registerSecret } from "./config/secrets.js";
 export type { BreakerRecord, GateRecord, DebtRecord } from "./ledger/types.js";
 export {
@@ -110,6 +114,9 @@ export {
   isUsageError,
   LockedError,
   isLockedError,
+  BudgetSpentError,
+  DegradableError,
+  isDegradableError,
   type ErrorClass,
 } from "./errors.js";
 export { resolveTargets, type ReplicateOverrides, type ResolvedTarget } from "./replicas/targets.js";

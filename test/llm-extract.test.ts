@@ -90,15 +90,19 @@ describe("llm-extract through the fake OpenAI-compatible server", () => {
     expect(ws.documents("sessions").size).toBe(3);
   });
 
-  it("waits out a 429 with retry-after (and one with retry-after-ms) and succeeds", async () => {
-    await setup(2, (url) => llmConfig(url, { sync: "max_workers: 1" }));
-    llm.faults.push({ kind: "rate_limit", retryAfter: 1 }, { kind: "rate_limit", retryAfterMs: 300 });
+  it("waits out a 429 with retry-after, one with retry-after-ms and one with no hint, and succeeds", async () => {
+    await setup(2, (url) => llmConfig(url, { sync: "max_workers: 1, rate_limit_wait_seconds: 0.5" }));
+    llm.faults.push(
+      { kind: "rate_limit", retryAfter: 1 },
+      { kind: "rate_limit", retryAfterMs: 300 },
+      { kind: "rate_limit" },
+    );
     const started = Date.now();
     const { code, result, stderr } = await run();
     expect(code, stderr).toBe(0);
     expect(result).toMatchObject({ status: "completed", degradation: "full" });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1300);
-    expect(llm.stats).toMatchObject({ rateLimited: 2, completions: 2 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1800);
+    expect(llm.stats).toMatchObject({ rateLimited: 3, completions: 2 });
     expect(debts()).toEqual([]);
   });
 
@@ -183,16 +187,18 @@ describe("llm-extract through the fake OpenAI-compatible server", () => {
     expect(llm.stats.byStatus).toEqual({ 400: 1, 200: 3 }); // the next run asked json_object at once
   });
 
-  it("retries a 503 and obeys x-should-retry: false", async () => {
+  it("retries a 503 and a hung request (after the provider's timeout), and obeys x-should-retry: false", async () => {
     await setup(2, (url) => llmConfig(url, { sync: "max_workers: 1" }));
     llm.faults.push(
       { kind: "server_error", status: 503 },
       { kind: "server_error", status: 500, shouldRetry: false },
+      { kind: "hang" },
     );
     const { code, result } = await run();
     expect(code).toBe(3);
     expect(result.phases[0]).toMatchObject({ total: 2, completed: 1, dead: 1 });
-    expect(llm.stats.byStatus).toEqual({ 503: 1, 500: 1, 200: 1 });
+    expect(llm.stats.byStatus).toEqual({ 503: 1, 500: 1, 200: 1 }); // the hung request got no answer
+    expect(llm.stats.requests).toBe(4);
   });
 
   it("refuses at load a schema that breaks strict mode, naming the key path", async () => {

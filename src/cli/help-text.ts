@@ -32,6 +32,11 @@ const MCP_ENV: Readonly<Record<string, string>> = {
   SYNCWARDEN_MCP_TOKEN: "bearer token of `mcp --http` (else one is generated and printed once)",
 };
 
+const WEB_ENV: Readonly<Record<string, string>> = {
+  SYNCWARDEN_WEB_TOKEN:
+    "token of the status page (`serve`, `daemon --web-port`); else SYNCWARDEN_MCP_TOKEN, else one is generated and printed once",
+};
+
 const DOCTOR_ENV: Readonly<Record<string, string>> = {
   SYNCWARDEN_DOCTOR_DISK_WARN_GB: "warn under this much free disk on the state volume (default 10)",
   SYNCWARDEN_DOCTOR_DISK_CRIT_GB: "critical under this much (default 5)",
@@ -80,6 +85,14 @@ export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
     },
     env: [CONFIG_ENV, OVERRIDE_ENV, MCP_ENV],
   },
+  serve: {
+    exits: {
+      [EXIT.ok]: "stopped by SIGINT/SIGTERM",
+      ...pick(EXIT.internal, EXIT.usage, EXIT.config),
+      [EXIT.interrupted]: "a second signal while stopping",
+    },
+    env: [CONFIG_ENV, OVERRIDE_ENV, WEB_ENV],
+  },
   daemon: {
     exits: {
       [EXIT.ok]:
@@ -90,7 +103,7 @@ export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
       [EXIT.config]: EXIT_MEANINGS[EXIT.config] ?? "",
       [EXIT.interrupted]: "a second signal, or the grace period ran out",
     },
-    env: [CONFIG_ENV, OVERRIDE_ENV, DOCTOR_ENV],
+    env: [CONFIG_ENV, OVERRIDE_ENV, DOCTOR_ENV, WEB_ENV],
   },
   worker: {
     exits: {

@@ -17,6 +17,7 @@ import * as replicate from "./commands/replicate.js";
 import * as retry from "./commands/retry.js";
 import * as run from "./commands/run.js";
 import * as search from "./commands/search.js";
+import * as serve from "./commands/serve.js";
 import * as sessions from "./commands/sessions.js";
 import * as status from "./commands/status.js";
 import * as worker from "./commands/worker.js";
@@ -38,6 +39,7 @@ const COMMANDS = [
   daemon,
   worker,
   mcp,
+  serve,
   doctor,
   metrics,
   alerts,

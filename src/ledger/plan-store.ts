@@ -19,6 +19,10 @@ export interface ItemFilter {
   statuses: readonly ItemStatus[];
   /** Only items whose last transition is at least this old (the ledger's clock). */
   olderThanMs?: number;
+  /** Only these items (by id): a redrive of items a person picked. */
+  ids?: readonly number[];
+  /** listItems: only items after this id (a page of a listing; ignored by requeue). */
+  afterId?: number;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -6,6 +6,15 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import { redact, registerSecret } from "../config/secrets.js";
 import { errorMessage } from "../errors.js";
+import {
+  allowedHosts,
+  bearerOf,
+  checkHostAndOrigin,
+  isRefusal,
+  Refusal,
+  resolveToken,
+  tokenMatches,
+} from "../web/request-guard.js";
 import { createLaunches, createMcpServer, type McpServerOptions, type McpServices } from "./server.js";
 
 /*
@@ -45,18 +54,6 @@ export interface McpHttpHandle {
   close(): Promise<void>;
 }
 
-class Refusal extends Error {
-  readonly refusal = true;
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const isRefusal = (e: unknown): e is Refusal => (e as { refusal?: unknown } | null)?.refusal === true;
-
 function reply(
   res: ServerResponse,
   status: number,
@@ -87,26 +84,15 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 
 export async function startMcpHttp(services: McpServices, opts: McpHttpOptions): Promise<McpHttpHandle> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const fromEnv = process.env.SYNCWARDEN_MCP_TOKEN;
-  const token = opts.token ?? (fromEnv || randomBytes(32).toString("base64url"));
-  const expected = Buffer.from(`Bearer ${token}`);
-  const authorized = (header: string | undefined): boolean => {
-    const got = Buffer.from(header ?? "");
-    return got.length === expected.length && timingSafeEqual(got, expected);
-  };
+  const { token, generated } = resolveToken(opts.token, ["SYNCWARDEN_MCP_TOKEN"]);
   const sessions = new Map<string, { transport: StreamableHTTPServerTransport; server: McpServer }>();
   // runs a session started outlive it: every session follows and cancels them in one set
   const launches = createLaunches(services.sync, opts.inflight);
   let hosts: string[] = [];
-  let origins: string[] = [];
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (!hosts.includes(req.headers.host ?? ""))
-      throw new Refusal(403, `Host ${req.headers.host ?? "(none)"} is not allowed`);
-    const origin = req.headers.origin;
-    if (origin !== undefined && !origins.includes(origin))
-      throw new Refusal(403, `Origin ${origin} is not allowed`);
-    if (!authorized(req.headers.authorization)) {
+    checkHostAndOrigin(req, hosts);
+    if (!tokenMatches(token, bearerOf(req))) {
       return reply(
         res,
         401,
@@ -158,12 +144,10 @@ export async function startMcpHttp(services: McpServices, opts: McpHttpOptions):
     });
   });
   const port = (http.address() as AddressInfo).port;
-  hosts = [`127.0.0.1:${port}`, `localhost:${port}`];
-  origins = hosts.map((h) => `http://${h}`);
+  hosts = allowedHosts("127.0.0.1", port);
   const url = `http://127.0.0.1:${port}/mcp`;
   log(`syncwarden mcp: listening on ${url} (bearer token required)`);
-  if (opts.token === undefined && !fromEnv)
-    log(`syncwarden mcp: token ${token} (set SYNCWARDEN_MCP_TOKEN to choose your own)`);
+  if (generated) log(`syncwarden mcp: token ${token} (set SYNCWARDEN_MCP_TOKEN to choose your own)`);
   // printed once above, on purpose; nowhere after
   registerSecret(token);
 

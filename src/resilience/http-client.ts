@@ -136,6 +136,8 @@ export class HttpClient {
           : undefined) ??
         (res.status === 429 ? exhaustedWaitMs(usage) : undefined) ??
         (secondary ? this.secondary.next(this.policy.options.rateLimitWaitMs) : undefined);
+      // a refusal's x-ratelimit-* still teach the limits, and what remains
+      if (options.tokens !== undefined) await this.policy.usage.settle(undefined, usage);
       const detail = redact(text.slice(0, 200).replace(/\s+/g, " ").trim());
       const what = `${method} ${shown} → ${res.status}${detail ? `: ${detail}` : ""}`;
       throw new HttpError(

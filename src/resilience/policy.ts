@@ -129,6 +129,7 @@ export class ProviderPolicy {
       const state = await this.gate.waitFrom(read, signal);
       signal?.throwIfAborted();
       const ticket = cost === undefined ? undefined : await this.usage.reserve(cost, signal);
+      if (ticket && signal?.aborted) await this.usage.refund(ticket);
       signal?.throwIfAborted();
       const atOnce = await this.bulkhead.acquire(signal).catch(async (e: unknown) => {
         if (ticket) await this.usage.refund(ticket);
@@ -146,6 +147,7 @@ export class ProviderPolicy {
           if (now && now.pausedUntil > now.now) continue;
         }
         if (breakerOn) permit = await this.breaker.acquire(atOnce ? state : undefined);
+        if (ticket) ticket.sentAt = this.now();
         const result = await withTimeout((s) => fn(s, ticket), o.timeoutMs, signal);
         if (permit) await this.breaker.success(permit);
         return result;

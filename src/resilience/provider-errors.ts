@@ -27,7 +27,8 @@ export function parseErrorBody(text: string): ProviderErrorBody | undefined {
 /**
  * What an OpenAI-style error body says beyond its status: a 429 for an exhausted quota is the account's
  * (config), a 429 for a request bigger than the whole limit will never fit (permanent); neither is a rate
- * limit to wait out. Undefined: the status decides.
+ * limit to wait out. A 400 invalid_json_schema refuses every request alike (config). Undefined: the
+ * status decides.
  */
 export function classifyErrorBody(
   status: number,
@@ -38,6 +39,8 @@ export function classifyErrorBody(
     return "config";
   if (status === 429 && /request too large/i.test(body.message)) return "permanent";
   if (body.code === "context_length_exceeded") return "permanent";
+  // a schema the provider refuses is refused for every request: the configuration's to fix, not the item's
+  if (status === 400 && body.code === "invalid_json_schema") return "config";
   return undefined;
 }
 

@@ -33,10 +33,17 @@ export function parseUsageLimits(h: HeaderBag): UsageLimits {
   return { ...(requests ? { requests } : {}), ...(tokens ? { tokens } : {}) };
 }
 
-/** How long an exhausted limit (remaining 0) says to wait, in ms; undefined when none is exhausted. */
+/**
+ * How long a 429 without Retry-After should wait, from its x-ratelimit-* headers (ms): an exhausted
+ * limit's reset; else (some tokens remain, too few for the request) the soonest reset of a limit in
+ * use. Undefined without such headers.
+ */
 export function exhaustedWaitMs(limits: UsageLimits): number | undefined {
-  const waits = [limits.requests, limits.tokens]
-    .filter((l): l is UsageLimit => l !== undefined && l.remaining <= 0 && (l.resetMs ?? 0) > 0)
-    .map((l) => l.resetMs!);
-  return waits.length > 0 ? Math.max(...waits) : undefined;
+  const present = [limits.requests, limits.tokens].filter(
+    (l): l is UsageLimit => l !== undefined && (l.resetMs ?? 0) > 0,
+  );
+  const exhausted = present.filter((l) => l.remaining <= 0).map((l) => l.resetMs!);
+  if (exhausted.length > 0) return Math.max(...exhausted);
+  const inUse = present.filter((l) => l.limit === undefined || l.remaining < l.limit).map((l) => l.resetMs!);
+  return inUse.length > 0 ? Math.min(...inUse) : undefined;
 }

@@ -1,7 +1,7 @@
 import { buildConnectors, closeConnectors, type PhaseConnectors } from "../connectors/build-connectors.js";
 import type { ConnectorContext, Doc } from "../connectors/types.js";
 import { ledgerDocsTable, type JobConfig } from "../config/schema.js";
-import { errorMessage } from "../errors.js";
+import { errorMessage, isDegradableError } from "../errors.js";
 import type { ResilienceStore } from "../ledger/resilience-store.js";
 import type { DebtRecord, DocumentWrite } from "../ledger/types.js";
 import { redact } from "../config/secrets.js";
@@ -17,7 +17,8 @@ export interface DebtOutcome {
 
 /**
  * Runs owed enrich steps on documents stored raw, a page at a time. A provider that fails stops
- * being asked this round; its debts stay for the next run or `retry --debts`.
+ * being asked this round (unless the failure was the item's alone: an unusable answer); its debts stay
+ * for the next run or `retry --debts`.
  */
 export async function payDebts(
   debts: ResilienceStore,
@@ -83,7 +84,8 @@ export async function payDebts(
       await docs.write(writes, { paid: debt.id });
       paid++;
     } catch (e) {
-      down.add(debt.provider);
+      // an answer unusable for this item alone (malformed twice, refused) leaves the provider to the others
+      if (!isDegradableError(e)) down.add(debt.provider);
       await debts.settleDebt(debt.id, false, redact(errorMessage(e)).slice(0, 500));
     }
   }

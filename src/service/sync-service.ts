@@ -253,6 +253,11 @@ export class SyncService {
     return this.ledger.plans.requeue({ ...(job ? { job } : {}), statuses });
   }
 
+  /** The FAILED and DEAD items among `ids` back to PENDING with a fresh attempt budget; returns how many. */
+  retryItems(ids: readonly number[]): Promise<number> {
+    return this.ledger.plans.requeue({ statuses: ["FAILED", "DEAD"], ids });
+  }
+
   /** The state folder's one daemon lease (a second daemon gets a LockedError naming the first). */
   lockDaemon(): Promise<HeldLock> {
     return acquireDaemonLock(this.ledger.locks, this.loaded.stateDir);
@@ -333,10 +338,14 @@ export class SyncService {
     return this.ledger.events.list(filter);
   }
 
-  /** FAILED and DEAD items, streamed. */
-  failed(job: string | undefined): AsyncIterable<ItemRow> {
+  /** FAILED and DEAD items in id order (after the item `afterId`, a listing's cursor), streamed. */
+  failed(job: string | undefined, afterId?: number): AsyncIterable<ItemRow> {
     if (job !== undefined) this.job(job);
-    return this.ledger.plans.listItems({ ...(job ? { job } : {}), statuses: ["FAILED", "DEAD"] });
+    return this.ledger.plans.listItems({
+      ...(job ? { job } : {}),
+      statuses: ["FAILED", "DEAD"],
+      ...(afterId === undefined ? {} : { afterId }),
+    });
   }
 
   /**

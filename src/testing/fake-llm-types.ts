@@ -60,6 +60,9 @@ export interface FakeLlmStats {
   completionTokens: number;
   /** Most requests being answered at once. */
   maxConcurrent: number;
+  /** Epoch ms of the first request and of the latest 200 answer (0 before any). */
+  firstRequestAt: number;
+  lastCompletionAt: number;
 }
 
 export interface FakeLlm {

@@ -81,6 +81,8 @@ class FakeLlmServer implements FakeLlm {
     promptTokens: 0,
     completionTokens: 0,
     maxConcurrent: 0,
+    firstRequestAt: 0,
+    lastCompletionAt: 0,
   };
   readonly prompts: string[] = [];
   lastAuthorization: string | undefined;
@@ -128,6 +130,7 @@ class FakeLlmServer implements FakeLlm {
       return;
     }
     this.stats.requests++;
+    this.stats.firstRequestAt ||= Date.now();
     this.lastAuthorization = req.headers.authorization;
     this.concurrent++;
     this.stats.maxConcurrent = Math.max(this.stats.maxConcurrent, this.concurrent);
@@ -187,6 +190,7 @@ class FakeLlmServer implements FakeLlm {
     if (verdict?.over)
       return this.overLimit(verdict.over, verdict.headers, parsed.model, info.promptTokens + completion);
     this.stats.completions++;
+    this.stats.lastCompletionAt = Date.now();
     this.stats.promptTokens += info.promptTokens;
     this.stats.completionTokens += completion;
     const id = createHash("sha256").update(JSON.stringify(parsed.messages)).digest("hex").slice(0, 24);

@@ -45,6 +45,30 @@ export function listingsContract(h: Harness): void {
       expect(await ledger.plans.count(other.id)).toMatchObject({ FAILED: 0, PENDING: 1 });
     });
 
+    it("requeue and listItems with ids take only those items (a redrive a person picked)", async () => {
+      const { ledger } = h();
+      const plan = await openPlan(ledger, ["a", "b", "c"]);
+      const [a, b, c] = await ledger.plans.claim(plan.id, "w", 60_000, 3);
+      await ledger.plans.settle(
+        [a!, b!, c!].map((i) => settlement(plan, i, "DEAD", { attempts: 1, errorClass: "transient" })),
+      );
+      const picked = { job: "j", statuses: ["FAILED", "DEAD"] as const, ids: [a!.id, c!.id] };
+      expect((await collect(ledger.plans.listItems(picked))).map((r) => r.key)).toEqual(["a", "c"]);
+      expect(await collect(ledger.plans.listItems({ ...picked, ids: [] }))).toEqual([]);
+      const after = { job: "j", statuses: ["DEAD"] as const, afterId: a!.id };
+      expect((await collect(ledger.plans.listItems(after))).map((r) => r.key)).toEqual(["b", "c"]);
+      expect(await ledger.plans.requeue(picked)).toBe(2);
+      expect(await ledger.plans.count(plan.id)).toMatchObject({ PENDING: 2, DEAD: 1 });
+      // an id of another status is left alone, and an empty list requeues nothing
+      expect(await ledger.plans.requeue({ statuses: ["DEAD"], ids: [a!.id] })).toBe(0);
+      expect(await ledger.plans.requeue({ statuses: ["DEAD"], ids: [] })).toBe(0);
+      const claimed = await ledger.plans.claim(plan.id, "w", 60_000, 10);
+      expect(claimed.map((i) => [i.key, i.attempts])).toEqual([
+        ["a", 0],
+        ["c", 0],
+      ]);
+    });
+
     it("14.10 requeue and listItems with olderThanMs take only items parked at least that long (the ledger's clock)", async () => {
       const { ledger } = h();
       const plan = await openPlan(ledger, ["old", "new"]);

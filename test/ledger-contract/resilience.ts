@@ -178,6 +178,27 @@ export function resilienceContract(h: Harness, options: ContractOptions): void {
     });
   });
 
+  describe("resilience: token buckets by amount (requests and tokens per minute)", () => {
+    it("reserves an amount at once, gives some back, and caps the bucket at what the provider says remains", async () => {
+      const { ledger } = h();
+      const r = ledger.resilience;
+      const perMs = 1000 / 60_000; // 1,000 a minute
+      expect(await r.reserveToken("llm#tokens", 1000, perMs, 600)).toBe(0);
+      // 400 left: 500 more go 100 below zero, due in about 6 s
+      const wait = await r.reserveToken("llm#tokens", 1000, perMs, 500);
+      expect(wait).toBeGreaterThan(5_500);
+      expect(wait).toBeLessThanOrEqual(6_000);
+      // the answer used 300 of the 500 reserved: 200 back, so the next 100 fit at once
+      await r.reserveToken("llm#tokens", 1000, perMs, -200);
+      expect(await r.reserveToken("llm#tokens", 1000, perMs, 100)).toBe(0);
+      // the provider says 50 remain: the bucket holds no more than that, whatever it believed
+      await r.reserveToken("llm#tokens", 1000, perMs, 0, 50);
+      const { record } = await r.readGate("llm#tokens");
+      expect(record!.tokens).toBeLessThanOrEqual(50);
+      expect(await r.reserveToken("llm#tokens", 1000, perMs, 200)).toBeGreaterThan(8_000);
+    });
+  });
+
   describe("resilience: debts", () => {
     /** Completes `keys` of job's plan stored raw: one debt (step 1, provider emb) per key. */
     async function owe(job: string, keys: string[]): Promise<void> {

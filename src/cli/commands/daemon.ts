@@ -10,6 +10,7 @@ import type { Services } from "../../service/open-services.js";
 import { act, globalsOf, loadGlobalConfig } from "../context.js";
 import { EXIT, exitCodeForError, exitCodeForResults } from "../exit-codes.js";
 import { commandHelpText } from "../help-text.js";
+import { parsePort } from "./serve.js";
 
 export function register(program: Command): void {
   program
@@ -23,6 +24,8 @@ export function register(program: Command): void {
       "--metrics-port <port>",
       "serve Prometheus metrics at http://127.0.0.1:PORT/metrics (0: any free port)",
     )
+    .option("--web-port <port>", "also serve the status page on 127.0.0.1:PORT (token required)")
+    .option("--web-host <address>", "with --web-port: the address to bind instead of loopback")
     .action(act((_o: unknown, cmd: Command) => daemonCommand(globalsOf<DaemonCommandOptions>(cmd))));
 }
 
@@ -36,13 +39,9 @@ export interface DaemonCommandOptions {
   grace?: string;
   /** Serve /metrics on this port (overrides `metrics.port`). */
   metricsPort?: string;
-}
-
-function parsePort(value: string): number {
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isInteger(n) || n < 0 || n > 65535)
-    throw new UsageError(`--metrics-port must be a port number from 0 to 65535, got "${value}"`);
-  return n;
+  /** Serve the status page on this port (with the daemon's live progress). */
+  webPort?: string;
+  webHost?: string;
 }
 
 export const DEFAULT_GRACE_SECONDS = 30;
@@ -82,8 +81,10 @@ async function daemonCommand(opts: DaemonCommandOptions): Promise<number> {
   let services: Services | undefined;
   let lock: HeldLock | undefined;
   let metricsServer: { close(): Promise<void> } | undefined;
+  let web: { close(): Promise<void> } | undefined;
   try {
     const graceMs = parseGrace(opts.grace) * 1000;
+    const webPort = opts.webPort === undefined ? undefined : parsePort("--web-port", opts.webPort);
     const loaded = loadGlobalConfig(opts);
     const schedules = parseSchedules(loaded.config.jobs, loaded.file);
     const targets = parseReplicaSchedules(
@@ -97,7 +98,9 @@ async function daemonCommand(opts: DaemonCommandOptions): Promise<number> {
       );
     const replicas = targets.map((t) => [replicaLockName(t), describeSchedule(t.schedule)] as const);
     const metricsPort =
-      opts.metricsPort === undefined ? loaded.config.metrics?.port : parsePort(opts.metricsPort);
+      opts.metricsPort === undefined
+        ? loaded.config.metrics?.port
+        : parsePort("--metrics-port", opts.metricsPort);
     services = openServices(loaded, { metrics: metricsPort !== undefined });
     lock = await services.sync.lockDaemon();
     if (metricsPort !== undefined && services.metrics) {
@@ -119,6 +122,14 @@ async function daemonCommand(opts: DaemonCommandOptions): Promise<number> {
         logger.warn({ event: "breaker", ...e }, `[CIRCUIT] ${e.provider}: ${e.from} → ${e.to} (${e.reason})`);
     });
     const daemon = new Daemon(services, { logger });
+    if (webPort !== undefined) {
+      const { startWebServer } = await import("../../web/web-server.js");
+      web = await startWebServer(services, {
+        port: webPort,
+        host: opts.webHost?.trim() || "127.0.0.1",
+        log: (line) => logger.info({ event: "web" }, line),
+      });
+    }
     logger.info(
       {
         event: "daemon:start",
@@ -141,6 +152,7 @@ async function daemonCommand(opts: DaemonCommandOptions): Promise<number> {
     return exitCodeForError(e);
   } finally {
     await metricsServer?.close().catch(() => undefined);
+    await web?.close().catch(() => undefined);
     await lock?.release().catch(() => undefined);
     await services?.close().catch(() => undefined);
   }

@@ -17,6 +17,7 @@ function refusesJsonSchema(e: unknown): boolean {
     isHttpError(e) &&
     e.status === 400 &&
     e.providerCode !== "context_length_exceeded" &&
+    e.providerCode !== "invalid_json_schema" &&
     /json_schema|response_format/i.test(e.message)
   );
 }

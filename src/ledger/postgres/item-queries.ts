@@ -20,11 +20,12 @@ export const T = "(SELECT t FROM now)";
 
 /** An ItemFilter as SQL over $1 (statuses), $2 (job or null) and $3 (olderThanMs or null). */
 export const FILTER = `status = ANY($1::text[]) AND ($2::text IS NULL OR job = $2)
-  AND ($3::bigint IS NULL OR updated_at <= ${T} - $3)`;
+  AND ($3::bigint IS NULL OR updated_at <= ${T} - $3) AND ($4::bigint[] IS NULL OR id = ANY($4::bigint[]))`;
 export const filterParams = (f: ItemFilter): unknown[] => [
   f.statuses,
   f.job ?? null,
   f.olderThanMs === undefined ? null : millis(f.olderThanMs),
+  f.ids ?? null,
 ];
 
 /** What the ledger can tell of items without changing them: counts, lease holders, listings. */
@@ -100,8 +101,8 @@ export class ItemQueries {
         this.db.query(
           `${WITH_NOW} SELECT id, plan_id, job, phase, key, version, op, status, attempts, reason, error_class,
              error_message, next_attempt_at, updated_at
-           FROM items WHERE ${FILTER} AND id > $4 ORDER BY id LIMIT ${PAGE}`,
-          [...params, after ?? 0],
+           FROM items WHERE ${FILTER} AND id > $5 ORDER BY id LIMIT ${PAGE}`,
+          [...params, after ?? filter.afterId ?? 0],
         ),
       (r) => r.id as number,
     );

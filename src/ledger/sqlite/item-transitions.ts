@@ -43,6 +43,9 @@ const LEASE =
 
 /** An ItemFilter's `olderThanMs` (bound twice; null: any age), against the ledger's clock. */
 const OLDER = `(? IS NULL OR updated_at <= ${NOW} - ?)`;
+/** The filter's ids, bound as a JSON array (or null for every item). */
+const IDS = "(? IS NULL OR id IN (SELECT value FROM json_each(?)))";
+const idsParam = (f: ItemFilter): string | null => (f.ids === undefined ? null : JSON.stringify(f.ids));
 
 /** The read and the lease of one kind of due row (FAILED past its backoff, or PENDING). */
 interface Claimer {
@@ -331,12 +334,13 @@ export class ItemTransitions {
     const stmt = this.db.prepare<unknown[], Record<string, unknown>>(
       `SELECT id, plan_id, job, phase, key, version, op, status, attempts, reason, error_class, error_message,
               next_attempt_at, updated_at
-       FROM items WHERE status IN (${marks}) AND (? IS NULL OR job = ?) AND ${OLDER} AND id > ?
+       FROM items WHERE status IN (${marks}) AND (? IS NULL OR job = ?) AND ${OLDER} AND ${IDS} AND id > ?
        ORDER BY id LIMIT ?`,
     );
     const older = filter.olderThanMs ?? null;
+    const ids = idsParam(filter);
     return stmt
-      .all(...filter.statuses, filter.job ?? null, filter.job ?? null, older, older, afterId, limit)
+      .all(...filter.statuses, filter.job ?? null, filter.job ?? null, older, older, ids, ids, afterId, limit)
       .map(itemRow);
   }
 
@@ -344,12 +348,13 @@ export class ItemTransitions {
   requeue(filter: ItemFilter): number {
     const marks = filter.statuses.map(() => "?").join(", ");
     const older = filter.olderThanMs ?? null;
+    const ids = idsParam(filter);
     return this.db
       .prepare(
         `UPDATE items SET status = 'PENDING', attempts = 0, next_attempt_at = NULL, error_class = NULL,
            error_message = NULL, reason = NULL, updated_at = ${NOW}
-         WHERE status IN (${marks}) AND (? IS NULL OR job = ?) AND ${OLDER}`,
+         WHERE status IN (${marks}) AND (? IS NULL OR job = ?) AND ${OLDER} AND ${IDS}`,
       )
-      .run(...filter.statuses, filter.job ?? null, filter.job ?? null, older, older).changes;
+      .run(...filter.statuses, filter.job ?? null, filter.job ?? null, older, older, ids, ids).changes;
   }
 }

@@ -200,7 +200,7 @@ export class SqlitePlanStore implements PlanStore {
   async *listItems(filter: ItemFilter): AsyncIterable<ItemRow> {
     // pages by id, so that no SQLite cursor stays open across an await and memory stays flat
     const page = 500;
-    for (let afterId = 0; ;) {
+    for (let afterId = filter.afterId ?? 0; ;) {
       const rows = this.items.list(filter, afterId, page);
       yield* rows;
       if (rows.length < page) return;
