@@ -103,6 +103,11 @@ describe("syncwarden serve and daemon --web-port", () => {
     expect(run.code, run.stderr).toBe(0);
     const after = await json<State>(`${s.url}api/state`, token!);
     expect(after.jobs[0]!.lastRun?.status).toBe("completed");
+    // the Prometheus metrics behind the same token, with the other process's run read from the ledger
+    expect((await get(`${s.url}metrics`, undefined)).status).toBe(401);
+    const metrics = await get(`${s.url}metrics`, token);
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toMatch(/^syncwarden_last_success_timestamp_seconds\{job="notes"\} \d+/m);
 
     s.child.kill("SIGTERM");
     expect(await s.exited).toBe(0);

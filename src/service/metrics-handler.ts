@@ -43,3 +43,13 @@ export function metricsHandler(
     return true;
   };
 }
+
+/** `/metrics` as a route of another server that guards it already (the status page: `mounts`). */
+export function metricsMount(metrics: Metrics): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const handle = metricsHandler(metrics);
+  return async (req, res) => {
+    if (await handle(req, res)) return;
+    res.writeHead(404, { "content-type": "text/plain" });
+    res.end("not found\n");
+  };
+}

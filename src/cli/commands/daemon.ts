@@ -101,7 +101,7 @@ async function daemonCommand(opts: DaemonCommandOptions): Promise<number> {
       opts.metricsPort === undefined
         ? loaded.config.metrics?.port
         : parsePort("--metrics-port", opts.metricsPort);
-    services = openServices(loaded, { metrics: metricsPort !== undefined });
+    services = openServices(loaded, { metrics: metricsPort !== undefined || webPort !== undefined });
     lock = await services.sync.lockDaemon();
     if (metricsPort !== undefined && services.metrics) {
       const token = metricsToken(process.env);
@@ -123,11 +123,15 @@ async function daemonCommand(opts: DaemonCommandOptions): Promise<number> {
     });
     const daemon = new Daemon(services, { logger });
     if (webPort !== undefined) {
-      const { startWebServer } = await import("../../web/web-server.js");
+      const [{ startWebServer }, { metricsMount }] = await Promise.all([
+        import("../../web/web-server.js"),
+        import("../../service/metrics-handler.js"),
+      ]);
       web = await startWebServer(services, {
         port: webPort,
         host: opts.webHost?.trim() || "127.0.0.1",
         log: (line) => logger.info({ event: "web" }, line),
+        ...(services.metrics ? { mounts: { "/metrics": metricsMount(services.metrics) } } : {}),
       });
     }
     logger.info(

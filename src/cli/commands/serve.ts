@@ -35,13 +35,19 @@ async function serveCommand(opts: ServeOptions): Promise<number> {
   const port = parsePort("--port", opts.port ?? "8127");
   const host = opts.host?.trim() || "127.0.0.1";
   const loaded = loadGlobalConfig(opts);
-  const [{ openServices }, { startWebServer }] = await Promise.all([
+  const [{ openServices }, { startWebServer }, { metricsMount }] = await Promise.all([
     import("../../service/open-services.js"),
     import("../../web/web-server.js"),
+    import("../../service/metrics-handler.js"),
   ]);
-  const services = openServices(loaded);
+  const services = openServices(loaded, { metrics: true });
   try {
-    const web = await startWebServer(services, { port, host });
+    const web = await startWebServer(services, {
+      port,
+      host,
+      // the Prometheus metrics, behind the page's token
+      ...(services.metrics ? { mounts: { "/metrics": metricsMount(services.metrics) } } : {}),
+    });
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
       process.once("SIGINT", resolve);
       process.once("SIGTERM", resolve);
