@@ -154,7 +154,7 @@ async function timedNode(what, args, env = cleanEnv()) {
   }
 }
 
-// ---- 11. metrics overhead (BENCH_ONLY=metrics) ------------------------------------------------
+// ---- 14. metrics overhead (BENCH_ONLY=metrics) ------------------------------------------------
 
 async function benchMetrics() {
   const n = SIZES.metrics;
@@ -598,7 +598,7 @@ function table(r) {
     const m = r.metrics;
     const sec = (ms) => `${(ms / 1000).toFixed(2)} s`;
     rows.push(
-      `| 11. Metrics overhead: ${int(m.items)} no-op items, max_workers 4, with metrics subscribed and a client ` +
+      `| 14. Metrics overhead: ${int(m.items)} no-op items, max_workers 4, with metrics subscribed and a client ` +
         `scraping /metrics every second (median of ${m.rounds}, rounds alternating in one process) ` +
         `| ${sec(m.metrics.ms)} (mean scrape ${m.meanScrapeMs.toFixed(1)} ms) | ${sec(m.plain.ms)} without metrics ` +
         `| ${((m.overhead) * 100).toFixed(1)}% slower (rounds ${m.overheadRange}) ` +
