@@ -254,9 +254,10 @@ export async function startWebServer(
   const port = (http.address() as AddressInfo).port;
   hosts = allowedHosts(bind, port);
   const url = `http://${isLoopback(bind) ? "127.0.0.1" : bind.includes(":") ? `[${bind}]` : bind}:${port}/`;
-  log(`syncwarden serve: listening on ${url} (token required)`);
+  // the link first: "listening on" is the line a supervisor waits for, and the token must be out by then
   if (generated)
     log(`syncwarden serve: open ${url}?token=${token} (set SYNCWARDEN_WEB_TOKEN to choose your own)`);
+  log(`syncwarden serve: listening on ${url} (token required)`);
   // printed once above, on purpose; nowhere after
   registerSecret(token);
   return {
