@@ -4,6 +4,7 @@ import {
   asText,
   cut,
   newTurn,
+  obj,
   str,
   timeOf,
   touch,
@@ -13,8 +14,6 @@ import {
 } from "./turns.js";
 
 type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj | undefined =>
-  typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Obj) : undefined;
 
 /** Records outside the conversation tree: metadata, never a turn's part. */
 const NOT_IN_TREE = new Set(["summary", "file-history-snapshot", "queue-operation"]);

@@ -4,6 +4,7 @@ import {
   asText,
   cut,
   newTurn,
+  obj,
   str,
   timeOf,
   touch,
@@ -11,10 +12,6 @@ import {
   type SessionFacts,
   type Turn,
 } from "./turns.js";
-
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj | undefined =>
-  typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Obj) : undefined;
 
 /** User messages Codex writes itself at the start of every session (instructions, environment). */
 const BOILERPLATE =

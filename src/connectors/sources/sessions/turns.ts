@@ -102,4 +102,9 @@ export function timeOf(value: unknown): number | null {
   return Number.isFinite(t) ? t : null;
 }
 
+type Obj = Record<string, unknown>;
+/** A JSON object field, or undefined for anything else (arrays, null, scalars). */
+export const obj = (v: unknown): Obj | undefined =>
+  typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Obj) : undefined;
+
 export const str = (v: unknown): string | null => (typeof v === "string" && v !== "" ? v : null);
