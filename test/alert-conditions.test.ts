@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config/load-config.js";
@@ -19,7 +20,7 @@ const alertsYaml = (hook: string, events: string[], extra = ""): string => `aler
       events: [${events.join(", ")}]
 ${extra}`;
 
-/** Job `shop` over the fault server (providers `api`); `extra` is appended (schedule, doctor…). */
+/** Job `shop` over the fault server (provider `api`); `job`: lines inside the job (a schedule), `top`: top-level keys. */
 const shopYaml = (api: string, job = "", top = ""): string => `sync: { max_retries: 0, retry_wait_seconds: 0 }
 providers:
   api:
@@ -66,14 +67,23 @@ describe("alert conditions: each kind fires once while it lasts and resolves onc
     ws.commit(files);
     ws.write("poison.txt", "f1.txt\nf4.txt\n");
     hook = await receiver();
-    const write = (threshold: number, sync: Record<string, unknown> = {}): void => {
+    const write = (threshold: number, sync: Record<string, unknown> = {}, delayMs = 0): void => {
       ws.write(
         "syncwarden.yaml",
         gitConfig({
           sync,
-          sink: `{ type: module, module: ${JSON.stringify(SINK)}, log: calls.log, poison: poison.txt, table: code }`,
+          sink: `{ type: module, module: ${JSON.stringify(SINK)}, log: calls.log, poison: poison.txt, table: code, delay_ms: ${delayMs} }`,
         }) + alertsYaml(hook!.url, ["run_partial", "dead_items"], `  dead_items_threshold: ${threshold}\n`),
       );
+    };
+    const unfinished = (): number => {
+      const db = ws.db();
+      try {
+        return (db.prepare("SELECT count(*) AS n FROM runs WHERE finished_at IS NULL").get() as { n: number })
+          .n;
+      } finally {
+        db.close();
+      }
     };
     write(3);
     open();
@@ -96,6 +106,20 @@ describe("alert conditions: each kind fires once while it lasts and resolves onc
       condition: "dead_items",
       details: { job: "code", dead: 2, threshold: 2 },
     });
+
+    // another partial run, looked at while it runs: the alert neither resolves nor fires again
+    ws.commit({ "f6.txt": "file 6\n", "f7.txt": "file 7\n", "f8.txt": "file 8\n" });
+    await services!.close();
+    write(2, { max_workers: 1 }, 400);
+    open();
+    const again = services!.sync.execute({ job: "code", trigger: "api" });
+    const deadline = Date.now() + 20_000;
+    while (unfinished() === 0 && Date.now() < deadline) await sleep(50);
+    expect(unfinished()).toBe(1);
+    await services!.alerts.evaluate();
+    expect((await again).status).toBe("partial");
+    await services!.alerts.evaluate();
+    expect(lines(hook.got)).toEqual(["run_partial:code firing", "dead_items:code firing"]);
 
     // the cause fixed and the dead items redriven: a completed run clears both, each resolved once
     ws.write("poison.txt", "");
@@ -214,12 +238,7 @@ describe("alert conditions: each kind fires once while it lasts and resolves onc
     hook = await receiver();
     ws.write(
       "syncwarden.yaml",
-      `${gitConfig()}replicas:
-  notes:
-    folder: ./local
-    targets:
-      - { name: drive, path: ./remote, conflict: newest }
-${alertsYaml(hook.url, ["replica_conflict"])}`,
+      readFileSync(ws.configFile, "utf8") + alertsYaml(hook.url, ["replica_conflict"]),
     );
     open();
     const watching = services!.alerts.watch();
@@ -256,7 +275,7 @@ ${alertsYaml(hook.url, ["replica_conflict"])}`,
     ws = new Workspace();
     api = await startFaultServer({ products: 3 });
     hook = await receiver();
-    const write = (max: number): void =>
+    const write = (max: number): string =>
       ws.write(
         "syncwarden.yaml",
         shopYaml(api!.url, "", `${alertsYaml(hook!.url, ["ledger_size"])}doctor: { max_db_bytes: ${max} }\n`),
