@@ -1,51 +1,11 @@
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config/load-config.js";
 import { openServices, type Services } from "../src/service/open-services.js";
 import { startFaultServer, type FaultServer } from "../src/testing/fault-server.js";
+import { of, receiver, type Receiver } from "./helpers/webhook-receiver.js";
 import { runCli, Workspace } from "./helpers/workspace.js";
 
 const SECRET = "hook-secret-9b2e77";
-
-interface Received {
-  body: Record<string, unknown>;
-  raw: string;
-  headers: IncomingHttpHeaders;
-}
-
-/** A loopback webhook receiver: records every POST it accepts; while `down`, answers 503. */
-async function receiver(): Promise<{
-  url: string;
-  got: Received[];
-  refused: number;
-  down: boolean;
-  close(): Promise<void>;
-}> {
-  const state = {
-    got: [] as Received[],
-    refused: 0,
-    down: false,
-    url: "",
-    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
-  };
-  const server: Server = createServer((req, res) => {
-    let raw = "";
-    req.on("data", (b: Buffer) => (raw += b.toString()));
-    req.on("end", () => {
-      if (state.down) {
-        state.refused++;
-        res.writeHead(503).end("down");
-        return;
-      }
-      state.got.push({ body: JSON.parse(raw) as Record<string, unknown>, raw, headers: req.headers });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/ops`;
-  return state;
-}
 
 function config(api: string, hook: string): string {
   return `sync: { max_retries: 0, retry_wait_seconds: 0 }
@@ -68,13 +28,10 @@ alerts:
 `;
 }
 
-const of = (got: Received[], alert: string, status: string): Received[] =>
-  got.filter((r) => r.body.alert === alert && r.body.status === status);
-
 describe("alerts", () => {
   let ws: Workspace;
   let api: FaultServer | undefined;
-  let hook: Awaited<ReturnType<typeof receiver>> | undefined;
+  let hook: Receiver | undefined;
   let services: Services | undefined;
   afterEach(async () => {
     await services?.close();

@@ -53,7 +53,8 @@ export async function ledgerConditions(
       );
   }
   for (const job of Object.keys(jobs)) {
-    const [run] = await ledger.runs.list(job, 1);
+    // the newest finished run: one still running says nothing yet (it must not resolve, then re-fire, the alert)
+    const run = (await ledger.runs.list(job, 10)).find((r) => r.finishedAt !== null);
     if (run?.status === "failed" || run?.status === "partial")
       out.push(
         condition(
