@@ -57,7 +57,7 @@ export async function timedChild(args, { env = cleanEnv(), timeoutMs }) {
 
 /** Whether the built github source schema knows an option (the schema is strict: unknown keys are refused). */
 export async function sourceOption(name, value) {
-  const { githubSourceSchema } = await import(pathToFileURL(path.join(DIST, "config", "schema.js")).href);
+  const { githubSourceSchema } = await import(pathToFileURL(path.join(DIST, "config", "sources-schema.js")).href);
   const base = { type: "github", repo: "o/r" };
   return (
     githubSourceSchema.safeParse(base).success &&

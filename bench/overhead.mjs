@@ -22,7 +22,8 @@ import { emitResult, log, now, removeDir, tempDir } from "./lib.mjs";
 import { openLedger } from "../dist/index.js";
 import { ProviderPolicy } from "../dist/resilience/policy.js";
 import { policyOptions } from "../dist/resilience/providers.js";
-import { providerSchema, syncSchema } from "../dist/config/schema.js";
+import { providerSchema } from "../dist/config/provider-schema.js";
+import { syncSchema } from "../dist/config/schema.js";
 
 const N = Number(process.argv[2] ?? 100_000);
 const ROUNDS = Number(process.argv[3] ?? 5);

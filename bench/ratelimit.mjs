@@ -8,7 +8,8 @@
 import path from "node:path";
 import { emitResult, now, removeDir, tempDir } from "./lib.mjs";
 import { EventBus, openLedger } from "../dist/index.js";
-import { providerSchema, syncSchema } from "../dist/config/schema.js";
+import { providerSchema } from "../dist/config/provider-schema.js";
+import { syncSchema } from "../dist/config/schema.js";
 import { HttpClient } from "../dist/resilience/http-client.js";
 import { ProviderPolicy } from "../dist/resilience/policy.js";
 import { policyOptions } from "../dist/resilience/providers.js";

@@ -1,5 +1,6 @@
 // The public library API: explicit named exports only.
 export { SyncService, type ServiceOptions } from "./service/sync-service.js";
+export { MemoryService } from "./service/memory-service.js";
 export {
   ReplicaService,
   type ReplicaRequest,

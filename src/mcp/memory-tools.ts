@@ -44,7 +44,7 @@ export function registerSearchMemory(server: McpServer, sync: SyncService): void
     async (args) => {
       try {
         checkJob(sync, args.job);
-        const found = await sync.searchMemory({
+        const found = await sync.memory.search({
           query: args.query,
           kind: args.kind,
           limit: args.limit,
@@ -77,7 +77,7 @@ export function registerGetEntity(server: McpServer, sync: SyncService): void {
         checkJob(sync, args.job);
         if (args.id === undefined && args.name === undefined)
           throw new UsageError("get_entity needs name or id");
-        const found = await sync.memoryEntity(
+        const found = await sync.memory.entity(
           args.id !== undefined
             ? { id: args.id }
             : {
@@ -123,7 +123,7 @@ export function registerGetEpisodes(server: McpServer, sync: SyncService): void 
         checkJob(sync, args.job);
         const since = time("since", args.since);
         const until = time("until", args.until);
-        const episodes = await sync.memoryEpisodes({
+        const episodes = await sync.memory.episodes({
           limit: args.limit,
           ...(args.job !== undefined ? { job: args.job } : {}),
           ...(args.session !== undefined ? { session: args.session } : {}),
@@ -151,7 +151,7 @@ export function registerAddMemory(server: McpServer, sync: SyncService, opts: Mc
     async (args, extra) => {
       try {
         checkJob(sync, args.job);
-        const out = await sync.addNote(
+        const out = await sync.memory.addNote(
           {
             text: args.text,
             ...(args.title !== undefined ? { title: args.title } : {}),
@@ -188,7 +188,7 @@ export function registerSyncSessions(
     },
     async (args, extra) => {
       try {
-        const jobs = sync.sessionJobs();
+        const jobs = sync.memory.sessionJobs();
         if (args.job !== undefined && !jobs.includes(args.job))
           throw new UsageError(
             `"${args.job}" is not a job with a sessions source; sessions jobs: ${jobs.join(", ") || "(none)"}`,
@@ -202,7 +202,7 @@ export function registerSyncSessions(
           for (const job of selected) {
             const runId = randomUUID();
             if (args.wait) offs.push(forwardProgress(sync, runId, extra));
-            const { degradation } = await sync.forecast(job);
+            const { degradation } = await sync.memory.forecast(job);
             const launch = launches.runs.start(runId, job, opts.shutdown, (signal) =>
               sync.execute({ job, runId, trigger: "mcp", options: { wait: false }, signal }),
             );

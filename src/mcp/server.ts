@@ -42,13 +42,14 @@ export function createMcpServer(
   registerRetryFailed(server, services.sync, opts);
   registerSearch(server, services.sync);
   // an agent sees memory tools only where there is a memory to read, and sync_sessions where sessions are read
-  if (services.sync.memoryJobs().length > 0) {
+  if (services.sync.memory.jobs().length > 0) {
     registerSearchMemory(server, services.sync);
     registerGetEntity(server, services.sync);
     registerGetEpisodes(server, services.sync);
     registerAddMemory(server, services.sync, opts);
   }
-  if (services.sync.sessionJobs().length > 0) registerSyncSessions(server, services.sync, launches, opts);
+  if (services.sync.memory.sessionJobs().length > 0)
+    registerSyncSessions(server, services.sync, launches, opts);
   registerHistory(server, services.sync);
   registerFailedItems(server, services.sync);
   registerDoctor(server, services, opts.shutdown);

@@ -1,4 +1,5 @@
-import { providerSchema, type ProviderConfig, type SyncSettings } from "../config/schema.js";
+import { providerSchema, type ProviderConfig } from "../config/provider-schema.js";
+import type { SyncSettings } from "../config/schema.js";
 import { interpolateSecret } from "../config/secrets.js";
 import { ConfigError } from "../errors.js";
 import type { ResilienceStore } from "../ledger/resilience-store.js";

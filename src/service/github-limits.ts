@@ -1,5 +1,5 @@
 import type { LoadedConfig } from "../config/load-config.js";
-import type { GithubSourceConfig } from "../config/schema.js";
+import type { GithubSourceConfig } from "../config/sources-schema.js";
 import type { ConnectorContext } from "../connectors/types.js";
 import { GithubSource } from "../connectors/sources/github-source.js";
 import { errorMessage, isSyncError, type ErrorClass } from "../errors.js";

@@ -2,7 +2,7 @@ import type { LoadedConfig } from "../config/load-config.js";
 import { OpenAiEmbeddings } from "../connectors/enrichers/openai-embeddings.js";
 import { buildSink } from "../connectors/build-connectors.js";
 import type { ConnectorContext } from "../connectors/types.js";
-import type { EmbeddingsEnrichConfig } from "../config/schema.js";
+import type { EmbeddingsEnrichConfig } from "../config/steps-schema.js";
 import type { DocumentStore } from "../ledger/document-store.js";
 import type { SearchHit } from "../ledger/types.js";
 import { fuseRanks } from "./rank-fusion.js";

@@ -5,7 +5,6 @@ import type { ConnectorContext } from "../connectors/types.js";
 import { newOwnerId } from "../engine/owner.js";
 import { LockedError, UsageError } from "../errors.js";
 import { EventBus, type Disposable, type Listener } from "../events.js";
-import type { EntityRecord, FactRecord, KnowledgeStats } from "../ledger/knowledge.js";
 import type { Ledger } from "../ledger/ledger.js";
 import { lastSuccessKey } from "../ledger/meta-keys.js";
 import { openLedger } from "../ledger/open-ledger.js";
@@ -26,23 +25,11 @@ import { payDebts, type DebtOutcome } from "./pay-debts.js";
 import { joinJob, type JoinOutcome } from "./join-job.js";
 import { runJob, type RunDeps } from "./run-job.js";
 import { checkSince, normaliseScope } from "./scope.js";
-import {
-  addNote,
-  memoryEntity,
-  memoryEpisodes,
-  searchMemory,
-  type EpisodeView,
-  type MemoryDeps,
-  type MemoryHit,
-  type MemoryQuery,
-  type NoteOutcome,
-} from "./memory.js";
-import { queryEmbedder, searchDocuments, type SearchOptions, type SearchOutcome } from "./search.js";
+import { searchDocuments, type SearchOptions, type SearchOutcome } from "./search.js";
 import { checkSources } from "./check-sources.js";
-import { forecastDegradation, type Forecast } from "./forecast.js";
-import { markSessionEnded, type SessionHookInput, type SessionMarked } from "./session-hook.js";
 import { githubLimits, githubProviders, type GithubLimit } from "./github-limits.js";
 import { requireJob, requirePhases } from "./known-jobs.js";
+import { MemoryService } from "./memory-service.js";
 import { jobStatus, providerHealth, type JobStatus, type ProviderHealth } from "./status.js";
 import type { SyncRequest } from "./types.js";
 
@@ -67,6 +54,8 @@ export class SyncService {
   /** Owns this process's probe leases. */
   readonly owner = newOwnerId();
   readonly providers: Providers;
+  /** Agent memory: episodes, entities and facts of the jobs with a memory sink. */
+  readonly memory: MemoryService;
   private readonly progressIntervalMs: number;
 
   /** The service over its stores; `SyncService.open(loaded)` opens the configuration's ledger. */
@@ -90,6 +79,7 @@ export class SyncService {
       this.owner,
       this.events,
     );
+    this.memory = new MemoryService(loaded, ledger, this);
   }
 
   static open(loaded: LoadedConfig, options: ServiceOptions = {}): SyncService {
@@ -220,11 +210,6 @@ export class SyncService {
     );
   }
 
-  /** A coding agent's hook says a transcript is finished (`sessions hook`): its sessions source emits its open turns. */
-  markSessionEnded(input: SessionHookInput, job?: string): Promise<SessionMarked> {
-    return markSessionEnded(this.ledger.meta, this.loaded, input, job);
-  }
-
   /** Runs owed enrich steps (`retry --debts`); providers still down keep their debts. */
   payDebts(
     job: string,
@@ -275,21 +260,6 @@ export class SyncService {
     const out: JobStatus[] = [];
     for (const name of names) out.push(await jobStatus(this.ledger, this.loaded, name));
     return out;
-  }
-
-  /** Jobs with a memory sink (episodes, entities, facts): what the memory tools read and add to. */
-  memoryJobs(): string[] {
-    return this.jobNames().filter((j) => this.job(j).phases.some((p) => p.sink.type === "memory"));
-  }
-
-  /** Jobs that read agent sessions (a phase with a `sessions` source): what sync_sessions runs. */
-  sessionJobs(): string[] {
-    return this.jobNames().filter((j) => this.job(j).phases.some((p) => p.source.type === "sessions"));
-  }
-
-  /** What a run of the job would store if it started now: raw only while a degradable step's breaker is open. */
-  async forecast(job: string): Promise<Forecast> {
-    return forecastDegradation(this.job(job), await this.providerHealth());
   }
 
   /** Every provider: the configured ones, then one per github source token. */
@@ -374,53 +344,6 @@ export class SyncService {
       (job, phase) => this.connectorContext(job, phase),
       this.ledger.documents,
     );
-  }
-
-  /** What memory reads: the knowledge store (a UsageError when this ledger has none), and the query's embedder. */
-  private memory(job: string | undefined): MemoryDeps {
-    if (job !== undefined) this.job(job);
-    const knowledge = this.ledger.knowledge;
-    if (!knowledge) throw new UsageError(`the ledger at ${this.ledger.location} has no knowledge store`);
-    const embed = queryEmbedder(this.loaded, job, (j, p) => this.connectorContext(j, p));
-    return { knowledge, documents: this.ledger.documents, ...(embed ? { embed } : {}) };
-  }
-
-  /** Keyword, vector and graph search over episodes, entities and facts, fused by reciprocal rank. */
-  searchMemory(q: MemoryQuery): Promise<{ hits: MemoryHit[]; warnings: string[] }> {
-    return searchMemory(this.memory(q.job), q);
-  }
-
-  /** An entity (by id, or by name and type) with its facts and source episodes. */
-  memoryEntity(
-    ref: { id: number } | { name: string; type?: string; job?: string },
-  ): Promise<{ entity: EntityRecord; facts: FactRecord[]; episodes: EpisodeView[] } | undefined> {
-    return memoryEntity(this.memory("job" in ref ? ref.job : undefined), ref);
-  }
-
-  /** Episodes by session or time range (epoch ms), newest first. */
-  memoryEpisodes(filter: {
-    job?: string;
-    session?: string;
-    since?: number;
-    until?: number;
-    limit: number;
-  }): Promise<EpisodeView[]> {
-    return memoryEpisodes(this.memory(filter.job), filter);
-  }
-
-  /** Episodes, entities, facts and the tokens spent extracting them (of a job, or all). */
-  memoryStats(job?: string): Promise<KnowledgeStats> {
-    return this.memory(job).knowledge.stats(job);
-  }
-
-  /** An agent's note, stored as an episode of the memory phase and extracted at once when the LLM answers. */
-  addNote(
-    note: { text: string; job?: string; session?: string; title?: string },
-    signal: AbortSignal = new AbortController().signal,
-  ): Promise<NoteOutcome> {
-    const documents = this.ledger.documents;
-    if (!documents) throw new UsageError(`the ledger at ${this.ledger.location} has no document store`);
-    return addNote(this.loaded, { documents, context: (j, p) => this.connectorContext(j, p) }, note, signal);
   }
 
   /** Closes (reset) or isolates a provider's breaker, shared by every process on this ledger. */

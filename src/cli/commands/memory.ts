@@ -102,7 +102,7 @@ async function searchCommand(
   const limit = positiveInt("--limit", o.limit, 10);
   const hops = positiveInt("--hops", o.hops, 2);
   return withServices({ ...o, jobs: [o.job] }, async ({ sync }) => {
-    const found = await sync.searchMemory({ query, kind, limit, hops, ...(o.job ? { job: o.job } : {}) });
+    const found = await sync.memory.search({ query, kind, limit, hops, ...(o.job ? { job: o.job } : {}) });
     for (const w of found.warnings) process.stderr.write(`syncwarden: warning: ${w}\n`);
     if (o.json) printJson(found.hits);
     else if (found.hits.length === 0) process.stdout.write(`nothing in memory matches "${query}"\n`);
@@ -113,7 +113,7 @@ async function searchCommand(
 
 async function entityCommand(name: string, o: MemoryFlags & { type?: string }): Promise<number> {
   return withServices({ ...o, jobs: [o.job] }, async ({ sync }) => {
-    const found = await sync.memoryEntity({
+    const found = await sync.memory.entity({
       name,
       ...(o.type ? { type: o.type } : {}),
       ...(o.job ? { job: o.job } : {}),
@@ -140,7 +140,7 @@ async function episodesCommand(
   const until = pointInTime("--until", o.until);
   const limit = positiveInt("--limit", o.limit, 20);
   return withServices({ ...o, jobs: [o.job] }, async ({ sync }) => {
-    const episodes = await sync.memoryEpisodes({
+    const episodes = await sync.memory.episodes({
       limit,
       ...(o.job ? { job: o.job } : {}),
       ...(o.session ? { session: o.session } : {}),
@@ -156,7 +156,7 @@ async function episodesCommand(
 
 async function addCommand(text: string, o: MemoryFlags & { title?: string }): Promise<number> {
   return withServices({ ...o, jobs: [o.job] }, async ({ sync }) => {
-    const out = await sync.addNote({
+    const out = await sync.memory.addNote({
       text,
       ...(o.job ? { job: o.job } : {}),
       ...(o.title ? { title: o.title } : {}),

@@ -42,7 +42,7 @@ async function hookCommand(opts: HookOptions): Promise<number> {
     return EXIT.usage;
   }
   return withServices(opts, async ({ sync }) => {
-    const marked = await sync.markSessionEnded(input, opts.job);
+    const marked = await sync.memory.markSessionEnded(input, opts.job);
     if (marked.job === null) {
       say(`no sessions source covers ${marked.file}: nothing to do`);
       return EXIT.ok;

@@ -1,4 +1,4 @@
-import type { LlmExtractConfig } from "../../config/schema.js";
+import type { LlmExtractConfig } from "../../config/steps-schema.js";
 import { DegradableError, errorMessage, isHttpError, isSyncError } from "../../errors.js";
 import type { ConnectorContext, Doc, Enricher } from "../types.js";
 import { MalformedAnswerError, readAnswer, type ExtractedPart } from "./llm-answer.js";

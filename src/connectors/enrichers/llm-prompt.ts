@@ -1,4 +1,4 @@
-import type { LlmExtractConfig } from "../../config/schema.js";
+import type { LlmExtractConfig } from "../../config/steps-schema.js";
 
 /** The instructions (system message) llm-extract sends unless the configuration gives its own `prompt`. */
 export function defaultPrompt(entityTypes: readonly string[]): string {

@@ -1,4 +1,4 @@
-import type { EmbeddingsEnrichConfig } from "../../config/schema.js";
+import type { EmbeddingsEnrichConfig } from "../../config/steps-schema.js";
 import { PermanentError } from "../../errors.js";
 import type { ConnectorContext, Doc, Enricher } from "../types.js";
 

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import type { GitSourceConfig } from "../../config/schema.js";
+import type { GitSourceConfig } from "../../config/sources-schema.js";
 import { git } from "./git-cli.js";
 
 /** Why a git source cannot be read, and which of its keys is wrong. */

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { GithubSourceConfig } from "../../config/schema.js";
+import type { GithubSourceConfig } from "../../config/sources-schema.js";
 import { interpolateSecret, registerSecret } from "../../config/secrets.js";
 import { ConfigError } from "../../errors.js";
 import type { OwnProviderSpec } from "../../resilience/providers.js";

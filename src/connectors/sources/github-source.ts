@@ -1,5 +1,5 @@
 import { ConfigError } from "../../errors.js";
-import type { GithubSourceConfig } from "../../config/schema.js";
+import type { GithubSourceConfig } from "../../config/sources-schema.js";
 import { parseGithubRepo } from "../../config/github-repo.js";
 import type { ClaimedItem, PlannedItem } from "../../ledger/types.js";
 import type { OwnProviderSpec } from "../../resilience/providers.js";

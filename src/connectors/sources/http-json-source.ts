@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { HttpJsonSourceConfig } from "../../config/schema.js";
+import type { HttpJsonSourceConfig } from "../../config/sources-schema.js";
 import { isBrokenCircuitError, PermanentError } from "../../errors.js";
 import type { HttpClient, HttpResponse } from "../../resilience/http-client.js";
 import { sleep } from "../../resilience/sleep.js";

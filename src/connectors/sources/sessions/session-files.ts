@@ -2,7 +2,7 @@ import { homedir } from "node:os";
 import path from "node:path";
 import { readdir } from "node:fs/promises";
 import picomatch from "picomatch";
-import type { SessionsSourceConfig } from "../../../config/schema.js";
+import type { SessionsSourceConfig } from "../../../config/sources-schema.js";
 
 /** Where each agent keeps its transcripts. */
 const DEFAULT_PATHS = {

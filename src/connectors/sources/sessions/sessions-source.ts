@@ -1,5 +1,5 @@
 import { stat } from "node:fs/promises";
-import type { SessionsSourceConfig } from "../../../config/schema.js";
+import type { SessionsSourceConfig } from "../../../config/sources-schema.js";
 import { parseDuration } from "../../../config/schedule.js";
 import type { ClaimedItem, PlannedItem } from "../../../ledger/types.js";
 import type { ConnectorContext, Fetched, Source, SourceListing } from "../../types.js";
