@@ -132,4 +132,46 @@ describe("alerts", () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('no webhook named "pager"; webhooks: ops');
   }, 60_000);
+
+  it("takes each webhook's own retries, breaker and timeout from the config, and names a bad one", async () => {
+    ws = new Workspace();
+    api = await startFaultServer({ products: 1 });
+    hook = await receiver();
+    const env = { HOOK_SECRET: SECRET };
+    const withPolicy = (policy: string) =>
+      config(api!.url, hook!.url).replace(
+        "      events: [",
+        `      retry: { max_attempts: 1, base_delay: 0.01 }
+      breaker: { failure_threshold: 2, timeout: 600 }
+      timeout: 5
+${policy}      events: [`,
+      );
+    ws.write("syncwarden.yaml", withPolicy(""));
+    hook.down = true;
+    // one attempt per delivery (the default is 3): each refused test alert costs the receiver one request
+    for (const expected of [1, 2]) {
+      const r = await runCli(["alerts", "test"], { cwd: ws.dir, env });
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stdout).toMatch(/^ops: NOT delivered \(.*503/);
+      expect(hook.refused).toBe(expected);
+    }
+    // two failures opened the webhook's breaker, shared through the ledger with the next process: nothing is sent
+    hook.down = false;
+    const open = await runCli(["alerts", "test"], { cwd: ws.dir, env });
+    expect(open.code).toBe(3);
+    expect(open.stdout).toMatch(/^ops: NOT delivered \(alert-ops: circuit open until /);
+    expect(hook.got).toHaveLength(0);
+    expect(hook.refused).toBe(2);
+
+    ws.write("syncwarden.yaml", withPolicy("").replace("max_attempts: 1", "max_attempts: 0"));
+    const bad = await runCli(["alerts", "test"], { cwd: ws.dir, env });
+    expect(bad.code).toBe(78);
+    expect(bad.stderr).toMatch(
+      /syncwarden\.yaml:\d+:\d+: alerts\.webhooks\[0\]\.retry\.max_attempts: 0 is too small/,
+    );
+    ws.write("syncwarden.yaml", withPolicy("      rate: { requests: 0, per_seconds: 1 }\n"));
+    const badRate = await runCli(["alerts", "test"], { cwd: ws.dir, env });
+    expect(badRate.code).toBe(78);
+    expect(badRate.stderr).toMatch(/rate\.requests/);
+  }, 60_000);
 });

@@ -1,5 +1,7 @@
 import { z } from "zod";
+import { seconds } from "./durations.js";
 import { name } from "./names.js";
+import { breakerSchema, rateSchema, retrySchema } from "./provider-schema.js";
 
 /** What can fire an alert (each has a stable id: the kind and its job, provider, replica or check). */
 export const ALERT_KINDS = [
@@ -22,6 +24,27 @@ const webhookSchema = z.strictObject({
   headers: z.record(z.string(), z.string()).default({}),
   /** The kinds this webhook is told about (default: all). */
   events: z.array(z.enum(ALERT_KINDS)).default([...ALERT_KINDS]),
+  /** Retries of one delivery (a failed delivery stays pending and is tried again at the next check). */
+  retry: retrySchema({
+    max_attempts: 3,
+    base_delay: 0.2,
+    max_delay: 2,
+    exponential_base: 2,
+    jitter: "full",
+    budget: 60,
+  }),
+  /** The webhook's own breaker, shared by every process on the ledger. */
+  breaker: breakerSchema({
+    failure_threshold: 5,
+    success_threshold: 1,
+    timeout: 1,
+    max_timeout: 60,
+    half_open_max_calls: 1,
+  }),
+  /** Deliveries at most `requests` every `per_seconds`, across processes (default: unpaced). */
+  rate: rateSchema.optional(),
+  /** One delivery's timeout. */
+  timeout: seconds(0, true).default(10),
 });
 
 /** `alerts:`: webhooks told when something needs a person, once while it lasts and once when it clears. */

@@ -38,25 +38,12 @@ export function webhookClient(providers: Providers, w: WebhookConfig, env: NodeJ
     baseUrl: w.url,
     headers,
     concurrency: 1,
-    budgetSeconds: 60,
+    budgetSeconds: w.retry.budget,
     credentialsHint: `alerts.webhooks.${w.name}.headers`,
-    policy: {
-      retry: {
-        max_attempts: 3,
-        base_delay: 0.2,
-        max_delay: 2,
-        exponential_base: 2,
-        jitter: "full",
-        budget: 60,
-      },
-      breaker: {
-        failure_threshold: 5,
-        success_threshold: 1,
-        timeout: 1,
-        max_timeout: 60,
-        half_open_max_calls: 1,
-      },
-    },
+    ...(w.rate
+      ? { rate: { requests: w.rate.requests, perSeconds: w.rate.per_seconds, burst: w.rate.burst } }
+      : {}),
+    policy: { retry: w.retry, breaker: w.breaker, timeout: w.timeout },
   });
 }
 
