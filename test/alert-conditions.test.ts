@@ -98,9 +98,25 @@ describe("alert conditions: each kind fires once while it lasts and resolves onc
       details: { job: "code", dead: 2, threshold: 2 },
     });
 
-    // another partial run: the alert neither resolves nor fires again
+    // another partial run, looked at while it runs (the sink takes 1.5 s an item, one at a time): the
+    // newest finished run is still the partial one, so the alert neither resolves nor fires again
     ws.commit({ "f6.txt": "file 6\n", "f7.txt": "file 7\n", "f8.txt": "file 8\n" });
-    expect((await services!.sync.execute({ job: "code", trigger: "api" })).status).toBe("partial");
+    await services!.close();
+    write(2, { max_workers: 1 }, 1500);
+    open();
+    let ended = false;
+    const started = new Promise<void>((resolve) =>
+      services!.sync.on((e) => {
+        if (e.type === "phase:start") resolve();
+        else if (e.type === "run:end") ended = true;
+      }),
+    );
+    const again = services!.sync.execute({ job: "code", trigger: "api" });
+    await started;
+    await services!.alerts.evaluate();
+    expect(lines(hook.got)).toEqual(["run_partial:code firing", "dead_items:code firing"]);
+    expect(ended, "the look was meant to happen while the run was going").toBe(false);
+    expect((await again).status).toBe("partial");
     await services!.alerts.evaluate();
     expect(lines(hook.got)).toEqual(["run_partial:code firing", "dead_items:code firing"]);
 
