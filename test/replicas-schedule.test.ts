@@ -242,4 +242,33 @@ describe("replica target schedules: doctor", () => {
       check.close();
     }
   });
+
+  it("a target without a schedule of its own is judged by orchestrator.sync_interval, as the daemon schedules it", async () => {
+    ws = new ReplicaWorkspace([{}]);
+    ws.put(ws.local, "a.md", "alpha");
+    expect((await ws.replicate()).code).toBe(0);
+    const db = new Database(ws.dbFile);
+    db.prepare("UPDATE metadata SET value = ? WHERE key = 'last_success:replica:notes:drive'").run(
+      new Date(Date.now() - 3_600_000).toISOString(),
+    );
+    db.close();
+    const schedules = async () => {
+      const r = await ws.cli(["doctor", "--json"]);
+      expect(r.stderr).toBe("");
+      const report = JSON.parse(r.stdout) as { checks: { name: string; status: string; message: string }[] };
+      return report.checks.find((c) => c.name === "schedules");
+    };
+    // unscheduled, the target is never overdue
+    expect(await schedules()).toMatchObject({ status: "ok", message: "no scheduled jobs" });
+    // every 300 s by the orchestrator's key: an hour since its last success is overdue
+    ws.write(
+      "syncwarden.yaml",
+      `${readFileSync(ws.configFile, "utf8")}orchestrator: { sync_interval: 300 }\n`,
+    );
+    const late = await schedules();
+    expect(late?.status).toBe("warning");
+    expect(late?.message).toMatch(
+      /1 replica targets overdue: replica:notes:drive \(every 300s; last success/,
+    );
+  });
 });

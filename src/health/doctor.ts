@@ -1,4 +1,5 @@
 import path from "node:path";
+import { healthSettings } from "../config/health.js";
 import type { LoadedConfig } from "../config/load-config.js";
 import { errorMessage } from "../errors.js";
 import type { Ledger } from "../ledger/ledger.js";
@@ -106,7 +107,15 @@ export async function runChecks(
       await guarded("ledger-size", async () =>
         checkLedgerSize(await maintenance.size(), loaded.config.doctor.max_db_bytes),
       ),
-      await guarded("schedules", () => checkSchedules(ledger.meta, jobs, o.now, replicas)),
+      await guarded("schedules", () =>
+        checkSchedules(
+          ledger.meta,
+          jobs,
+          o.now,
+          replicas,
+          healthSettings(loaded.config, loaded.file).replicaEveryMs,
+        ),
+      ),
       await guarded("breakers", async () => checkBreakers(await ledger.resilience.listBreakers(), o.now)),
       await guarded("job-locks", async () => checkLocks(await ledger.locks.list())),
       await guarded("runs", async () => checkRuns(await abandonedRuns(ledger))),
@@ -227,7 +236,13 @@ export async function ledgerRepairs(
       if (o.signal?.aborted) break;
       await attempt(repairs, "start-sync", () => o.actions!.startSync(job));
     }
-    for (const t of await overdueReplicaTargets(ledger.meta, loaded.config.replicas, o.now())) {
+    const replicaEveryMs = healthSettings(loaded.config, loaded.file).replicaEveryMs;
+    for (const t of await overdueReplicaTargets(
+      ledger.meta,
+      loaded.config.replicas,
+      o.now(),
+      replicaEveryMs,
+    )) {
       if (o.signal?.aborted) break;
       await attempt(repairs, "start-replication", () => o.actions!.startReplication(t));
     }

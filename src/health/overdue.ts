@@ -54,14 +54,18 @@ export async function overdueJobs(
   return out;
 }
 
-/** Scheduled replica targets overdue by the jobs' rule, from their last successful run. */
+/**
+ * Scheduled replica targets overdue by the jobs' rule, from their last successful run; `defaultEveryMs`
+ * schedules the targets without a schedule of their own (`orchestrator.sync_interval`), as the daemon does.
+ */
 export async function overdueReplicaTargets(
   meta: MetaStore,
   replicas: ReplicasConfig,
   now: number,
+  defaultEveryMs?: number,
 ): Promise<OverdueTarget[]> {
   const out: OverdueTarget[] = [];
-  for (const t of parseReplicaSchedules(replicas)) {
+  for (const t of parseReplicaSchedules(replicas, undefined, defaultEveryMs)) {
     const o = judge(t.schedule, await meta.get(replicaLastSuccessKey(t)), now);
     if (o) out.push({ replica: t.replica, target: t.target, ...o });
   }
@@ -76,11 +80,12 @@ export async function checkSchedules(
   jobs: Parameters<typeof overdueJobs>[1],
   now: number,
   replicas: ReplicasConfig = {},
+  defaultEveryMs?: number,
 ): Promise<CheckResult> {
   const scheduled = parseSchedules(jobs).size;
-  const targets = parseReplicaSchedules(replicas).length;
+  const targets = parseReplicaSchedules(replicas, undefined, defaultEveryMs).length;
   const overdue = await overdueJobs(meta, jobs, now);
-  const late = await overdueReplicaTargets(meta, replicas, now);
+  const late = await overdueReplicaTargets(meta, replicas, now, defaultEveryMs);
   if (overdue.length === 0 && late.length === 0) {
     const what = targets === 0 ? "" : ` and ${targets} scheduled replica targets`;
     return check(
