@@ -1,7 +1,8 @@
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { request } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
-import { CLI, runCli, Workspace } from "./helpers/workspace.js";
+import { startListening as start } from "./helpers/listening-cli.js";
+import { runCli, Workspace } from "./helpers/workspace.js";
 
 const SEEN_MS = 20_000;
 
@@ -20,29 +21,6 @@ ${o.schedule ? "    schedule: { every: 1h }\n" : ""}    phases:
         source: { type: git, repo: ./repo }
         sink: ${o.refuse ? "{ type: module, module: ./refusing-sink.mjs }" : "{ type: sqlite-docs, table: notes }"}
 `;
-}
-
-interface Started {
-  child: ChildProcessWithoutNullStreams;
-  stderr: () => string;
-  url: string;
-  exited: Promise<number | null>;
-}
-
-/** Starts the CLI and waits for the line naming the page's address. */
-async function start(args: string[], cwd: string, env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env } });
-  let stderr = "";
-  child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-  child.stdout.resume();
-  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-  const deadline = Date.now() + SEEN_MS;
-  for (;;) {
-    const m = /listening on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stderr);
-    if (m) return { child, stderr: () => stderr, url: m[1]!, exited };
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no address printed:\n${stderr}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function get(

@@ -8,19 +8,24 @@ import { UsageError } from "../errors.js";
 /** What the page reads: the services, nothing below them. */
 export type WebServices = Pick<Services, "sync" | "replicas" | "health" | "events">;
 
+/** When the daemon serving the page next starts a job (epoch ms); null when the job has no schedule or no future start. */
+export type NextRunOf = (job: string) => Promise<number | null>;
+
 /** The page's first JSON: jobs (with live progress of runs in this process), breakers and gates, replicas. */
 export interface PageState {
   generatedAt: string;
-  jobs: (JobStatus & { running: Progress[]; failed: number; dead: number })[];
+  /** nextRunAt: the daemon's next start of the job (ISO), null when no daemon serves the page or the job has no schedule. */
+  jobs: (JobStatus & { running: Progress[]; failed: number; dead: number; nextRunAt: string | null })[];
   providers: ProviderHealth[];
   replicas: ReplicaTargetStatus[];
 }
 
-export async function pageState(s: WebServices): Promise<PageState> {
+export async function pageState(s: WebServices, nextRun?: NextRunOf): Promise<PageState> {
   const jobs = await s.sync.status();
+  const next = await Promise.all(jobs.map(async (j) => (nextRun ? await nextRun(j.job) : null)));
   return {
     generatedAt: new Date().toISOString(),
-    jobs: jobs.map((j) => {
+    jobs: jobs.map((j, i) => {
       const running = s.sync.running(j.job);
       let failed = 0;
       let dead = 0;
@@ -28,7 +33,14 @@ export async function pageState(s: WebServices): Promise<PageState> {
         failed += p.items?.FAILED ?? 0;
         dead += p.items?.DEAD ?? 0;
       }
-      return { ...j, running: running ? [running] : [], failed, dead };
+      const at = next[i] ?? null;
+      return {
+        ...j,
+        running: running ? [running] : [],
+        failed,
+        dead,
+        nextRunAt: at === null ? null : new Date(at).toISOString(),
+      };
     }),
     providers: await s.sync.providerHealth(),
     replicas: await s.replicas.status(),

@@ -6,7 +6,14 @@ import { fileURLToPath } from "node:url";
 import { redact, registerSecret } from "../config/secrets.js";
 import { errorMessage, isUsageError } from "../errors.js";
 import { streamEvents } from "./event-stream.js";
-import { activityChart, failedItems, MAX_PAGE, pageState, type WebServices } from "./page-data.js";
+import {
+  activityChart,
+  failedItems,
+  MAX_PAGE,
+  pageState,
+  type NextRunOf,
+  type WebServices,
+} from "./page-data.js";
 import {
   allowedHosts,
   bearerOf,
@@ -43,6 +50,8 @@ export interface WebServerOptions {
   assetsDir?: string;
   /** More GET routes by path, e.g. { "/metrics": handler }. */
   mounts?: Record<string, Mount>;
+  /** The daemon serving the page: when it next starts each job, shown in the jobs table. */
+  nextRun?: NextRunOf;
 }
 
 export interface WebServerHandle {
@@ -209,7 +218,7 @@ export async function startWebServer(
       case "/events":
         return streamEvents(services.events, res);
       case "/api/state":
-        return send(res, 200, await pageState(services));
+        return send(res, 200, await pageState(services, opts.nextRun));
       case "/api/items": {
         const job = url.searchParams.get("job") ?? undefined;
         return send(

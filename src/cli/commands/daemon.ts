@@ -131,6 +131,11 @@ async function daemonCommand(opts: DaemonCommandOptions): Promise<number> {
         port: webPort,
         host: opts.webHost?.trim() || "127.0.0.1",
         log: (line) => logger.info({ event: "web" }, line),
+        nextRun: async (job) => {
+          if (!daemon.schedules.has(job)) return null;
+          const { at } = await daemon.nextRun(job);
+          return Number.isFinite(at) ? at : null;
+        },
         ...(services.metrics ? { mounts: { "/metrics": metricsMount(services.metrics) } } : {}),
       });
     }

@@ -29,6 +29,7 @@ interface Job {
   running: Progress[];
   failed: number;
   dead: number;
+  nextRunAt: string | null;
 }
 interface State {
   generatedAt: string;
@@ -141,6 +142,7 @@ function renderJobs(jobs: Job[]): void {
           progressCell(j.running[0]),
           String(j.failed),
           String(j.dead),
+          el("span", when(j.nextRunAt), "next"),
           j.failed + j.dead > 0
             ? button("retry", { action: "retry", job: j.job }, () => api("/api/retry", { job: j.job }))
             : "",
