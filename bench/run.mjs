@@ -158,7 +158,7 @@ async function timedNode(what, args, env = cleanEnv()) {
 
 async function benchMetrics() {
   const n = SIZES.metrics;
-  log(`[metrics] ${int(n)} no-op items, ${REPS} rounds each without and with metrics + a scrape per second`);
+  log(`[metrics] ${int(n)} no-op items, ${REPS} rounds each without and with metrics + a scrape per second + an open status page (SSE)`);
   const r = await child("metrics overhead", [path.join(BENCH_DIR, "metrics-overhead.mjs"), String(n), String(REPS)]);
   const plainMs = median(r.plain.map((x) => x.ms));
   const metricsMs = median(r.metrics.map((x) => x.ms));
@@ -170,6 +170,8 @@ async function benchMetrics() {
     plain: { ms: plainMs },
     metrics: { ms: metricsMs },
     meanScrapeMs: median(r.metrics.map((x) => x.meanScrapeMs ?? 0)),
+    sseEvents: median(r.metrics.map((x) => x.sseEvents ?? 0)),
+    peakRssKiB: r.peakRssKiB,
     overhead,
     overheadRange: `${(Math.min(...perRound) * 100).toFixed(1)}–${(Math.max(...perRound) * 100).toFixed(1)}%`,
     met: overhead <= 0.03,
