@@ -601,10 +601,12 @@ function table(r) {
     const sec = (ms) => `${(ms / 1000).toFixed(2)} s`;
     rows.push(
       `| 14. Metrics overhead: ${int(m.items)} no-op items, max_workers 4, with metrics subscribed and a client ` +
-        `scraping /metrics every second (median of ${m.rounds}, rounds alternating in one process) ` +
+        `scraping /metrics every second, the status page open (its SSE stream, state and items every 5 s) ` +
+        `(median of ${m.rounds}, rounds alternating in one process) ` +
         `| ${sec(m.metrics.ms)} (mean scrape ${m.meanScrapeMs.toFixed(1)} ms) | ${sec(m.plain.ms)} without metrics ` +
         `| ${((m.overhead) * 100).toFixed(1)}% slower (rounds ${m.overheadRange}) ` +
-        `| ${int(perSecond(m.items, m.metrics.ms))} · ${int(perSecond(m.items, m.plain.ms))} | – | ≤ 3% ${m.met ? "✓" : "✗"} |`,
+        `| ${int(perSecond(m.items, m.metrics.ms))} · ${int(perSecond(m.items, m.plain.ms))} ` +
+        `| ${m.peakRssKiB ? `${Math.round(m.peakRssKiB / 1024)} MB (the process, both kinds of round)` : "–"} | ≤ 3% ${m.met ? "✓" : "✗"} |`,
     );
   }
   if (r.overhead) {
