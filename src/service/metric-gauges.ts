@@ -1,20 +1,9 @@
 import { Gauge, type Registry } from "prom-client";
-import type { LoadedConfig } from "../config/load-config.js";
-import type { Ledger } from "../ledger/ledger.js";
-import { lastSuccessKey } from "../ledger/meta-keys.js";
-import { ITEM_STATUSES } from "../ledger/types.js";
-
-const BREAKER_STATE = { closed: 0, half_open: 1, open: 2 } as const;
-const QUEUES = [
-  ["PENDING", "pending"],
-  ["FAILED", "failed"],
-  ["DEAD", "dead"],
-] as const;
+import type { GaugeName, GaugeSample } from "./gauge-readings.js";
 
 /**
- * What the ledger holds, read at scrape time with cheap aggregate queries through the role stores: so
- * a scrape shows runs made by any process on this ledger, and survives restarts. Every label set is
- * bounded (configured jobs, phases, providers; item statuses); no item key appears.
+ * The gauges of what the ledger holds, set from readings taken at scrape time (gauge-readings.ts): so a
+ * scrape shows runs made by any process on this ledger, and survives restarts.
  */
 export class LedgerGauges {
   private readonly items: Gauge<"job" | "phase" | "status">;
@@ -26,11 +15,7 @@ export class LedgerGauges {
   private readonly lastSuccess: Gauge<"job">;
   private readonly ledgerBytes: Gauge;
 
-  constructor(
-    private readonly loaded: LoadedConfig,
-    private readonly ledger: Ledger,
-    registers: Registry[],
-  ) {
+  constructor(registers: Registry[]) {
     const r = { registers };
     this.items = new Gauge({
       ...r,
@@ -81,46 +66,19 @@ export class LedgerGauges {
     });
   }
 
-  /** Reads the ledger and sets every gauge (label sets that no longer exist are dropped). */
-  async refresh(): Promise<void> {
-    const { plans, resilience, meta, maintenance } = this.ledger;
-    const jobs = Object.entries(this.loaded.config.jobs);
-    this.items.reset();
-    for (const [job, config] of jobs)
-      for (const p of config.phases) {
-        const ref = { job, phase: p.name, scope: "" };
-        const plan = (await plans.findPlan(ref, "open")) ?? (await plans.latestPlan(ref));
-        if (!plan) continue;
-        const counts = await plans.count(plan.id);
-        for (const s of ITEM_STATUSES)
-          this.items.set({ job, phase: p.name, status: s.toLowerCase() }, counts[s]);
-      }
-    this.queue.reset();
-    for (const [status, state] of QUEUES) {
-      const byJob = await plans.countByJob(status);
-      for (const [job] of jobs) this.queue.set({ job, state }, byJob[job] ?? 0);
-    }
-    this.breaker.reset();
-    for (const b of await resilience.listBreakers())
-      this.breaker.set({ provider: b.provider }, BREAKER_STATE[b.state]);
-    this.gatePause.reset();
-    this.gateTokens.reset();
-    const now = Date.now();
-    for (const g of await resilience.listGates()) {
-      this.gatePause.set({ provider: g.provider }, Math.max(0, (g.pausedUntil - now) / 1000));
-      if (g.tokens !== null) this.gateTokens.set({ provider: g.provider }, Math.max(0, g.tokens));
-    }
-    this.debts.reset();
-    const debts = await resilience.countDebtsByJob();
-    for (const [job] of jobs) this.debts.set({ job }, debts[job] ?? 0);
-    this.lastSuccess.reset();
-    for (const [job] of jobs) {
-      const at = await meta.get(lastSuccessKey(job));
-      if (at !== undefined) this.lastSuccess.set({ job }, Date.parse(at) / 1000);
-    }
-    if (maintenance.exists()) {
-      const size = await maintenance.size();
-      this.ledgerBytes.set(size.dbBytes + size.walBytes);
-    }
+  /** Sets every gauge to the readings (label sets no longer read are dropped). */
+  apply(samples: readonly GaugeSample[]): void {
+    const gauges: Record<GaugeName, Gauge> = {
+      items: this.items,
+      queue: this.queue,
+      breaker: this.breaker,
+      gatePause: this.gatePause,
+      gateTokens: this.gateTokens,
+      debts: this.debts,
+      lastSuccess: this.lastSuccess,
+      ledgerBytes: this.ledgerBytes,
+    };
+    for (const g of Object.values(gauges)) g.reset();
+    for (const [name, labels, value] of samples) gauges[name].set(labels, value);
   }
 }

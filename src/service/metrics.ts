@@ -2,6 +2,8 @@ import { collectDefaultMetrics, Registry } from "prom-client";
 import type { LoadedConfig } from "../config/load-config.js";
 import type { EventBus } from "../events.js";
 import type { Ledger } from "../ledger/ledger.js";
+import { readLedgerGauges, type GaugeSample } from "./gauge-readings.js";
+import { GaugeThread } from "./gauge-thread.js";
 import { EventCounters } from "./metric-events.js";
 import { LedgerGauges } from "./metric-gauges.js";
 
@@ -20,20 +22,31 @@ export class Metrics {
   readonly registry = new Registry();
   private readonly counters: EventCounters;
   private readonly gauges: LedgerGauges;
+  /** Reads a SQLite ledger off the main thread (in the build); PostgreSQL's reads are network waits already. */
+  private readonly thread: GaugeThread | undefined;
+  private readonly read: () => Promise<GaugeSample[]>;
 
   constructor(loaded: LoadedConfig, ledger: Ledger, events: EventBus) {
     collectDefaultMetrics({ register: this.registry });
     this.counters = new EventCounters(events, [this.registry]);
-    this.gauges = new LedgerGauges(loaded, ledger, [this.registry]);
+    this.gauges = new LedgerGauges([this.registry]);
+    const jobs = Object.fromEntries(
+      Object.entries(loaded.config.jobs).map(([job, c]) => [job, c.phases.map((p) => p.name)]),
+    );
+    const thread =
+      !loaded.ledger && GaugeThread.available() ? new GaugeThread(loaded.stateDir, jobs) : undefined;
+    this.thread = thread;
+    this.read = thread ? () => thread.read() : () => readLedgerGauges(jobs, ledger);
   }
 
   /** The text exposition, with the ledger's gauges read now. */
   async render(): Promise<Exposition> {
-    await this.gauges.refresh();
+    this.gauges.apply(await this.read());
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 
   dispose(): void {
     this.counters.dispose();
+    void this.thread?.close();
   }
 }
