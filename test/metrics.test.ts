@@ -172,6 +172,12 @@ describe("Prometheus metrics", () => {
       }
       expect((log.match(/doctor: \d+\/\d+ checks ok/g) ?? []).length, log).toBeGreaterThanOrEqual(2);
       expect(total(m, "syncwarden_runs_total", { job: "catalog", status: "completed" })).toBe(1);
+      // the daemon reads its ledger's gauges on a worker thread: the same counts the ledger holds
+      expect(
+        total(m, "syncwarden_plan_items", { job: "catalog", phase: "products", status: "completed" }),
+      ).toBe(3);
+      expect(total(m, "syncwarden_queue_items", { job: "catalog", state: "pending" })).toBe(0);
+      expect(total(m, "syncwarden_ledger_size_bytes")).toBeGreaterThan(0);
       const checks = m.get("syncwarden_doctor_check_status")?.metrics ?? [];
       expect(checks.map((c) => c.labels?.check)).toEqual(
         expect.arrayContaining(["disk", "database-integrity", "breakers"]),
