@@ -193,16 +193,21 @@ describe("replica target schedules: the daemon on a fake clock", () => {
   });
 });
 
+/** The workspace's target replicated once, its last success moved an hour back. */
+async function replicatedAnHourAgo(): Promise<void> {
+  ws.put(ws.local, "a.md", "alpha");
+  expect((await ws.replicate()).code).toBe(0);
+  const db = new Database(ws.dbFile);
+  db.prepare("UPDATE metadata SET value = ? WHERE key = 'last_success:replica:notes:drive'").run(
+    new Date(Date.now() - 3_600_000).toISOString(),
+  );
+  db.close();
+}
+
 describe("replica target schedules: doctor", () => {
   it("reports an overdue target, and --repair replicates it", async () => {
     ws = new ReplicaWorkspace([{ extra: "schedule: { every: 5m }" }]);
-    ws.put(ws.local, "a.md", "alpha");
-    expect((await ws.replicate()).code).toBe(0);
-    const db = new Database(ws.dbFile);
-    db.prepare("UPDATE metadata SET value = ? WHERE key = 'last_success:replica:notes:drive'").run(
-      new Date(Date.now() - 3_600_000).toISOString(),
-    );
-    db.close();
+    await replicatedAnHourAgo();
     ws.put(ws.local, "late.md", "written after the last success");
 
     const schedules = async (args: string[]) => {
@@ -245,13 +250,7 @@ describe("replica target schedules: doctor", () => {
 
   it("a target without a schedule of its own is judged by orchestrator.sync_interval, as the daemon schedules it", async () => {
     ws = new ReplicaWorkspace([{}]);
-    ws.put(ws.local, "a.md", "alpha");
-    expect((await ws.replicate()).code).toBe(0);
-    const db = new Database(ws.dbFile);
-    db.prepare("UPDATE metadata SET value = ? WHERE key = 'last_success:replica:notes:drive'").run(
-      new Date(Date.now() - 3_600_000).toISOString(),
-    );
-    db.close();
+    await replicatedAnHourAgo();
     const schedules = async () => {
       const r = await ws.cli(["doctor", "--json"]);
       expect(r.stderr).toBe("");
