@@ -140,11 +140,13 @@ export class ProviderPolicy {
       let slot: string | undefined;
       try {
         if (this.shared) {
-          const held = await this.shared.acquire(signal);
-          slot = held.slot;
-          // the gate may have closed while this call waited for a slot: back to the gate
-          const now = held.waited ? await this.store.readCallState(this.name) : undefined;
-          if (now && now.pausedUntil > now.now) continue;
+          slot = (await this.shared.acquire(signal)).slot;
+          // the gate may have closed since this call read it, even when a slot was free at once: another
+          // process's answer, observed before its slot was freed, may have spent the window. Holding a slot
+          // now, this call is one of the "others" every later answer keeps room for; so one more look
+          // suffices: back to the gate if it closed.
+          const now = await this.store.readCallState(this.name);
+          if (now.pausedUntil > now.now) continue;
         }
         if (breakerOn) permit = await this.breaker.acquire(atOnce ? state : undefined);
         if (ticket) ticket.sentAt = this.now();

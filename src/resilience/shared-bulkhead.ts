@@ -20,12 +20,11 @@ export class SharedBulkhead {
     private readonly owner: string,
   ) {}
 
-  /** A slot's name, once one is held; `waited`: it was not free at once. */
-  async acquire(signal?: AbortSignal): Promise<{ slot: string; waited: boolean }> {
+  /** A slot's name, once one is held. */
+  async acquire(signal?: AbortSignal): Promise<{ slot: string }> {
     for (let i = 0; ; i++) {
       const slot = `${this.owner}:${this.seq++}`;
-      if (await this.store.acquireProbe(this.key, slot, this.limit, this.leaseMs))
-        return { slot, waited: i > 0 };
+      if (await this.store.acquireProbe(this.key, slot, this.limit, this.leaseMs)) return { slot };
       await sleep(5 + Math.random() * Math.min(MAX_POLL_MS, 5 * 2 ** Math.min(i, 5)), signal);
       signal?.throwIfAborted();
     }
