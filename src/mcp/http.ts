@@ -11,6 +11,7 @@ import {
   bearerOf,
   checkHostAndOrigin,
   isRefusal,
+  readJsonBody,
   Refusal,
   resolveToken,
   tokenMatches,
@@ -67,21 +68,6 @@ function reply(
   );
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new Refusal(413, `request body over ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
-  } catch {
-    throw new Refusal(400, "the request body is not JSON");
-  }
-}
-
 export async function startMcpHttp(services: McpServices, opts: McpHttpOptions): Promise<McpHttpHandle> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const { token, generated } = resolveToken(opts.token, ["SYNCWARDEN_MCP_TOKEN"]);
@@ -105,7 +91,7 @@ export async function startMcpHttp(services: McpServices, opts: McpHttpOptions):
     if (new URL(req.url ?? "/", "http://127.0.0.1").pathname !== "/mcp")
       throw new Refusal(404, "not found; use /mcp");
     const sid = req.headers["mcp-session-id"];
-    const body = req.method === "POST" ? await readJson(req) : undefined;
+    const body = req.method === "POST" ? await readJsonBody(req, MAX_BODY_BYTES) : undefined;
     if (typeof sid === "string") {
       const session = sessions.get(sid);
       if (!session) throw new Refusal(404, "unknown session; send initialize again");

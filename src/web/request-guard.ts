@@ -79,3 +79,19 @@ export function checkHostAndOrigin(req: IncomingMessage, hosts: readonly string[
   if (origin !== undefined && !hosts.some((h) => origin === `http://${h}`))
     throw new Refusal(403, `Origin ${origin} is not allowed`);
 }
+
+/** A request's body parsed as JSON, read up to `maxBytes` (a 413 Refusal past it, a 400 when it is not JSON). */
+export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) throw new Refusal(413, `request body over ${maxBytes} bytes`);
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
+  } catch {
+    throw new Refusal(400, "the request body is not JSON");
+  }
+}

@@ -20,6 +20,7 @@ import {
   checkHostAndOrigin,
   isLoopback,
   isRefusal,
+  readJsonBody,
   Refusal,
   resolveToken,
   tokenMatches,
@@ -95,20 +96,9 @@ function cookieToken(req: IncomingMessage): string | undefined {
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
   if (!(req.headers["content-type"] ?? "").startsWith("application/json"))
     throw new Refusal(415, "actions take a JSON body (content-type: application/json)");
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new Refusal(413, `request body over ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  try {
-    const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
-    if (body !== null && typeof body === "object" && !Array.isArray(body))
-      return body as Record<string, unknown>;
-  } catch {
-    // answered below
-  }
+  const body = await readJsonBody(req, MAX_BODY_BYTES);
+  if (body !== null && typeof body === "object" && !Array.isArray(body))
+    return body as Record<string, unknown>;
   throw new Refusal(400, "the request body is not a JSON object");
 }
 
